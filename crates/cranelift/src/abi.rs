@@ -1,0 +1,70 @@
+//! Signatures and type mappings shared by function translation and
+//! trampolines.
+//!
+//! Every wasm function, defined or host, is called with the tail calling
+//! convention as `f(callee_vmctx, caller_vmctx, params...) -> results`;
+//! `callee_vmctx` carries `ArgumentPurpose::VMContext` so Cranelift can load
+//! the stack limit from it in the prologue.
+
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, types};
+use cranelift_codegen::isa::CallConv;
+use fxtime_environ::vm::BuiltinType;
+use fxtime_environ::{FuncType, TrapKind, WasmValType};
+
+/// The pointer type of the target (x86-64 only).
+pub(crate) const POINTER: ir::Type = types::I64;
+
+/// The Cranelift type holding a wasm value type.
+pub(crate) fn ir_type(ty: WasmValType) -> ir::Type {
+    match ty {
+        WasmValType::I32 => types::I32,
+        WasmValType::I64 => types::I64,
+        WasmValType::F32 => types::F32,
+        WasmValType::F64 => types::F64,
+        WasmValType::V128 => types::I8X16,
+        WasmValType::Ref(_) => POINTER,
+    }
+}
+
+/// The signature of a wasm function of type `ty`.
+pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(POINTER));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
+/// The signature of a builtin: the caller's vmctx, then its parameters.
+pub(crate) fn builtin_signature(params: &[BuiltinType], result: Option<BuiltinType>) -> Signature {
+    let ir = |t: &BuiltinType| match t {
+        BuiltinType::Pointer => POINTER,
+        BuiltinType::I32 => types::I32,
+    };
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.push(AbiParam::new(POINTER));
+    sig.params.extend(params.iter().map(|t| AbiParam::new(ir(t))));
+    sig.returns.extend(result.iter().map(|t| AbiParam::new(ir(t))));
+    sig
+}
+
+/// The Cranelift trap code that stands for `kind`.
+pub(crate) fn trap_code(kind: TrapKind) -> ir::TrapCode {
+    match kind {
+        TrapKind::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
+        TrapKind::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        TrapKind::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
+        TrapKind::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        TrapKind::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        other => ir::TrapCode::unwrap_user(other as u8),
+    }
+}
+
+/// The trap kind a Cranelift trap code stands for.
+pub(crate) fn trap_kind(code: ir::TrapCode) -> Option<TrapKind> {
+    TrapKind::ALL.into_iter().find(|k| trap_code(*k) == code)
+}

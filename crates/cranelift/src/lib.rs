@@ -1,0 +1,164 @@
+//! WebAssembly to native code with Cranelift.
+//!
+//! [`Compiler`] owns the target ISA (the host's x86-64, with frame pointers
+//! kept and the stack-limit check in every prologue). It translates each
+//! defined function ([`translate`]) and compiles it in parallel, and builds
+//! the trampolines between the host's C calling convention and wasm's tail
+//! calling convention ([`trampolines`]). Its output is
+//! [`fxtime_environ::CompiledFunction`]s that the runtime links.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod abi;
+mod translate;
+mod trampolines;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
+use fxtime_environ::{
+    CompiledFunction, DefinedFuncIndex, FuncIndex, FuncType, LibCall, ModuleTranslation,
+    RelocKind, RelocTarget, Relocation, TrapSite, VMOffsets, WasmError, WasmResult,
+};
+use rayon::prelude::*;
+
+/// Compiles modules and trampolines for the host.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+}
+
+impl Compiler {
+    /// A compiler for the host CPU. Fails on anything but x86-64.
+    pub fn new() -> WasmResult<Compiler> {
+        if !cfg!(target_arch = "x86_64") {
+            return Err(WasmError::Unsupported(
+                "this host architecture: fxtime runs on x86-64 only".into(),
+            ));
+        }
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+            flags
+                .set(name, value)
+                .map_err(|e| WasmError::Bug(format!("Cranelift setting {name}: {e}")))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "unwind_info", "true")?;
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        let verify = if cfg!(debug_assertions) { "true" } else { "false" };
+        set(&mut flags, "enable_verifier", verify)?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| WasmError::Unsupported(format!("this host CPU: {e}")))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| WasmError::Bug(format!("building the target ISA: {e}")))?;
+        Ok(Compiler { isa })
+    }
+
+    /// Compiles every function body of `translation`, in parallel.
+    pub fn compile_functions(
+        &self,
+        translation: ModuleTranslation<'_>,
+        offsets: &VMOffsets,
+    ) -> WasmResult<Vec<CompiledFunction>> {
+        let module = &translation.info;
+        translation
+            .bodies
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let index = DefinedFuncIndex(i as u32);
+                let func = translate::translate_function(module, offsets, index, body, self.isa.frontend_config())?;
+                self.compile(func)
+            })
+            .collect()
+    }
+
+    /// Compiles the trampoline through which the host calls a wasm function
+    /// of type `ty`: `extern "C" fn(callee_vmctx, caller_vmctx, code,
+    /// values)`, arguments and results in `values`.
+    pub fn compile_entry_trampoline(&self, ty: &FuncType) -> WasmResult<CompiledFunction> {
+        self.compile(trampolines::entry(ty, self.isa.frontend_config()))
+    }
+
+    /// Compiles the trampoline through which wasm calls a host function of
+    /// type `ty` (see `VMHostFuncContext`).
+    pub fn compile_host_trampoline(&self, ty: &FuncType) -> WasmResult<CompiledFunction> {
+        self.compile(trampolines::host(ty, self.isa.frontend_config()))
+    }
+
+    fn compile(&self, func: ir::Function) -> WasmResult<CompiledFunction> {
+        let mut context = Context::for_function(func);
+        let compiled = context
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|e| WasmError::Bug(format!("Cranelift: {:?}", e.inner)))?;
+        let buffer = compiled.buffer.clone();
+        let mut relocations = Vec::new();
+        for reloc in buffer.relocs() {
+            relocations.push(convert_relocation(&context.func, reloc)?);
+        }
+        let traps = buffer
+            .traps()
+            .iter()
+            .filter_map(|trap| {
+                abi::trap_kind(trap.code).map(|kind| TrapSite {
+                    offset: trap.offset,
+                    kind,
+                })
+            })
+            .collect();
+        Ok(CompiledFunction {
+            code: buffer.data().to_vec(),
+            alignment: buffer.alignment,
+            relocations,
+            traps,
+        })
+    }
+}
+
+fn convert_relocation(
+    func: &ir::Function,
+    reloc: &cranelift_codegen::FinalizedMachReloc,
+) -> WasmResult<Relocation> {
+    let kind = match reloc.kind {
+        binemit::Reloc::X86CallPCRel4 | binemit::Reloc::X86PCRel4 => RelocKind::PcRel4,
+        binemit::Reloc::Abs8 => RelocKind::Abs8,
+        other => return Err(WasmError::Bug(format!("unexpected relocation {other:?}"))),
+    };
+    let target = match &reloc.target {
+        FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+            let name = &func.params.user_named_funcs()[*name];
+            RelocTarget::Function(FuncIndex(name.index))
+        }
+        FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall)) => {
+            RelocTarget::LibCall(convert_libcall(*libcall)?)
+        }
+        other => return Err(WasmError::Bug(format!("unexpected relocation target {other:?}"))),
+    };
+    Ok(Relocation {
+        offset: reloc.offset,
+        kind,
+        target,
+        addend: reloc.addend,
+    })
+}
+
+fn convert_libcall(libcall: ir::LibCall) -> WasmResult<LibCall> {
+    use ir::LibCall as L;
+    Ok(match libcall {
+        L::CeilF32 => LibCall::CeilF32,
+        L::CeilF64 => LibCall::CeilF64,
+        L::FloorF32 => LibCall::FloorF32,
+        L::FloorF64 => LibCall::FloorF64,
+        L::TruncF32 => LibCall::TruncF32,
+        L::TruncF64 => LibCall::TruncF64,
+        L::NearestF32 => LibCall::NearestF32,
+        L::NearestF64 => LibCall::NearestF64,
+        L::FmaF32 => LibCall::FmaF32,
+        L::FmaF64 => LibCall::FmaF64,
+        other => return Err(WasmError::Bug(format!("unexpected libcall {other:?}"))),
+    })
+}

@@ -1,0 +1,138 @@
+//! Trampolines between the host's C calling convention and wasm's.
+//!
+//! - The entry trampoline lets Rust call any wasm function of a type through
+//!   one `extern "C"` signature: arguments and results travel in an array of
+//!   16-byte slots.
+//! - The host trampoline is what a host function's `VMFuncRef` points to: it
+//!   has the wasm signature, spills the arguments into such an array, calls
+//!   the host callback, and either returns the results or raises the error
+//!   the host left behind. It records its frame pointer in the store context
+//!   first, so that host code can walk the wasm frames below it.
+
+use crate::abi::{POINTER, builtin_signature, ir_type, trap_code, wasm_signature};
+use cranelift_codegen::ir::{
+    self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use fxtime_environ::vm::{Builtin, VAL_RAW_SIZE, offsets};
+use fxtime_environ::{FuncType, TrapKind};
+
+fn slot_offset(i: usize) -> i32 {
+    (i as u32 * VAL_RAW_SIZE) as i32
+}
+
+fn c_signature(params: usize, result: Option<ir::Type>) -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.extend((0..params).map(|_| AbiParam::new(POINTER)));
+    sig.returns.extend(result.map(AbiParam::new));
+    sig
+}
+
+/// `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`.
+pub(crate) fn entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 0), c_signature(4, None));
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let [callee_vmctx, caller_vmctx, code, values] = b.block_params(block)[..] else {
+        unreachable!("four parameters")
+    };
+    let flags = MemFlagsData::trusted();
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, param) in ty.params.iter().enumerate() {
+        let value = b.ins().load(ir_type(*param), flags, values, slot_offset(i));
+        args.push(value);
+    }
+    let sig = b.import_signature(wasm_signature(ty));
+    let call = b.ins().call_indirect(sig, code, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, result) in results.into_iter().enumerate() {
+        b.ins().store(flags, result, values, slot_offset(i));
+    }
+    b.ins().return_(&[]);
+    b.finalize(frontend);
+    func
+}
+
+/// The wasm-signature trampoline of host functions of type `ty`.
+pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 1), wasm_signature(ty));
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (host_ctx, caller_vmctx) = (params[0], params[1]);
+    let flags = MemFlagsData::trusted();
+
+    // Let host code find the wasm frames below it.
+    let store_context = b.ins().load(
+        POINTER,
+        flags,
+        caller_vmctx,
+        offsets::VMCTX_STORE_CONTEXT as i32,
+    );
+    let fp = b.ins().get_frame_pointer(POINTER);
+    b.ins().store(
+        flags,
+        fp,
+        store_context,
+        offsets::STORE_LAST_WASM_EXIT_FP as i32,
+    );
+
+    let slots = ty.params.len().max(ty.results.len()).max(1);
+    let size = slots as u32 * VAL_RAW_SIZE;
+    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
+    let values = b.ins().stack_addr(POINTER, slot, 0);
+    for (i, param) in params[2..].iter().enumerate() {
+        b.ins().store(flags, *param, values, slot_offset(i));
+    }
+    let callback = b.ins().load(
+        POINTER,
+        flags,
+        host_ctx,
+        offsets::HOST_FUNC_CALLBACK as i32,
+    );
+    let count = b.ins().iconst(POINTER, slots as i64);
+    let sig = b.import_signature(c_signature(4, Some(types::I32)));
+    let call = b
+        .ins()
+        .call_indirect(sig, callback, &[host_ctx, caller_vmctx, values, count]);
+    let ok = b.inst_results(call)[0];
+
+    let done = b.create_block();
+    let failed = b.create_block();
+    b.ins().brif(ok, done, &[], failed, &[]);
+    b.seal_block(done);
+    b.seal_block(failed);
+
+    b.switch_to_block(failed);
+    let (bparams, bresult) = Builtin::RaiseHostError.signature();
+    let raise_sig = b.import_signature(builtin_signature(bparams, bresult));
+    let table = b.ins().load(
+        POINTER,
+        flags,
+        caller_vmctx,
+        offsets::VMCTX_BUILTINS as i32,
+    );
+    let slot_in_table = (Builtin::RaiseHostError as u32 * POINTER.bytes()) as i32;
+    let raise = b.ins().load(POINTER, flags, table, slot_in_table);
+    b.ins().call_indirect(raise_sig, raise, &[caller_vmctx]);
+    b.ins().trap(trap_code(TrapKind::HostError));
+
+    b.switch_to_block(done);
+    let mut results = Vec::with_capacity(ty.results.len());
+    for (i, result) in ty.results.iter().enumerate() {
+        results.push(b.ins().load(ir_type(*result), flags, values, slot_offset(i)));
+    }
+    b.ins().return_(&results);
+    b.finalize(frontend);
+    func
+}

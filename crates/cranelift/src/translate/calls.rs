@@ -1,0 +1,133 @@
+//! Calls: direct calls to defined functions (a relocated `call`), calls to
+//! imports and through tables (an indirect call through a `VMFuncRef`).
+
+use super::FuncTranslator;
+use super::env::trusted;
+use crate::abi::{POINTER, wasm_signature};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value};
+use fxtime_environ::vm::offsets;
+use fxtime_environ::{FuncIndex, TableIndex, TrapKind, TypeIndex, WasmResult};
+use wasmparser::Operator;
+
+impl FuncTranslator<'_> {
+    pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
+        match op {
+            Operator::Call { function_index } => {
+                let callee = FuncIndex(*function_index);
+                let ty = self.module.functions[callee.index()];
+                if self.module.defined_func_index(callee).is_some() {
+                    let func_ref = self.direct_callee(callee);
+                    let args = self.call_args(self.vmctx, ty);
+                    let call = self.builder.ins().call(func_ref, &args);
+                    self.push_results(call);
+                } else {
+                    let func_ref = self.vmctx_field(self.offsets.imported_func(callee));
+                    self.call_func_ref(func_ref, ty);
+                }
+            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let ty = TypeIndex(*type_index);
+                let index = self.pop();
+                let slot =
+                    self.table_slot(TableIndex(*table_index), index, TrapKind::UndefinedElement);
+                let func_ref = self.builder.ins().load(POINTER, trusted(), slot, 0);
+                self.trap_if_zero(func_ref, TrapKind::UninitializedElement);
+                self.check_func_type(func_ref, ty);
+                self.call_func_ref(func_ref, ty);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Traps unless the function behind `func_ref` has type `ty`.
+    fn check_func_type(&mut self, func_ref: Value, ty: TypeIndex) {
+        let actual = self.builder.ins().load(
+            ir::types::I32,
+            trusted().with_readonly(),
+            func_ref,
+            offsets::FUNC_REF_TYPE_ID as i32,
+        );
+        let expected = self.builder.ins().load(
+            ir::types::I32,
+            trusted().with_readonly().with_can_move(),
+            self.vmctx,
+            self.offsets.type_id(ty) as i32,
+        );
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
+    }
+
+    /// Calls the (non-null) `*const VMFuncRef` `func_ref` of type `ty`.
+    fn call_func_ref(&mut self, func_ref: Value, ty: TypeIndex) {
+        let flags = trusted().with_readonly();
+        let code = self.builder.ins().load(
+            POINTER,
+            flags,
+            func_ref,
+            offsets::FUNC_REF_WASM_CALL as i32,
+        );
+        let callee_vmctx =
+            self.builder
+                .ins()
+                .load(POINTER, flags, func_ref, offsets::FUNC_REF_VMCTX as i32);
+        let sig = self.signature(ty);
+        let args = self.call_args(callee_vmctx, ty);
+        let call = self.builder.ins().call_indirect(sig, code, &args);
+        self.push_results(call);
+    }
+
+    /// Pops the wasm arguments of a call of type `ty` and prepends the
+    /// callee's and the caller's vmctx.
+    fn call_args(&mut self, callee_vmctx: Value, ty: TypeIndex) -> Vec<Value> {
+        let arity = self.module.types[ty.index()].params.len();
+        let mut args = Vec::with_capacity(arity + 2);
+        args.push(callee_vmctx);
+        args.push(self.vmctx);
+        args.extend_from_slice(self.peekn(arity));
+        let height = self.stack.len() - arity;
+        self.stack.truncate(height);
+        args
+    }
+
+    fn push_results(&mut self, call: ir::Inst) {
+        let results = self.builder.inst_results(call);
+        self.stack.extend_from_slice(results);
+    }
+
+    /// The imported signature of wasm type `ty`, created once per function.
+    fn signature(&mut self, ty: TypeIndex) -> ir::SigRef {
+        if let Some(sig) = self.sig_refs.get(&ty) {
+            return *sig;
+        }
+        let sig = self
+            .builder
+            .import_signature(wasm_signature(&self.module.types[ty.index()]));
+        self.sig_refs.insert(ty, sig);
+        sig
+    }
+
+    /// A direct reference to defined function `f`, resolved at link time.
+    fn direct_callee(&mut self, f: FuncIndex) -> ir::FuncRef {
+        if let Some(func_ref) = self.func_refs.get(&f) {
+            return *func_ref;
+        }
+        let signature = self.signature(self.module.functions[f.index()]);
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, f.0));
+        let func_ref = self.builder.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.func_refs.insert(f, func_ref);
+        func_ref
+    }
+}

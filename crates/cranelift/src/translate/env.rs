@@ -1,0 +1,95 @@
+//! How generated code reaches the runtime: loads from the `VMContext`, the
+//! store context, and calls of builtins.
+
+use super::FuncTranslator;
+use crate::abi::{POINTER, builtin_signature, trap_code};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value};
+use fxtime_environ::TrapKind;
+use fxtime_environ::vm::{Builtin, offsets};
+
+/// Flags for loads of runtime structures that are always valid and
+/// aligned.
+pub(crate) fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Flags for loads of fields that never change while the instance lives.
+pub(crate) fn trusted_readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Makes the prologue check the stack pointer against the store's stack
+/// limit, trapping with "call stack exhausted".
+pub(crate) fn install_stack_limit(func: &mut ir::Function) {
+    let readonly = func.dfg.mem_flags.insert_unchecked(trusted_readonly());
+    let plain = func.dfg.mem_flags.insert_unchecked(trusted());
+    let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
+    let store = func.create_global_value(ir::GlobalValueData::Load {
+        base: vmctx,
+        offset: (offsets::VMCTX_STORE_CONTEXT as i32).into(),
+        global_type: POINTER,
+        flags: readonly,
+    });
+    let limit = func.create_global_value(ir::GlobalValueData::Load {
+        base: store,
+        offset: (offsets::STORE_STACK_LIMIT as i32).into(),
+        global_type: POINTER,
+        flags: plain,
+    });
+    func.stack_limit = Some(limit);
+}
+
+impl FuncTranslator<'_> {
+    /// Loads a pointer-sized field at `offset` from `base`.
+    pub(crate) fn load_pointer(&mut self, base: Value, offset: u32, flags: MemFlagsData) -> Value {
+        self.builder
+            .ins()
+            .load(POINTER, flags, base, offset as i32)
+    }
+
+    /// Loads a field of this function's `VMContext` that never changes.
+    pub(crate) fn vmctx_field(&mut self, offset: u32) -> Value {
+        let vmctx = self.vmctx;
+        self.load_pointer(vmctx, offset, trusted_readonly())
+    }
+
+    /// Traps with `kind` when `condition` is non-zero.
+    pub(crate) fn trap_if(&mut self, condition: Value, kind: TrapKind) {
+        self.builder.ins().trapnz(condition, trap_code(kind));
+    }
+
+    /// Traps with `kind` when `value` is zero.
+    pub(crate) fn trap_if_zero(&mut self, value: Value, kind: TrapKind) {
+        self.builder.ins().trapz(value, trap_code(kind));
+    }
+
+    /// Calls `builtin` with this function's vmctx followed by `args`.
+    pub(crate) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
+        let sig = match self.builtin_sigs.get(&builtin) {
+            Some(sig) => *sig,
+            None => {
+                let (params, result) = builtin.signature();
+                let sig = self
+                    .builder
+                    .import_signature(builtin_signature(params, result));
+                self.builtin_sigs.insert(builtin, sig);
+                sig
+            }
+        };
+        let table = self.vmctx_field(offsets::VMCTX_BUILTINS);
+        let slot = builtin as u32 * POINTER.bytes();
+        let callee = self.load_pointer(table, slot, trusted_readonly());
+        let mut call_args = Vec::with_capacity(args.len() + 1);
+        call_args.push(self.vmctx);
+        call_args.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig, callee, &call_args);
+        self.builder.inst_results(call).first().copied()
+    }
+
+    /// An `i32` constant.
+    pub(crate) fn i32_const(&mut self, value: u32) -> Value {
+        self.builder
+            .ins()
+            .iconst(ir::types::I32, i64::from(value))
+    }
+}

@@ -1,0 +1,230 @@
+//! WebAssembly function bodies to Cranelift IR.
+//!
+//! ```text
+//!   operators (wasmparser) --validate--> FuncTranslator --CLIF--> ir::Function
+//!                                         |- numeric    constants, arithmetic, conversions
+//!                                         |- control    blocks, branches, return
+//!                                         |- variables  locals and globals
+//!                                         |- memory     loads, stores, bulk memory
+//!                                         |- table      tables and references
+//!                                         `- calls      direct and indirect calls
+//! ```
+//!
+//! Each operator is validated right before it is translated, so the
+//! translator can rely on a well-typed operand stack. Operands live on
+//! `stack` as SSA values; locals are Cranelift variables.
+
+mod calls;
+mod control;
+mod env;
+mod memory;
+mod numeric;
+mod table;
+mod variables;
+
+use crate::abi::{ir_type, wasm_signature};
+use control::ControlFrame;
+use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
+use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use fxtime_environ::vm::Builtin;
+use fxtime_environ::{
+    DefinedFuncIndex, FuncIndex, FunctionBodyData, ModuleInfo, TypeIndex, VMOffsets, WasmError,
+    WasmResult, WasmValType, convert_val_type,
+};
+use std::collections::HashMap;
+use wasmparser::Operator;
+
+/// Translates the body of defined function `index` into a Cranelift function.
+pub(crate) fn translate_function(
+    module: &ModuleInfo,
+    offsets: &VMOffsets,
+    index: DefinedFuncIndex,
+    body: FunctionBodyData<'_>,
+    frontend: TargetFrontendConfig,
+) -> WasmResult<ir::Function> {
+    let func_index = module.func_index(index);
+    let ty = module.func_type(func_index);
+    let mut func = ir::Function::with_name_signature(
+        UserFuncName::user(0, func_index.0),
+        wasm_signature(ty),
+    );
+    env::install_stack_limit(&mut func);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut builder = FunctionBuilder::new(&mut func, &mut fctx);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let params = builder.block_params(entry).to_vec();
+
+    let mut t = FuncTranslator {
+        builder,
+        module,
+        offsets,
+        stack: Vec::new(),
+        control: Vec::new(),
+        locals: Vec::new(),
+        func_index,
+        reachable: true,
+        unreachable_depth: 0,
+        vmctx: params[0],
+        sig_refs: HashMap::new(),
+        func_refs: HashMap::new(),
+        builtin_sigs: HashMap::new(),
+    };
+    for (ty, value) in ty.params.iter().zip(&params[2..]) {
+        let var = t.builder.declare_var(ir_type(*ty));
+        t.builder.def_var(var, *value);
+        t.locals.push(var);
+    }
+    t.translate_body(body)?;
+    t.builder.finalize(frontend);
+    Ok(func)
+}
+
+/// State of the translation of one function.
+pub(crate) struct FuncTranslator<'a> {
+    pub(crate) builder: FunctionBuilder<'a>,
+    pub(crate) module: &'a ModuleInfo,
+    pub(crate) offsets: &'a VMOffsets,
+    /// The wasm operand stack.
+    pub(crate) stack: Vec<Value>,
+    /// Enclosing blocks, loops and ifs; the function body is the first.
+    pub(crate) control: Vec<ControlFrame>,
+    /// Parameters, then declared locals.
+    pub(crate) locals: Vec<Variable>,
+    /// The function being translated.
+    func_index: FuncIndex,
+    /// Whether the current position can be reached. Operators after a
+    /// branch, `return` or `unreachable` are skipped until the enclosing
+    /// block ends.
+    pub(crate) reachable: bool,
+    /// While unreachable: how many skipped blocks are open.
+    unreachable_depth: u32,
+    /// This function's `VMContext`.
+    pub(crate) vmctx: Value,
+    sig_refs: HashMap<TypeIndex, ir::SigRef>,
+    func_refs: HashMap<FuncIndex, ir::FuncRef>,
+    builtin_sigs: HashMap<Builtin, ir::SigRef>,
+}
+
+impl FuncTranslator<'_> {
+    fn translate_body(&mut self, body: FunctionBodyData<'_>) -> WasmResult<()> {
+        let mut validator = body.validator.into_validator(Default::default());
+        let mut locals = body.body.get_locals_reader()?;
+        for _ in 0..locals.get_count() {
+            let offset = locals.original_position();
+            let (count, ty) = locals.read()?;
+            validator.define_locals(offset, count, ty)?;
+            let ty = convert_val_type(ty)?;
+            let zero = self.zero(ty)?;
+            for _ in 0..count {
+                let var = self.builder.declare_var(ir_type(ty));
+                self.builder.def_var(var, zero);
+                self.locals.push(var);
+            }
+        }
+        self.begin_function_body();
+        let mut reader = wasmparser::OperatorsReader::new(locals.get_binary_reader());
+        while !reader.eof() {
+            let offset = reader.original_position();
+            let op = reader.read()?;
+            validator.op(offset, &op)?;
+            self.translate_operator(&op).map_err(|e| match e {
+                WasmError::Unsupported(what) => {
+                    WasmError::Unsupported(format!("{what} (at offset {offset:#x})"))
+                }
+                other => other,
+            })?;
+        }
+        reader.finish()?;
+        Ok(())
+    }
+
+    /// The function being translated.
+    pub(crate) fn current_func(&self) -> FuncIndex {
+        self.func_index
+    }
+
+    fn translate_operator(&mut self, op: &Operator<'_>) -> WasmResult<()> {
+        if !self.reachable {
+            return self.translate_unreachable_operator(op);
+        }
+        if numeric::translate(&mut self.builder, &mut self.stack, op)
+            || self.translate_control(op)?
+            || self.translate_variable(op)?
+            || self.translate_memory(op)?
+            || self.translate_table(op)?
+            || self.translate_call(op)?
+        {
+            return Ok(());
+        }
+        Err(WasmError::Unsupported(unsupported_operator(op)))
+    }
+
+    /// Skips dead code, keeping track of block nesting so that the `else`
+    /// or `end` that makes code reachable again is found.
+    fn translate_unreachable_operator(&mut self, op: &Operator<'_>) -> WasmResult<()> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
+            Operator::End if self.unreachable_depth == 0 => self.translate_end(),
+            Operator::End => self.unreachable_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Pops one operand. Validation guarantees there is one.
+    pub(crate) fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated operand stack underflow")
+    }
+
+    /// Pops `N` operands, the deepest first.
+    pub(crate) fn popn<const N: usize>(&mut self) -> [Value; N] {
+        let at = self.stack.len() - N;
+        let out = std::array::from_fn(|i| self.stack[at + i]);
+        self.stack.truncate(at);
+        out
+    }
+
+    /// The top `n` operands, without popping them.
+    pub(crate) fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    fn zero(&mut self, ty: WasmValType) -> WasmResult<Value> {
+        let ins = self.builder.ins();
+        Ok(match ty {
+            WasmValType::I32 => ins.iconst(ir::types::I32, 0),
+            WasmValType::I64 | WasmValType::Ref(_) => ins.iconst(ir::types::I64, 0),
+            WasmValType::F32 => ins.f32const(0.0),
+            WasmValType::F64 => ins.f64const(0.0),
+            WasmValType::V128 => return Err(WasmError::Unsupported("simd".into())),
+        })
+    }
+}
+
+/// Names the proposal an operator belongs to, for "unsupported feature".
+fn unsupported_operator(op: &Operator<'_>) -> String {
+    let name = format!("{op:?}");
+    let name = name.split([' ', '{', '(']).next().unwrap_or_default();
+    let proposal = operator_proposal(op).replace('_', "-");
+    format!("{proposal} (operator {name})")
+}
+
+macro_rules! define_operator_proposal {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The proposal (as wasmparser groups operators) that defines `op`.
+        fn operator_proposal(op: &Operator<'_>) -> &'static str {
+            match op {
+                $( Operator::$op { .. } => stringify!($proposal), )*
+                _ => "unknown",
+            }
+        }
+    };
+}
+wasmparser::for_each_operator!(define_operator_proposal);

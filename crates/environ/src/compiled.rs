@@ -1,0 +1,74 @@
+//! Compiled code as the compiler hands it to the runtime: machine code plus
+//! the relocations and trap sites the runtime's linker needs. Defined here so
+//! the runtime can link code without depending on Cranelift.
+
+use crate::{FuncIndex, TrapKind};
+
+/// What a relocation refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// A wasm function of the same module.
+    Function(FuncIndex),
+    /// A math routine the code generator calls.
+    LibCall(LibCall),
+}
+
+/// Math routines generated code may call on CPUs without the instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(missing_docs, reason = "names say what they compute")]
+pub enum LibCall {
+    CeilF32,
+    CeilF64,
+    FloorF32,
+    FloorF64,
+    TruncF32,
+    TruncF64,
+    NearestF32,
+    NearestF64,
+    FmaF32,
+    FmaF64,
+}
+
+/// How a relocation is patched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocKind {
+    /// 32-bit PC-relative (`call rel32`): target - site + addend.
+    PcRel4,
+    /// 64-bit absolute address: target + addend.
+    Abs8,
+}
+
+/// A place in a function's code to patch at link time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relocation {
+    /// Offset in the function's code.
+    pub offset: u32,
+    /// How to patch it.
+    pub kind: RelocKind,
+    /// What it refers to.
+    pub target: RelocTarget,
+    /// Added to the target address.
+    pub addend: i64,
+}
+
+/// An instruction that may trap, and with what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Offset of the instruction in the function's code.
+    pub offset: u32,
+    /// The trap it raises.
+    pub kind: TrapKind,
+}
+
+/// One function's machine code.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledFunction {
+    /// The machine code.
+    pub code: Vec<u8>,
+    /// Required alignment of the code's start.
+    pub alignment: u32,
+    /// Patches to apply when the code is placed.
+    pub relocations: Vec<Relocation>,
+    /// Trapping instructions, sorted by offset.
+    pub traps: Vec<TrapSite>,
+}

@@ -1,0 +1,186 @@
+//! WebAssembly features by name (as Wasmtime spells them for `-W`), which
+//! of them fxtime implements, and which one an invalid module needs.
+
+use crate::WasmError;
+use wasmparser::{Validator, WasmFeatures};
+
+/// A WebAssembly feature that can be switched on or off.
+#[derive(Debug, Clone, Copy)]
+pub struct Feature {
+    /// Name, as in `-W NAME=y`.
+    pub name: &'static str,
+    /// The wasmparser flags it turns on (with its prerequisites).
+    flags: WasmFeatures,
+    /// Whether fxtime implements it.
+    pub supported: bool,
+    /// Whether it is on by default.
+    pub default: bool,
+}
+
+const fn feature(name: &'static str, flags: WasmFeatures, supported: bool) -> Feature {
+    Feature {
+        name,
+        flags,
+        supported,
+        default: supported,
+    }
+}
+
+/// Every feature known by name.
+pub const FEATURES: &[Feature] = &[
+    feature("mutable-global", WasmFeatures::MUTABLE_GLOBAL, true),
+    feature("saturating-float-to-int", WasmFeatures::SATURATING_FLOAT_TO_INT, true),
+    feature("sign-extension", WasmFeatures::SIGN_EXTENSION, true),
+    feature("multi-value", WasmFeatures::MULTI_VALUE, true),
+    feature("bulk-memory", WasmFeatures::BULK_MEMORY, true),
+    feature("reference-types", WasmFeatures::REFERENCE_TYPES, true),
+    feature("multi-memory", WasmFeatures::MULTI_MEMORY, true),
+    feature("extended-const", WasmFeatures::EXTENDED_CONST, true),
+    feature("simd", WasmFeatures::SIMD, false),
+    feature(
+        "relaxed-simd",
+        WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
+        false,
+    ),
+    feature("tail-call", WasmFeatures::TAIL_CALL, false),
+    feature("function-references", WasmFeatures::FUNCTION_REFERENCES, false),
+    feature(
+        "gc",
+        WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),
+        false,
+    ),
+    feature("exceptions", WasmFeatures::EXCEPTIONS, false),
+    feature("memory64", WasmFeatures::MEMORY64, false),
+    feature("threads", WasmFeatures::THREADS, false),
+    feature(
+        "stack-switching",
+        WasmFeatures::STACK_SWITCHING
+            .union(WasmFeatures::FUNCTION_REFERENCES)
+            .union(WasmFeatures::EXCEPTIONS),
+        false,
+    ),
+    feature("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES, false),
+    feature("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC, false),
+];
+
+/// The features a configuration enables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureSet {
+    enabled: WasmFeatures,
+}
+
+/// Features every module may use (the MVP's floats and GC-type machinery
+/// that reference types build on).
+const BASE: WasmFeatures = WasmFeatures::FLOATS.union(WasmFeatures::GC_TYPES);
+
+impl Default for FeatureSet {
+    fn default() -> Self {
+        let enabled = FEATURES
+            .iter()
+            .filter(|f| f.default)
+            .fold(BASE, |acc, f| acc.union(f.flags));
+        FeatureSet { enabled }
+    }
+}
+
+impl FeatureSet {
+    /// Looks a feature up by name.
+    pub fn lookup(name: &str) -> Option<&'static Feature> {
+        FEATURES.iter().find(|f| f.name == name)
+    }
+
+    /// Turns the feature `name` on or off. Turning on a feature fxtime does
+    /// not implement is an error ("unsupported feature: NAME").
+    pub fn set(&mut self, name: &str, enable: bool) -> Result<(), WasmError> {
+        let Some(feature) = Self::lookup(name) else {
+            let known: Vec<_> = FEATURES.iter().map(|f| f.name).collect();
+            return Err(WasmError::Unsupported(format!(
+                "{name} is not a known WebAssembly feature (known: {})",
+                known.join(", ")
+            )));
+        };
+        if enable && !feature.supported {
+            return Err(WasmError::Unsupported(name.to_string()));
+        }
+        if enable {
+            self.enabled |= feature.flags;
+        } else {
+            self.enabled.remove(feature.flags);
+            self.enabled |= BASE;
+        }
+        Ok(())
+    }
+
+    /// Whether feature `name` is on.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        Self::lookup(name).is_some_and(|f| self.enabled.contains(f.flags))
+    }
+
+    /// The wasmparser feature flags to validate with.
+    pub fn wasm_features(&self) -> WasmFeatures {
+        self.enabled
+    }
+
+    /// For a module that failed validation: the feature that would make it
+    /// valid, as an error that names it. `None` when the module is invalid
+    /// whatever the features.
+    pub fn explain_invalid(&self, wasm: &[u8]) -> Option<WasmError> {
+        let valid_with = |features: WasmFeatures| {
+            Validator::new_with_features(features)
+                .validate_all(wasm)
+                .is_ok()
+        };
+        let candidates = FEATURES
+            .iter()
+            .filter(|f| !self.enabled.contains(f.flags));
+        for feature in candidates {
+            if valid_with(self.enabled | feature.flags) {
+                return Some(if feature.supported {
+                    WasmError::Unsupported(format!(
+                        "{} (disabled; enable it with -W {}=y)",
+                        feature.name, feature.name
+                    ))
+                } else {
+                    WasmError::Unsupported(feature.name.to_string())
+                });
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_supported_features() {
+        let set = FeatureSet::default();
+        for f in FEATURES {
+            assert_eq!(set.is_enabled(f.name), f.supported, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn unsupported_features_cannot_be_enabled() {
+        let mut set = FeatureSet::default();
+        let err = set.set("simd", true).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported feature: simd");
+        assert!(set.set("no-such-thing", true).is_err());
+        set.set("multi-memory", false).unwrap();
+        assert!(!set.is_enabled("multi-memory"));
+    }
+
+    #[test]
+    fn explains_a_simd_module() {
+        // (module (func (result v128) v128.const i64x2 0 0))
+        let wasm = [
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
+            1, 5, 1, 0x60, 0, 1, 0x7b, // type: [] -> [v128]
+            3, 2, 1, 0, // func
+            10, 22, 1, 20, 0, 0xfd, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
+        ];
+        let err = FeatureSet::default().explain_invalid(&wasm).unwrap();
+        assert_eq!(err.to_string(), "unsupported feature: simd");
+    }
+}

@@ -1,0 +1,211 @@
+//! [`ModuleInfo`]: everything about a module except its function bodies.
+
+use crate::{
+    ConstExpr, DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex,
+    GlobalType, MemoryIndex, MemoryType, RefType, TableIndex, TableType, TypeIndex,
+};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// An item in one of the module's index spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    /// A function.
+    Function(FuncIndex),
+    /// A table.
+    Table(TableIndex),
+    /// A memory.
+    Memory(MemoryIndex),
+    /// A global.
+    Global(GlobalIndex),
+}
+
+/// An import.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// The index the import occupies.
+    pub index: EntityIndex,
+}
+
+/// An export.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Export name.
+    pub name: String,
+    /// What is exported.
+    pub index: EntityIndex,
+}
+
+/// A global: its type and, for defined globals, its initializer.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// Type and mutability.
+    pub ty: GlobalType,
+    /// Initializer (`None` for imported globals).
+    pub init: Option<ConstExpr>,
+}
+
+/// How an element segment is used.
+#[derive(Debug, Clone)]
+pub enum ElemSegmentKind {
+    /// Copied into a table at instantiation.
+    Active {
+        /// Target table.
+        table: TableIndex,
+        /// Offset in the table.
+        offset: ConstExpr,
+    },
+    /// Available to `table.init`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Debug, Clone)]
+pub struct ElemSegment {
+    /// Active, passive or declared.
+    pub kind: ElemSegmentKind,
+    /// Element type.
+    pub ty: RefType,
+    /// One constant expression per element.
+    pub items: Vec<ConstExpr>,
+}
+
+/// How a data segment is used.
+#[derive(Debug, Clone)]
+pub enum DataSegmentKind {
+    /// Copied into a memory at instantiation.
+    Active {
+        /// Target memory.
+        memory: MemoryIndex,
+        /// Offset in the memory.
+        offset: ConstExpr,
+    },
+    /// Available to `memory.init`.
+    Passive,
+}
+
+/// A data segment. Its bytes stay in the module binary.
+#[derive(Debug, Clone)]
+pub struct DataSegment {
+    /// Active or passive.
+    pub kind: DataSegmentKind,
+    /// Where its bytes are in the module binary.
+    pub bytes: Range<usize>,
+}
+
+/// The translated description of a module, without function bodies.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleInfo {
+    /// Function types of the type section.
+    pub types: Vec<FuncType>,
+    /// Imports, in order.
+    pub imports: Vec<Import>,
+    /// Exports, in order.
+    pub exports: Vec<Export>,
+    /// Type of every function, imports first.
+    pub functions: Vec<TypeIndex>,
+    /// Number of imported functions.
+    pub num_imported_funcs: usize,
+    /// Every table, imports first.
+    pub tables: Vec<TableType>,
+    /// Table initializers of defined tables (`None`: null).
+    pub table_inits: Vec<Option<ConstExpr>>,
+    /// Number of imported tables.
+    pub num_imported_tables: usize,
+    /// Every memory, imports first.
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub num_imported_memories: usize,
+    /// Every global, imports first.
+    pub globals: Vec<Global>,
+    /// Number of imported globals.
+    pub num_imported_globals: usize,
+    /// Element segments.
+    pub elements: Vec<ElemSegment>,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// The start function.
+    pub start: Option<FuncIndex>,
+    /// Module name from the name section.
+    pub name: Option<String>,
+    /// Function names from the name section.
+    pub func_names: HashMap<FuncIndex, String>,
+}
+
+impl ModuleInfo {
+    /// The type of function `f`.
+    pub fn func_type(&self, f: FuncIndex) -> &FuncType {
+        &self.types[self.functions[f.index()].index()]
+    }
+
+    /// Number of functions the module defines.
+    pub fn num_defined_funcs(&self) -> usize {
+        self.functions.len() - self.num_imported_funcs
+    }
+
+    /// Number of tables the module defines.
+    pub fn num_defined_tables(&self) -> usize {
+        self.tables.len() - self.num_imported_tables
+    }
+
+    /// Number of memories the module defines.
+    pub fn num_defined_memories(&self) -> usize {
+        self.memories.len() - self.num_imported_memories
+    }
+
+    /// Number of globals the module defines.
+    pub fn num_defined_globals(&self) -> usize {
+        self.globals.len() - self.num_imported_globals
+    }
+
+    /// The defined-function index of `f`, or `None` for an import.
+    pub fn defined_func_index(&self, f: FuncIndex) -> Option<DefinedFuncIndex> {
+        f.index()
+            .checked_sub(self.num_imported_funcs)
+            .map(|i| DefinedFuncIndex(i as u32))
+    }
+
+    /// The function index of defined function `f`.
+    pub fn func_index(&self, f: DefinedFuncIndex) -> FuncIndex {
+        FuncIndex((f.index() + self.num_imported_funcs) as u32)
+    }
+
+    /// Whether global `g` is imported.
+    pub fn is_imported_global(&self, g: GlobalIndex) -> bool {
+        g.index() < self.num_imported_globals
+    }
+
+    /// Whether table `t` is imported.
+    pub fn is_imported_table(&self, t: TableIndex) -> bool {
+        t.index() < self.num_imported_tables
+    }
+
+    /// Whether memory `m` is imported.
+    pub fn is_imported_memory(&self, m: MemoryIndex) -> bool {
+        m.index() < self.num_imported_memories
+    }
+
+    /// A printable name of function `f`: its name-section name, or its index.
+    pub fn func_display_name(&self, f: FuncIndex) -> String {
+        match self.func_names.get(&f) {
+            Some(name) => name.clone(),
+            None => format!("<wasm function {}>", f.0),
+        }
+    }
+
+    /// The element segment `e`.
+    pub fn elem(&self, e: ElemIndex) -> &ElemSegment {
+        &self.elements[e.index()]
+    }
+
+    /// The data segment `d`.
+    pub fn data_segment(&self, d: DataIndex) -> &DataSegment {
+        &self.data[d.index()]
+    }
+}

@@ -1,0 +1,298 @@
+//! Parses and validates a module binary into a [`ModuleTranslation`].
+//!
+//! Module-level validation happens here as sections stream by; function
+//! bodies are only handed out with their validators, because the compiler
+//! validates each body while translating it (in parallel, one pass).
+
+use crate::types::{convert_func_type, convert_ref_type, convert_val_type};
+use crate::{
+    ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export,
+    FuncIndex, Global, GlobalIndex, GlobalType, Import, Limits, MemoryIndex, MemoryType,
+    ModuleInfo, TableIndex, TableType, TypeIndex, WasmError, WasmResult,
+};
+use wasmparser::{
+    ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
+
+/// A defined function's body with the validator that checks it.
+pub struct FunctionBodyData<'a> {
+    /// The body's bytes (locals and operators).
+    pub body: FunctionBody<'a>,
+    /// Validates the body as the compiler reads it.
+    pub validator: FuncToValidate<ValidatorResources>,
+}
+
+/// The result of translating a module binary.
+pub struct ModuleTranslation<'a> {
+    /// Everything but the function bodies.
+    pub info: ModuleInfo,
+    /// One entry per defined function, in order.
+    pub bodies: Vec<FunctionBodyData<'a>>,
+}
+
+/// Parses `wasm`, validating everything but function bodies with `features`.
+pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> WasmResult<ModuleTranslation<'_>> {
+    let mut validator = Validator::new_with_features(features);
+    let mut t = ModuleTranslation {
+        info: ModuleInfo::default(),
+        bodies: Vec::new(),
+    };
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Func(validator, body) => {
+                t.bodies.push(FunctionBodyData { body, validator });
+                continue;
+            }
+            ValidPayload::Parser(_) => {
+                return Err(WasmError::Unsupported("component model".into()));
+            }
+            ValidPayload::Ok | ValidPayload::End(_) => {}
+        }
+        translate_payload(&mut t.info, wasm, payload)?;
+    }
+    Ok(t)
+}
+
+fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -> WasmResult<()> {
+    match payload {
+        Payload::TypeSection(reader) => {
+            for group in reader {
+                let group = group?;
+                if group.is_explicit_rec_group() {
+                    return Err(WasmError::Unsupported("gc (recursion groups)".into()));
+                }
+                for sub in group.into_types() {
+                    if !sub.supertype_idxs.is_empty() || !sub.is_final {
+                        return Err(WasmError::Unsupported("gc (subtypes)".into()));
+                    }
+                    match &sub.composite_type.inner {
+                        wasmparser::CompositeInnerType::Func(ft) => {
+                            info.types.push(convert_func_type(ft)?)
+                        }
+                        _ => return Err(WasmError::Unsupported("gc (struct and array types)".into())),
+                    }
+                }
+            }
+        }
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports() {
+                let import = import?;
+                let index = match import.ty {
+                    TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                        info.num_imported_funcs += 1;
+                        info.functions.push(TypeIndex(ty));
+                        EntityIndex::Function(FuncIndex(info.functions.len() as u32 - 1))
+                    }
+                    TypeRef::Table(ty) => {
+                        info.num_imported_tables += 1;
+                        info.tables.push(convert_table_type(&ty)?);
+                        EntityIndex::Table(TableIndex(info.tables.len() as u32 - 1))
+                    }
+                    TypeRef::Memory(ty) => {
+                        info.num_imported_memories += 1;
+                        info.memories.push(convert_memory_type(&ty)?);
+                        EntityIndex::Memory(MemoryIndex(info.memories.len() as u32 - 1))
+                    }
+                    TypeRef::Global(ty) => {
+                        info.num_imported_globals += 1;
+                        info.globals.push(Global {
+                            ty: convert_global_type(&ty)?,
+                            init: None,
+                        });
+                        EntityIndex::Global(GlobalIndex(info.globals.len() as u32 - 1))
+                    }
+                    TypeRef::Tag(_) => return Err(WasmError::Unsupported("exceptions".into())),
+                };
+                info.imports.push(Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    index,
+                });
+            }
+        }
+        Payload::FunctionSection(reader) => {
+            for ty in reader {
+                info.functions.push(TypeIndex(ty?));
+            }
+        }
+        Payload::TableSection(reader) => {
+            for table in reader {
+                let table = table?;
+                info.tables.push(convert_table_type(&table.ty)?);
+                info.table_inits.push(match table.init {
+                    wasmparser::TableInit::RefNull => None,
+                    wasmparser::TableInit::Expr(e) => Some(ConstExpr::from_wasmparser(&e)?),
+                });
+            }
+        }
+        Payload::MemorySection(reader) => {
+            for memory in reader {
+                info.memories.push(convert_memory_type(&memory?)?);
+            }
+        }
+        Payload::TagSection(_) => return Err(WasmError::Unsupported("exceptions".into())),
+        Payload::GlobalSection(reader) => {
+            for global in reader {
+                let global = global?;
+                info.globals.push(Global {
+                    ty: convert_global_type(&global.ty)?,
+                    init: Some(ConstExpr::from_wasmparser(&global.init_expr)?),
+                });
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader {
+                let export = export?;
+                let i = export.index;
+                let index = match export.kind {
+                    ExternalKind::Func | ExternalKind::FuncExact => {
+                        EntityIndex::Function(FuncIndex(i))
+                    }
+                    ExternalKind::Table => EntityIndex::Table(TableIndex(i)),
+                    ExternalKind::Memory => EntityIndex::Memory(MemoryIndex(i)),
+                    ExternalKind::Global => EntityIndex::Global(GlobalIndex(i)),
+                    ExternalKind::Tag => return Err(WasmError::Unsupported("exceptions".into())),
+                };
+                info.exports.push(Export {
+                    name: export.name.to_string(),
+                    index,
+                });
+            }
+        }
+        Payload::StartSection { func, .. } => info.start = Some(FuncIndex(func)),
+        Payload::ElementSection(reader) => {
+            for element in reader {
+                info.elements.push(translate_element(element?)?);
+            }
+        }
+        Payload::DataSection(reader) => {
+            for data in reader {
+                let data = data?;
+                let kind = match data.kind {
+                    wasmparser::DataKind::Passive => DataSegmentKind::Passive,
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => DataSegmentKind::Active {
+                        memory: MemoryIndex(memory_index),
+                        offset: ConstExpr::from_wasmparser(&offset_expr)?,
+                    },
+                };
+                let start = data.data.as_ptr() as usize - wasm.as_ptr() as usize;
+                info.data.push(DataSegment {
+                    kind,
+                    bytes: start..start + data.data.len(),
+                });
+            }
+        }
+        Payload::CustomSection(section) => {
+            if let KnownCustom::Name(names) = section.as_known() {
+                // A malformed name section is ignored, as the spec requires.
+                let _ = read_names(info, names);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn translate_element(element: wasmparser::Element<'_>) -> WasmResult<ElemSegment> {
+    let kind = match element.kind {
+        wasmparser::ElementKind::Passive => ElemSegmentKind::Passive,
+        wasmparser::ElementKind::Declared => ElemSegmentKind::Declared,
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElemSegmentKind::Active {
+            table: TableIndex(table_index.unwrap_or(0)),
+            offset: ConstExpr::from_wasmparser(&offset_expr)?,
+        },
+    };
+    let (ty, items) = match element.items {
+        wasmparser::ElementItems::Functions(funcs) => {
+            let items = funcs
+                .into_iter()
+                .map(|f| {
+                    Ok(ConstExpr {
+                        ops: vec![crate::ConstOp::RefFunc(FuncIndex(f?))],
+                    })
+                })
+                .collect::<WasmResult<Vec<_>>>()?;
+            (crate::RefType::FUNCREF, items)
+        }
+        wasmparser::ElementItems::Expressions(ty, exprs) => {
+            let items = exprs
+                .into_iter()
+                .map(|e| ConstExpr::from_wasmparser(&e?))
+                .collect::<WasmResult<Vec<_>>>()?;
+            (convert_ref_type(ty)?, items)
+        }
+    };
+    Ok(ElemSegment { kind, ty, items })
+}
+
+fn read_names(
+    info: &mut ModuleInfo,
+    names: wasmparser::NameSectionReader<'_>,
+) -> wasmparser::Result<()> {
+    for name in names {
+        match name? {
+            Name::Module { name, .. } => info.name = Some(name.to_string()),
+            Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    info.func_names
+                        .insert(FuncIndex(naming.index), naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn convert_table_type(ty: &wasmparser::TableType) -> WasmResult<TableType> {
+    if ty.table64 {
+        return Err(WasmError::Unsupported("memory64 (64-bit tables)".into()));
+    }
+    if ty.shared {
+        return Err(WasmError::Unsupported("shared-everything-threads".into()));
+    }
+    Ok(TableType {
+        element: convert_ref_type(ty.element_type)?,
+        limits: Limits {
+            min: ty.initial,
+            max: ty.maximum,
+        },
+    })
+}
+
+fn convert_memory_type(ty: &wasmparser::MemoryType) -> WasmResult<MemoryType> {
+    if ty.memory64 {
+        return Err(WasmError::Unsupported("memory64".into()));
+    }
+    if ty.shared {
+        return Err(WasmError::Unsupported("threads".into()));
+    }
+    if ty.page_size_log2.is_some() {
+        return Err(WasmError::Unsupported("custom-page-sizes".into()));
+    }
+    Ok(MemoryType {
+        limits: Limits {
+            min: ty.initial,
+            max: ty.maximum,
+        },
+    })
+}
+
+fn convert_global_type(ty: &wasmparser::GlobalType) -> WasmResult<GlobalType> {
+    if ty.shared {
+        return Err(WasmError::Unsupported("shared-everything-threads".into()));
+    }
+    Ok(GlobalType {
+        content: convert_val_type(ty.content_type)?,
+        mutable: ty.mutable,
+    })
+}

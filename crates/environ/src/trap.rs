@@ -1,0 +1,96 @@
+//! Trap kinds, shared by the compiler (which tags trapping instructions)
+//! and the runtime (which reports them).
+
+use std::fmt;
+
+/// Why WebAssembly execution trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TrapKind {
+    /// The stack-limit check in a function prologue failed.
+    StackOverflow = 1,
+    /// A load or store outside a linear memory, or a bulk memory operation
+    /// out of bounds.
+    MemoryOutOfBounds,
+    /// An access outside a table by `table.get`, `table.set` or a bulk
+    /// table operation.
+    TableOutOfBounds,
+    /// `call_indirect` with an index outside the table.
+    UndefinedElement,
+    /// `call_indirect` through a null entry.
+    UninitializedElement,
+    /// `call_indirect` through an entry of another type.
+    IndirectCallTypeMismatch,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Signed division overflow or an out-of-range float-to-int conversion.
+    IntegerOverflow,
+    /// Float-to-int conversion of a NaN.
+    BadConversionToInteger,
+    /// The `unreachable` instruction.
+    Unreachable,
+    /// A null reference was dereferenced (`call_ref`, `ref.as_non_null`).
+    NullReference,
+    /// An error returned by a host function.
+    HostError,
+}
+
+impl TrapKind {
+    /// Every kind, for table-driven conversions.
+    pub const ALL: [TrapKind; 12] = [
+        TrapKind::StackOverflow,
+        TrapKind::MemoryOutOfBounds,
+        TrapKind::TableOutOfBounds,
+        TrapKind::UndefinedElement,
+        TrapKind::UninitializedElement,
+        TrapKind::IndirectCallTypeMismatch,
+        TrapKind::IntegerDivisionByZero,
+        TrapKind::IntegerOverflow,
+        TrapKind::BadConversionToInteger,
+        TrapKind::Unreachable,
+        TrapKind::NullReference,
+        TrapKind::HostError,
+    ];
+
+    /// The message the WebAssembly reference interpreter uses.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::StackOverflow => "call stack exhausted",
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapKind::IntegerDivisionByZero => "integer divide by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::Unreachable => "unreachable",
+            TrapKind::NullReference => "null reference",
+            TrapKind::HostError => "host function error",
+        }
+    }
+
+    /// The kind for a raw code, as stored in a trap table.
+    pub fn from_u8(code: u8) -> Option<TrapKind> {
+        TrapKind::ALL.into_iter().find(|k| *k as u8 == code)
+    }
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for kind in TrapKind::ALL {
+            assert_eq!(TrapKind::from_u8(kind as u8), Some(kind));
+        }
+        assert_eq!(TrapKind::from_u8(0), None);
+    }
+}

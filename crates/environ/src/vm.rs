@@ -1,0 +1,228 @@
+//! Structures shared by generated code and the runtime.
+//!
+//! Each is `#[repr(C)]` and defined only here; [`crate::VMOffsets`] derives
+//! every offset the compiler uses from these definitions with `offset_of!`,
+//! so a layout can only change in one place.
+
+use std::mem::offset_of;
+
+/// A function reference: what `ref.func`, tables and imports point to.
+/// Calling it means calling `wasm_call(vmctx, caller_vmctx, args...)` with
+/// the tail calling convention.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMFuncRef {
+    /// Entry point, with the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// The callee's context: a `VMContext` for wasm functions, a host
+    /// function context for host functions.
+    pub vmctx: *mut u8,
+    /// The engine-wide canonical id of the function's type.
+    pub type_id: u32,
+}
+
+/// A linear memory as generated code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory. Fixed for the memory's lifetime: its whole
+    /// 32-bit range is reserved up front.
+    pub base: *mut u8,
+    /// Accessible size in bytes.
+    pub current_length: usize,
+}
+
+/// A table as generated code sees it. Elements are one machine word each:
+/// a `*const VMFuncRef` or an externref handle, 0 being null.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// First element. Moves when the table grows.
+    pub base: *mut usize,
+    /// Number of elements.
+    pub current_elements: usize,
+}
+
+/// Storage of one global: 16 bytes, enough for any value type.
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMGlobalDefinition {
+    /// The value's bytes, little-endian from offset 0.
+    pub storage: [u8; 16],
+}
+
+/// The context of a host function: what a host-function funcref's `vmctx`
+/// points to. Its trampoline calls `callback(ctx, caller_vmctx, values,
+/// len)` with the C calling convention: arguments in `values` (one
+/// [`VAL_RAW_SIZE`]-byte slot each) on entry, results on return; the
+/// callback returns 0 when the call failed, after leaving the error with
+/// the store.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMHostFuncContext {
+    /// The callback, `extern "C" fn(*mut VMHostFuncContext, *mut u8,
+    /// *mut u8, usize) -> u32`.
+    pub callback: *const u8,
+    /// The runtime's data for the callback.
+    pub data: *mut u8,
+}
+
+/// Size of one value slot in the argument/result arrays that trampolines
+/// pass between host and wasm: 16 bytes, enough for any value, the value
+/// little-endian from offset 0.
+pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Per-store state that generated code reads and writes.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// The lowest address the stack pointer of wasm code may reach;
+    /// every function prologue checks against it.
+    pub stack_limit: usize,
+    /// Frame pointer of the last wasm-to-host trampoline: where a backtrace
+    /// taken in host code starts walking wasm frames.
+    pub last_wasm_exit_fp: usize,
+}
+
+/// The fixed header at the start of every `VMContext`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContextHeader {
+    /// [`VMCONTEXT_MAGIC`], to catch a wrong pointer early in debug checks.
+    pub magic: u32,
+    /// Padding.
+    pub _pad: u32,
+    /// The runtime's instance object.
+    pub instance: *mut u8,
+    /// The store's [`VMStoreContext`].
+    pub store_context: *mut VMStoreContext,
+    /// The table of builtin function addresses, indexed by [`Builtin`].
+    pub builtins: *const usize,
+}
+
+/// Value of [`VMContextHeader::magic`].
+pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"fxvm");
+
+/// Offsets of the fixed structures' fields.
+pub mod offsets {
+    use super::*;
+    /// `VMFuncRef::wasm_call`.
+    pub const FUNC_REF_WASM_CALL: u32 = offset_of!(VMFuncRef, wasm_call) as u32;
+    /// `VMFuncRef::vmctx`.
+    pub const FUNC_REF_VMCTX: u32 = offset_of!(VMFuncRef, vmctx) as u32;
+    /// `VMFuncRef::type_id`.
+    pub const FUNC_REF_TYPE_ID: u32 = offset_of!(VMFuncRef, type_id) as u32;
+    /// `VMMemoryDefinition::base`.
+    pub const MEMORY_BASE: u32 = offset_of!(VMMemoryDefinition, base) as u32;
+    /// `VMMemoryDefinition::current_length`.
+    pub const MEMORY_LENGTH: u32 = offset_of!(VMMemoryDefinition, current_length) as u32;
+    /// `VMTableDefinition::base`.
+    pub const TABLE_BASE: u32 = offset_of!(VMTableDefinition, base) as u32;
+    /// `VMTableDefinition::current_elements`.
+    pub const TABLE_LENGTH: u32 = offset_of!(VMTableDefinition, current_elements) as u32;
+    /// `VMHostFuncContext::callback`.
+    pub const HOST_FUNC_CALLBACK: u32 = offset_of!(VMHostFuncContext, callback) as u32;
+    /// `VMStoreContext::stack_limit`.
+    pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
+    /// `VMStoreContext::last_wasm_exit_fp`.
+    pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
+    /// `VMContextHeader::magic`.
+    pub const VMCTX_MAGIC: u32 = offset_of!(VMContextHeader, magic) as u32;
+    /// `VMContextHeader::instance`.
+    pub const VMCTX_INSTANCE: u32 = offset_of!(VMContextHeader, instance) as u32;
+    /// `VMContextHeader::store_context`.
+    pub const VMCTX_STORE_CONTEXT: u32 = offset_of!(VMContextHeader, store_context) as u32;
+    /// `VMContextHeader::builtins`.
+    pub const VMCTX_BUILTINS: u32 = offset_of!(VMContextHeader, builtins) as u32;
+}
+
+/// Scalar types in builtin signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinType {
+    /// A pointer-sized integer (the vmctx, a reference).
+    Pointer,
+    /// A 32-bit integer.
+    I32,
+}
+
+macro_rules! builtins {
+    ($($(#[$doc:meta])* $name:ident($($param:ident),*) $(-> $result:ident)?;)*) => {
+        /// Runtime functions that generated code calls through the builtin
+        /// table (`VMContextHeader::builtins`). All take the caller's vmctx
+        /// first and use the host's C calling convention.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin { $($(#[$doc])* $name,)* }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
+
+            /// Parameters after the vmctx, and the result.
+            pub fn signature(self) -> (&'static [BuiltinType], Option<BuiltinType>) {
+                match self {
+                    $(Builtin::$name => (
+                        &[$(BuiltinType::$param),*],
+                        builtins!(@result $($result)?),
+                    ),)*
+                }
+            }
+        }
+    };
+    (@result) => { None };
+    (@result $r:ident) => { Some(BuiltinType::$r) };
+}
+
+builtins! {
+    /// `memory.grow`: (memory, delta pages) -> old size or -1.
+    MemoryGrow(I32, I32) -> I32;
+    /// `memory.fill`: (memory, dst, byte, len).
+    MemoryFill(I32, I32, I32, I32);
+    /// `memory.copy`: (dst memory, src memory, dst, src, len).
+    MemoryCopy(I32, I32, I32, I32, I32);
+    /// `memory.init`: (memory, data segment, dst, src, len).
+    MemoryInit(I32, I32, I32, I32, I32);
+    /// `data.drop`: (data segment).
+    DataDrop(I32);
+    /// `table.grow`: (table, init value, delta) -> old size or -1.
+    TableGrow(I32, Pointer, I32) -> I32;
+    /// `table.fill`: (table, dst, value, len).
+    TableFill(I32, I32, Pointer, I32);
+    /// `table.copy`: (dst table, src table, dst, src, len).
+    TableCopy(I32, I32, I32, I32, I32);
+    /// `table.init`: (table, element segment, dst, src, len).
+    TableInit(I32, I32, I32, I32, I32);
+    /// `elem.drop`: (element segment).
+    ElemDrop(I32);
+    /// Unwinds to the host with the error a host function left behind.
+    RaiseHostError();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, size_of};
+
+    #[test]
+    fn layouts_are_what_generated_code_assumes() {
+        // Generated code loads these fields as 64-bit words (and the type id
+        // as a 32-bit word); check sizes and alignment as well as offsets.
+        assert_eq!(size_of::<VMFuncRef>(), 24);
+        assert_eq!(offsets::FUNC_REF_WASM_CALL, 0);
+        assert_eq!(offsets::FUNC_REF_VMCTX, 8);
+        assert_eq!(offsets::FUNC_REF_TYPE_ID, 16);
+        assert_eq!(size_of::<VMMemoryDefinition>(), 16);
+        assert_eq!(size_of::<VMTableDefinition>(), 16);
+        assert_eq!(size_of::<VMGlobalDefinition>(), 16);
+        assert_eq!(align_of::<VMGlobalDefinition>(), 16);
+        assert_eq!(size_of::<VMContextHeader>(), 32);
+        assert_eq!(offsets::VMCTX_BUILTINS, 24);
+    }
+
+    #[test]
+    fn builtin_table_is_dense() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(*b as usize, i);
+        }
+    }
+}

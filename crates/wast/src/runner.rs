@@ -1,0 +1,494 @@
+//! The script runner: executes the directives of a `.wast` script one by one
+//! against a fresh fxtime store and linker.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use fxtime::{Config, Engine, Extern, Instance, Linker, Module, Store, Val};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::token::Id;
+use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective, WastExecute, WastInvoke, Wat};
+
+use crate::outcome::Outcome;
+use crate::{messages, spectest, values};
+
+/// Result of running something in the engine: `Ok` with the values it
+/// returned, or the engine's error (a trap, a link error, ...).
+type EngineResult = Result<Vec<Val>>;
+
+/// Runs `.wast` specification scripts against one fxtime [`Engine`].
+///
+/// Each call to [`run_file`](Self::run_file) or [`run_str`](Self::run_str)
+/// starts from a fresh [`Store`] and [`Linker`] holding only the `spectest`
+/// host module, so scripts do not see each other's instances.
+pub struct WastRunner {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+    /// The most recently instantiated module: target of `invoke`/`get`
+    /// without a module name. `None` after a module directive failed.
+    current: Option<Instance>,
+    /// Instances bound to a script identifier (`(module $M ...)`).
+    instances: HashMap<String, Instance>,
+    /// Compiled modules bound to a script identifier, for `module instance`.
+    definitions: HashMap<String, Module>,
+    /// The most recently defined module, for `module instance` without a name.
+    last_definition: Option<Module>,
+}
+
+impl WastRunner {
+    /// Creates a runner whose engine uses `config`.
+    ///
+    /// Fails if the engine cannot be created or the `spectest` host module
+    /// cannot be set up.
+    pub fn new(config: &Config) -> Result<Self> {
+        let engine = Engine::new(config)?;
+        let (store, linker) = fresh_store(&engine)?;
+        Ok(WastRunner {
+            engine,
+            store,
+            linker,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
+        })
+    }
+
+    /// The engine the scripts run on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Reads and runs the script at `path`, naming failures after the path.
+    ///
+    /// A file that cannot be read counts as one failure.
+    pub fn run_file(&mut self, path: impl AsRef<Path>) -> Outcome {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.run_str(&name, &text),
+            Err(err) => {
+                let mut outcome = Outcome::default();
+                outcome.fail(&name, 0, 0, format!("cannot read script: {err}"));
+                outcome
+            }
+        }
+    }
+
+    /// Runs the script `text`; `name` is used in failures (usually a path).
+    ///
+    /// Every directive counts as one assertion. A script that does not parse
+    /// counts as one failure. Never panics: a panic inside the engine while
+    /// running a directive is caught and counted as that directive's failure.
+    pub fn run_str(&mut self, name: &str, text: &str) -> Outcome {
+        let mut outcome = Outcome::default();
+        if let Err(err) = self.reset() {
+            outcome.fail(name, 0, 0, format!("cannot set up a fresh store: {err:#}"));
+            return outcome;
+        }
+        let mut lexer = Lexer::new(text);
+        lexer.allow_confusing_unicode(true);
+        let buf = match ParseBuffer::new_with_lexer(lexer) {
+            Ok(buf) => buf,
+            Err(err) => {
+                fail_parse(&mut outcome, name, text, &err);
+                return outcome;
+            }
+        };
+        let wast = match parser::parse::<Wast<'_>>(&buf) {
+            Ok(wast) => wast,
+            Err(err) => {
+                fail_parse(&mut outcome, name, text, &err);
+                return outcome;
+            }
+        };
+        for directive in wast.directives {
+            let (line, col) = directive.span().linecol_in(text);
+            let result = catch_unwind(AssertUnwindSafe(|| self.directive(directive)));
+            let message = match result {
+                Ok(Ok(())) => {
+                    outcome.pass();
+                    continue;
+                }
+                Ok(Err(err)) => format!("{err:#}"),
+                Err(panic) => format!("panic while running directive: {}", panic_message(&*panic)),
+            };
+            outcome.fail(name, line + 1, col + 1, message);
+        }
+        outcome
+    }
+
+    /// Replaces the store, linker and all bindings with fresh ones.
+    fn reset(&mut self) -> Result<()> {
+        let (store, linker) = fresh_store(&self.engine)?;
+        self.store = store;
+        self.linker = linker;
+        self.current = None;
+        self.instances.clear();
+        self.definitions.clear();
+        self.last_definition = None;
+        Ok(())
+    }
+
+    /// Runs one directive; `Err` explains why it failed.
+    fn directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
+        match directive {
+            WastDirective::Module(mut module) => self.module(&mut module),
+            WastDirective::ModuleDefinition(mut module) => {
+                let name = module.name();
+                let module = self.compile(&mut module)?;
+                self.define(name, module);
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => self.module_instance(instance, module),
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker
+                    .instance(&mut self.store, name, instance)
+                    .with_context(|| format!("cannot register instance as {name:?}"))?;
+                Ok(())
+            }
+            WastDirective::Invoke(invoke) => {
+                self.invoke(&invoke)?.context("invoke failed")?;
+                Ok(())
+            }
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = self
+                    .execute(exec)?
+                    .context("expected a return, got an error")?;
+                if actual.len() != results.len() {
+                    bail!(
+                        "expected {} results, got {}: [{}]",
+                        results.len(),
+                        actual.len(),
+                        self.describe_all(&actual)
+                    );
+                }
+                for (i, (actual, expected)) in actual.iter().zip(&results).enumerate() {
+                    values::match_result(&self.store, actual, expected)
+                        .with_context(|| format!("result {i} mismatch"))?;
+                }
+                Ok(())
+            }
+            WastDirective::AssertTrap { exec, message, .. } => {
+                let result = self.execute(exec)?;
+                self.expect_error(result, message, "trap")
+            }
+            WastDirective::AssertExhaustion { call, message, .. } => {
+                let result = self.invoke(&call)?;
+                self.expect_error(result, message, "exhaustion")
+            }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec)? {
+                Ok(vals) => bail!(
+                    "expected an uncaught exception, got a return: [{}]",
+                    self.describe_all(&vals)
+                ),
+                Err(_) => Ok(()),
+            },
+            WastDirective::AssertSuspension { exec, message, .. } => {
+                match self.execute(exec)? {
+                    Ok(vals) => bail!(
+                        "expected an unhandled suspension ({message:?}), got a return: [{}]",
+                        self.describe_all(&vals)
+                    ),
+                    Err(err) => {
+                        let actual = format!("{err:#}");
+                        // Any "unhandled ..." message is an unhandled suspension.
+                        if messages::matches(&actual, message) || actual.contains("unhandled") {
+                            Ok(())
+                        } else {
+                            bail!("expected suspension error {message:?}, got {actual:?}")
+                        }
+                    }
+                }
+            }
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let module = self.compile_wat(&mut module)?;
+                match self.linker.instantiate(&mut self.store, &module) {
+                    Ok(_) => bail!("expected link error {message:?}, but instantiation succeeded"),
+                    Err(err) => {
+                        let actual = format!("{err:#}");
+                        if messages::matches(&actual, message) {
+                            Ok(())
+                        } else {
+                            bail!("expected link error {message:?}, got {actual:?}")
+                        }
+                    }
+                }
+            }
+            WastDirective::AssertMalformed {
+                mut module,
+                message,
+                ..
+            } => self.expect_rejected(&mut module, message, "malformed"),
+            WastDirective::AssertInvalid {
+                mut module,
+                message,
+                ..
+            } => self.expect_rejected(&mut module, message, "invalid"),
+            WastDirective::AssertMalformedCustom { .. } => {
+                bail!("unsupported directive: assert_malformed_custom")
+            }
+            WastDirective::AssertInvalidCustom { .. } => {
+                bail!("unsupported directive: assert_invalid_custom")
+            }
+            WastDirective::Thread(_) => bail!("unsupported directive: thread"),
+            WastDirective::Wait { .. } => bail!("unsupported directive: wait"),
+        }
+    }
+
+    /// `(module ...)`: compile, instantiate and make it the current instance.
+    fn module(&mut self, module: &mut QuoteWat<'_>) -> Result<()> {
+        let name = module.name();
+        // Forget stale bindings first, so that directives following a failed
+        // module fail instead of running against an older instance.
+        self.current = None;
+        if let Some(id) = name {
+            self.instances.remove(id.name());
+        }
+        let compiled = self.compile(module)?;
+        self.define(name, compiled.clone());
+        let instance = self
+            .linker
+            .instantiate(&mut self.store, &compiled)
+            .context("instantiation failed")?;
+        self.bind(name, instance);
+        Ok(())
+    }
+
+    /// `(module instance $I $M)`: instantiate a module definition.
+    fn module_instance(&mut self, instance: Option<Id<'_>>, module: Option<Id<'_>>) -> Result<()> {
+        self.current = None;
+        if let Some(id) = instance {
+            self.instances.remove(id.name());
+        }
+        let compiled = match module {
+            Some(id) => self
+                .definitions
+                .get(id.name())
+                .ok_or_else(|| anyhow!("unknown module definition ${}", id.name()))?,
+            None => self
+                .last_definition
+                .as_ref()
+                .ok_or_else(|| anyhow!("no module definition to instantiate"))?,
+        }
+        .clone();
+        let new = self
+            .linker
+            .instantiate(&mut self.store, &compiled)
+            .context("instantiation failed")?;
+        self.bind(instance, new);
+        Ok(())
+    }
+
+    /// Records a compiled module under its optional script name.
+    fn define(&mut self, name: Option<Id<'_>>, module: Module) {
+        if let Some(id) = name {
+            self.definitions
+                .insert(id.name().to_string(), module.clone());
+        }
+        self.last_definition = Some(module);
+    }
+
+    /// Makes `instance` the current one, bound to its optional script name.
+    fn bind(&mut self, name: Option<Id<'_>>, instance: Instance) {
+        if let Some(id) = name {
+            self.instances
+                .insert(id.name().to_string(), instance.clone());
+        }
+        self.current = Some(instance);
+    }
+
+    /// The instance named `name`, or the current one.
+    fn instance(&self, name: Option<Id<'_>>) -> Result<Instance> {
+        match name {
+            Some(id) => self.instances.get(id.name()).cloned().ok_or_else(|| {
+                anyhow!(
+                    "unknown module ${} (or its instantiation failed)",
+                    id.name()
+                )
+            }),
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| anyhow!("no current module instance (the last module failed)")),
+        }
+    }
+
+    /// Encodes and compiles a module directive's module.
+    fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module> {
+        let bytes = encode(module).context("cannot encode module")?;
+        Module::new(&self.engine, &bytes).context("module failed to compile")
+    }
+
+    /// Encodes and compiles an inline text module.
+    fn compile_wat(&self, module: &mut Wat<'_>) -> Result<Module> {
+        if let Wat::Component(_) = module {
+            bail!("components are not supported");
+        }
+        let bytes = module.encode().context("cannot encode module")?;
+        Module::new(&self.engine, &bytes).context("module failed to compile")
+    }
+
+    /// `assert_malformed` / `assert_invalid`: the module must be rejected,
+    /// either by the text parser/encoder or by [`Module::new`].
+    fn expect_rejected(&self, module: &mut QuoteWat<'_>, message: &str, what: &str) -> Result<()> {
+        if matches!(
+            module,
+            QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+        ) {
+            bail!("components are not supported");
+        }
+        let Ok(bytes) = encode(module) else {
+            // Text that does not parse or encode is rejected, as expected.
+            return Ok(());
+        };
+        match Module::new(&self.engine, &bytes) {
+            Ok(_) => bail!("expected {what} module ({message:?}), but it compiled"),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Checks that `result` is an error whose message matches `expected`.
+    fn expect_error(&self, result: EngineResult, expected: &str, what: &str) -> Result<()> {
+        match result {
+            Ok(vals) => bail!(
+                "expected {what} {expected:?}, got a return: [{}]",
+                self.describe_all(&vals)
+            ),
+            Err(err) => {
+                let actual = format!("{err:#}");
+                if messages::matches(&actual, expected) {
+                    Ok(())
+                } else {
+                    bail!("expected {what} {expected:?}, got {actual:?}")
+                }
+            }
+        }
+    }
+
+    /// Runs an `invoke`, a `get` or an inline module (instantiated for its
+    /// start function). The outer `Err` is a problem of the script or the
+    /// runner (unknown export, bad arguments); the inner result is the
+    /// engine's.
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<EngineResult> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module)?;
+                match instance.get_export(&mut self.store, global) {
+                    Some(Extern::Global(g)) => Ok(Ok(vec![g.get(&mut self.store)])),
+                    Some(_) => bail!("export {global:?} is not a global"),
+                    None => bail!("unknown export {global:?}"),
+                }
+            }
+            WastExecute::Wat(mut module) => {
+                let module = self.compile_wat(&mut module)?;
+                Ok(self
+                    .linker
+                    .instantiate(&mut self.store, &module)
+                    .map(|_| Vec::new()))
+            }
+        }
+    }
+
+    /// Calls an exported function; see [`execute`](Self::execute) for the
+    /// meaning of the two result layers.
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<EngineResult> {
+        let instance = self.instance(invoke.module)?;
+        let name = invoke.name;
+        let func = match instance.get_export(&mut self.store, name) {
+            Some(Extern::Func(f)) => f,
+            Some(_) => bail!("export {name:?} is not a function"),
+            None => bail!("unknown export {name:?}"),
+        };
+        let ty = func.ty(&self.store);
+        let params = ty.params().len();
+        let results = ty.results().len();
+        if params != invoke.args.len() {
+            bail!(
+                "function {name:?} takes {params} arguments, the script passes {}",
+                invoke.args.len()
+            );
+        }
+        let args = invoke
+            .args
+            .iter()
+            .map(|arg| values::arg_to_val(&mut self.store, arg))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = vec![Val::I32(0); results];
+        Ok(func.call(&mut self.store, &args, &mut out).map(|()| out))
+    }
+
+    /// Comma-separated descriptions of `vals`.
+    fn describe_all(&self, vals: &[Val]) -> String {
+        vals.iter()
+            .map(|v| values::describe(&self.store, v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A store and a linker with the `spectest` module defined.
+fn fresh_store(engine: &Engine) -> Result<(Store<()>, Linker<()>)> {
+    let mut store = Store::new(engine, ());
+    let mut linker = Linker::new(engine);
+    spectest::register(&mut store, &mut linker).context("cannot define the spectest module")?;
+    Ok((store, linker))
+}
+
+/// Encodes a module of any form to binary.
+///
+/// Unlike [`QuoteWat::encode`], quoted text is lexed with confusing Unicode
+/// allowed (it is legal in the text format, e.g. in `names.wast`).
+fn encode(module: &mut QuoteWat<'_>) -> Result<Vec<u8>> {
+    if let QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) = module {
+        bail!("components are not supported");
+    }
+    match module.to_test()? {
+        QuoteWatTest::Binary(bytes) => Ok(bytes),
+        QuoteWatTest::Text(text) => {
+            let text = String::from_utf8(text).map_err(|_| anyhow!("malformed UTF-8 encoding"))?;
+            let mut lexer = Lexer::new(&text);
+            lexer.allow_confusing_unicode(true);
+            let buf = ParseBuffer::new_with_lexer(lexer)?;
+            let mut wat = parser::parse::<Wat<'_>>(&buf)?;
+            if let Wat::Component(_) = wat {
+                bail!("components are not supported");
+            }
+            Ok(wat.encode()?)
+        }
+    }
+}
+
+/// Records a whole-script parse error as one failure.
+fn fail_parse(outcome: &mut Outcome, name: &str, text: &str, err: &wast::Error) {
+    let (line, col) = err.span().linecol_in(text);
+    outcome.fail(
+        name,
+        line + 1,
+        col + 1,
+        format!("script does not parse: {}", err.message()),
+    );
+}
+
+/// The message of a caught panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
