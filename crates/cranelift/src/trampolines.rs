@@ -5,18 +5,18 @@
 //!   16-byte slots.
 //! - The host trampoline is what a host function's `VMFuncRef` points to: it
 //!   has the wasm signature, spills the arguments into such an array, calls
-//!   the host callback, and either returns the results or raises the error
-//!   the host left behind. It records its frame pointer in the store context
+//!   the host callback, and either returns the results or traps with
+//!   "host function error" (the error itself waits in the store). It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{POINTER, builtin_signature, ir_type, trap_code, wasm_signature};
+use crate::abi::{POINTER, ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::{
     self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
     UserFuncName, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use fxtime_environ::vm::{Builtin, VAL_RAW_SIZE, offsets};
+use fxtime_environ::vm::{VAL_RAW_SIZE, offsets};
 use fxtime_environ::{FuncType, TrapKind};
 
 fn slot_offset(i: usize) -> i32 {
@@ -113,18 +113,9 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     b.seal_block(done);
     b.seal_block(failed);
 
+    // The host left its error with the store; trapping here unwinds to
+    // the host like any other trap, with this frame in the backtrace.
     b.switch_to_block(failed);
-    let (bparams, bresult) = Builtin::RaiseHostError.signature();
-    let raise_sig = b.import_signature(builtin_signature(bparams, bresult));
-    let table = b.ins().load(
-        POINTER,
-        flags,
-        caller_vmctx,
-        offsets::VMCTX_BUILTINS as i32,
-    );
-    let slot_in_table = (Builtin::RaiseHostError as u32 * POINTER.bytes()) as i32;
-    let raise = b.ins().load(POINTER, flags, table, slot_in_table);
-    b.ins().call_indirect(raise_sig, raise, &[caller_vmctx]);
     b.ins().trap(trap_code(TrapKind::HostError));
 
     b.switch_to_block(done);

@@ -242,3 +242,91 @@ pub(crate) fn convert_func_type(ty: &wasmparser::FuncType) -> WasmResult<FuncTyp
         results: convert(ty.results())?,
     })
 }
+
+impl RefType {
+    /// Whether `null` is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+}
+
+impl FuncType {
+    /// A function type from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = WasmValType>,
+        results: impl IntoIterator<Item = WasmValType>,
+    ) -> FuncType {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = WasmValType> + '_ {
+        self.params.iter().copied()
+    }
+
+    /// The result types.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = WasmValType> + '_ {
+        self.results.iter().copied()
+    }
+}
+
+/// Whether a global can be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable.
+    Var,
+}
+
+impl GlobalType {
+    /// A global type.
+    pub fn new(content: WasmValType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            content,
+            mutable: mutability == Mutability::Var,
+        }
+    }
+
+    /// The value type.
+    pub fn content(&self) -> WasmValType {
+        self.content
+    }
+
+    /// Whether the global can be changed.
+    pub fn mutability(&self) -> Mutability {
+        if self.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        }
+    }
+}
+
+impl MemoryType {
+    /// A memory type with limits in 64 KiB pages.
+    pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            limits: Limits {
+                min: u64::from(min),
+                max: max.map(u64::from),
+            },
+        }
+    }
+}
+
+impl TableType {
+    /// A table type with limits in elements.
+    pub fn new(element: RefType, min: u32, max: Option<u32>) -> TableType {
+        TableType {
+            element,
+            limits: Limits {
+                min: u64::from(min),
+                max: max.map(u64::from),
+            },
+        }
+    }
+}

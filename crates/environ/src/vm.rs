@@ -52,20 +52,25 @@ pub struct VMGlobalDefinition {
 }
 
 /// The context of a host function: what a host-function funcref's `vmctx`
-/// points to. Its trampoline calls `callback(ctx, caller_vmctx, values,
-/// len)` with the C calling convention: arguments in `values` (one
-/// [`VAL_RAW_SIZE`]-byte slot each) on entry, results on return; the
-/// callback returns 0 when the call failed, after leaving the error with
-/// the store.
+/// points to. It starts with a [`VMContextHeader`] (magic
+/// [`VMHOST_MAGIC`], no instance), so code that reads the store context
+/// from a "caller vmctx" works whether the caller is wasm or the host. Its
+/// trampoline calls `callback(ctx, caller_vmctx, values, len)` with the C
+/// calling convention: arguments in `values` (one [`VAL_RAW_SIZE`]-byte
+/// slot each) on entry, results on return; the callback returns 0 when the
+/// call failed, after leaving the error with the store.
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMHostFuncContext {
+    /// Header shared with `VMContext`.
+    pub header: VMContextHeader,
     /// The callback, `extern "C" fn(*mut VMHostFuncContext, *mut u8,
     /// *mut u8, usize) -> u32`.
     pub callback: *const u8,
-    /// The runtime's data for the callback.
-    pub data: *mut u8,
 }
+
+/// Value of [`VMContextHeader::magic`] in a [`VMHostFuncContext`].
+pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"fxhf");
 
 /// Size of one value slot in the argument/result arrays that trampolines
 /// pass between host and wasm: 16 bytes, enough for any value, the value
@@ -99,6 +104,17 @@ pub struct VMContextHeader {
     /// The table of builtin function addresses, indexed by [`Builtin`].
     pub builtins: *const usize,
 }
+
+/// Bytes in a WebAssembly page.
+pub const WASM_PAGE_SIZE: u64 = 1 << 16;
+
+/// Address space reserved for each 32-bit linear memory: its whole index
+/// range, so that no index can reach past the reservation's guard.
+pub const MEMORY_RESERVATION: u64 = 1 << 32;
+
+/// Inaccessible bytes after each memory's reservation. An access with a
+/// static offset plus size up to this needs no explicit bounds check.
+pub const MEMORY_GUARD_SIZE: u64 = 2 << 30;
 
 /// Value of [`VMContextHeader::magic`].
 pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"fxvm");
@@ -149,7 +165,9 @@ macro_rules! builtins {
     ($($(#[$doc:meta])* $name:ident($($param:ident),*) $(-> $result:ident)?;)*) => {
         /// Runtime functions that generated code calls through the builtin
         /// table (`VMContextHeader::builtins`). All take the caller's vmctx
-        /// first and use the host's C calling convention.
+        /// first and use the host's C calling convention. Builtins never
+        /// unwind: one that can fail returns 0 and the generated code traps,
+        /// so every trap is raised by generated code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(u32)]
         pub enum Builtin { $($(#[$doc])* $name,)* }
@@ -176,26 +194,28 @@ macro_rules! builtins {
 builtins! {
     /// `memory.grow`: (memory, delta pages) -> old size or -1.
     MemoryGrow(I32, I32) -> I32;
-    /// `memory.fill`: (memory, dst, byte, len).
-    MemoryFill(I32, I32, I32, I32);
-    /// `memory.copy`: (dst memory, src memory, dst, src, len).
-    MemoryCopy(I32, I32, I32, I32, I32);
-    /// `memory.init`: (memory, data segment, dst, src, len).
-    MemoryInit(I32, I32, I32, I32, I32);
+    /// `memory.fill`: (memory, dst, byte, len) -> 0 when out of bounds.
+    MemoryFill(I32, I32, I32, I32) -> I32;
+    /// `memory.copy`: (dst memory, src memory, dst, src, len) -> 0 when out
+    /// of bounds.
+    MemoryCopy(I32, I32, I32, I32, I32) -> I32;
+    /// `memory.init`: (memory, data segment, dst, src, len) -> 0 when out
+    /// of bounds.
+    MemoryInit(I32, I32, I32, I32, I32) -> I32;
     /// `data.drop`: (data segment).
     DataDrop(I32);
     /// `table.grow`: (table, init value, delta) -> old size or -1.
     TableGrow(I32, Pointer, I32) -> I32;
-    /// `table.fill`: (table, dst, value, len).
-    TableFill(I32, I32, Pointer, I32);
-    /// `table.copy`: (dst table, src table, dst, src, len).
-    TableCopy(I32, I32, I32, I32, I32);
-    /// `table.init`: (table, element segment, dst, src, len).
-    TableInit(I32, I32, I32, I32, I32);
+    /// `table.fill`: (table, dst, value, len) -> 0 when out of bounds.
+    TableFill(I32, I32, Pointer, I32) -> I32;
+    /// `table.copy`: (dst table, src table, dst, src, len) -> 0 when out of
+    /// bounds.
+    TableCopy(I32, I32, I32, I32, I32) -> I32;
+    /// `table.init`: (table, element segment, dst, src, len) -> 0 when out
+    /// of bounds.
+    TableInit(I32, I32, I32, I32, I32) -> I32;
     /// `elem.drop`: (element segment).
     ElemDrop(I32);
-    /// Unwinds to the host with the error a host function left behind.
-    RaiseHostError();
 }
 
 #[cfg(test)]

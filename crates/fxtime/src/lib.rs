@@ -1,1 +1,63 @@
-//! placeholder
+//! fxtime: a WebAssembly runtime that compiles to native code with
+//! Cranelift.
+//!
+//! The embedding API follows Wasmtime's shape:
+//!
+//! ```
+//! use fxtime::{Engine, Linker, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"
+//!     (module
+//!       (import "host" "double" (func $double (param i32) (result i32)))
+//!       (func (export "run") (param i32) (result i32)
+//!         (call $double (i32.add (local.get 0) (i32.const 1)))))
+//! "#)?;
+//! let mut store = Store::new(&engine, ());
+//! let mut linker = Linker::new(&engine);
+//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+//! assert_eq!(run.call(&mut store, 20)?, 42);
+//! # anyhow::Ok(())
+//! ```
+//!
+//! - [`Config`] and [`Engine`]: features, the compiler, shared state.
+//! - [`Module`]: a validated, compiled module.
+//! - [`Store`]: owns instances and everything they create; host data `T`.
+//! - [`Linker`], [`Instance`]: imports by name, instantiation, exports.
+//! - [`Func`], [`TypedFunc`], [`Caller`]: calls in both directions.
+//! - [`Memory`], [`Table`], [`Global`], [`Val`]: the rest of the objects.
+//! - [`Trap`], [`WasmBacktrace`]: how traps reach the host.
+
+#![deny(missing_docs)]
+
+mod config;
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod values;
+
+pub use config::Config;
+pub use engine::Engine;
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use fxtime_environ::{
+    FuncType, GlobalType, HeapType, Limits, MemoryType, Mutability, RefType, TableType, TrapKind,
+    WasmValType as ValType,
+};
+pub use fxtime_runtime::code::FrameInfo;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::{ExternType, Module};
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use trap::{Trap, WasmBacktrace};
+pub use values::{ExternRef, Val};
+
+/// Errors of the API (`anyhow`'s).
+pub use anyhow::{Error, Result};

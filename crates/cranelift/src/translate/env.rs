@@ -86,6 +86,21 @@ impl FuncTranslator<'_> {
         self.builder.inst_results(call).first().copied()
     }
 
+    /// Calls a builtin that returns 0 on an out-of-bounds access, and traps
+    /// then with the bounds trap of its kind of storage.
+    pub(crate) fn call_checked(&mut self, builtin: Builtin, args: &[Value]) {
+        let kind = match builtin {
+            Builtin::MemoryFill | Builtin::MemoryCopy | Builtin::MemoryInit => {
+                TrapKind::MemoryOutOfBounds
+            }
+            _ => TrapKind::TableOutOfBounds,
+        };
+        let ok = self
+            .call_builtin(builtin, args)
+            .expect("checked builtins return a status");
+        self.trap_if_zero(ok, kind);
+    }
+
     /// An `i32` constant.
     pub(crate) fn i32_const(&mut self, value: u32) -> Value {
         self.builder

@@ -1,7 +1,7 @@
 //! Linear memory: loads, stores, size, grow and the bulk operations.
 //!
 //! Every 32-bit memory reserves its whole 4 GiB index range plus a guard
-//! region up front ([`GUARD_SIZE`]), so an access `base + index + offset`
+//! region up front (`MEMORY_GUARD_SIZE`), so an access `base + index + offset`
 //! with `offset + size <= GUARD_SIZE` needs no bounds check: an access past
 //! the accessible length faults, and the signal handler turns the fault into
 //! "out of bounds memory access". Larger offsets get an explicit check.
@@ -11,12 +11,9 @@ use super::env::trusted;
 use crate::abi::{POINTER, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types::*};
-use fxtime_environ::vm::{Builtin, offsets};
+use fxtime_environ::vm::{Builtin, MEMORY_GUARD_SIZE, offsets};
 use fxtime_environ::{MemoryIndex, TrapKind, WasmResult};
 use wasmparser::{MemArg, MemArgTarget, Operator};
-
-/// Size of the guard region after each memory's 4 GiB reservation.
-pub const GUARD_SIZE: u64 = 2 << 30;
 
 /// How a load extends its value.
 #[derive(Clone, Copy)]
@@ -85,19 +82,19 @@ impl FuncTranslator<'_> {
             O::MemoryFill { mem } => {
                 let [dst, value, len] = self.popn();
                 let mem = self.i32_const(*mem);
-                self.call_builtin(Builtin::MemoryFill, &[mem, dst, value, len]);
+                self.call_checked(Builtin::MemoryFill, &[mem, dst, value, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let [dst, src, len] = self.popn();
                 let dst_mem = self.i32_const(*dst_mem);
                 let src_mem = self.i32_const(*src_mem);
-                self.call_builtin(Builtin::MemoryCopy, &[dst_mem, src_mem, dst, src, len]);
+                self.call_checked(Builtin::MemoryCopy, &[dst_mem, src_mem, dst, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 let [dst, src, len] = self.popn();
                 let mem = self.i32_const(*mem);
                 let data = self.i32_const(*data_index);
-                self.call_builtin(Builtin::MemoryInit, &[mem, data, dst, src, len]);
+                self.call_checked(Builtin::MemoryInit, &[mem, data, dst, src, len]);
             }
             O::DataDrop { data_index } => {
                 let data = self.i32_const(*data_index);
@@ -152,7 +149,7 @@ impl FuncTranslator<'_> {
         let index = self.builder.ins().uextend(I64, index);
         let base_offset = self.offsets.memory_base(memory);
         let base = self.vmctx_field(base_offset);
-        if memarg.offset + u64::from(size) > GUARD_SIZE {
+        if memarg.offset + u64::from(size) > MEMORY_GUARD_SIZE {
             // The guard region cannot catch this access: check explicitly.
             let end = self
                 .builder

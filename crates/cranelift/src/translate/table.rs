@@ -42,7 +42,7 @@ impl FuncTranslator<'_> {
             O::TableFill { table } => {
                 let [dst, value, len] = self.popn();
                 let table = self.i32_const(*table);
-                self.call_builtin(Builtin::TableFill, &[table, dst, value, len]);
+                self.call_checked(Builtin::TableFill, &[table, dst, value, len]);
             }
             O::TableCopy {
                 dst_table,
@@ -51,13 +51,13 @@ impl FuncTranslator<'_> {
                 let [dst, src, len] = self.popn();
                 let dst_table = self.i32_const(*dst_table);
                 let src_table = self.i32_const(*src_table);
-                self.call_builtin(Builtin::TableCopy, &[dst_table, src_table, dst, src, len]);
+                self.call_checked(Builtin::TableCopy, &[dst_table, src_table, dst, src, len]);
             }
             O::TableInit { elem_index, table } => {
                 let [dst, src, len] = self.popn();
                 let table = self.i32_const(*table);
                 let elem = self.i32_const(*elem_index);
-                self.call_builtin(Builtin::TableInit, &[table, elem, dst, src, len]);
+                self.call_checked(Builtin::TableInit, &[table, elem, dst, src, len]);
             }
             O::ElemDrop { elem_index } => {
                 let elem = self.i32_const(*elem_index);

@@ -1,0 +1,98 @@
+//! [`Config`]: how an [`Engine`](crate::Engine) compiles and runs code.
+
+use fxtime_environ::FeatureSet;
+
+/// Engine settings: enabled WebAssembly features and limits.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Feature switches in the order they were made, applied by
+    /// `Engine::new` (which reports unsupported ones).
+    pub(crate) feature_switches: Vec<(String, bool)>,
+    pub(crate) max_wasm_stack: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            feature_switches: Vec::new(),
+            max_wasm_stack: 512 * 1024,
+        }
+    }
+}
+
+macro_rules! feature_switches {
+    ($($(#[$doc:meta])* $method:ident => $name:literal,)*) => {
+        impl Config {
+            $(
+                $(#[$doc])*
+                pub fn $method(&mut self, enable: bool) -> &mut Self {
+                    self.feature_switches.push(($name.to_string(), enable));
+                    self
+                }
+            )*
+        }
+    };
+}
+
+feature_switches! {
+    /// Bulk memory operations (on by default).
+    wasm_bulk_memory => "bulk-memory",
+    /// Reference types and multiple tables (on by default).
+    wasm_reference_types => "reference-types",
+    /// Multiple results and block parameters (on by default).
+    wasm_multi_value => "multi-value",
+    /// Multiple memories (on by default).
+    wasm_multi_memory => "multi-memory",
+    /// Extended constant expressions (on by default).
+    wasm_extended_const => "extended-const",
+    /// 128-bit SIMD (not supported yet).
+    wasm_simd => "simd",
+    /// Tail calls (not supported yet).
+    wasm_tail_call => "tail-call",
+    /// Typed function references (not supported yet).
+    wasm_function_references => "function-references",
+    /// Garbage collection (not supported yet).
+    wasm_gc => "gc",
+    /// Exception handling (not supported yet).
+    wasm_exceptions => "exceptions",
+    /// Stack switching (not supported yet).
+    wasm_stack_switching => "stack-switching",
+    /// 64-bit memories (not supported yet).
+    wasm_memory64 => "memory64",
+    /// Threads (not supported).
+    wasm_threads => "threads",
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Turns a feature on or off by the name `-W` uses (`simd`,
+    /// `multi-memory`, ...). Unknown names are an error now; features
+    /// fxtime does not implement are an error when the engine is created.
+    pub fn wasm_feature(&mut self, name: &str, enable: bool) -> anyhow::Result<&mut Self> {
+        if FeatureSet::lookup(name).is_none() {
+            let mut probe = FeatureSet::default();
+            probe.set(name, enable)?;
+        }
+        self.feature_switches.push((name.to_string(), enable));
+        Ok(self)
+    }
+
+    /// Most bytes of native stack that wasm code may use before it traps
+    /// with "call stack exhausted" (default 512 KiB).
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    pub(crate) fn features(&self) -> anyhow::Result<FeatureSet> {
+        let mut features = FeatureSet::default();
+        for (name, enable) in &self.feature_switches {
+            features.set(name, *enable)?;
+        }
+        Ok(features)
+    }
+}

@@ -1,0 +1,174 @@
+//! [`Engine`]: the compiler, the canonical type registry and the
+//! trampolines, shared by every module and store made from it.
+
+use crate::Config;
+use anyhow::{Context, Result};
+use fxtime_cranelift::Compiler;
+use fxtime_environ::{FeatureSet, FuncType};
+use fxtime_runtime::code::{CodeKind, CodeObject};
+use fxtime_runtime::types::TypeRegistry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The entry trampoline's signature: `(callee_vmctx, caller_vmctx, code,
+/// values)`.
+pub(crate) type EntryTrampoline = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut u8);
+
+/// Compiles and runs WebAssembly. Cheap to clone (shared), `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    compiler: Compiler,
+    features: FeatureSet,
+    max_wasm_stack: usize,
+    types: TypeRegistry,
+    trampolines: Mutex<Trampolines>,
+}
+
+#[derive(Default)]
+struct Trampolines {
+    /// Canonical type id to (entry, host) trampoline addresses.
+    by_type: HashMap<u32, (usize, usize)>,
+    /// The code the addresses point into.
+    code: Vec<Arc<CodeObject>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("features", &self.inner.features)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the default configuration is valid")
+    }
+}
+
+impl Engine {
+    /// An engine for `config`. Fails when the configuration enables a
+    /// feature fxtime does not implement, or on an unsupported host.
+    pub fn new(config: &Config) -> Result<Engine> {
+        let features = config.features()?;
+        let compiler = Compiler::new()?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                compiler,
+                features,
+                max_wasm_stack: config.max_wasm_stack,
+                types: TypeRegistry::default(),
+                trampolines: Mutex::new(Trampolines::default()),
+            }),
+        })
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn compiler(&self) -> &Compiler {
+        &self.inner.compiler
+    }
+
+    pub(crate) fn features(&self) -> &FeatureSet {
+        &self.inner.features
+    }
+
+    pub(crate) fn max_wasm_stack(&self) -> usize {
+        self.inner.max_wasm_stack
+    }
+
+    pub(crate) fn types(&self) -> &TypeRegistry {
+        &self.inner.types
+    }
+
+    /// Registers `ty` and makes sure its trampolines exist.
+    pub(crate) fn register_type(&self, ty: &FuncType) -> Result<u32> {
+        let id = self.inner.types.register(ty);
+        self.ensure_trampolines(&[id])?;
+        Ok(id)
+    }
+
+    /// Compiles the trampolines of the given canonical types that do not
+    /// exist yet, as one batch.
+    pub(crate) fn ensure_trampolines(&self, ids: &[u32]) -> Result<()> {
+        let mut trampolines = self.lock();
+        let mut missing: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| !trampolines.by_type.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(missing.len());
+        let mut hosts = Vec::with_capacity(missing.len());
+        for id in &missing {
+            let ty = self.inner.types.get(*id).context("unregistered type")?;
+            entries.push(self.compiler().compile_entry_trampoline(&ty)?);
+            hosts.push(self.compiler().compile_host_trampoline(&ty)?);
+        }
+        let entry_code = CodeObject::new(&entries, CodeKind::EntryTrampolines, None)?;
+        let host_code = CodeObject::new(&hosts, CodeKind::HostTrampolines, None)?;
+        for (i, id) in missing.into_iter().enumerate() {
+            let entry = entry_code.function(i) as usize;
+            let host = host_code.function(i) as usize;
+            trampolines.by_type.insert(id, (entry, host));
+        }
+        trampolines.code.push(entry_code);
+        trampolines.code.push(host_code);
+        Ok(())
+    }
+
+    /// The entry trampoline of canonical type `id`.
+    pub(crate) fn entry_trampoline(&self, id: u32) -> Result<EntryTrampoline> {
+        let (entry, _) = self.trampolines_of(id)?;
+        // SAFETY: the address is the start of a compiled entry trampoline,
+        // which has exactly this signature and lives as long as the engine.
+        Ok(unsafe { std::mem::transmute::<usize, EntryTrampoline>(entry) })
+    }
+
+    /// The host trampoline of canonical type `id`.
+    pub(crate) fn host_trampoline(&self, id: u32) -> Result<*const u8> {
+        Ok(self.trampolines_of(id)?.1 as *const u8)
+    }
+
+    fn trampolines_of(&self, id: u32) -> Result<(usize, usize)> {
+        if let Some(t) = self.lock().by_type.get(&id) {
+            return Ok(*t);
+        }
+        self.ensure_trampolines(&[id])?;
+        self.lock()
+            .by_type
+            .get(&id)
+            .copied()
+            .context("trampoline missing after compilation")
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Trampolines> {
+        self.inner
+            .trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_is_shareable() {
+        assert_send_sync::<Engine>();
+    }
+}

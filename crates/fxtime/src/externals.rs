@@ -1,0 +1,283 @@
+//! [`Memory`], [`Table`], [`Global`] and [`Extern`]: handles to a store's
+//! objects.
+
+use crate::store::StoreId;
+use crate::{AsContext, AsContextMut, Func, Val};
+use anyhow::{Result, bail};
+use fxtime_environ::vm::VMGlobalDefinition;
+use fxtime_environ::{GlobalType, MemoryType, TableType};
+use fxtime_runtime::memory::LinearMemory;
+use fxtime_runtime::table::Table as RuntimeTable;
+
+/// Anything an instance can import or export.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+    /// A global.
+    Global(Global),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+}
+
+macro_rules! into_extern {
+    ($($ty:ident),*) => {$(
+        impl From<$ty> for Extern {
+            fn from(item: $ty) -> Extern {
+                Extern::$ty(item)
+            }
+        }
+    )*};
+}
+into_extern!(Func, Table, Memory, Global);
+
+/// A linear memory of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: usize,
+}
+
+impl Memory {
+    /// A new memory of type `ty`.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = store.as_context_mut().0;
+        let memory = LinearMemory::new(ty)?;
+        let ptr = store.opaque.add_memory(memory) as usize;
+        Ok(Memory {
+            store: store.id,
+            ptr,
+        })
+    }
+
+    fn get<'a>(&self, store: &'a impl AsContext) -> &'a LinearMemory {
+        let store = store.as_context().0;
+        assert_eq!(store.id, self.store, "memory used with another store");
+        // SAFETY: the memory is boxed in the store borrowed for `'a`.
+        unsafe { &*(self.ptr as *const LinearMemory) }
+    }
+
+    fn get_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut LinearMemory {
+        let id = store.as_context_mut().0.id;
+        assert_eq!(id, self.store, "memory used with another store");
+        // SAFETY: the memory is boxed in the store borrowed mutably for `'a`.
+        unsafe { &mut *(self.ptr as *mut LinearMemory) }
+    }
+
+    /// The memory's type (with its current size as minimum).
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        self.get(&store).ty()
+    }
+
+    /// Size in 64 KiB pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.get(&store).pages()
+    }
+
+    /// Size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.get(&store).len()
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, S: AsContext>(&self, store: &'a S) -> &'a [u8] {
+        self.get(store).data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut [u8] {
+        self.get_mut(store).data_mut()
+    }
+
+    /// Copies bytes at `offset` into `buffer`.
+    pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
+        let data = self.get(&store).data();
+        match offset.checked_add(buffer.len()).and_then(|end| data.get(offset..end)) {
+            Some(bytes) => {
+                buffer.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => bail!("out of bounds memory access"),
+        }
+    }
+
+    /// Copies `buffer` into the memory at `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
+        let data = self.get_mut(&mut store).data_mut();
+        match offset.checked_add(buffer.len()).and_then(|end| data.get_mut(offset..end)) {
+            Some(bytes) => {
+                bytes.copy_from_slice(buffer);
+                Ok(())
+            }
+            None => bail!("out of bounds memory access"),
+        }
+    }
+
+    /// Grows by `delta` pages; returns the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        match self.get_mut(&mut store).grow(delta) {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow memory by {delta} pages"),
+        }
+    }
+}
+
+/// A table of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: usize,
+}
+
+impl Table {
+    /// A new table of type `ty` with every element set to `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = store.as_context_mut().0;
+        if !init.matches(fxtime_environ::WasmValType::Ref(ty.element)) {
+            bail!("table initial value does not match the element type");
+        }
+        let init = init.to_raw(store.id)? as usize;
+        let table = RuntimeTable::new(ty, init).map_err(anyhow::Error::msg)?;
+        let ptr = store.opaque.add_table(table) as usize;
+        Ok(Table {
+            store: store.id,
+            ptr,
+        })
+    }
+
+    fn get_table<'a>(&self, store: &'a impl AsContext) -> &'a RuntimeTable {
+        let store = store.as_context().0;
+        assert_eq!(store.id, self.store, "table used with another store");
+        // SAFETY: the table is boxed in the store borrowed for `'a`.
+        unsafe { &*(self.ptr as *const RuntimeTable) }
+    }
+
+    fn get_table_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut RuntimeTable {
+        let id = store.as_context_mut().0.id;
+        assert_eq!(id, self.store, "table used with another store");
+        // SAFETY: the table is boxed in the store borrowed mutably for `'a`.
+        unsafe { &mut *(self.ptr as *mut RuntimeTable) }
+    }
+
+    /// The table's type (with its current size as minimum).
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        self.get_table(&store).ty()
+    }
+
+    /// Number of elements.
+    pub fn size(&self, store: impl AsContext) -> u32 {
+        self.get_table(&store).len()
+    }
+
+    /// Element `index`, or `None` out of bounds.
+    pub fn get(&self, store: impl AsContext, index: u32) -> Option<Val> {
+        let id = store.as_context().0.id;
+        let table = self.get_table(&store);
+        let ty = fxtime_environ::WasmValType::Ref(table.ty().element);
+        table
+            .get(index)
+            .map(|raw| Val::from_raw(raw as u128, ty, id))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+        let id = store.as_context_mut().0.id;
+        let table = self.get_table_mut(&mut store);
+        if !value.matches(fxtime_environ::WasmValType::Ref(table.ty().element)) {
+            bail!("value does not match the table's element type");
+        }
+        if !table.set(index, value.to_raw(id)? as usize) {
+            bail!("out of bounds table access");
+        }
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
+        let id = store.as_context_mut().0.id;
+        let init = init.to_raw(id)? as usize;
+        match self.get_table_mut(&mut store).grow(delta, init) {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow table by {delta} elements"),
+        }
+    }
+}
+
+/// A global of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Global {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: usize,
+    pub(crate) ty: GlobalType,
+}
+
+impl Global {
+    /// A new global of type `ty` holding `value`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
+        let store = store.as_context_mut().0;
+        if !value.matches(ty.content) {
+            bail!("global value does not match type {}", ty.content);
+        }
+        let storage = value.to_raw(store.id)?.to_le_bytes();
+        let ptr = store.opaque.add_global(VMGlobalDefinition { storage }) as usize;
+        Ok(Global {
+            store: store.id,
+            ptr,
+            ty,
+        })
+    }
+
+    /// The global's type.
+    pub fn ty(&self, _store: impl AsContext) -> GlobalType {
+        self.ty
+    }
+
+    /// The current value.
+    pub fn get(&self, store: impl AsContext) -> Val {
+        let store = store.as_context().0;
+        assert_eq!(store.id, self.store, "global used with another store");
+        // SAFETY: the storage is owned by the store borrowed here.
+        let raw = u128::from_le_bytes(unsafe { (*(self.ptr as *const VMGlobalDefinition)).storage });
+        Val::from_raw(raw, self.ty.content, store.id)
+    }
+
+    /// Sets the value of a mutable global.
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let store = store.as_context_mut().0;
+        store.check(self.store)?;
+        if !self.ty.mutable {
+            bail!("cannot set an immutable global");
+        }
+        if !value.matches(self.ty.content) {
+            bail!("global value does not match type {}", self.ty.content);
+        }
+        let storage = value.to_raw(store.id)?.to_le_bytes();
+        // SAFETY: the storage is owned by the store borrowed mutably here.
+        unsafe { (*(self.ptr as *mut VMGlobalDefinition)).storage = storage };
+        Ok(())
+    }
+}

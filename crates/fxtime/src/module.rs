@@ -1,0 +1,132 @@
+//! [`Module`]: a compiled WebAssembly module.
+
+use crate::Engine;
+use anyhow::{Result, anyhow};
+use fxtime_environ::{
+    EntityIndex, FuncType, GlobalType, MemoryType, ModuleInfo, TableType, VMOffsets, WasmError,
+    translate_module,
+};
+use fxtime_runtime::code::{CodeKind, CodeObject};
+use fxtime_runtime::instance::RuntimeModule;
+use std::sync::Arc;
+
+/// A validated and compiled module, ready to instantiate in any store of
+/// its engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) engine: Engine,
+    pub(crate) runtime: Arc<RuntimeModule>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.runtime.info.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+impl Module {
+    /// Compiles a module from its binary or text format.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = wat::parse_bytes(bytes.as_ref())?;
+        Module::from_binary(engine, &bytes)
+    }
+
+    /// Compiles a module from a file in binary or text format.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+        Module::new(engine, bytes)
+    }
+
+    /// Compiles a module from its binary format.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        compile(engine, wasm).map_err(|e| match e {
+            WasmError::Invalid { .. } => {
+                let explained = engine.features().explain_invalid(wasm);
+                anyhow::Error::new(explained.unwrap_or(e))
+            }
+            other => anyhow::Error::new(other),
+        })
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.runtime.info.name.as_deref()
+    }
+
+    /// The imports: module name, field name and type.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+        let info = &self.runtime.info;
+        info.imports
+            .iter()
+            .map(move |i| (i.module.as_str(), i.name.as_str(), extern_type(info, i.index)))
+    }
+
+    /// The exports: name and type.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+        let info = &self.runtime.info;
+        info.exports
+            .iter()
+            .map(move |e| (e.name.as_str(), extern_type(info, e.index)))
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.runtime.info
+    }
+}
+
+pub(crate) fn extern_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
+    match index {
+        EntityIndex::Function(f) => ExternType::Func(info.func_type(f).clone()),
+        EntityIndex::Table(t) => ExternType::Table(info.tables[t.index()]),
+        EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
+        EntityIndex::Global(g) => ExternType::Global(info.globals[g.index()].ty),
+    }
+}
+
+fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
+    let translation = translate_module(wasm, engine.features().wasm_features())?;
+    let info = Arc::new(translation.info.clone());
+    let offsets = VMOffsets::new(&info);
+    let functions = engine.compiler().compile_functions(translation, &offsets)?;
+    let type_ids: Box<[u32]> = info
+        .types
+        .iter()
+        .map(|ty| engine.types().register(ty))
+        .collect();
+    let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
+    engine.ensure_trampolines(&type_ids).map_err(bug)?;
+    let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))
+        .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
+    Ok(Module {
+        engine: engine.clone(),
+        runtime: Arc::new(RuntimeModule {
+            info,
+            offsets,
+            code,
+            type_ids,
+            wasm: wasm.into(),
+        }),
+    })
+}

@@ -1,0 +1,170 @@
+//! [`Store`]: the owner of instances and everything they create, plus the
+//! host's data `T`.
+
+use crate::Engine;
+use crate::values::ExternRefData;
+use fxtime_runtime::store::StoreOpaque;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies a store, so handles can check they are used with theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+impl StoreId {
+    fn fresh() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// All wasm state (instances, memories, tables, globals, host functions)
+/// of one unit of work, and the host's data `T`. Dropped as a whole.
+pub struct Store<T> {
+    inner: Box<StoreInner<T>>,
+}
+
+/// What a store holds; boxed so host functions can point back to it.
+pub struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) engine: Engine,
+    pub(crate) id: StoreId,
+    pub(crate) host: HostState,
+    pub(crate) data: T,
+}
+
+/// Host-side objects of a store.
+#[derive(Default)]
+pub(crate) struct HostState {
+    /// Contexts of host functions (each a `HostFuncContext<T>`).
+    pub(crate) funcs: Vec<Box<dyn Any + Send>>,
+    /// Host function instances per linker definition, so one definition
+    /// gives one function per store.
+    pub(crate) func_cache: HashMap<usize, usize>,
+    pub(crate) externrefs: Vec<Box<ExternRefData>>,
+    /// The error of the host function that failed, until the call that
+    /// entered wasm returns it.
+    pub(crate) pending_error: Option<anyhow::Error>,
+    /// The panic of a host function, resumed once wasm is left.
+    pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<T> Store<T> {
+    /// An empty store for `engine`, holding `data`.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        Store {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque::new(),
+                engine: engine.clone(),
+                id: StoreId::fresh(),
+                host: HostState::default(),
+                data,
+            }),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consumes the store, returning the host data.
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+}
+
+impl<T> StoreInner<T> {
+    /// Fails unless `id` is this store's.
+    pub(crate) fn check(&self, id: StoreId) -> anyhow::Result<()> {
+        if id != self.id {
+            anyhow::bail!("object used with a store it does not belong to");
+        }
+        Ok(())
+    }
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+/// Things that give shared access to a store: `Store`, `Caller` and
+/// references to them.
+pub trait AsContext {
+    /// The host data type.
+    type Data;
+    /// The store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Things that give exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// The store, mutably.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
+        (**self).as_context_mut()
+    }
+}

@@ -1,0 +1,84 @@
+//! [`Trap`] and [`WasmBacktrace`]: how a trap reaches the host.
+
+use crate::{AsContext, TrapKind};
+use fxtime_runtime::code::{FrameInfo, PcKind, lookup_pc};
+use std::fmt;
+
+/// A WebAssembly trap, as the error of a call. Its `Display` is the
+/// reference interpreter's message ("integer divide by zero", ...).
+#[derive(Debug, Clone)]
+pub struct Trap {
+    kind: TrapKind,
+    backtrace: WasmBacktrace,
+}
+
+impl Trap {
+    pub(crate) fn new(kind: TrapKind, pcs: &[usize]) -> Trap {
+        Trap {
+            kind,
+            backtrace: WasmBacktrace::from_pcs(pcs),
+        }
+    }
+
+    /// Why execution trapped.
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    /// The wasm frames active at the trap, innermost first.
+    pub fn backtrace(&self) -> &WasmBacktrace {
+        &self.backtrace
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.message())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Wasm frames, innermost first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WasmBacktrace {
+    frames: Vec<FrameInfo>,
+}
+
+impl WasmBacktrace {
+    fn from_pcs(pcs: &[usize]) -> WasmBacktrace {
+        let frames = pcs
+            .iter()
+            .filter_map(|pc| match lookup_pc(*pc) {
+                Some(PcKind::Wasm(frame)) => Some(frame),
+                _ => None,
+            })
+            .collect();
+        WasmBacktrace { frames }
+    }
+
+    /// The wasm frames below the host function running now (empty when
+    /// not called from wasm).
+    pub fn capture(_store: impl AsContext) -> WasmBacktrace {
+        WasmBacktrace::from_pcs(&fxtime_runtime::traps::current_wasm_pcs())
+    }
+
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            let module = frame.module_name.as_deref().unwrap_or("<module>");
+            match &frame.func_name {
+                Some(name) => writeln!(f, "  {i:>3}: {module}!{name} (function {})", frame.func_index)?,
+                None => writeln!(f, "  {i:>3}: {module}!<wasm function {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! [`Val`]: WebAssembly values as the host sees them, and their raw form in
+//! the 16-byte slots trampolines use.
+
+use crate::store::StoreId;
+use crate::{AsContext, AsContextMut, Func};
+use anyhow::{Result, bail};
+use fxtime_environ::{HeapType, RefType, WasmValType as ValType};
+use std::any::Any;
+
+/// A WebAssembly value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, as its bits.
+    F32(u32),
+    /// An `f64`, as its bits.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A function reference, `None` being null.
+    FuncRef(Option<Func>),
+    /// A host reference, `None` being null.
+    ExternRef(Option<ExternRef>),
+}
+
+/// A host value that wasm can hold as an `externref`. Lives as long as its
+/// store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store: StoreId,
+    /// Address of the boxed `ExternRefData` in the store.
+    pub(crate) ptr: usize,
+}
+
+pub(crate) struct ExternRefData(pub(crate) Box<dyn Any + Send + Sync>);
+
+impl ExternRef {
+    /// Wraps `value` in a new reference owned by `store`.
+    pub fn new<T>(
+        mut store: impl AsContextMut<Data = T>,
+        value: impl Any + Send + Sync,
+    ) -> ExternRef {
+        let store = store.as_context_mut().0;
+        let data = Box::new(ExternRefData(Box::new(value)));
+        let ptr = &*data as *const ExternRefData as usize;
+        store.host.externrefs.push(data);
+        ExternRef {
+            store: store.id,
+            ptr,
+        }
+    }
+
+    /// The wrapped value.
+    pub fn data<'a, S: AsContext + ?Sized>(&self, store: &'a S) -> &'a (dyn Any + Send + Sync) {
+        let store = store.as_context().0;
+        assert_eq!(store.id, self.store, "externref used with another store");
+        // SAFETY: the data is boxed in the store, which outlives `'a`, and
+        // never moves or changes.
+        unsafe { &*(*(self.ptr as *const ExternRefData)).0 }
+    }
+}
+
+impl Val {
+    /// A null reference of type `ty`, or zero of a numeric type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
+        }
+    }
+
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// Whether this value is of type `ty`.
+    pub fn matches(&self, ty: ValType) -> bool {
+        match (self, ty) {
+            (Val::I32(_), ValType::I32)
+            | (Val::I64(_), ValType::I64)
+            | (Val::F32(_), ValType::F32)
+            | (Val::F64(_), ValType::F64)
+            | (Val::V128(_), ValType::V128) => true,
+            (Val::FuncRef(f), ValType::Ref(r)) => r.is_func() && (f.is_some() || r.nullable),
+            (Val::ExternRef(e), ValType::Ref(r)) => {
+                r.heap == HeapType::Extern && (e.is_some() || r.nullable)
+            }
+            _ => false,
+        }
+    }
+
+    /// A type this value has (references: the nullable abstract type).
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
+            Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
+        }
+    }
+
+    /// The raw slot form, checking that references belong to `store`.
+    pub(crate) fn to_raw(self, store: StoreId) -> Result<u128> {
+        Ok(match self {
+            Val::I32(v) => u128::from(v as u32),
+            Val::I64(v) => u128::from(v as u64),
+            Val::F32(v) => u128::from(v),
+            Val::F64(v) => u128::from(v),
+            Val::V128(v) => v,
+            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(Some(f)) => {
+                if f.store != store {
+                    bail!("function reference used with another store");
+                }
+                f.func_ref as u128
+            }
+            Val::ExternRef(Some(e)) => {
+                if e.store != store {
+                    bail!("externref used with another store");
+                }
+                e.ptr as u128
+            }
+        })
+    }
+
+    /// The value of type `ty` in raw slot form.
+    pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId) -> Val {
+        let nonnull = |raw: u128| (raw != 0).then_some(raw as usize);
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as u64 as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw as u64),
+            ValType::V128 => Val::V128(raw),
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(nonnull(raw).map(|func_ref| Func {
+                store,
+                func_ref,
+            })),
+            ValType::Ref(_) => {
+                Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr }))
+            }
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+/// Checks that `values` match `types` one by one, naming `what` in errors.
+pub(crate) fn check_types(what: &str, values: &[Val], types: &[ValType]) -> Result<()> {
+    if values.len() != types.len() {
+        bail!("expected {} {what}, got {}", types.len(), values.len());
+    }
+    for (i, (value, ty)) in values.iter().zip(types).enumerate() {
+        if !value.matches(*ty) {
+            bail!("{what} {i}: expected a value of type {ty}, got {:?}", value);
+        }
+    }
+    Ok(())
+}
+

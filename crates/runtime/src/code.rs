@@ -1,0 +1,292 @@
+//! Executable code: linking compiled functions into one mapping, and the
+//! process-wide registry that maps a program counter back to its code (for
+//! the trap handler and backtraces).
+
+use crate::mmap::{Mmap, Protection};
+use fxtime_environ::{
+    CompiledFunction, FuncIndex, LibCall, ModuleInfo, RelocKind, RelocTarget, TrapKind,
+};
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Range;
+use std::sync::{Arc, RwLock};
+
+/// What a piece of registered code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    /// A module's functions, in defined-function order.
+    Module,
+    /// Host-to-wasm entry trampolines: a backtrace walk stops there.
+    EntryTrampolines,
+    /// Wasm-to-host trampolines: skipped by backtraces.
+    HostTrampolines,
+}
+
+/// Linked, executable code of a module or a batch of trampolines, registered
+/// for program-counter lookups while it lives.
+#[derive(Debug)]
+pub struct CodeObject {
+    mmap: Mmap,
+    functions: Vec<Range<usize>>,
+    traps: Vec<(usize, TrapKind)>,
+    kind: CodeKind,
+    module: Option<Arc<ModuleInfo>>,
+}
+
+/// A frame of a backtrace: which wasm function a program counter is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The module's name from its name section.
+    pub module_name: Option<String>,
+    /// Index in the module's function index space.
+    pub func_index: u32,
+    /// The function's name from the name section.
+    pub func_name: Option<String>,
+}
+
+/// What a program counter is, for a stack walk.
+#[derive(Debug)]
+pub enum PcKind {
+    /// In a wasm function.
+    Wasm(FrameInfo),
+    /// In a host trampoline.
+    HostTrampoline,
+    /// In an entry trampoline.
+    EntryTrampoline,
+}
+
+const FUNCTION_ALIGN: usize = 16;
+
+impl CodeObject {
+    /// Links `functions` into executable memory and registers it. For
+    /// `CodeKind::Module`, `module` says how function relocations map to the
+    /// code (function index minus imports).
+    pub fn new(
+        functions: &[CompiledFunction],
+        kind: CodeKind,
+        module: Option<Arc<ModuleInfo>>,
+    ) -> io::Result<Arc<CodeObject>> {
+        let mut ranges = Vec::with_capacity(functions.len());
+        let mut size = 0usize;
+        for f in functions {
+            let align = (f.alignment as usize).max(FUNCTION_ALIGN);
+            let start = size.next_multiple_of(align);
+            size = start + f.code.len();
+            ranges.push(start..size);
+        }
+        let mut image = vec![0u8; size];
+        let mut traps = Vec::new();
+        let num_imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
+        for (f, range) in functions.iter().zip(&ranges) {
+            image[range.clone()].copy_from_slice(&f.code);
+            traps.extend(
+                f.traps
+                    .iter()
+                    .map(|t| (range.start + t.offset as usize, t.kind)),
+            );
+        }
+        traps.sort_by_key(|t| t.0);
+
+        let mmap = Mmap::reserve(size.max(1))?;
+        let base = mmap.as_ptr() as usize;
+        for (f, range) in functions.iter().zip(&ranges) {
+            for reloc in &f.relocations {
+                let site = range.start + reloc.offset as usize;
+                let target = match reloc.target {
+                    RelocTarget::Function(FuncIndex(i)) => {
+                        let defined = (i as usize).checked_sub(num_imported);
+                        let Some(target) = defined.and_then(|d| ranges.get(d)) else {
+                            return Err(io::Error::other("relocation to an unknown function"));
+                        };
+                        base + target.start
+                    }
+                    RelocTarget::LibCall(libcall) => libcall_address(libcall),
+                };
+                let value = (target as i64).wrapping_add(reloc.addend);
+                match reloc.kind {
+                    RelocKind::Abs8 => {
+                        image[site..site + 8].copy_from_slice(&value.to_le_bytes());
+                    }
+                    RelocKind::PcRel4 => {
+                        let delta = value - (base + site) as i64;
+                        let delta = i32::try_from(delta)
+                            .map_err(|_| io::Error::other("relocation out of range"))?;
+                        image[site..site + 4].copy_from_slice(&delta.to_le_bytes());
+                    }
+                }
+            }
+        }
+        let len = mmap.len();
+        mmap.protect(0, len, Protection::ReadWrite)?;
+        // SAFETY: the mapping is at least `size` bytes, writable, and owned
+        // by us; `image` is a distinct allocation of exactly `size` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(image.as_ptr(), mmap.as_ptr(), size) };
+        mmap.protect(0, len, Protection::ReadExecute)?;
+
+        let object = Arc::new(CodeObject {
+            mmap,
+            functions: ranges,
+            traps,
+            kind,
+            module,
+        });
+        register(&object);
+        Ok(object)
+    }
+
+    /// Address of the `index`th function.
+    pub fn function(&self, index: usize) -> *const u8 {
+        // SAFETY: function ranges lie inside the mapping.
+        unsafe { self.mmap.as_ptr().add(self.functions[index].start) }
+    }
+
+    fn contains(&self, pc: usize) -> bool {
+        let base = self.mmap.as_ptr() as usize;
+        pc >= base && pc < base + self.mmap.len()
+    }
+
+    fn trap_at(&self, pc: usize) -> Option<TrapKind> {
+        let offset = pc - self.mmap.as_ptr() as usize;
+        let i = self.traps.binary_search_by_key(&offset, |t| t.0).ok()?;
+        Some(self.traps[i].1)
+    }
+
+    fn pc_kind(&self, pc: usize) -> Option<PcKind> {
+        let offset = pc - self.mmap.as_ptr() as usize;
+        let index = self
+            .functions
+            .partition_point(|range| range.end <= offset);
+        let range = self.functions.get(index)?;
+        if !range.contains(&offset) {
+            return None;
+        }
+        Some(match self.kind {
+            CodeKind::EntryTrampolines => PcKind::EntryTrampoline,
+            CodeKind::HostTrampolines => PcKind::HostTrampoline,
+            CodeKind::Module => {
+                let module = self.module.as_deref();
+                let num_imported = module.map_or(0, |m| m.num_imported_funcs);
+                let func_index = (index + num_imported) as u32;
+                PcKind::Wasm(FrameInfo {
+                    module_name: module.and_then(|m| m.name.clone()),
+                    func_index,
+                    func_name: module.and_then(|m| m.func_names.get(&FuncIndex(func_index)).cloned()),
+                })
+            }
+        })
+    }
+}
+
+impl Drop for CodeObject {
+    fn drop(&mut self) {
+        let start = self.mmap.as_ptr() as usize;
+        registry().write().unwrap_or_else(|e| e.into_inner()).remove(&start);
+    }
+}
+
+/// Registered code by start address. Entries are removed in
+/// `CodeObject::drop` before the code is freed, so a pointer found here is
+/// valid while the lock is held.
+struct Registry(BTreeMap<usize, *const CodeObject>);
+
+// SAFETY: the pointers are only dereferenced under the lock, and the
+// objects they point to are `Sync`.
+unsafe impl Send for Registry {}
+// SAFETY: as above.
+unsafe impl Sync for Registry {}
+
+fn registry() -> &'static RwLock<Registry> {
+    static REGISTRY: RwLock<Registry> = RwLock::new(Registry(BTreeMap::new()));
+    &REGISTRY
+}
+
+impl std::ops::Deref for Registry {
+    type Target = BTreeMap<usize, *const CodeObject>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Registry {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+fn register(object: &Arc<CodeObject>) {
+    let start = object.mmap.as_ptr() as usize;
+    registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(start, Arc::as_ptr(object));
+}
+
+fn with_code<R>(pc: usize, f: impl FnOnce(&CodeObject) -> Option<R>) -> Option<R> {
+    let registry = registry().read().unwrap_or_else(|e| e.into_inner());
+    let (_, object) = registry.range(..=pc).next_back()?;
+    // SAFETY: registered objects stay alive until they unregister, which
+    // needs the write lock we are excluding by holding the read lock.
+    let object = unsafe { &**object };
+    if object.contains(pc) { f(object) } else { None }
+}
+
+/// The trap raised by the instruction at `pc`, if `pc` is a trapping
+/// instruction of registered code.
+pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
+    with_code(pc, |code| code.trap_at(pc))
+}
+
+/// What registered code `pc` is in.
+pub fn lookup_pc(pc: usize) -> Option<PcKind> {
+    with_code(pc, |code| code.pc_kind(pc))
+}
+
+/// Number of registered code objects (for leak tests).
+pub fn registered_code_objects() -> usize {
+    registry().read().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+fn libcall_address(libcall: LibCall) -> usize {
+    extern "C" fn ceil_f32(x: f32) -> f32 {
+        x.ceil()
+    }
+    extern "C" fn ceil_f64(x: f64) -> f64 {
+        x.ceil()
+    }
+    extern "C" fn floor_f32(x: f32) -> f32 {
+        x.floor()
+    }
+    extern "C" fn floor_f64(x: f64) -> f64 {
+        x.floor()
+    }
+    extern "C" fn trunc_f32(x: f32) -> f32 {
+        x.trunc()
+    }
+    extern "C" fn trunc_f64(x: f64) -> f64 {
+        x.trunc()
+    }
+    extern "C" fn nearest_f32(x: f32) -> f32 {
+        x.round_ties_even()
+    }
+    extern "C" fn nearest_f64(x: f64) -> f64 {
+        x.round_ties_even()
+    }
+    extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    match libcall {
+        LibCall::CeilF32 => ceil_f32 as *const () as usize,
+        LibCall::CeilF64 => ceil_f64 as *const () as usize,
+        LibCall::FloorF32 => floor_f32 as *const () as usize,
+        LibCall::FloorF64 => floor_f64 as *const () as usize,
+        LibCall::TruncF32 => trunc_f32 as *const () as usize,
+        LibCall::TruncF64 => trunc_f64 as *const () as usize,
+        LibCall::NearestF32 => nearest_f32 as *const () as usize,
+        LibCall::NearestF64 => nearest_f64 as *const () as usize,
+        LibCall::FmaF32 => fma_f32 as *const () as usize,
+        LibCall::FmaF64 => fma_f64 as *const () as usize,
+    }
+}

@@ -1,0 +1,190 @@
+//! The builtins generated code calls (see `fxtime_environ::vm::Builtin`).
+//!
+//! Each takes the calling instance's vmctx first. None of them unwinds:
+//! those that can fail return 0 and the generated code raises the trap.
+
+use crate::instance::Instance;
+use fxtime_environ::vm::Builtin;
+use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+use std::sync::LazyLock;
+
+/// The builtin table every `VMContext` points to, in `Builtin` order.
+pub fn builtins() -> *const usize {
+    static TABLE: LazyLock<Box<[usize]>> = LazyLock::new(|| {
+        Builtin::ALL
+            .iter()
+            .map(|b| match b {
+                Builtin::MemoryGrow => memory_grow as *const () as usize,
+                Builtin::MemoryFill => memory_fill as *const () as usize,
+                Builtin::MemoryCopy => memory_copy as *const () as usize,
+                Builtin::MemoryInit => memory_init as *const () as usize,
+                Builtin::DataDrop => data_drop as *const () as usize,
+                Builtin::TableGrow => table_grow as *const () as usize,
+                Builtin::TableFill => table_fill as *const () as usize,
+                Builtin::TableCopy => table_copy as *const () as usize,
+                Builtin::TableInit => table_init as *const () as usize,
+                Builtin::ElemDrop => elem_drop as *const () as usize,
+            })
+            .collect()
+    });
+    TABLE.as_ptr()
+}
+
+/// The calling instance.
+///
+/// # Safety
+///
+/// `vmctx` must be the vmctx generated code passed to a builtin.
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
+    // SAFETY: generated code passes its own, live vmctx; no other reference
+    // to the instance is active while wasm runs.
+    unsafe { Instance::from_vmctx(vmctx) }
+}
+
+fn status(ok: bool) -> u32 {
+    u32::from(ok)
+}
+
+/// The byte range `start..start + len` if it lies within `size` bytes.
+fn range(start: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = u64::from(start) + u64::from(len);
+    (end <= size as u64).then_some(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let memory = instance.memory(MemoryIndex(memory));
+    match memory.grow(u64::from(delta)) {
+        Some(old) => old as u32,
+        None => u32::MAX,
+    }
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u32, byte: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let data = unsafe { instance(vmctx) }.memory(MemoryIndex(memory)).data_mut();
+    let Some(range) = range(dst, len, data.len()) else {
+        return status(false);
+    };
+    data[range].fill(byte as u8);
+    status(true)
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_memory: u32,
+    src_memory: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let dst_memory = instance.memory_ptr(MemoryIndex(dst_memory));
+    let src_memory = instance.memory_ptr(MemoryIndex(src_memory));
+    // SAFETY: both memories are alive (owned by the store); the ranges are
+    // checked against their lengths, and `ptr::copy` allows overlap (the
+    // two may be the same memory).
+    unsafe {
+        let (Some(d), Some(s)) = (
+            range(dst, len, (*dst_memory).len()),
+            range(src, len, (*src_memory).len()),
+        ) else {
+            return status(false);
+        };
+        let from = (*src_memory).base().add(s.start);
+        let to = (*dst_memory).base().add(d.start);
+        std::ptr::copy(from, to, len as usize);
+    }
+    status(true)
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let memory = instance.memory_ptr(MemoryIndex(memory));
+    let bytes = instance.data_bytes(DataIndex(data));
+    // SAFETY: the memory is alive and distinct from the module's bytes.
+    let target = unsafe { (*memory).data_mut() };
+    match (range(src, len, bytes.len()), range(dst, len, target.len())) {
+        (Some(s), Some(d)) => {
+            target[d].copy_from_slice(&bytes[s]);
+            status(true)
+        }
+        _ => status(false),
+    }
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by generated code with its vmctx.
+    unsafe { instance(vmctx) }.drop_data(DataIndex(data));
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let table = unsafe { instance(vmctx) }.table(TableIndex(table));
+    table.grow(delta, init).unwrap_or(u32::MAX)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usize, len: u32) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let table = unsafe { instance(vmctx) }.table(TableIndex(table));
+    status(table.fill(dst, value, len))
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let dst_table = instance.table_ptr(TableIndex(dst_table));
+    let src_table = instance.table_ptr(TableIndex(src_table));
+    if dst_table == src_table {
+        // SAFETY: the table is alive (owned by the store).
+        return status(unsafe { (*dst_table).copy_within(dst, src, len) });
+    }
+    // SAFETY: two distinct live tables.
+    unsafe {
+        match (*src_table).slice(src, len) {
+            Some(values) => status((*dst_table).write(dst, values)),
+            None => status(false),
+        }
+    }
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let table = instance.table_ptr(TableIndex(table));
+    let values = instance.element_values(ElemIndex(elem));
+    let Some(range) = range(src, len, values.len()) else {
+        return status(false);
+    };
+    // SAFETY: the table is alive and not part of the instance's segments.
+    status(unsafe { (*table).write(dst, &values[range]) })
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
+    // SAFETY: called by generated code with its vmctx.
+    unsafe { instance(vmctx) }.drop_element(ElemIndex(elem));
+}

@@ -1,0 +1,355 @@
+//! Entering wasm and leaving it by a trap.
+//!
+//! The host enters wasm through [`catch_traps`], which records a catch point
+//! (callee-saved registers, stack pointer and return address) in an
+//! [`Activation`] on the current thread. Every trap is raised by generated
+//! code: a `ud2` or a faulting load/store at an instruction the compiler
+//! listed in its trap table. The signal handler checks that table, and if
+//! the instruction is ours it rewrites the signal context so that, when the
+//! handler returns, the thread runs [`trap_landing`] on its own stack. The
+//! landing records the trap and the program counters of the wasm frames,
+//! then jumps to the catch point, where [`catch_traps`] returns the trap.
+//!
+//! No Rust frame is ever unwound or skipped: between a catch point and a
+//! trap there are only frames of generated code (host functions called from
+//! wasm return an error status instead of unwinding).
+
+use crate::code::{PcKind, lookup_pc, lookup_trap};
+use fxtime_environ::TrapKind;
+use fxtime_environ::vm::VMStoreContext;
+use std::cell::{Cell, UnsafeCell};
+use std::sync::Once;
+
+/// A catch point: rbx, rbp, r12-r15, rsp after return, return address.
+#[repr(C)]
+#[derive(Default)]
+struct CatchPoint {
+    registers: [usize; 8],
+}
+
+/// A trap that reached the host.
+#[derive(Debug, Clone)]
+pub struct TrapRecord {
+    /// Why execution trapped.
+    pub kind: TrapKind,
+    /// Program counters of the wasm frames, innermost first.
+    pub pcs: Vec<usize>,
+}
+
+/// One host-to-wasm entry on this thread's stack.
+struct Activation {
+    catch_point: CatchPoint,
+    previous: *const Activation,
+    store: *mut VMStoreContext,
+    /// The store's `last_wasm_exit_fp` when this activation began: where
+    /// the wasm frames of the enclosing activation continue.
+    saved_exit_fp: usize,
+    saved_stack_limit: usize,
+    trap: UnsafeCell<Option<TrapRecord>>,
+}
+
+thread_local! {
+    static ACTIVATION: Cell<*const Activation> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Whether this thread is running wasm called from the host (so a host
+/// function is being called from wasm).
+pub fn in_wasm() -> bool {
+    !ACTIVATION.with(Cell::get).is_null()
+}
+
+/// Calls `f`, which enters wasm code, catching its traps.
+///
+/// The outermost entry on a thread sets the store's stack limit to
+/// `max_wasm_stack` bytes below the current stack pointer.
+///
+/// # Safety
+///
+/// `store` must be valid for the whole call, and `f` must not hold values
+/// with destructors across its call into generated code: a trap jumps from
+/// generated code straight back here, skipping the rest of `f`.
+pub unsafe fn catch_traps<F: FnOnce()>(
+    store: *mut VMStoreContext,
+    max_wasm_stack: usize,
+    f: F,
+) -> Result<(), TrapRecord> {
+    install_signal_handlers();
+    // SAFETY: the caller guarantees `store` is valid.
+    let context = unsafe { &mut *store };
+    let activation = Activation {
+        catch_point: CatchPoint::default(),
+        previous: ACTIVATION.with(Cell::get),
+        store,
+        saved_exit_fp: context.last_wasm_exit_fp,
+        saved_stack_limit: context.stack_limit,
+        trap: UnsafeCell::new(None),
+    };
+    if activation.previous.is_null() || context.stack_limit == 0 {
+        let here = 0u8;
+        let sp = &here as *const u8 as usize;
+        context.stack_limit = sp.saturating_sub(max_wasm_stack);
+    }
+    ACTIVATION.with(|a| a.set(&activation));
+
+    let mut f = Some(f);
+    extern "C" fn call<F: FnOnce()>(data: *mut u8) {
+        // SAFETY: `data` is the `Option<F>` below, alive for this call.
+        let f = unsafe { &mut *data.cast::<Option<F>>() };
+        if let Some(f) = f.take() {
+            f();
+        }
+    }
+    let catch_point = &activation.catch_point as *const CatchPoint as *mut CatchPoint;
+    // SAFETY: the catch point lives in `activation` until after this
+    // returns; `call::<F>` gets the pointer to `f` it expects.
+    let trapped = unsafe {
+        fxtime_catch(
+            catch_point,
+            call::<F>,
+            (&mut f as *mut Option<F>).cast(),
+        )
+    };
+
+    ACTIVATION.with(|a| a.set(activation.previous));
+    // SAFETY: `store` is still valid (caller's guarantee).
+    let context = unsafe { &mut *store };
+    context.last_wasm_exit_fp = activation.saved_exit_fp;
+    context.stack_limit = activation.saved_stack_limit;
+    if trapped == 0 {
+        return Ok(());
+    }
+    let record = activation.trap.into_inner().unwrap_or(TrapRecord {
+        kind: TrapKind::HostError,
+        pcs: Vec::new(),
+    });
+    Err(record)
+}
+
+// Saves the catch point and calls `f(data)`; returns 0 when `f` returns and
+// 1 when `fxtime_unwind` jumps back to the catch point.
+#[unsafe(naked)]
+unsafe extern "C" fn fxtime_catch(
+    catch_point: *mut CatchPoint,
+    f: extern "C" fn(*mut u8),
+    data: *mut u8,
+) -> u32 {
+    std::arch::naked_asm!(
+        "mov [rdi + 0], rbx",
+        "mov [rdi + 8], rbp",
+        "mov [rdi + 16], r12",
+        "mov [rdi + 24], r13",
+        "mov [rdi + 32], r14",
+        "mov [rdi + 40], r15",
+        "lea rax, [rsp + 8]",
+        "mov [rdi + 48], rax",
+        "mov rax, [rsp]",
+        "mov [rdi + 56], rax",
+        // A frame of our own keeps the stack 16-byte aligned for the call.
+        "push rbp",
+        "mov rbp, rsp",
+        "mov rdi, rdx",
+        "call rsi",
+        "pop rbp",
+        "xor eax, eax",
+        "ret",
+    )
+}
+
+// Resumes at the catch point as if `fxtime_catch` returned 1.
+#[unsafe(naked)]
+unsafe extern "C" fn fxtime_unwind(catch_point: *const CatchPoint) -> ! {
+    std::arch::naked_asm!(
+        "mov rbx, [rdi + 0]",
+        "mov rbp, [rdi + 8]",
+        "mov r12, [rdi + 16]",
+        "mov r13, [rdi + 24]",
+        "mov r14, [rdi + 32]",
+        "mov r15, [rdi + 40]",
+        "mov rsp, [rdi + 48]",
+        "mov eax, 1",
+        "jmp qword ptr [rdi + 56]",
+    )
+}
+
+/// Where a trapping thread continues after the signal handler: records the
+/// trap and its backtrace, then unwinds to the innermost catch point.
+extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
+    let activation = ACTIVATION.with(Cell::get);
+    let kind = TrapKind::from_u8(kind).unwrap_or(TrapKind::HostError);
+    // SAFETY: the handler only redirects here while an activation is
+    // active, and the frame pointers come from generated code.
+    unsafe {
+        let pcs = capture_pcs(pc, fp, activation);
+        *(*activation).trap.get() = Some(TrapRecord { kind, pcs });
+        fxtime_unwind(&(*activation).catch_point)
+    }
+}
+
+/// Program counters of the wasm frames from (`pc`, `fp`) outwards, through
+/// every activation on this thread.
+///
+/// # Safety
+///
+/// `fp` must be the frame pointer of generated code at `pc`, and
+/// `activation` this thread's innermost activation.
+unsafe fn capture_pcs(pc: usize, fp: usize, activation: *const Activation) -> Vec<usize> {
+    let mut pcs = Vec::new();
+    // SAFETY: per the contract, both walks start at frames of generated
+    // code, which keep frame pointers.
+    unsafe {
+        walk_frames(pc, fp, &mut pcs);
+        let mut activation = activation;
+        while !activation.is_null() {
+            let exit_fp = (*activation).saved_exit_fp;
+            if (*activation).previous.is_null() || exit_fp == 0 {
+                break;
+            }
+            walk_from_exit(exit_fp, &mut pcs);
+            activation = (*activation).previous;
+        }
+    }
+    pcs
+}
+
+/// Program counters of the wasm frames below the host function that is
+/// running now (called from wasm on this thread), through every activation.
+pub fn current_wasm_pcs() -> Vec<usize> {
+    let activation = ACTIVATION.with(Cell::get);
+    let mut pcs = Vec::new();
+    if activation.is_null() {
+        return pcs;
+    }
+    // SAFETY: the activation is alive while it is installed; the exit frame
+    // pointer was stored by a host trampoline on this thread.
+    unsafe {
+        let exit_fp = (*(*activation).store).last_wasm_exit_fp;
+        if exit_fp == 0 {
+            return pcs;
+        }
+        walk_from_exit(exit_fp, &mut pcs);
+        let mut activation = activation;
+        while !(*activation).previous.is_null() && (*activation).saved_exit_fp != 0 {
+            walk_from_exit((*activation).saved_exit_fp, &mut pcs);
+            activation = (*activation).previous;
+        }
+    }
+    pcs
+}
+
+/// Most frames recorded per backtrace, so a trap after deep recursion stays
+/// cheap.
+const MAX_FRAMES: usize = 1000;
+
+/// Walks wasm frames starting at the caller of a host trampoline whose
+/// frame pointer is `exit_fp`.
+unsafe fn walk_from_exit(exit_fp: usize, pcs: &mut Vec<usize>) {
+    // SAFETY: a trampoline frame holds the saved frame pointer and the
+    // return address into its wasm caller.
+    unsafe {
+        let pc = *((exit_fp + 8) as *const usize);
+        let fp = *(exit_fp as *const usize);
+        walk_frames(pc, fp, pcs);
+    }
+}
+
+/// Follows the frame-pointer chain while it stays in generated code,
+/// stopping at an entry trampoline.
+unsafe fn walk_frames(mut pc: usize, mut fp: usize, pcs: &mut Vec<usize>) {
+    loop {
+        match lookup_pc(pc) {
+            Some(PcKind::Wasm(_)) if pcs.len() < MAX_FRAMES => pcs.push(pc),
+            Some(PcKind::Wasm(_)) | Some(PcKind::HostTrampoline) => {}
+            Some(PcKind::EntryTrampoline) | None => return,
+        }
+        if fp == 0 {
+            return;
+        }
+        // SAFETY: `fp` is the frame pointer of a frame of generated code,
+        // which saved its caller's frame pointer and return address there.
+        unsafe {
+            pc = *((fp + 8) as *const usize);
+            fp = *(fp as *const usize);
+        }
+    }
+}
+
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+struct PreviousHandlers(UnsafeCell<[libc::sigaction; 4]>);
+// SAFETY: written once inside `Once::call_once` before any handler of ours
+// is installed, read-only afterwards.
+unsafe impl Sync for PreviousHandlers {}
+
+static PREVIOUS: PreviousHandlers =
+    // SAFETY: an all-zero sigaction is a valid (default) action.
+    PreviousHandlers(UnsafeCell::new(unsafe { std::mem::zeroed() }));
+
+fn install_signal_handlers() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        for (i, signal) in SIGNALS.into_iter().enumerate() {
+            // SAFETY: zeroed sigaction is valid; we fill in the handler and
+            // flags. `PREVIOUS` is written only here, before our handler can
+            // run for this signal.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handle_signal as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut action.sa_mask);
+                let previous = &mut (*PREVIOUS.0.get())[i];
+                if libc::sigaction(signal, &action, previous) != 0 {
+                    panic!("cannot install the handler of signal {signal}");
+                }
+            }
+        }
+    });
+}
+
+unsafe extern "C" fn handle_signal(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
+    let context = unsafe { &mut *context.cast::<libc::ucontext_t>() };
+    let registers = &mut context.uc_mcontext.gregs;
+    let pc = registers[libc::REG_RIP as usize] as usize;
+    if in_wasm()
+        && let Some(kind) = lookup_trap(pc)
+    {
+        // Continue in `trap_landing(pc, fp, kind)` on this stack, below the
+        // red zone, with the alignment of a function entry.
+        let sp = registers[libc::REG_RSP as usize] as usize;
+        let new_sp = ((sp - 256) & !15) - 8;
+        // SAFETY: `new_sp` is on the interrupted thread's stack, below
+        // everything in use; the slot becomes the landing's (never used)
+        // return address.
+        unsafe { *(new_sp as *mut usize) = 0 };
+        registers[libc::REG_RSP as usize] = new_sp as i64;
+        registers[libc::REG_RDI as usize] = pc as i64;
+        registers[libc::REG_RSI as usize] = registers[libc::REG_RBP as usize];
+        registers[libc::REG_RDX as usize] = kind as u8 as i64;
+        registers[libc::REG_RIP as usize] = trap_landing as *const () as usize as i64;
+        return;
+    }
+    // Not ours: hand it to whoever handled it before us.
+    let index = SIGNALS.iter().position(|s| *s == signal).unwrap_or(0);
+    // SAFETY: `PREVIOUS` was filled before this handler was installed.
+    let previous = unsafe { &(*PREVIOUS.0.get())[index] };
+    if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: with SA_SIGINFO the previous handler has this signature.
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        handler(signal, info, (context as *mut libc::ucontext_t).cast());
+    } else if previous.sa_sigaction == libc::SIG_DFL || previous.sa_sigaction == libc::SIG_IGN {
+        // Restore the old action; returning re-executes the instruction,
+        // which now gets the default treatment (a crash with this signal).
+        // SAFETY: reinstalling a previously valid action.
+        unsafe { libc::sigaction(signal, previous, std::ptr::null_mut()) };
+    } else {
+        // SAFETY: without SA_SIGINFO the previous handler takes the signal.
+        let handler: extern "C" fn(libc::c_int) =
+            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        handler(signal);
+    }
+}
