@@ -121,31 +121,53 @@ impl FeatureSet {
         self.enabled
     }
 
-    /// For a module that failed validation: the feature that would make it
-    /// valid, as an error that names it. `None` when the module is invalid
-    /// whatever the features.
+    /// For a module that failed validation: the features that would make
+    /// it valid, as an error that names them. `None` when the module is
+    /// invalid whatever the features.
     pub fn explain_invalid(&self, wasm: &[u8]) -> Option<WasmError> {
         let valid_with = |features: WasmFeatures| {
             Validator::new_with_features(features)
                 .validate_all(wasm)
                 .is_ok()
         };
-        let candidates = FEATURES
+        let mut needed: Vec<&Feature> = FEATURES
             .iter()
-            .filter(|f| !self.enabled.contains(f.flags));
-        for feature in candidates {
-            if valid_with(self.enabled | feature.flags) {
-                return Some(if feature.supported {
-                    WasmError::Unsupported(format!(
-                        "{} (disabled; enable it with -W {}=y)",
-                        feature.name, feature.name
-                    ))
-                } else {
-                    WasmError::Unsupported(feature.name.to_string())
-                });
+            .filter(|f| !self.enabled.contains(f.flags))
+            .collect();
+        let flags = |set: &[&Feature]| set.iter().fold(self.enabled, |acc, f| acc | f.flags);
+        if !valid_with(flags(&needed)) {
+            return None;
+        }
+        // Drop every feature the module stays valid without; larger
+        // features (listed later) go first so that their parts remain.
+        for i in (0..needed.len()).rev() {
+            let mut without = needed.clone();
+            without.remove(i);
+            if valid_with(flags(&without)) {
+                needed = without;
             }
         }
-        None
+        if needed.is_empty() {
+            return None;
+        }
+        let names = |supported: bool| {
+            needed
+                .iter()
+                .filter(|f| f.supported == supported)
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+        };
+        let (unsupported, disabled) = (names(false), names(true));
+        Some(if unsupported.is_empty() {
+            let list = disabled.join(", ");
+            let flags: Vec<_> = disabled.iter().map(|n| format!("{n}=y")).collect();
+            WasmError::Unsupported(format!(
+                "{list} (disabled; enable with -W {})",
+                flags.join(",")
+            ))
+        } else {
+            WasmError::Unsupported(unsupported.join(", "))
+        })
     }
 }
 
@@ -169,6 +191,17 @@ mod tests {
         assert!(set.set("no-such-thing", true).is_err());
         set.set("multi-memory", false).unwrap();
         assert!(!set.is_enabled("multi-memory"));
+    }
+
+    #[test]
+    fn explains_a_disabled_feature() {
+        // (module (memory 1) (memory 1))
+        let wasm = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 5, 2, 0, 1, 0, 1];
+        let mut set = FeatureSet::default();
+        assert!(set.explain_invalid(&wasm).is_none());
+        set.set("multi-memory", false).unwrap();
+        let err = set.explain_invalid(&wasm).unwrap();
+        assert!(err.to_string().contains("multi-memory (disabled"), "{err}");
     }
 
     #[test]

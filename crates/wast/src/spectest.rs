@@ -2,8 +2,10 @@
 //!
 //! It follows the reference interpreter's `spectest` module: print functions
 //! that do nothing, four constant globals holding 666 / 666.6, a funcref
-//! table of 10..20 elements (32-bit and 64-bit indexed), and a memory of
-//! 1..2 pages. `spectest.unknown` deliberately does not exist.
+//! table of 10..20 elements, and a memory of 1..2 pages.
+//! `spectest.unknown` deliberately does not exist. The reference
+//! interpreter's 64-bit indexed `table64` is missing: fxtime's `TableType`
+//! cannot describe a 64-bit table yet.
 
 use anyhow::Result;
 use fxtime::{
@@ -53,12 +55,8 @@ pub(crate) fn register(store: &mut Store<()>, linker: &mut Linker<()>) -> Result
     )?;
     linker.define(&*store, MODULE, "table", Extern::Table(table))?;
 
-    let table64 = Table::new(
-        &mut *store,
-        TableType::new64(RefType::FUNCREF, 10, Some(20)),
-        Val::FuncRef(None),
-    )?;
-    linker.define(&*store, MODULE, "table64", Extern::Table(table64))?;
+    // The reference interpreter also has `table64`, a 64-bit indexed table
+    // (used by `table64.wast`); fxtime's `TableType` has no index type yet.
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, MODULE, "memory", Extern::Memory(memory))?;

@@ -27,7 +27,7 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
             Some(NullKind::Extern) => Val::ExternRef(None),
             None => bail!("unsupported argument: ref.null {ty:?}"),
         },
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n)?)),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n))),
         WastArgCore::RefHost(n) => {
             bail!("unsupported argument: ref.host {n} (needs anyref values)")
         }

@@ -1,0 +1,122 @@
+//! `fxtime run`: instantiate a module and run `_start` or one export.
+
+use crate::args::WasmOptions;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use fxtime::{Engine, Linker, Module, Store, Trap, Val, ValType};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code of a run that trapped (as Wasmtime: 128 + SIGABRT).
+const TRAP_EXIT_CODE: u8 = 134;
+
+#[derive(Args)]
+pub struct RunCommand {
+    #[command(flatten)]
+    wasm: WasmOptions,
+    /// Call this exported function instead of `_start`, with ARGS parsed by
+    /// its parameter types; its results are printed one per line.
+    #[arg(long, value_name = "FUNC")]
+    invoke: Option<String>,
+    /// The module (.wasm or .wat).
+    file: PathBuf,
+    /// Arguments for the invoked function.
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+impl RunCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let engine = Engine::new(&self.wasm.config()?)?;
+        let module = Module::from_file(&engine, &self.file)
+            .with_context(|| format!("failed to load {}", self.file.display()))?;
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let instance = match linker.instantiate(&mut store, &module) {
+            Ok(instance) => instance,
+            Err(error) => return report(error),
+        };
+        let name = self.invoke.as_deref().unwrap_or("_start");
+        let Some(func) = instance.get_func(&store, name) else {
+            if self.invoke.is_none() {
+                bail!("the module exports no `_start` function; name one with --invoke");
+            }
+            bail!("the module exports no function `{name}`");
+        };
+        let ty = func.ty(&store);
+        if ty.params.len() != self.args.len() {
+            bail!(
+                "`{name}` takes {} arguments, {} given",
+                ty.params.len(),
+                self.args.len()
+            );
+        }
+        let params = ty
+            .params()
+            .zip(&self.args)
+            .map(|(ty, arg)| parse_arg(ty, arg))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        if let Err(error) = func.call(&mut store, &params, &mut results) {
+            return report(error);
+        }
+        let mut out = std::io::stdout().lock();
+        for result in &results {
+            writeln!(out, "{}", format_val(result))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Prints a failed call: a trap with its backtrace, or another error.
+fn report(error: anyhow::Error) -> Result<ExitCode> {
+    match error.downcast_ref::<Trap>() {
+        Some(trap) => {
+            eprintln!("error: wasm trap: {trap}");
+            eprint!("{}", trap.backtrace());
+            Ok(ExitCode::from(TRAP_EXIT_CODE))
+        }
+        None => Err(error),
+    }
+}
+
+fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
+    let bad = || format!("cannot parse `{arg}` as {ty}");
+    Ok(match ty {
+        ValType::I32 => Val::I32(parse_int(arg).and_then(|v| {
+            i32::try_from(v).or_else(|_| u32::try_from(v).map(|u| u as i32)).ok()
+        }).with_context(bad)?),
+        ValType::I64 => Val::I64(parse_int(arg).and_then(|v| {
+            i64::try_from(v).or_else(|_| u64::try_from(v).map(|u| u as i64)).ok()
+        }).with_context(bad)?),
+        ValType::F32 => Val::from(arg.parse::<f32>().with_context(bad)?),
+        ValType::F64 => Val::from(arg.parse::<f64>().with_context(bad)?),
+        other => bail!("cannot pass arguments of type {other} from the command line"),
+    })
+}
+
+fn parse_int(arg: &str) -> Option<i128> {
+    let (negative, digits) = match arg.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, arg),
+    };
+    let value = match digits.strip_prefix("0x") {
+        Some(hex) => i128::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<i128>().ok()?,
+    };
+    Some(if negative { -value } else { value })
+}
+
+fn format_val(val: &Val) -> String {
+    match val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(v) => format!("{v:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_string(),
+        Val::ExternRef(Some(_)) => "<externref>".to_string(),
+    }
+}

@@ -1,0 +1,328 @@
+//! The embedding API: host functions, memories, globals, tables, values,
+//! errors.
+
+use anyhow::Result;
+use fxtime::{
+    Caller, Config, Engine, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance,
+    Linker, Memory, MemoryType, Module, Mutability, RefType, Store, Table, TableType, Trap, Val,
+    ValType,
+};
+
+fn instantiate<T: Send + 'static>(
+    store: &mut Store<T>,
+    linker: &Linker<T>,
+    wat: &str,
+) -> Result<Instance> {
+    let module = Module::new(store.engine(), wat)?;
+    linker.instantiate(store, &module)
+}
+
+#[test]
+fn host_functions_see_store_data_and_caller_memory() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, Vec::<String>::new());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "log", |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| {
+        let memory = caller.get_export("memory").and_then(Extern::into_memory).unwrap();
+        let mut bytes = vec![0; len as usize];
+        memory.read(&caller, ptr as usize, &mut bytes)?;
+        caller.data_mut().push(String::from_utf8(bytes)?);
+        anyhow::Ok(len)
+    })?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "log" (func $log (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "hello")
+            (func (export "run") (result i32)
+              (call $log (i32.const 16) (i32.const 5))))"#,
+    )?;
+    let run = instance.get_typed_func::<(), i32>(&store, "run")?;
+    assert_eq!(run.call(&mut store, ())?, 5);
+    assert_eq!(store.data(), &["hello".to_string()]);
+    Ok(())
+}
+
+#[test]
+fn host_error_aborts_the_call_and_the_store_stays_usable() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "check", |x: i32| -> Result<i32> {
+        if x < 0 {
+            anyhow::bail!("negative input {x}");
+        }
+        Ok(x + 1)
+    })?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "check" (func $check (param i32) (result i32)))
+            (global $after (export "after") (mut i32) (i32.const 0))
+            (func (export "run") (param i32) (result i32)
+              (call $check (local.get 0))
+              (global.set $after (i32.const 1))))"#,
+    )?;
+    let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+    let error = run.call(&mut store, -5).unwrap_err();
+    assert_eq!(error.to_string(), "negative input -5");
+    let after = instance.get_global(&store, "after").unwrap();
+    assert_eq!(after.get(&store), Val::I32(0), "wasm after the failed call ran");
+    assert_eq!(run.call(&mut store, 41)?, 42);
+    assert_eq!(after.get(&store), Val::I32(1));
+    Ok(())
+}
+
+#[test]
+fn host_calls_back_into_wasm() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    // The host asks wasm for fib(n - 1) + fib(n - 2), recursively.
+    linker.func_wrap("env", "fib", |mut caller: Caller<'_, ()>, n: i32| -> Result<i32> {
+        if n < 2 {
+            return Ok(n);
+        }
+        let fib = caller.get_export("fib").and_then(Extern::into_func).unwrap();
+        let mut out = [Val::I32(0)];
+        fib.call(&mut caller, &[Val::I32(n - 1)], &mut out)?;
+        let a = out[0].i32().unwrap();
+        fib.call(&mut caller, &[Val::I32(n - 2)], &mut out)?;
+        Ok(a + out[0].i32().unwrap())
+    })?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "fib" (func $host (param i32) (result i32)))
+            (func (export "fib") (param i32) (result i32) (call $host (local.get 0))))"#,
+    )?;
+    let fib = instance.get_typed_func::<i32, i32>(&store, "fib")?;
+    assert_eq!(fib.call(&mut store, 15)?, 610);
+    Ok(())
+}
+
+#[test]
+fn memory_access_from_the_host() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (memory (export "mem") 1 3)
+            (func (export "sum") (param i32 i32) (result i32)
+              (local $acc i32)
+              (block $done (loop $next
+                (br_if $done (i32.eqz (local.get 1)))
+                (local.set $acc (i32.add (local.get $acc) (i32.load8_u (local.get 0))))
+                (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+                (br $next)))
+              (local.get $acc))
+            (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#,
+    )?;
+    let memory = instance.get_memory(&store, "mem").unwrap();
+    memory.write(&mut store, 100, &[1, 2, 3, 4])?;
+    let sum = instance.get_typed_func::<(i32, i32), i32>(&store, "sum")?;
+    assert_eq!(sum.call(&mut store, (100, 4))?, 10);
+
+    let write = instance.get_typed_func::<(i32, i32), ()>(&store, "store")?;
+    write.call(&mut store, (200, 0x0403_0201))?;
+    assert_eq!(&memory.data(&store)[200..204], &[1, 2, 3, 4]);
+
+    assert_eq!(memory.grow(&mut store, 2)?, 1);
+    assert_eq!(memory.data_size(&store), 3 * 65536);
+    assert!(memory.grow(&mut store, 1).is_err(), "grew past the maximum");
+    write.call(&mut store, (3 * 65536 - 4, 7))?;
+    let error = write.call(&mut store, (3 * 65536 - 3, 7)).unwrap_err();
+    assert_eq!(error.downcast_ref::<Trap>().unwrap().kind(), fxtime::TrapKind::MemoryOutOfBounds);
+    assert!(memory.write(&mut store, 3 * 65536 - 1, &[0, 0]).is_err());
+    Ok(())
+}
+
+#[test]
+fn imported_globals_memories_and_tables() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let counter = Global::new(&mut store, GlobalType::new(ValType::I64, Mutability::Var), Val::I64(5))?;
+    let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 2, None), Val::FuncRef(None))?;
+    let double = Func::wrap(&mut store, |x: i32| x * 2);
+    table.set(&mut store, 1, Val::FuncRef(Some(double)))?;
+
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "counter", counter)?;
+    linker.define(&store, "host", "memory", memory)?;
+    linker.define(&store, "host", "table", table)?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "host" "counter" (global $c (mut i64)))
+            (import "host" "memory" (memory 1))
+            (import "host" "table" (table 2 funcref))
+            (type $i2i (func (param i32) (result i32)))
+            (func (export "bump") (global.set $c (i64.add (global.get $c) (i64.const 1))))
+            (func (export "peek") (result i32) (i32.load (i32.const 8)))
+            (func (export "call") (param i32 i32) (result i32)
+              (call_indirect (type $i2i) (local.get 1) (local.get 0))))"#,
+    )?;
+    instance.get_typed_func::<(), ()>(&store, "bump")?.call(&mut store, ())?;
+    assert_eq!(counter.get(&store), Val::I64(6));
+    counter.set(&mut store, Val::I64(100))?;
+    instance.get_typed_func::<(), ()>(&store, "bump")?.call(&mut store, ())?;
+    assert_eq!(counter.get(&store), Val::I64(101));
+
+    memory.write(&mut store, 8, &42i32.to_le_bytes())?;
+    assert_eq!(instance.get_typed_func::<(), i32>(&store, "peek")?.call(&mut store, ())?, 42);
+
+    let call = instance.get_typed_func::<(i32, i32), i32>(&store, "call")?;
+    assert_eq!(call.call(&mut store, (1, 21))?, 42);
+    let error = call.call(&mut store, (0, 21)).unwrap_err();
+    assert_eq!(error.to_string(), "uninitialized element");
+    Ok(())
+}
+
+#[test]
+fn immutable_globals_and_mismatched_values_are_errors() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let constant = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Const), Val::I32(1))?;
+    assert!(constant.set(&mut store, Val::I32(2)).is_err());
+    assert!(Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Var), Val::I64(1)).is_err());
+    Ok(())
+}
+
+#[test]
+fn externrefs_round_trip_through_wasm() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (table $t 4 externref)
+            (func (export "put") (param i32 externref) (table.set $t (local.get 0) (local.get 1)))
+            (func (export "get") (param i32) (result externref) (table.get $t (local.get 0))))"#,
+    )?;
+    let value = ExternRef::new(&mut store, String::from("payload"));
+    let put = instance.get_func(&store, "put").unwrap();
+    put.call(&mut store, &[Val::I32(3), Val::ExternRef(Some(value))], &mut [])?;
+    let get = instance.get_func(&store, "get").unwrap();
+    let mut out = [Val::ExternRef(None)];
+    get.call(&mut store, &[Val::I32(3)], &mut out)?;
+    let Val::ExternRef(Some(back)) = out[0] else {
+        panic!("expected an externref, got {:?}", out[0]);
+    };
+    assert_eq!(back, value);
+    assert_eq!(back.data(&store).downcast_ref::<String>().unwrap(), "payload");
+    get.call(&mut store, &[Val::I32(0)], &mut out)?;
+    assert_eq!(out[0], Val::ExternRef(None));
+    Ok(())
+}
+
+#[test]
+fn compile_errors_are_clear() {
+    let engine = Engine::default();
+    let invalid = Module::new(&engine, "(module (func (result i32) (i64.const 0)))").unwrap_err();
+    assert!(format!("{invalid:#}").contains("type mismatch"), "{invalid:#}");
+    assert!(format!("{invalid:#}").contains("at offset"), "{invalid:#}");
+
+    let malformed = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
+    assert!(format!("{malformed:#}").contains("offset"), "{malformed:#}");
+
+    let simd = Module::new(&engine, "(module (func (result v128) (v128.const i64x2 0 0)))").unwrap_err();
+    assert_eq!(format!("{simd:#}"), "unsupported feature: simd");
+
+    let mut config = Config::new();
+    config.wasm_multi_memory(false);
+    let engine = Engine::new(&config).unwrap();
+    let two = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap_err();
+    assert!(format!("{two:#}").contains("multi-memory (disabled"), "{two:#}");
+
+    let mut config = Config::new();
+    config.wasm_simd(true);
+    assert_eq!(Engine::new(&config).unwrap_err().to_string(), "unsupported feature: simd");
+    assert!(Config::new().wasm_feature("no-such-feature", true).is_err());
+}
+
+#[test]
+fn linking_errors_name_the_import() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let wat = r#"(module (import "env" "f" (func (param i32))))"#;
+    let error = instantiate(&mut store, &linker, wat).unwrap_err();
+    assert_eq!(error.to_string(), "unknown import: `env::f` has not been defined");
+    linker.func_wrap("env", "f", |_: i64| {})?;
+    let error = instantiate(&mut store, &linker, wat).unwrap_err();
+    assert!(error.to_string().starts_with("incompatible import type for `env::f`"), "{error}");
+    Ok(())
+}
+
+#[test]
+fn typed_funcs_check_their_types() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &mut store,
+        &Linker::new(&engine),
+        r#"(module (func (export "f") (param i32) (result i64) (i64.extend_i32_s (local.get 0))))"#,
+    )?;
+    assert!(instance.get_typed_func::<i32, i32>(&store, "f").is_err());
+    assert_eq!(instance.get_typed_func::<i32, i64>(&store, "f")?.call(&mut store, -3)?, -3);
+    let f = instance.get_func(&store, "f").unwrap();
+    assert_eq!(f.ty(&store), FuncType::new([ValType::I32], [ValType::I64]));
+    assert!(f.call(&mut store, &[Val::I64(1)], &mut [Val::I64(0)]).is_err());
+    Ok(())
+}
+
+#[test]
+fn host_panics_propagate_and_the_store_survives() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "boom", |x: i32| -> i32 {
+        if x == 0 {
+            panic!("host panic");
+        }
+        x
+    })?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module (import "env" "boom" (func $b (param i32) (result i32)))
+                   (func (export "run") (param i32) (result i32) (call $b (local.get 0))))"#,
+    )?;
+    let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 0)));
+    assert!(panic.is_err());
+    assert_eq!(run.call(&mut store, 7)?, 7);
+    Ok(())
+}
+
+#[test]
+fn modules_compiled_on_one_thread_run_on_others() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, r#"(module (func (export "f") (result i32) (i32.const 7)))"#)?;
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (engine, module) = (engine.clone(), module.clone());
+            std::thread::spawn(move || -> Result<i32> {
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &module, &[])?;
+                instance.get_typed_func::<(), i32>(&store, "f")?.call(&mut store, ())
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.join().unwrap()?, 7);
+    }
+    Ok(())
+}

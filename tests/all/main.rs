@@ -1,0 +1,6 @@
+//! fxtime's integration tests, one binary with a module per topic.
+
+mod api;
+mod misc;
+mod spec;
+mod traps;

@@ -1,0 +1,116 @@
+//! The WebAssembly core spec suite, through the same runner as
+//! `fxtime wast`, minus the scripts in `tests/spec/skip.txt`.
+
+use fxtime::Config;
+use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
+use fxtime_wast::{Outcome, WastRunner};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// The skip list: script name to the features it needs.
+fn skip_list() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(tests_dir().join("spec/skip.txt")).expect("read skip.txt");
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| match line.split_once(char::is_whitespace) {
+            Some((name, reason)) => (name.to_string(), reason.trim().to_string()),
+            None => (line.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn scripts(dir: &str) -> Vec<PathBuf> {
+    let dir = shared_dir().join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Runs `files` on two threads; returns each file's outcome.
+fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
+    let queue = Mutex::new(files.iter());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let Some(file) = queue.lock().unwrap().next() else {
+                        break;
+                    };
+                    let outcome = with_big_stack(|| {
+                        let mut runner = WastRunner::new(config).expect("runner");
+                        runner.run_file(file)
+                    });
+                    results.lock().unwrap().push((file.clone(), outcome));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results
+}
+
+#[test]
+fn core_suite() {
+    let skip = skip_list();
+    let files = scripts("spec/testsuite");
+    assert!(files.len() > 200, "the core suite is missing");
+    let for_skip = |skipped: bool| -> Vec<PathBuf> {
+        files
+            .iter()
+            .filter(|f| skip.contains_key(&name(f)) == skipped)
+            .cloned()
+            .collect()
+    };
+    let config = Config::new();
+
+    let mut total = Outcome::default();
+    let mut report = String::new();
+    for (file, outcome) in run_all(&for_skip(false), &config) {
+        for failure in &outcome.failures {
+            report.push_str(&format!("{failure}\n"));
+        }
+        if outcome.total() == 0 {
+            report.push_str(&format!("{}: ran no assertion\n", file.display()));
+        }
+        total.merge(outcome);
+    }
+    println!(
+        "core suite: {} passed, {} failed ({} scripts, {} skipped)",
+        total.passed,
+        total.failed,
+        files.len() - skip.len(),
+        skip.len()
+    );
+    assert!(report.is_empty(), "core suite failures:\n{report}");
+
+    // Skipped scripts must still be handled gracefully, and still fail.
+    let mut now_passing = Vec::new();
+    for (file, outcome) in run_all(&for_skip(true), &config) {
+        if outcome.is_success() {
+            now_passing.push(name(&file));
+        }
+    }
+    assert!(
+        now_passing.is_empty(),
+        "these scripts pass now; take them off tests/spec/skip.txt: {now_passing:?}"
+    );
+    let missing: Vec<_> = skip
+        .keys()
+        .filter(|s| !files.iter().any(|f| &name(f) == *s))
+        .collect();
+    assert!(missing.is_empty(), "skip.txt names unknown scripts: {missing:?}");
+}

@@ -1,0 +1,30 @@
+//! Helpers shared by fxtime's integration tests.
+
+use std::path::PathBuf;
+
+/// The shared folder beside the repository (`../shared`), or
+/// `$FXTIME_SHARED` when set.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("FXTIME_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+}
+
+/// The folder of this package's own files (`tests/`).
+pub fn tests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `f` on a thread with a stack as large as a main thread's, as wasm
+/// gets 512 KiB of stack plus what the host needs.
+pub fn with_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn_scoped(scope, f)
+            .expect("spawn a test thread")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
