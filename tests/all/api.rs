@@ -22,13 +22,20 @@ fn host_functions_see_store_data_and_caller_memory() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, Vec::<String>::new());
     let mut linker = Linker::new(&engine);
-    linker.func_wrap("env", "log", |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| {
-        let memory = caller.get_export("memory").and_then(Extern::into_memory).unwrap();
-        let mut bytes = vec![0; len as usize];
-        memory.read(&caller, ptr as usize, &mut bytes)?;
-        caller.data_mut().push(String::from_utf8(bytes)?);
-        anyhow::Ok(len)
-    })?;
+    linker.func_wrap(
+        "env",
+        "log",
+        |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| {
+            let memory = caller
+                .get_export("memory")
+                .and_then(Extern::into_memory)
+                .unwrap();
+            let mut bytes = vec![0; len as usize];
+            memory.read(&caller, ptr as usize, &mut bytes)?;
+            caller.data_mut().push(String::from_utf8(bytes)?);
+            anyhow::Ok(len)
+        },
+    )?;
     let instance = instantiate(
         &mut store,
         &linker,
@@ -70,7 +77,11 @@ fn host_error_aborts_the_call_and_the_store_stays_usable() -> Result<()> {
     let error = run.call(&mut store, -5).unwrap_err();
     assert_eq!(error.to_string(), "negative input -5");
     let after = instance.get_global(&store, "after").unwrap();
-    assert_eq!(after.get(&store), Val::I32(0), "wasm after the failed call ran");
+    assert_eq!(
+        after.get(&store),
+        Val::I32(0),
+        "wasm after the failed call ran"
+    );
     assert_eq!(run.call(&mut store, 41)?, 42);
     assert_eq!(after.get(&store), Val::I32(1));
     Ok(())
@@ -82,17 +93,24 @@ fn host_calls_back_into_wasm() -> Result<()> {
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
     // The host asks wasm for fib(n - 1) + fib(n - 2), recursively.
-    linker.func_wrap("env", "fib", |mut caller: Caller<'_, ()>, n: i32| -> Result<i32> {
-        if n < 2 {
-            return Ok(n);
-        }
-        let fib = caller.get_export("fib").and_then(Extern::into_func).unwrap();
-        let mut out = [Val::I32(0)];
-        fib.call(&mut caller, &[Val::I32(n - 1)], &mut out)?;
-        let a = out[0].i32().unwrap();
-        fib.call(&mut caller, &[Val::I32(n - 2)], &mut out)?;
-        Ok(a + out[0].i32().unwrap())
-    })?;
+    linker.func_wrap(
+        "env",
+        "fib",
+        |mut caller: Caller<'_, ()>, n: i32| -> Result<i32> {
+            if n < 2 {
+                return Ok(n);
+            }
+            let fib = caller
+                .get_export("fib")
+                .and_then(Extern::into_func)
+                .unwrap();
+            let mut out = [Val::I32(0)];
+            fib.call(&mut caller, &[Val::I32(n - 1)], &mut out)?;
+            let a = out[0].i32().unwrap();
+            fib.call(&mut caller, &[Val::I32(n - 2)], &mut out)?;
+            Ok(a + out[0].i32().unwrap())
+        },
+    )?;
     let instance = instantiate(
         &mut store,
         &linker,
@@ -140,7 +158,10 @@ fn memory_access_from_the_host() -> Result<()> {
     assert!(memory.grow(&mut store, 1).is_err(), "grew past the maximum");
     write.call(&mut store, (3 * 65536 - 4, 7))?;
     let error = write.call(&mut store, (3 * 65536 - 3, 7)).unwrap_err();
-    assert_eq!(error.downcast_ref::<Trap>().unwrap().kind(), fxtime::TrapKind::MemoryOutOfBounds);
+    assert_eq!(
+        error.downcast_ref::<Trap>().unwrap().kind(),
+        fxtime::TrapKind::MemoryOutOfBounds
+    );
     assert!(memory.write(&mut store, 3 * 65536 - 1, &[0, 0]).is_err());
     Ok(())
 }
@@ -149,9 +170,17 @@ fn memory_access_from_the_host() -> Result<()> {
 fn imported_globals_memories_and_tables() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let counter = Global::new(&mut store, GlobalType::new(ValType::I64, Mutability::Var), Val::I64(5))?;
+    let counter = Global::new(
+        &mut store,
+        GlobalType::new(ValType::I64, Mutability::Var),
+        Val::I64(5),
+    )?;
     let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
-    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 2, None), Val::FuncRef(None))?;
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, 2, None),
+        Val::FuncRef(None),
+    )?;
     let double = Func::wrap(&mut store, |x: i32| x * 2);
     table.set(&mut store, 1, Val::FuncRef(Some(double)))?;
 
@@ -172,14 +201,23 @@ fn imported_globals_memories_and_tables() -> Result<()> {
             (func (export "call") (param i32 i32) (result i32)
               (call_indirect (type $i2i) (local.get 1) (local.get 0))))"#,
     )?;
-    instance.get_typed_func::<(), ()>(&store, "bump")?.call(&mut store, ())?;
+    instance
+        .get_typed_func::<(), ()>(&store, "bump")?
+        .call(&mut store, ())?;
     assert_eq!(counter.get(&store), Val::I64(6));
     counter.set(&mut store, Val::I64(100))?;
-    instance.get_typed_func::<(), ()>(&store, "bump")?.call(&mut store, ())?;
+    instance
+        .get_typed_func::<(), ()>(&store, "bump")?
+        .call(&mut store, ())?;
     assert_eq!(counter.get(&store), Val::I64(101));
 
     memory.write(&mut store, 8, &42i32.to_le_bytes())?;
-    assert_eq!(instance.get_typed_func::<(), i32>(&store, "peek")?.call(&mut store, ())?, 42);
+    assert_eq!(
+        instance
+            .get_typed_func::<(), i32>(&store, "peek")?
+            .call(&mut store, ())?,
+        42
+    );
 
     let call = instance.get_typed_func::<(i32, i32), i32>(&store, "call")?;
     assert_eq!(call.call(&mut store, (1, 21))?, 42);
@@ -192,9 +230,20 @@ fn imported_globals_memories_and_tables() -> Result<()> {
 fn immutable_globals_and_mismatched_values_are_errors() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let constant = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Const), Val::I32(1))?;
+    let constant = Global::new(
+        &mut store,
+        GlobalType::new(ValType::I32, Mutability::Const),
+        Val::I32(1),
+    )?;
     assert!(constant.set(&mut store, Val::I32(2)).is_err());
-    assert!(Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Var), Val::I64(1)).is_err());
+    assert!(
+        Global::new(
+            &mut store,
+            GlobalType::new(ValType::I32, Mutability::Var),
+            Val::I64(1)
+        )
+        .is_err()
+    );
     Ok(())
 }
 
@@ -213,7 +262,11 @@ fn externrefs_round_trip_through_wasm() -> Result<()> {
     )?;
     let value = ExternRef::new(&mut store, String::from("payload"));
     let put = instance.get_func(&store, "put").unwrap();
-    put.call(&mut store, &[Val::I32(3), Val::ExternRef(Some(value))], &mut [])?;
+    put.call(
+        &mut store,
+        &[Val::I32(3), Val::ExternRef(Some(value))],
+        &mut [],
+    )?;
     let get = instance.get_func(&store, "get").unwrap();
     let mut out = [Val::ExternRef(None)];
     get.call(&mut store, &[Val::I32(3)], &mut out)?;
@@ -221,7 +274,10 @@ fn externrefs_round_trip_through_wasm() -> Result<()> {
         panic!("expected an externref, got {:?}", out[0]);
     };
     assert_eq!(back, value);
-    assert_eq!(back.data(&store).downcast_ref::<String>().unwrap(), "payload");
+    assert_eq!(
+        back.data(&store).downcast_ref::<String>().unwrap(),
+        "payload"
+    );
     get.call(&mut store, &[Val::I32(0)], &mut out)?;
     assert_eq!(out[0], Val::ExternRef(None));
     Ok(())
@@ -231,24 +287,37 @@ fn externrefs_round_trip_through_wasm() -> Result<()> {
 fn compile_errors_are_clear() {
     let engine = Engine::default();
     let invalid = Module::new(&engine, "(module (func (result i32) (i64.const 0)))").unwrap_err();
-    assert!(format!("{invalid:#}").contains("type mismatch"), "{invalid:#}");
+    assert!(
+        format!("{invalid:#}").contains("type mismatch"),
+        "{invalid:#}"
+    );
     assert!(format!("{invalid:#}").contains("at offset"), "{invalid:#}");
 
     let malformed = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
     assert!(format!("{malformed:#}").contains("offset"), "{malformed:#}");
 
-    let simd = Module::new(&engine, "(module (func (result v128) (v128.const i64x2 0 0)))").unwrap_err();
+    let simd = Module::new(
+        &engine,
+        "(module (func (result v128) (v128.const i64x2 0 0)))",
+    )
+    .unwrap_err();
     assert_eq!(format!("{simd:#}"), "unsupported feature: simd");
 
     let mut config = Config::new();
     config.wasm_multi_memory(false);
     let engine = Engine::new(&config).unwrap();
     let two = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap_err();
-    assert!(format!("{two:#}").contains("multi-memory (disabled"), "{two:#}");
+    assert!(
+        format!("{two:#}").contains("multi-memory (disabled"),
+        "{two:#}"
+    );
 
     let mut config = Config::new();
     config.wasm_simd(true);
-    assert_eq!(Engine::new(&config).unwrap_err().to_string(), "unsupported feature: simd");
+    assert_eq!(
+        Engine::new(&config).unwrap_err().to_string(),
+        "unsupported feature: simd"
+    );
     assert!(Config::new().wasm_feature("no-such-feature", true).is_err());
 }
 
@@ -259,10 +328,18 @@ fn linking_errors_name_the_import() -> Result<()> {
     let mut linker = Linker::new(&engine);
     let wat = r#"(module (import "env" "f" (func (param i32))))"#;
     let error = instantiate(&mut store, &linker, wat).unwrap_err();
-    assert_eq!(error.to_string(), "unknown import: `env::f` has not been defined");
+    assert_eq!(
+        error.to_string(),
+        "unknown import: `env::f` has not been defined"
+    );
     linker.func_wrap("env", "f", |_: i64| {})?;
     let error = instantiate(&mut store, &linker, wat).unwrap_err();
-    assert!(error.to_string().starts_with("incompatible import type for `env::f`"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("incompatible import type for `env::f`"),
+        "{error}"
+    );
     Ok(())
 }
 
@@ -276,10 +353,18 @@ fn typed_funcs_check_their_types() -> Result<()> {
         r#"(module (func (export "f") (param i32) (result i64) (i64.extend_i32_s (local.get 0))))"#,
     )?;
     assert!(instance.get_typed_func::<i32, i32>(&store, "f").is_err());
-    assert_eq!(instance.get_typed_func::<i32, i64>(&store, "f")?.call(&mut store, -3)?, -3);
+    assert_eq!(
+        instance
+            .get_typed_func::<i32, i64>(&store, "f")?
+            .call(&mut store, -3)?,
+        -3
+    );
     let f = instance.get_func(&store, "f").unwrap();
     assert_eq!(f.ty(&store), FuncType::new([ValType::I32], [ValType::I64]));
-    assert!(f.call(&mut store, &[Val::I64(1)], &mut [Val::I64(0)]).is_err());
+    assert!(
+        f.call(&mut store, &[Val::I64(1)], &mut [Val::I64(0)])
+            .is_err()
+    );
     Ok(())
 }
 
@@ -310,14 +395,19 @@ fn host_panics_propagate_and_the_store_survives() -> Result<()> {
 #[test]
 fn modules_compiled_on_one_thread_run_on_others() -> Result<()> {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (func (export "f") (result i32) (i32.const 7)))"#)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f") (result i32) (i32.const 7)))"#,
+    )?;
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let (engine, module) = (engine.clone(), module.clone());
             std::thread::spawn(move || -> Result<i32> {
                 let mut store = Store::new(&engine, ());
                 let instance = Instance::new(&mut store, &module, &[])?;
-                instance.get_typed_func::<(), i32>(&store, "f")?.call(&mut store, ())
+                instance
+                    .get_typed_func::<(), i32>(&store, "f")?
+                    .call(&mut store, ())
             })
         })
         .collect();

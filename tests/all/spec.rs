@@ -112,5 +112,8 @@ fn core_suite() {
         .keys()
         .filter(|s| !files.iter().any(|f| &name(f) == *s))
         .collect();
-    assert!(missing.is_empty(), "skip.txt names unknown scripts: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "skip.txt names unknown scripts: {missing:?}"
+    );
 }

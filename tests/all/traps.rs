@@ -58,23 +58,81 @@ fn every_trap_kind_reaches_the_host() -> Result<()> {
         let (mut store, instance) = setup()?;
         let cases: &[(&str, &[Val], TrapKind, &str)] = &[
             ("unreachable", &[], TrapKind::Unreachable, "unreachable"),
-            ("div", &[Val::I32(1), Val::I32(0)], TrapKind::IntegerDivisionByZero, "div"),
-            ("div", &[Val::I32(i32::MIN), Val::I32(-1)], TrapKind::IntegerOverflow, "div"),
-            ("trunc", &[Val::from(f32::NAN)], TrapKind::BadConversionToInteger, "trunc"),
-            ("trunc", &[Val::from(3e9f32)], TrapKind::IntegerOverflow, "trunc"),
-            ("load", &[Val::I32(65533)], TrapKind::MemoryOutOfBounds, "load"),
-            ("far_load", &[Val::I32(0x100)], TrapKind::MemoryOutOfBounds, "far_load"),
-            ("indirect", &[Val::I32(5)], TrapKind::UndefinedElement, "indirect"),
-            ("indirect", &[Val::I32(0)], TrapKind::UninitializedElement, "indirect"),
-            ("indirect", &[Val::I32(1)], TrapKind::IndirectCallTypeMismatch, "indirect"),
-            ("table_get", &[Val::I32(2)], TrapKind::TableOutOfBounds, "table_get"),
-            ("fill", &[Val::I32(65530)], TrapKind::MemoryOutOfBounds, "fill"),
+            (
+                "div",
+                &[Val::I32(1), Val::I32(0)],
+                TrapKind::IntegerDivisionByZero,
+                "div",
+            ),
+            (
+                "div",
+                &[Val::I32(i32::MIN), Val::I32(-1)],
+                TrapKind::IntegerOverflow,
+                "div",
+            ),
+            (
+                "trunc",
+                &[Val::from(f32::NAN)],
+                TrapKind::BadConversionToInteger,
+                "trunc",
+            ),
+            (
+                "trunc",
+                &[Val::from(3e9f32)],
+                TrapKind::IntegerOverflow,
+                "trunc",
+            ),
+            (
+                "load",
+                &[Val::I32(65533)],
+                TrapKind::MemoryOutOfBounds,
+                "load",
+            ),
+            (
+                "far_load",
+                &[Val::I32(0x100)],
+                TrapKind::MemoryOutOfBounds,
+                "far_load",
+            ),
+            (
+                "indirect",
+                &[Val::I32(5)],
+                TrapKind::UndefinedElement,
+                "indirect",
+            ),
+            (
+                "indirect",
+                &[Val::I32(0)],
+                TrapKind::UninitializedElement,
+                "indirect",
+            ),
+            (
+                "indirect",
+                &[Val::I32(1)],
+                TrapKind::IndirectCallTypeMismatch,
+                "indirect",
+            ),
+            (
+                "table_get",
+                &[Val::I32(2)],
+                TrapKind::TableOutOfBounds,
+                "table_get",
+            ),
+            (
+                "fill",
+                &[Val::I32(65530)],
+                TrapKind::MemoryOutOfBounds,
+                "fill",
+            ),
         ];
         for (name, args, kind, innermost) in cases {
             let trap = trap_of(&mut store, &instance, name, args);
             assert_eq!(trap.kind(), *kind, "{name}{args:?}");
             assert_eq!(trap.to_string(), kind.message());
-            assert_eq!(frame_names(&trap).first().map(String::as_str), Some(*innermost));
+            assert_eq!(
+                frame_names(&trap).first().map(String::as_str),
+                Some(*innermost)
+            );
         }
         // The store works after all of those.
         let div = instance.get_typed_func::<(i32, i32), i32>(&store, "div")?;
@@ -127,10 +185,17 @@ fn traps_cross_host_frames_with_the_full_backtrace() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    linker.func_wrap("env", "reenter", |mut caller: fxtime::Caller<'_, ()>| -> Result<()> {
-        let inner = caller.get_export("crash").and_then(fxtime::Extern::into_func).unwrap();
-        inner.call(&mut caller, &[], &mut [])
-    })?;
+    linker.func_wrap(
+        "env",
+        "reenter",
+        |mut caller: fxtime::Caller<'_, ()>| -> Result<()> {
+            let inner = caller
+                .get_export("crash")
+                .and_then(fxtime::Extern::into_func)
+                .unwrap();
+            inner.call(&mut caller, &[], &mut [])
+        },
+    )?;
     let module = Module::new(
         &engine,
         r#"(module $m
@@ -141,7 +206,9 @@ fn traps_cross_host_frames_with_the_full_backtrace() -> Result<()> {
     let instance = linker.instantiate(&mut store, &module)?;
     let start = instance.get_func(&store, "start").unwrap();
     let error = start.call(&mut store, &[], &mut []).unwrap_err();
-    let trap = error.downcast_ref::<Trap>().expect("the trap passes through the host");
+    let trap = error
+        .downcast_ref::<Trap>()
+        .expect("the trap passes through the host");
     assert_eq!(trap.kind(), TrapKind::Unreachable);
     assert_eq!(frame_names(trap), ["crash", "start"]);
     Ok(())
@@ -153,10 +220,16 @@ fn a_trapping_start_function_fails_instantiation() -> Result<()> {
     let module = Module::new(&engine, "(module (func $s unreachable) (start $s))")?;
     let mut store = Store::new(&engine, ());
     let error = Instance::new(&mut store, &module, &[]).unwrap_err();
-    assert_eq!(error.downcast_ref::<Trap>().unwrap().kind(), TrapKind::Unreachable);
+    assert_eq!(
+        error.downcast_ref::<Trap>().unwrap().kind(),
+        TrapKind::Unreachable
+    );
     let error = Instance::new(
         &mut store,
-        &Module::new(&engine, r#"(module (memory 1) (data (i32.const 65535) "ab"))"#)?,
+        &Module::new(
+            &engine,
+            r#"(module (memory 1) (data (i32.const 65535) "ab"))"#,
+        )?,
         &[],
     )
     .unwrap_err();

@@ -84,12 +84,24 @@ fn report(error: anyhow::Error) -> Result<ExitCode> {
 fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
     let bad = || format!("cannot parse `{arg}` as {ty}");
     Ok(match ty {
-        ValType::I32 => Val::I32(parse_int(arg).and_then(|v| {
-            i32::try_from(v).or_else(|_| u32::try_from(v).map(|u| u as i32)).ok()
-        }).with_context(bad)?),
-        ValType::I64 => Val::I64(parse_int(arg).and_then(|v| {
-            i64::try_from(v).or_else(|_| u64::try_from(v).map(|u| u as i64)).ok()
-        }).with_context(bad)?),
+        ValType::I32 => Val::I32(
+            parse_int(arg)
+                .and_then(|v| {
+                    i32::try_from(v)
+                        .or_else(|_| u32::try_from(v).map(|u| u as i32))
+                        .ok()
+                })
+                .with_context(bad)?,
+        ),
+        ValType::I64 => Val::I64(
+            parse_int(arg)
+                .and_then(|v| {
+                    i64::try_from(v)
+                        .or_else(|_| u64::try_from(v).map(|u| u as i64))
+                        .ok()
+                })
+                .with_context(bad)?,
+        ),
         ValType::F32 => Val::from(arg.parse::<f32>().with_context(bad)?),
         ValType::F64 => Val::from(arg.parse::<f64>().with_context(bad)?),
         other => bail!("cannot pass arguments of type {other} from the command line"),

@@ -47,8 +47,10 @@ pub(crate) fn builtin_signature(params: &[BuiltinType], result: Option<BuiltinTy
     };
     let mut sig = Signature::new(CallConv::SystemV);
     sig.params.push(AbiParam::new(POINTER));
-    sig.params.extend(params.iter().map(|t| AbiParam::new(ir(t))));
-    sig.returns.extend(result.iter().map(|t| AbiParam::new(ir(t))));
+    sig.params
+        .extend(params.iter().map(|t| AbiParam::new(ir(t))));
+    sig.returns
+        .extend(result.iter().map(|t| AbiParam::new(ir(t))));
     sig
 }
 

@@ -11,8 +11,8 @@
 #![forbid(unsafe_code)]
 
 mod abi;
-mod translate;
 mod trampolines;
+mod translate;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
@@ -20,8 +20,8 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
 use fxtime_environ::{
-    CompiledFunction, DefinedFuncIndex, FuncIndex, FuncType, LibCall, ModuleTranslation,
-    RelocKind, RelocTarget, Relocation, TrapSite, VMOffsets, WasmError, WasmResult,
+    CompiledFunction, DefinedFuncIndex, FuncIndex, FuncType, LibCall, ModuleTranslation, RelocKind,
+    RelocTarget, Relocation, TrapSite, VMOffsets, WasmError, WasmResult,
 };
 use rayon::prelude::*;
 
@@ -49,7 +49,11 @@ impl Compiler {
         set(&mut flags, "unwind_info", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-        let verify = if cfg!(debug_assertions) { "true" } else { "false" };
+        let verify = if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        };
         set(&mut flags, "enable_verifier", verify)?;
         let isa = cranelift_native::builder()
             .map_err(|e| WasmError::Unsupported(format!("this host CPU: {e}")))?
@@ -71,7 +75,13 @@ impl Compiler {
             .enumerate()
             .map(|(i, body)| {
                 let index = DefinedFuncIndex(i as u32);
-                let func = translate::translate_function(module, offsets, index, body, self.isa.frontend_config())?;
+                let func = translate::translate_function(
+                    module,
+                    offsets,
+                    index,
+                    body,
+                    self.isa.frontend_config(),
+                )?;
                 self.compile(func)
             })
             .collect()
@@ -136,7 +146,11 @@ fn convert_relocation(
         FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall)) => {
             RelocTarget::LibCall(convert_libcall(*libcall)?)
         }
-        other => return Err(WasmError::Bug(format!("unexpected relocation target {other:?}"))),
+        other => {
+            return Err(WasmError::Bug(format!(
+                "unexpected relocation target {other:?}"
+            )));
+        }
     };
     Ok(Relocation {
         offset: reloc.offset,

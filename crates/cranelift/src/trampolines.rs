@@ -25,14 +25,16 @@ fn slot_offset(i: usize) -> i32 {
 
 fn c_signature(params: usize, result: Option<ir::Type>) -> Signature {
     let mut sig = Signature::new(CallConv::SystemV);
-    sig.params.extend((0..params).map(|_| AbiParam::new(POINTER)));
+    sig.params
+        .extend((0..params).map(|_| AbiParam::new(POINTER)));
     sig.returns.extend(result.map(AbiParam::new));
     sig
 }
 
 /// `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`.
 pub(crate) fn entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
-    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 0), c_signature(4, None));
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(1, 0), c_signature(4, None));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let block = b.create_block();
@@ -94,12 +96,9 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     for (i, param) in params[2..].iter().enumerate() {
         b.ins().store(flags, *param, values, slot_offset(i));
     }
-    let callback = b.ins().load(
-        POINTER,
-        flags,
-        host_ctx,
-        offsets::HOST_FUNC_CALLBACK as i32,
-    );
+    let callback = b
+        .ins()
+        .load(POINTER, flags, host_ctx, offsets::HOST_FUNC_CALLBACK as i32);
     let count = b.ins().iconst(POINTER, slots as i64);
     let sig = b.import_signature(c_signature(4, Some(types::I32)));
     let call = b
@@ -121,7 +120,10 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     b.switch_to_block(done);
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, result) in ty.results.iter().enumerate() {
-        results.push(b.ins().load(ir_type(*result), flags, values, slot_offset(i)));
+        results.push(
+            b.ins()
+                .load(ir_type(*result), flags, values, slot_offset(i)),
+        );
     }
     b.ins().return_(&results);
     b.finalize(frontend);

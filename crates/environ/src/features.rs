@@ -29,7 +29,11 @@ const fn feature(name: &'static str, flags: WasmFeatures, supported: bool) -> Fe
 /// Every feature known by name.
 pub const FEATURES: &[Feature] = &[
     feature("mutable-global", WasmFeatures::MUTABLE_GLOBAL, true),
-    feature("saturating-float-to-int", WasmFeatures::SATURATING_FLOAT_TO_INT, true),
+    feature(
+        "saturating-float-to-int",
+        WasmFeatures::SATURATING_FLOAT_TO_INT,
+        true,
+    ),
     feature("sign-extension", WasmFeatures::SIGN_EXTENSION, true),
     feature("multi-value", WasmFeatures::MULTI_VALUE, true),
     feature("bulk-memory", WasmFeatures::BULK_MEMORY, true),
@@ -43,7 +47,11 @@ pub const FEATURES: &[Feature] = &[
         false,
     ),
     feature("tail-call", WasmFeatures::TAIL_CALL, false),
-    feature("function-references", WasmFeatures::FUNCTION_REFERENCES, false),
+    feature(
+        "function-references",
+        WasmFeatures::FUNCTION_REFERENCES,
+        false,
+    ),
     feature(
         "gc",
         WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),

@@ -23,9 +23,7 @@ mod types;
 pub mod vm;
 mod vmoffsets;
 
-pub use compiled::{
-    CompiledFunction, LibCall, RelocKind, RelocTarget, Relocation, TrapSite,
-};
+pub use compiled::{CompiledFunction, LibCall, RelocKind, RelocTarget, Relocation, TrapSite};
 pub use const_expr::{ConstExpr, ConstOp};
 pub use error::{WasmError, WasmResult};
 pub use features::{Feature, FeatureSet};
@@ -35,6 +33,6 @@ pub use module::{
 };
 pub use translate::{FunctionBodyData, ModuleTranslation, translate_module};
 pub use trap::TrapKind;
-pub use types::*;
 pub use types::convert_val_type;
+pub use types::*;
 pub use vmoffsets::VMOffsets;

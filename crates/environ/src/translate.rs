@@ -52,6 +52,15 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> WasmResult<Modul
         }
         translate_payload(&mut t.info, wasm, payload)?;
     }
+    // Functions the name section leaves unnamed are known by their export.
+    for export in &t.info.exports {
+        if let EntityIndex::Function(f) = export.index {
+            t.info
+                .func_names
+                .entry(f)
+                .or_insert_with(|| export.name.clone());
+        }
+    }
     Ok(t)
 }
 
@@ -71,7 +80,11 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                         wasmparser::CompositeInnerType::Func(ft) => {
                             info.types.push(convert_func_type(ft)?)
                         }
-                        _ => return Err(WasmError::Unsupported("gc (struct and array types)".into())),
+                        _ => {
+                            return Err(WasmError::Unsupported(
+                                "gc (struct and array types)".into(),
+                            ));
+                        }
                     }
                 }
             }

@@ -24,7 +24,9 @@
 //! ```
 
 use crate::vm::{VMContextHeader, VMFuncRef, VMGlobalDefinition};
-use crate::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TypeIndex};
+use crate::{
+    DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TypeIndex,
+};
 use std::mem::size_of;
 
 const PTR: u32 = size_of::<usize>() as u32;
@@ -141,10 +143,6 @@ mod tests {
 
     #[test]
     fn regions_do_not_overlap_and_are_aligned() {
-        let mut m = ModuleInfo::default();
-        m.types = vec![FuncType::default(); 3];
-        m.functions = vec![TypeIndex(0); 5];
-        m.num_imported_funcs = 2;
         let global = Global {
             ty: GlobalType {
                 content: WasmValType::I32,
@@ -152,14 +150,23 @@ mod tests {
             },
             init: None,
         };
-        m.globals = vec![global; 4];
-        m.num_imported_globals = 1;
+        let m = ModuleInfo {
+            types: vec![FuncType::default(); 3],
+            functions: vec![TypeIndex(0); 5],
+            num_imported_funcs: 2,
+            globals: vec![global; 4],
+            num_imported_globals: 1,
+            ..Default::default()
+        };
         let o = VMOffsets::new(&m);
         assert_eq!(o.type_id(TypeIndex(0)), 32);
         assert_eq!(o.imported_func(FuncIndex(0)), 48);
         assert_eq!(o.defined_global(GlobalIndex(1)) % 16, 0);
         assert!(o.defined_global(GlobalIndex(1)) >= o.imported_global(GlobalIndex(0)) + 8);
-        assert_eq!(o.func_ref(DefinedFuncIndex(0)), o.defined_global(GlobalIndex(3)) + 16);
+        assert_eq!(
+            o.func_ref(DefinedFuncIndex(0)),
+            o.defined_global(GlobalIndex(3)) + 16
+        );
         assert_eq!(o.size(), o.func_ref(DefinedFuncIndex(2)) + 24);
     }
 }

@@ -25,22 +25,38 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
 
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
 
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
 
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 }
 
@@ -116,7 +132,10 @@ impl Memory {
     /// Copies bytes at `offset` into `buffer`.
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let data = self.get(&store).data();
-        match offset.checked_add(buffer.len()).and_then(|end| data.get(offset..end)) {
+        match offset
+            .checked_add(buffer.len())
+            .and_then(|end| data.get(offset..end))
+        {
             Some(bytes) => {
                 buffer.copy_from_slice(bytes);
                 Ok(())
@@ -128,7 +147,10 @@ impl Memory {
     /// Copies `buffer` into the memory at `offset`.
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
         let data = self.get_mut(&mut store).data_mut();
-        match offset.checked_add(buffer.len()).and_then(|end| data.get_mut(offset..end)) {
+        match offset
+            .checked_add(buffer.len())
+            .and_then(|end| data.get_mut(offset..end))
+        {
             Some(bytes) => {
                 bytes.copy_from_slice(buffer);
                 Ok(())
@@ -261,7 +283,8 @@ impl Global {
         let store = store.as_context().0;
         assert_eq!(store.id, self.store, "global used with another store");
         // SAFETY: the storage is owned by the store borrowed here.
-        let raw = u128::from_le_bytes(unsafe { (*(self.ptr as *const VMGlobalDefinition)).storage });
+        let raw =
+            u128::from_le_bytes(unsafe { (*(self.ptr as *const VMGlobalDefinition)).storage });
         Val::from_raw(raw, self.ty.content, store.id)
     }
 

@@ -107,11 +107,7 @@ impl Func {
     /// The function's type.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = store.as_context().0;
-        store
-            .engine
-            .types()
-            .get(self.type_id())
-            .unwrap_or_default()
+        store.engine.types().get(self.type_id()).unwrap_or_default()
     }
 
     pub(crate) fn type_id(&self) -> u32 {
@@ -131,7 +127,7 @@ impl Func {
     ) -> Result<()> {
         let store = store.as_context_mut().0;
         store.check(self.store)?;
-        let ty = self.ty(&StoreContextMut(&mut *store));
+        let ty = self.ty(StoreContextMut(&mut *store));
         check_types("arguments", params, &ty.params)?;
         if results.len() != ty.results.len() {
             anyhow::bail!(
@@ -144,7 +140,12 @@ impl Func {
         for (slot, param) in values.iter_mut().zip(params) {
             *slot = param.to_raw(store.id)?;
         }
-        invoke(store, self.func_ref as *const VMFuncRef, self.type_id(), &mut values)?;
+        invoke(
+            store,
+            self.func_ref as *const VMFuncRef,
+            self.type_id(),
+            &mut values,
+        )?;
         for (i, (result, ty)) in results.iter_mut().zip(ty.results()).enumerate() {
             *result = Val::from_raw(values[i], ty, store.id);
         }
@@ -157,7 +158,7 @@ impl Func {
         store: impl AsContext,
     ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(store);
-        if ty.params() .ne(P::types()) || ty.results().ne(R::types()) {
+        if ty.params().ne(P::types()) || ty.results().ne(R::types()) {
             anyhow::bail!("function type mismatch: the function has type {ty}");
         }
         Ok(TypedFunc {
@@ -239,7 +240,14 @@ unsafe extern "C" fn host_callback<T: 'static>(
         // SAFETY: the store is alive and wasm, which is suspended in this
         // call, holds no reference to it.
         let store = unsafe { &mut *store_ptr };
-        callback(Caller { store, caller_vmctx }, &params, &mut results)?;
+        callback(
+            Caller {
+                store,
+                caller_vmctx,
+            },
+            &params,
+            &mut results,
+        )?;
         check_types("results", &results, &ty.results).context("host function returned")?;
         for (slot, result) in values.iter_mut().zip(&results) {
             *slot = result.to_raw(id)?;

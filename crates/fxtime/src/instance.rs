@@ -1,11 +1,13 @@
 //! [`Instance`]: an instantiated module, and instantiation itself.
 
 use crate::store::{StoreId, StoreInner};
-use crate::{AsContext, AsContextMut, Extern, Func, Global, Memory, Module, Table, Trap, TypedFunc};
+use crate::{
+    AsContext, AsContextMut, Extern, Func, Global, Memory, Module, Table, Trap, TypedFunc,
+};
 use anyhow::{Context, Result, bail};
 use fxtime_environ::vm::VMFuncRef;
 use fxtime_environ::{EntityIndex, Limits};
-use fxtime_runtime::instance::{Imports, InstantiationError, Instance as RuntimeInstance};
+use fxtime_runtime::instance::{Imports, Instance as RuntimeInstance, InstantiationError};
 use fxtime_runtime::memory::LinearMemory;
 use fxtime_runtime::table::Table as RuntimeTable;
 
@@ -19,7 +21,11 @@ pub struct Instance {
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import
     /// order, then runs its start function.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         instantiate(store.as_context_mut().0, module, imports)
     }
 
@@ -212,7 +218,9 @@ pub(crate) fn instantiate<T>(
     let result = unsafe { store.opaque.instantiate(module.runtime.clone(), &resolved) };
     let ptr = match result {
         Ok(ptr) => ptr,
-        Err(InstantiationError::Trap(kind)) => return Err(anyhow::Error::new(Trap::new(kind, &[]))),
+        Err(InstantiationError::Trap(kind)) => {
+            return Err(anyhow::Error::new(Trap::new(kind, &[])));
+        }
         Err(InstantiationError::Resource(message)) => bail!("instantiation failed: {message}"),
     };
     let instance = Instance {

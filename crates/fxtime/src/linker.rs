@@ -2,7 +2,9 @@
 
 use crate::func::HostCallback;
 use crate::store::StoreInner;
-use crate::{AsContext, AsContextMut, Caller, Engine, Extern, Func, Instance, IntoFunc, Module, Val};
+use crate::{
+    AsContext, AsContextMut, Caller, Engine, Extern, Func, Instance, IntoFunc, Module, Val,
+};
 use anyhow::{Result, bail};
 use fxtime_environ::FuncType;
 use std::collections::HashMap;

@@ -49,8 +49,8 @@ impl Module {
     /// Compiles a module from a file in binary or text format.
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
         Module::new(engine, bytes)
     }
 
@@ -73,9 +73,13 @@ impl Module {
     /// The imports: module name, field name and type.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let info = &self.runtime.info;
-        info.imports
-            .iter()
-            .map(move |i| (i.module.as_str(), i.name.as_str(), extern_type(info, i.index)))
+        info.imports.iter().map(move |i| {
+            (
+                i.module.as_str(),
+                i.name.as_str(),
+                extern_type(info, i.index),
+            )
+        })
     }
 
     /// The exports: name and type.

@@ -42,6 +42,8 @@ pub(crate) struct HostState {
     /// Host function instances per linker definition, so one definition
     /// gives one function per store.
     pub(crate) func_cache: HashMap<usize, usize>,
+    /// Boxed: an externref's value is the address of its data.
+    #[expect(clippy::vec_box, reason = "externref values are the boxes' addresses")]
     pub(crate) externrefs: Vec<Box<ExternRefData>>,
     /// The error of the host function that failed, until the call that
     /// entered wasm returns it.

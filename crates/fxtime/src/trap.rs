@@ -75,7 +75,11 @@ impl fmt::Display for WasmBacktrace {
         for (i, frame) in self.frames.iter().enumerate() {
             let module = frame.module_name.as_deref().unwrap_or("<module>");
             match &frame.func_name {
-                Some(name) => writeln!(f, "  {i:>3}: {module}!{name} (function {})", frame.func_index)?,
+                Some(name) => writeln!(
+                    f,
+                    "  {i:>3}: {module}!{name} (function {})",
+                    frame.func_index
+                )?,
                 None => writeln!(f, "  {i:>3}: {module}!<wasm function {}>", frame.func_index)?,
             }
         }

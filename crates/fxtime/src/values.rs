@@ -79,22 +79,38 @@ impl Val {
 
     /// The `i32`, if this is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The `i64`, if this is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The `f32`, if this is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The `f64`, if this is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// Whether this value is of type `ty`.
@@ -159,13 +175,10 @@ impl Val {
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw as u64),
             ValType::V128 => Val::V128(raw),
-            ValType::Ref(r) if r.is_func() => Val::FuncRef(nonnull(raw).map(|func_ref| Func {
-                store,
-                func_ref,
-            })),
-            ValType::Ref(_) => {
-                Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr }))
+            ValType::Ref(r) if r.is_func() => {
+                Val::FuncRef(nonnull(raw).map(|func_ref| Func { store, func_ref }))
             }
+            ValType::Ref(_) => Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr })),
         }
     }
 }
@@ -206,4 +219,3 @@ pub(crate) fn check_types(what: &str, values: &[Val], types: &[ValType]) -> Resu
     }
     Ok(())
 }
-

@@ -153,9 +153,7 @@ impl CodeObject {
 
     fn pc_kind(&self, pc: usize) -> Option<PcKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
-        let index = self
-            .functions
-            .partition_point(|range| range.end <= offset);
+        let index = self.functions.partition_point(|range| range.end <= offset);
         let range = self.functions.get(index)?;
         if !range.contains(&offset) {
             return None;
@@ -170,7 +168,8 @@ impl CodeObject {
                 PcKind::Wasm(FrameInfo {
                     module_name: module.and_then(|m| m.name.clone()),
                     func_index,
-                    func_name: module.and_then(|m| m.func_names.get(&FuncIndex(func_index)).cloned()),
+                    func_name: module
+                        .and_then(|m| m.func_names.get(&FuncIndex(func_index)).cloned()),
                 })
             }
         })
@@ -180,7 +179,10 @@ impl CodeObject {
 impl Drop for CodeObject {
     fn drop(&mut self) {
         let start = self.mmap.as_ptr() as usize;
-        registry().write().unwrap_or_else(|e| e.into_inner()).remove(&start);
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&start);
     }
 }
 

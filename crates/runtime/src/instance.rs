@@ -4,7 +4,9 @@
 use crate::code::CodeObject;
 use crate::memory::LinearMemory;
 use crate::table::Table;
-use fxtime_environ::vm::{VMContextHeader, VMFuncRef, VMGlobalDefinition, VMCONTEXT_MAGIC, VMStoreContext};
+use fxtime_environ::vm::{
+    VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMStoreContext,
+};
 use fxtime_environ::{
     ConstExpr, ConstOp, DataIndex, DataSegmentKind, DefinedFuncIndex, ElemIndex, ElemSegmentKind,
     FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TrapKind, TypeIndex, VMOffsets,
@@ -168,7 +170,13 @@ impl Instance {
     /// `offset` must be the offset of a field of type `T` in this vmctx.
     unsafe fn write<T>(&mut self, offset: u32, value: T) {
         // SAFETY: per the contract, in bounds and aligned for `T`.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write(value) }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<T>()
+                .write(value)
+        }
     }
 
     /// The instance's `VMContext`.

@@ -61,9 +61,17 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32
     }
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u32, byte: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    memory: u32,
+    dst: u32,
+    byte: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its vmctx.
-    let data = unsafe { instance(vmctx) }.memory(MemoryIndex(memory)).data_mut();
+    let data = unsafe { instance(vmctx) }
+        .memory(MemoryIndex(memory))
+        .data_mut();
     let Some(range) = range(dst, len, data.len()) else {
         return status(false);
     };
@@ -134,7 +142,13 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: 
     table.grow(delta, init).unwrap_or(u32::MAX)
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: usize, len: u32) -> u32 {
+unsafe extern "C" fn table_fill(
+    vmctx: *mut u8,
+    table: u32,
+    dst: u32,
+    value: usize,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its vmctx.
     let table = unsafe { instance(vmctx) }.table(TableIndex(table));
     status(table.fill(dst, value, len))

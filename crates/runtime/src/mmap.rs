@@ -98,13 +98,8 @@ impl Mmap {
         }
         // SAFETY: the range lies inside this mapping (asserted above), so
         // changing its protection affects no memory owned by anyone else.
-        let rc = unsafe {
-            libc::mprotect(
-                self.as_ptr().add(offset).cast(),
-                len,
-                protection.flags(),
-            )
-        };
+        let rc =
+            unsafe { libc::mprotect(self.as_ptr().add(offset).cast(), len, protection.flags()) };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -120,13 +115,8 @@ impl Mmap {
         }
         // SAFETY: the range lies inside this mapping; MADV_DONTNEED only
         // drops its contents.
-        let rc = unsafe {
-            libc::madvise(
-                self.as_ptr().add(offset).cast(),
-                len,
-                libc::MADV_DONTNEED,
-            )
-        };
+        let rc =
+            unsafe { libc::madvise(self.as_ptr().add(offset).cast(), len, libc::MADV_DONTNEED) };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }

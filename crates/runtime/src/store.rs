@@ -12,6 +12,10 @@ use std::sync::Arc;
 /// Everything is boxed, so the raw pointers generated code and handles hold
 /// stay valid until the store is dropped.
 #[derive(Debug, Default)]
+#[expect(
+    clippy::vec_box,
+    reason = "generated code holds pointers to these objects: they must not move when a Vec grows"
+)]
 pub struct StoreOpaque {
     context: Box<VMStoreContext>,
     instances: Vec<Box<Instance>>,

@@ -102,13 +102,8 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     let catch_point = &activation.catch_point as *const CatchPoint as *mut CatchPoint;
     // SAFETY: the catch point lives in `activation` until after this
     // returns; `call::<F>` gets the pointer to `f` it expects.
-    let trapped = unsafe {
-        fxtime_catch(
-            catch_point,
-            call::<F>,
-            (&mut f as *mut Option<F>).cast(),
-        )
-    };
+    let trapped =
+        unsafe { fxtime_catch(catch_point, call::<F>, (&mut f as *mut Option<F>).cast()) };
 
     ACTIVATION.with(|a| a.set(activation.previous));
     // SAFETY: `store` is still valid (caller's guarantee).

@@ -5,7 +5,9 @@ use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::{POINTER, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value};
+use cranelift_codegen::ir::{
+    self, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value,
+};
 use fxtime_environ::vm::offsets;
 use fxtime_environ::{FuncIndex, TableIndex, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
@@ -65,12 +67,10 @@ impl FuncTranslator<'_> {
     /// Calls the (non-null) `*const VMFuncRef` `func_ref` of type `ty`.
     fn call_func_ref(&mut self, func_ref: Value, ty: TypeIndex) {
         let flags = trusted().with_readonly();
-        let code = self.builder.ins().load(
-            POINTER,
-            flags,
-            func_ref,
-            offsets::FUNC_REF_WASM_CALL as i32,
-        );
+        let code =
+            self.builder
+                .ins()
+                .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);
         let callee_vmctx =
             self.builder
                 .ins()

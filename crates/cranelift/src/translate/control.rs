@@ -80,9 +80,7 @@ impl FuncTranslator<'_> {
         match op {
             Operator::Nop => {}
             Operator::Unreachable => {
-                self.builder
-                    .ins()
-                    .trap(trap_code(TrapKind::Unreachable));
+                self.builder.ins().trap(trap_code(TrapKind::Unreachable));
                 self.reachable = false;
             }
             Operator::Block { blockty } => {
@@ -139,9 +137,7 @@ impl FuncTranslator<'_> {
                 let (target, arity) = self.branch_target(*relative_depth);
                 let args = block_args(self.peekn(arity));
                 let next = self.builder.create_block();
-                self.builder
-                    .ins()
-                    .brif(condition, target, &args, next, &[]);
+                self.builder.ins().brif(condition, target, &args, next, &[]);
                 self.builder.seal_block(next);
                 self.builder.switch_to_block(next);
             }
@@ -280,7 +276,8 @@ impl FuncTranslator<'_> {
             BlockType::Type(t) => (vec![], vec![ir_type(convert_val_type(t)?)]),
             BlockType::FuncType(index) => {
                 let ty = &self.module.types[index as usize];
-                let types = |v: &[fxtime_environ::WasmValType]| v.iter().map(|t| ir_type(*t)).collect();
+                let types =
+                    |v: &[fxtime_environ::WasmValType]| v.iter().map(|t| ir_type(*t)).collect();
                 (types(&ty.params), types(&ty.results))
             }
         })

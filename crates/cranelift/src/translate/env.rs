@@ -42,9 +42,7 @@ pub(crate) fn install_stack_limit(func: &mut ir::Function) {
 impl FuncTranslator<'_> {
     /// Loads a pointer-sized field at `offset` from `base`.
     pub(crate) fn load_pointer(&mut self, base: Value, offset: u32, flags: MemFlagsData) -> Value {
-        self.builder
-            .ins()
-            .load(POINTER, flags, base, offset as i32)
+        self.builder.ins().load(POINTER, flags, base, offset as i32)
     }
 
     /// Loads a field of this function's `VMContext` that never changes.
@@ -103,8 +101,6 @@ impl FuncTranslator<'_> {
 
     /// An `i32` constant.
     pub(crate) fn i32_const(&mut self, value: u32) -> Value {
-        self.builder
-            .ins()
-            .iconst(ir::types::I32, i64::from(value))
+        self.builder.ins().iconst(ir::types::I32, i64::from(value))
     }
 }

@@ -175,8 +175,11 @@ impl FuncTranslator<'_> {
     /// The current length in bytes of `memory`.
     fn memory_length(&mut self, memory: MemoryIndex) -> Value {
         let definition = self.vmctx_field(self.offsets.memory(memory));
-        self.builder
-            .ins()
-            .load(POINTER, trusted(), definition, offsets::MEMORY_LENGTH as i32)
+        self.builder.ins().load(
+            POINTER,
+            trusted(),
+            definition,
+            offsets::MEMORY_LENGTH as i32,
+        )
     }
 }

@@ -45,10 +45,8 @@ pub(crate) fn translate_function(
 ) -> WasmResult<ir::Function> {
     let func_index = module.func_index(index);
     let ty = module.func_type(func_index);
-    let mut func = ir::Function::with_name_signature(
-        UserFuncName::user(0, func_index.0),
-        wasm_signature(ty),
-    );
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(0, func_index.0), wasm_signature(ty));
     env::install_stack_limit(&mut func);
     let mut fctx = FunctionBuilderContext::new();
     let mut builder = FunctionBuilder::new(&mut func, &mut fctx);

@@ -91,34 +91,29 @@ impl FuncTranslator<'_> {
         out_of_bounds: TrapKind,
     ) -> Value {
         let definition = self.vmctx_field(self.offsets.table(table));
-        let length = self.builder.ins().load(
-            POINTER,
-            trusted(),
-            definition,
-            offsets::TABLE_LENGTH as i32,
-        );
+        let length =
+            self.builder
+                .ins()
+                .load(POINTER, trusted(), definition, offsets::TABLE_LENGTH as i32);
         let index = self.builder.ins().uextend(I64, index);
         let in_bounds = self
             .builder
             .ins()
             .icmp(IntCC::UnsignedLessThan, index, length);
         self.trap_if_zero(in_bounds, out_of_bounds);
-        let base = self
-            .builder
-            .ins()
-            .load(POINTER, trusted(), definition, offsets::TABLE_BASE as i32);
+        let base =
+            self.builder
+                .ins()
+                .load(POINTER, trusted(), definition, offsets::TABLE_BASE as i32);
         let byte_offset = self.builder.ins().ishl_imm_u(index, 3);
         self.builder.ins().iadd(base, byte_offset)
     }
 
     fn table_length(&mut self, table: TableIndex) -> Value {
         let definition = self.vmctx_field(self.offsets.table(table));
-        self.builder.ins().load(
-            POINTER,
-            trusted(),
-            definition,
-            offsets::TABLE_LENGTH as i32,
-        )
+        self.builder
+            .ins()
+            .load(POINTER, trusted(), definition, offsets::TABLE_LENGTH as i32)
     }
 
     /// The `*const VMFuncRef` of function `f`.

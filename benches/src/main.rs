@@ -1,0 +1,125 @@
+//! `fxbench`: runs benchmark programs on fxtime and, when it is installed,
+//! Wasmtime, alternating the engines run by run, and reports the median
+//! wall time of each, their ratio, and peak memory.
+//!
+//! Each program checks its own result and exits non-zero when it is wrong;
+//! such a run is reported as a failure, not a time.
+
+mod measure;
+mod report;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use measure::{Engine, Sample, run_once};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(about = "Compare fxtime and Wasmtime on benchmark programs")]
+struct Args {
+    /// Programs (.wat/.wasm) or folders of them [default: benches/cpu].
+    programs: Vec<PathBuf>,
+    /// The fxtime binary [default: target/release/fxtime].
+    #[arg(long)]
+    fxtime: Option<PathBuf>,
+    /// The Wasmtime binary [default: `wasmtime` on PATH].
+    #[arg(long)]
+    wasmtime: Option<PathBuf>,
+    /// Runs per engine and program.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Extra `-W` flags for both engines, e.g. `stack-switching=y`.
+    #[arg(short = 'W', long = "wasm")]
+    wasm: Vec<String>,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "benches/results/report.md")]
+    report: PathBuf,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fxtime = args
+        .fxtime
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/fxtime"));
+    if !fxtime.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p fxtime-cli`",
+            fxtime.display()
+        );
+    }
+    let wasmtime = args.wasmtime.clone().or_else(|| find_on_path("wasmtime"));
+    if wasmtime.is_none() {
+        eprintln!(
+            "note: no `wasmtime` on PATH, measuring fxtime alone; install the peer with\n  \
+             cargo install wasmtime-cli --version 48.0.8 --locked"
+        );
+    }
+    let programs = collect_programs(&args.programs, &root)?;
+    let engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &args.wasm))
+        .chain(wasmtime.map(|path| Engine::new("wasmtime", path, &args.wasm)))
+        .collect();
+
+    let mut rows = Vec::new();
+    for program in &programs {
+        let name = program
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); engines.len()];
+        for run in 0..args.runs {
+            for (engine, out) in engines.iter().zip(&mut samples) {
+                eprint!(
+                    "\r{name}: run {}/{} on {:<10}",
+                    run + 1,
+                    args.runs,
+                    engine.name
+                );
+                out.push(run_once(engine, program)?);
+            }
+        }
+        eprintln!();
+        rows.push(report::Row::new(name, &engines, samples));
+    }
+    let table = report::markdown(&engines, &rows, args.runs);
+    println!("{table}");
+    if let Some(dir) = args.report.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    std::fs::write(&args.report, &table)
+        .with_context(|| format!("writing {}", args.report.display()))?;
+    eprintln!("report written to {}", args.report.display());
+    Ok(())
+}
+
+fn collect_programs(given: &[PathBuf], root: &Path) -> Result<Vec<PathBuf>> {
+    let given = if given.is_empty() {
+        vec![root.join("benches/cpu")]
+    } else {
+        given.to_vec()
+    };
+    let mut programs = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "wat" || e == "wasm"))
+                .collect();
+            found.sort();
+            programs.extend(found);
+        } else if path.exists() {
+            programs.push(path);
+        } else {
+            bail!("{} does not exist", path.display());
+        }
+    }
+    Ok(programs)
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}

@@ -1,0 +1,78 @@
+//! One run of one program on one engine: wall time, peak RSS, success.
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An engine's command line: `BINARY run [-W ...] PROGRAM`.
+pub struct Engine {
+    pub name: &'static str,
+    binary: PathBuf,
+    flags: Vec<String>,
+}
+
+impl Engine {
+    pub fn new(name: &'static str, binary: PathBuf, wasm_flags: &[String]) -> Engine {
+        let flags = wasm_flags
+            .iter()
+            .flat_map(|f| ["-W".to_string(), f.clone()])
+            .collect();
+        Engine {
+            name,
+            binary,
+            flags,
+        }
+    }
+}
+
+/// The outcome of one run.
+#[derive(Clone, Debug)]
+pub enum Sample {
+    Ok { wall: Duration, max_rss_kib: u64 },
+    Failed(String),
+}
+
+/// Runs `program` once on `engine`.
+pub fn run_once(engine: &Engine, program: &Path) -> Result<Sample> {
+    let start = Instant::now();
+    let child = Command::new(&engine.binary)
+        .arg("run")
+        .args(&engine.flags)
+        .arg(program)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", engine.binary.display()))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if waited != pid {
+        return Ok(Sample::Failed(format!(
+            "wait4: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        return Ok(Sample::Ok {
+            wall,
+            max_rss_kib: usage.ru_maxrss as u64,
+        });
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr {
+        use std::io::Read;
+        pipe.read_to_string(&mut stderr).ok();
+    }
+    let reason = stderr.lines().next().unwrap_or("").trim().to_string();
+    let code = if libc::WIFEXITED(status) {
+        format!("exit code {}", libc::WEXITSTATUS(status))
+    } else {
+        format!("signal {}", libc::WTERMSIG(status))
+    };
+    Ok(Sample::Failed(format!("{code}: {reason}")))
+}

@@ -1,0 +1,83 @@
+//! Medians, ratios and the Markdown table.
+
+use crate::measure::{Engine, Sample};
+use std::time::Duration;
+
+/// One program's results on every engine.
+pub struct Row {
+    name: String,
+    /// Per engine: median wall time and peak RSS, or why it failed.
+    cells: Vec<Result<(Duration, u64), String>>,
+}
+
+impl Row {
+    pub fn new(name: String, engines: &[Engine], samples: Vec<Vec<Sample>>) -> Row {
+        let cells = engines
+            .iter()
+            .zip(samples)
+            .map(|(_, runs)| summarize(runs))
+            .collect();
+        Row { name, cells }
+    }
+}
+
+fn summarize(runs: Vec<Sample>) -> Result<(Duration, u64), String> {
+    let mut times = Vec::new();
+    let mut rss = 0;
+    for run in runs {
+        match run {
+            Sample::Ok { wall, max_rss_kib } => {
+                times.push(wall);
+                rss = rss.max(max_rss_kib);
+            }
+            Sample::Failed(reason) => return Err(reason),
+        }
+    }
+    times.sort();
+    Ok((times[times.len() / 2], rss))
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+/// The report: a table with a column pair per engine and the ratio.
+pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
+    let mut out = String::new();
+    let names: Vec<&str> = engines.iter().map(|e| e.name).collect();
+    out.push_str(&format!(
+        "Median wall time of {runs} runs per engine (engines alternating), peak RSS.\n\n"
+    ));
+    let mut header = vec!["program".to_string()];
+    for name in &names {
+        header.push(format!("{name} time"));
+        header.push(format!("{name} peak RSS"));
+    }
+    if names.len() == 2 {
+        header.push(format!("{} / {}", names[0], names[1]));
+    }
+    out.push_str(&format!("| {} |\n", header.join(" | ")));
+    out.push_str(&format!("|{}\n", " --- |".repeat(header.len())));
+    for row in rows {
+        let mut cells = vec![row.name.clone()];
+        for cell in &row.cells {
+            match cell {
+                Ok((time, rss)) => {
+                    cells.push(seconds(*time));
+                    cells.push(format!("{:.1} MiB", *rss as f64 / 1024.0));
+                }
+                Err(reason) => {
+                    cells.push(format!("failed ({reason})"));
+                    cells.push("-".to_string());
+                }
+            }
+        }
+        if let [Ok((a, _)), Ok((b, _))] = row.cells.as_slice() {
+            cells.push(format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()));
+        } else if row.cells.len() == 2 {
+            cells.push("-".to_string());
+        }
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}

@@ -1,0 +1,136 @@
+//! The `fxtime` command: exit codes and messages.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fxtime(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fxtime"))
+        .args(args)
+        .output()
+        .expect("run fxtime")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Writes `contents` to a fresh file in the target directory.
+fn file(name: &str, contents: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+const ADD: &str = r#"(module
+  (func (export "add") (param i32 i64) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))
+  (func (export "half") (param f64) (result f64 f32)
+    (f64.div (local.get 0) (f64.const 2)) (f32.const 1.5))
+  (func (export "_start"))
+  (func $boom (export "boom") (i32.div_u (i32.const 1) (i32.const 0)) (drop)))"#;
+
+#[test]
+fn invoke_prints_results_one_per_line() {
+    let path = file("add.wat", ADD);
+    let out = fxtime(&[
+        "run",
+        "--invoke",
+        "add",
+        path.to_str().unwrap(),
+        "-5",
+        "0x10",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "11\n");
+    let out = fxtime(&["run", "--invoke", "half", path.to_str().unwrap(), "5"]);
+    assert_eq!(text(&out.stdout), "2.5\n1.5\n");
+    let out = fxtime(&["run", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn traps_print_the_message_and_backtrace() {
+    let path = file("trap.wat", ADD);
+    let out = fxtime(&["run", "--invoke", "boom", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: wasm trap: integer divide by zero\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("!boom"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let wat = file("ok.wat", ADD);
+    let wat = wat.to_str().unwrap();
+    let invalid = file("invalid.wat", "(module (func (result i32)))");
+    let garbage = file("garbage.wasm", "\0asm\u{1}\0\0\0\u{1}\u{ff}");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", "/no/such/file.wasm"],
+            "cannot read /no/such/file.wasm",
+        ),
+        (vec!["run", invalid.to_str().unwrap()], "type mismatch"),
+        (vec!["run", garbage.to_str().unwrap()], "offset"),
+        (
+            vec!["run", "--invoke", "nope", wat],
+            "exports no function `nope`",
+        ),
+        (
+            vec!["run", "--invoke", "add", wat, "1"],
+            "takes 2 arguments, 1 given",
+        ),
+        (
+            vec!["run", "--invoke", "add", wat, "x", "1"],
+            "cannot parse `x` as i32",
+        ),
+        (
+            vec!["run", "-W", "simd=y", wat],
+            "unsupported feature: simd",
+        ),
+        (
+            vec!["run", "-W", "bogus", wat],
+            "bogus is not a known WebAssembly feature",
+        ),
+        (vec!["run", "-W", "simd=maybe", wat], "expected `y` or `n`"),
+        (vec!["wast", "/no/such.wast"], "no/such.wast"),
+    ];
+    for (args, expected) in cases {
+        let out = fxtime(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let all = text(&out.stderr) + &text(&out.stdout);
+        assert!(all.contains(expected), "{args:?}: {all}");
+        assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    }
+    let out = fxtime(&["run", "--no-such-flag", wat]);
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+}
+
+#[test]
+fn wast_reports_failures_and_totals() {
+    let good = file(
+        "good.wast",
+        r#"(module (func (export "f") (result i32) (i32.const 1)))
+           (assert_return (invoke "f") (i32.const 1))
+           (assert_trap (module (func $s unreachable) (start $s)) "unreachable")"#,
+    );
+    let out = fxtime(&["wast", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout).lines().last(), Some("3 passed, 0 failed"));
+
+    let bad = file(
+        "bad.wast",
+        "(module (func (export \"f\") (result i32) (i32.const 1)))\n\
+         (assert_return (invoke \"f\") (i32.const 2))\n",
+    );
+    let out = fxtime(&["wast", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("bad.wast:2:"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("4 passed, 1 failed"));
+}
