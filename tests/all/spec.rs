@@ -97,13 +97,21 @@ fn core_suite() {
     );
     assert!(report.is_empty(), "core suite failures:\n{report}");
 
-    // Skipped scripts must still be handled gracefully, and still fail.
+    // Skipped scripts must still be handled gracefully (a panic would be a
+    // failure labelled by the runner), and still fail.
     let mut now_passing = Vec::new();
+    let mut panics = String::new();
     for (file, outcome) in run_all(&for_skip(true), &config) {
         if outcome.is_success() {
             now_passing.push(name(&file));
         }
+        for failure in &outcome.failures {
+            if failure.message.starts_with("panic") {
+                panics.push_str(&format!("{failure}\n"));
+            }
+        }
     }
+    assert!(panics.is_empty(), "the engine panicked:\n{panics}");
     assert!(
         now_passing.is_empty(),
         "these scripts pass now; take them off tests/spec/skip.txt: {now_passing:?}"

@@ -236,3 +236,19 @@ fn a_trapping_start_function_fails_instantiation() -> Result<()> {
     assert_eq!(error.to_string(), "out of bounds memory access");
     Ok(())
 }
+
+#[test]
+fn recursion_on_a_small_thread_stack_still_traps() -> Result<()> {
+    // 384 KiB of stack is less than the 512 KiB wasm budget: the limit must
+    // follow the real stack, not run past it into the guard page.
+    std::thread::Builder::new()
+        .stack_size(384 * 1024)
+        .spawn(|| -> Result<()> {
+            let (mut store, instance) = setup()?;
+            let trap = trap_of(&mut store, &instance, "recurse", &[Val::I32(0)]);
+            assert_eq!(trap.kind(), TrapKind::StackOverflow);
+            Ok(())
+        })?
+        .join()
+        .unwrap()
+}

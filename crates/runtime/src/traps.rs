@@ -87,7 +87,10 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     if activation.previous.is_null() || context.stack_limit == 0 {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
-        context.stack_limit = sp.saturating_sub(max_wasm_stack);
+        // Never below the thread's real stack, whatever the budget: leave
+        // room for host functions and the trap landing.
+        let floor = thread_stack_low().saturating_add(HOST_STACK_HEADROOM);
+        context.stack_limit = sp.saturating_sub(max_wasm_stack).max(floor);
     }
     ACTIVATION.with(|a| a.set(&activation));
 
@@ -118,6 +121,38 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         pcs: Vec::new(),
     });
     Err(record)
+}
+
+/// Stack kept free below the wasm stack limit for host code.
+const HOST_STACK_HEADROOM: usize = 128 * 1024;
+
+/// The lowest address of this thread's stack (0 when unknown), looked up
+/// once per thread.
+fn thread_stack_low() -> usize {
+    thread_local! {
+        static LOW: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    LOW.with(|low| {
+        if let Some(low) = low.get() {
+            return low;
+        }
+        let mut base = 0usize;
+        // SAFETY: `attr` is initialized by pthread_getattr_np before use and
+        // destroyed after; the out-pointers are valid locals.
+        unsafe {
+            let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+            if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
+                let mut addr: *mut libc::c_void = std::ptr::null_mut();
+                let mut size = 0usize;
+                if libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0 {
+                    base = addr as usize;
+                }
+                libc::pthread_attr_destroy(&mut attr);
+            }
+        }
+        low.set(Some(base));
+        base
+    })
 }
 
 // Saves the catch point and calls `f(data)`; returns 0 when `f` returns and
