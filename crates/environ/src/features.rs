@@ -46,7 +46,7 @@ pub const FEATURES: &[Feature] = &[
         WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
         false,
     ),
-    feature("tail-call", WasmFeatures::TAIL_CALL, false),
+    feature("tail-call", WasmFeatures::TAIL_CALL, true),
     feature(
         "function-references",
         WasmFeatures::FUNCTION_REFERENCES,

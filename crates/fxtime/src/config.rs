@@ -47,7 +47,7 @@ feature_switches! {
     wasm_extended_const => "extended-const",
     /// 128-bit SIMD (not supported yet).
     wasm_simd => "simd",
-    /// Tail calls (not supported yet).
+    /// Tail calls (on by default).
     wasm_tail_call => "tail-call",
     /// Typed function references (not supported yet).
     wasm_function_references => "function-references",

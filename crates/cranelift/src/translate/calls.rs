@@ -1,5 +1,7 @@
 //! Calls: direct calls to defined functions (a relocated `call`), calls to
-//! imports and through tables (an indirect call through a `VMFuncRef`).
+//! imports and through tables (an indirect call through a `VMFuncRef`), and
+//! their tail-call forms (`return_call*`), which Cranelift's tail calling
+//! convention turns into jumps that reuse the caller's frame.
 
 use super::FuncTranslator;
 use super::env::trusted;
@@ -12,38 +14,67 @@ use fxtime_environ::vm::offsets;
 use fxtime_environ::{FuncIndex, TableIndex, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
 
+/// Whether a call returns to its caller or replaces it.
+#[derive(Clone, Copy)]
+enum Call {
+    Normal,
+    Tail,
+}
+
 impl FuncTranslator<'_> {
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
         match op {
             Operator::Call { function_index } => {
-                let callee = FuncIndex(*function_index);
-                let ty = self.module.functions[callee.index()];
-                if self.module.defined_func_index(callee).is_some() {
-                    let func_ref = self.direct_callee(callee);
-                    let args = self.call_args(self.vmctx, ty);
-                    let call = self.builder.ins().call(func_ref, &args);
-                    self.push_results(call);
-                } else {
-                    let func_ref = self.vmctx_field(self.offsets.imported_func(callee));
-                    self.call_func_ref(func_ref, ty);
-                }
+                self.call(FuncIndex(*function_index), Call::Normal)
+            }
+            Operator::ReturnCall { function_index } => {
+                self.call(FuncIndex(*function_index), Call::Tail)
             }
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => {
-                let ty = TypeIndex(*type_index);
-                let index = self.pop();
-                let slot =
-                    self.table_slot(TableIndex(*table_index), index, TrapKind::UndefinedElement);
-                let func_ref = self.builder.ins().load(POINTER, trusted(), slot, 0);
-                self.trap_if_zero(func_ref, TrapKind::UninitializedElement);
-                self.check_func_type(func_ref, ty);
-                self.call_func_ref(func_ref, ty);
-            }
+            } => self.call_indirect(
+                TypeIndex(*type_index),
+                TableIndex(*table_index),
+                Call::Normal,
+            ),
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(TypeIndex(*type_index), TableIndex(*table_index), Call::Tail),
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    fn call(&mut self, callee: FuncIndex, kind: Call) {
+        let ty = self.module.functions[callee.index()];
+        if self.module.defined_func_index(callee).is_some() {
+            let func_ref = self.direct_callee(callee);
+            let args = self.call_args(self.vmctx, ty);
+            match kind {
+                Call::Normal => {
+                    let call = self.builder.ins().call(func_ref, &args);
+                    self.push_results(call);
+                }
+                Call::Tail => {
+                    self.builder.ins().return_call(func_ref, &args);
+                    self.reachable = false;
+                }
+            }
+        } else {
+            let func_ref = self.vmctx_field(self.offsets.imported_func(callee));
+            self.call_func_ref(func_ref, ty, kind);
+        }
+    }
+
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex, kind: Call) {
+        let index = self.pop();
+        let slot = self.table_slot(table, index, TrapKind::UndefinedElement);
+        let func_ref = self.builder.ins().load(POINTER, trusted(), slot, 0);
+        self.trap_if_zero(func_ref, TrapKind::UninitializedElement);
+        self.check_func_type(func_ref, ty);
+        self.call_func_ref(func_ref, ty, kind);
     }
 
     /// Traps unless the function behind `func_ref` has type `ty`.
@@ -65,7 +96,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Calls the (non-null) `*const VMFuncRef` `func_ref` of type `ty`.
-    fn call_func_ref(&mut self, func_ref: Value, ty: TypeIndex) {
+    fn call_func_ref(&mut self, func_ref: Value, ty: TypeIndex, kind: Call) {
         let flags = trusted().with_readonly();
         let code =
             self.builder
@@ -77,8 +108,16 @@ impl FuncTranslator<'_> {
                 .load(POINTER, flags, func_ref, offsets::FUNC_REF_VMCTX as i32);
         let sig = self.signature(ty);
         let args = self.call_args(callee_vmctx, ty);
-        let call = self.builder.ins().call_indirect(sig, code, &args);
-        self.push_results(call);
+        match kind {
+            Call::Normal => {
+                let call = self.builder.ins().call_indirect(sig, code, &args);
+                self.push_results(call);
+            }
+            Call::Tail => {
+                self.builder.ins().return_call_indirect(sig, code, &args);
+                self.reachable = false;
+            }
+        }
     }
 
     /// Pops the wasm arguments of a call of type `ty` and prepends the
