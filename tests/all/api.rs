@@ -416,3 +416,57 @@ fn modules_compiled_on_one_thread_run_on_others() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn typed_function_references_cross_modules_and_the_host() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let provider = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (type $unary (func (param i32) (result i32)))
+            (func $inc (export "inc") (type $unary) (i32.add (local.get 0) (i32.const 1)))
+            (func $other (export "other") (param i64))
+            (global (export "op") (mut (ref null $unary)) (ref.func $inc)))"#,
+    )?;
+    linker.instance(&mut store, "provider", provider)?;
+
+    // A second module declares the same type on its own: canonical ids
+    // make the two types one.
+    let consumer = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (type $f (func (param i32) (result i32)))
+            (import "provider" "op" (global $op (mut (ref null $f))))
+            (func (export "apply") (param i32) (result i32)
+              (call_ref $f (local.get 0) (ref.as_non_null (global.get $op)))))"#,
+    )?;
+    let apply = consumer.get_typed_func::<i32, i32>(&store, "apply")?;
+    assert_eq!(apply.call(&mut store, 41)?, 42);
+
+    let op = provider.get_global(&store, "op").unwrap();
+    let inc = provider.get_func(&store, "inc").unwrap();
+    assert_eq!(op.get(&store), Val::FuncRef(Some(inc)));
+    let other = provider.get_func(&store, "other").unwrap();
+    assert!(
+        op.set(&mut store, Val::FuncRef(Some(other))).is_err(),
+        "wrong function type"
+    );
+    op.set(&mut store, Val::FuncRef(None))?;
+    let error = apply.call(&mut store, 1).unwrap_err();
+    assert_eq!(error.to_string(), "null reference");
+
+    // An import of a different type does not link.
+    let mismatch = r#"(module
+        (type $g (func (param i64)))
+        (import "provider" "op" (global (mut (ref null $g)))))"#;
+    let error = instantiate(&mut store, &linker, mismatch).unwrap_err();
+    assert!(
+        error.to_string().starts_with("incompatible import type"),
+        "{error}"
+    );
+    Ok(())
+}

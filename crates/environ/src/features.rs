@@ -50,7 +50,7 @@ pub const FEATURES: &[Feature] = &[
     feature(
         "function-references",
         WasmFeatures::FUNCTION_REFERENCES,
-        false,
+        true,
     ),
     feature(
         "gc",

@@ -29,15 +29,17 @@ pub enum TrapKind {
     BadConversionToInteger,
     /// The `unreachable` instruction.
     Unreachable,
-    /// A null reference was dereferenced (`call_ref`, `ref.as_non_null`).
+    /// `ref.as_non_null` of a null reference.
     NullReference,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference,
     /// An error returned by a host function.
     HostError,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 12] = [
+    pub const ALL: [TrapKind; 13] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -49,6 +51,7 @@ impl TrapKind {
         TrapKind::BadConversionToInteger,
         TrapKind::Unreachable,
         TrapKind::NullReference,
+        TrapKind::NullFunctionReference,
         TrapKind::HostError,
     ];
 
@@ -66,6 +69,7 @@ impl TrapKind {
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::Unreachable => "unreachable",
             TrapKind::NullReference => "null reference",
+            TrapKind::NullFunctionReference => "null function reference",
             TrapKind::HostError => "host function error",
         }
     }

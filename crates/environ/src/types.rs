@@ -44,8 +44,12 @@ pub enum HeapType {
     Func,
     /// Host references (`extern`).
     Extern,
-    /// A function of a type of the module (`(ref $t)`).
+    /// A function of a type of the module (`(ref $t)`), as the module
+    /// names it.
     ConcreteFunc(TypeIndex),
+    /// A function of the type with this engine-wide canonical id: the form
+    /// of `ConcreteFunc` outside its module (imports, exports, the API).
+    CanonicalFunc(u32),
 }
 
 /// A reference type: nullability plus a heap type.
@@ -71,7 +75,30 @@ impl RefType {
 
     /// Whether references of this type point to functions.
     pub fn is_func(&self) -> bool {
-        matches!(self.heap, HeapType::Func | HeapType::ConcreteFunc(_))
+        matches!(
+            self.heap,
+            HeapType::Func | HeapType::ConcreteFunc(_) | HeapType::CanonicalFunc(_)
+        )
+    }
+
+    /// This type with module type indices replaced by the canonical ids in
+    /// `type_ids`.
+    pub fn canonicalize(self, type_ids: &[u32]) -> RefType {
+        let heap = match self.heap {
+            HeapType::ConcreteFunc(t) => HeapType::CanonicalFunc(type_ids[t.index()]),
+            other => other,
+        };
+        RefType { heap, ..self }
+    }
+
+    /// Whether every value of (canonical) type `self` is of type `other`.
+    pub fn is_subtype_of(&self, other: &RefType) -> bool {
+        let heap = match (self.heap, other.heap) {
+            (a, b) if a == b => true,
+            (HeapType::CanonicalFunc(_), HeapType::Func) => true,
+            _ => false,
+        };
+        heap && (other.nullable || !self.nullable)
     }
 }
 
@@ -86,6 +113,7 @@ impl fmt::Display for RefType {
                     HeapType::Func => write!(f, "(ref {null}func)"),
                     HeapType::Extern => write!(f, "(ref {null}extern)"),
                     HeapType::ConcreteFunc(t) => write!(f, "(ref {null}{})", t.0),
+                    HeapType::CanonicalFunc(id) => write!(f, "(ref {null}<type {id}>)"),
                 }
             }
         }
@@ -118,6 +146,35 @@ impl fmt::Display for WasmValType {
             WasmValType::F64 => f.write_str("f64"),
             WasmValType::V128 => f.write_str("v128"),
             WasmValType::Ref(r) => r.fmt(f),
+        }
+    }
+}
+
+impl WasmValType {
+    /// This type with module type indices replaced by canonical ids.
+    pub fn canonicalize(self, type_ids: &[u32]) -> WasmValType {
+        match self {
+            WasmValType::Ref(r) => WasmValType::Ref(r.canonicalize(type_ids)),
+            other => other,
+        }
+    }
+
+    /// Whether every value of (canonical) type `self` is of type `other`.
+    pub fn is_subtype_of(&self, other: &WasmValType) -> bool {
+        match (self, other) {
+            (WasmValType::Ref(a), WasmValType::Ref(b)) => a.is_subtype_of(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The module type indices this type refers to.
+    fn type_reference(&self) -> Option<TypeIndex> {
+        match self {
+            WasmValType::Ref(RefType {
+                heap: HeapType::ConcreteFunc(t),
+                ..
+            }) => Some(*t),
+            _ => None,
         }
     }
 }
@@ -260,6 +317,24 @@ impl FuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
         }
+    }
+
+    /// This type with module type indices replaced by the canonical ids in
+    /// `type_ids`.
+    pub fn canonicalize(&self, type_ids: &[u32]) -> FuncType {
+        let map = |v: &[WasmValType]| v.iter().map(|t| t.canonicalize(type_ids)).collect();
+        FuncType {
+            params: map(&self.params),
+            results: map(&self.results),
+        }
+    }
+
+    /// The module type indices this type refers to.
+    pub fn type_references(&self) -> impl Iterator<Item = TypeIndex> + '_ {
+        self.params
+            .iter()
+            .chain(self.results.iter())
+            .filter_map(WasmValType::type_reference)
     }
 
     /// The parameter types.

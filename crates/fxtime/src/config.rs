@@ -49,7 +49,7 @@ feature_switches! {
     wasm_simd => "simd",
     /// Tail calls (on by default).
     wasm_tail_call => "tail-call",
-    /// Typed function references (not supported yet).
+    /// Typed function references (on by default).
     wasm_function_references => "function-references",
     /// Garbage collection (not supported yet).
     wasm_gc => "gc",

@@ -1,5 +1,6 @@
 //! [`Instance`]: an instantiated module, and instantiation itself.
 
+use crate::module::{canonical_global, canonical_table};
 use crate::store::{StoreId, StoreInner};
 use crate::{
     AsContext, AsContextMut, Extern, Func, Global, Memory, Module, Table, Trap, TypedFunc,
@@ -112,11 +113,14 @@ fn entity(store: StoreId, instance: &RuntimeInstance, index: EntityIndex) -> Ext
             store,
             ptr: instance.table_ptr(t) as usize,
         }),
-        EntityIndex::Global(g) => Extern::Global(Global {
-            store,
-            ptr: instance.global(g) as usize,
-            ty: instance.module().info.globals[g.index()].ty,
-        }),
+        EntityIndex::Global(g) => {
+            let module = instance.module();
+            Extern::Global(Global {
+                store,
+                ptr: instance.global(g) as usize,
+                ty: canonical_global(&module.info, &module.type_ids, g),
+            })
+        }
     }
 }
 
@@ -160,7 +164,7 @@ pub(crate) fn instantiate<T>(
             }
             (EntityIndex::Table(t), Extern::Table(table)) => {
                 store.check(table.store)?;
-                let wanted = info.tables[t.index()];
+                let wanted = canonical_table(info, &module.runtime.type_ids, t);
                 // SAFETY: the table belongs to this store (checked).
                 let actual = unsafe { (*(table.ptr as *const RuntimeTable)).ty() };
                 if actual.element != wanted.element || !actual.limits.matches(&wanted.limits) {
@@ -190,8 +194,13 @@ pub(crate) fn instantiate<T>(
             }
             (EntityIndex::Global(g), Extern::Global(global)) => {
                 store.check(global.store)?;
-                let wanted = info.globals[g.index()].ty;
-                if global.ty != wanted {
+                let wanted = canonical_global(info, &module.runtime.type_ids, g);
+                let matches = if wanted.mutable {
+                    global.ty == wanted
+                } else {
+                    !global.ty.mutable && global.ty.content.is_subtype_of(&wanted.content)
+                };
+                if !matches {
                     return Err(incompatible(format!(
                         "expected a global of type {}{}, found {}{}",
                         if wanted.mutable { "mut " } else { "" },

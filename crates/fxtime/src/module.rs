@@ -3,8 +3,8 @@
 use crate::Engine;
 use anyhow::{Result, anyhow};
 use fxtime_environ::{
-    EntityIndex, FuncType, GlobalType, MemoryType, ModuleInfo, TableType, VMOffsets, WasmError,
-    translate_module,
+    EntityIndex, FuncType, GlobalIndex, GlobalType, MemoryType, ModuleInfo, TableIndex, TableType,
+    VMOffsets, WasmError, translate_module,
 };
 use fxtime_runtime::code::{CodeKind, CodeObject};
 use fxtime_runtime::instance::RuntimeModule;
@@ -73,11 +73,12 @@ impl Module {
     /// The imports: module name, field name and type.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let info = &self.runtime.info;
+        let ids = &self.runtime.type_ids;
         info.imports.iter().map(move |i| {
             (
                 i.module.as_str(),
                 i.name.as_str(),
-                extern_type(info, i.index),
+                extern_type(info, ids, i.index),
             )
         })
     }
@@ -85,9 +86,10 @@ impl Module {
     /// The exports: name and type.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
         let info = &self.runtime.info;
+        let ids = &self.runtime.type_ids;
         info.exports
             .iter()
-            .map(move |e| (e.name.as_str(), extern_type(info, e.index)))
+            .map(move |e| (e.name.as_str(), extern_type(info, ids, e.index)))
     }
 
     /// The engine the module was compiled for.
@@ -100,12 +102,31 @@ impl Module {
     }
 }
 
-pub(crate) fn extern_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
+/// The type of an import or export, canonicalized with `type_ids`.
+pub(crate) fn extern_type(info: &ModuleInfo, type_ids: &[u32], index: EntityIndex) -> ExternType {
     match index {
-        EntityIndex::Function(f) => ExternType::Func(info.func_type(f).clone()),
-        EntityIndex::Table(t) => ExternType::Table(info.tables[t.index()]),
+        EntityIndex::Function(f) => ExternType::Func(info.func_type(f).canonicalize(type_ids)),
+        EntityIndex::Table(t) => ExternType::Table(canonical_table(info, type_ids, t)),
         EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
-        EntityIndex::Global(g) => ExternType::Global(info.globals[g.index()].ty),
+        EntityIndex::Global(g) => ExternType::Global(canonical_global(info, type_ids, g)),
+    }
+}
+
+/// Table `t`'s type with canonical type ids.
+pub(crate) fn canonical_table(info: &ModuleInfo, type_ids: &[u32], t: TableIndex) -> TableType {
+    let ty = info.tables[t.index()];
+    TableType {
+        element: ty.element.canonicalize(type_ids),
+        ..ty
+    }
+}
+
+/// Global `g`'s type with canonical type ids.
+pub(crate) fn canonical_global(info: &ModuleInfo, type_ids: &[u32], g: GlobalIndex) -> GlobalType {
+    let ty = info.globals[g.index()].ty;
+    GlobalType {
+        content: ty.content.canonicalize(type_ids),
+        ..ty
     }
 }
 
@@ -114,11 +135,16 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let info = Arc::new(translation.info.clone());
     let offsets = VMOffsets::new(&info);
     let functions = engine.compiler().compile_functions(translation, &offsets)?;
-    let type_ids: Box<[u32]> = info
-        .types
-        .iter()
-        .map(|ty| engine.types().register(ty))
-        .collect();
+    // Each type refers only to earlier ones (recursive types come with GC),
+    // so canonical ids can be assigned in order.
+    let mut type_ids = Vec::with_capacity(info.types.len());
+    for (i, ty) in info.types.iter().enumerate() {
+        if ty.type_references().any(|t| t.index() >= i) {
+            return Err(WasmError::Unsupported("gc (recursive types)".into()));
+        }
+        type_ids.push(engine.types().register(&ty.canonicalize(&type_ids)));
+    }
+    let type_ids: Box<[u32]> = type_ids.into();
     let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
     engine.ensure_trampolines(&type_ids).map_err(bug)?;
     let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))

@@ -121,7 +121,12 @@ impl Val {
             | (Val::F32(_), ValType::F32)
             | (Val::F64(_), ValType::F64)
             | (Val::V128(_), ValType::V128) => true,
-            (Val::FuncRef(f), ValType::Ref(r)) => r.is_func() && (f.is_some() || r.nullable),
+            (Val::FuncRef(None), ValType::Ref(r)) => r.is_func() && r.nullable,
+            (Val::FuncRef(Some(f)), ValType::Ref(r)) => match r.heap {
+                HeapType::Func => true,
+                HeapType::CanonicalFunc(id) => f.type_id() == id,
+                _ => false,
+            },
             (Val::ExternRef(e), ValType::Ref(r)) => {
                 r.heap == HeapType::Extern && (e.is_some() || r.nullable)
             }

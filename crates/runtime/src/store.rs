@@ -5,6 +5,7 @@ use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
+use fxtime_environ::TableType;
 use fxtime_environ::vm::{VMGlobalDefinition, VMStoreContext};
 use std::sync::Arc;
 
@@ -80,7 +81,11 @@ impl StoreOpaque {
         }
         let mut tables = imports.tables.clone();
         for ty in &info.tables[info.num_imported_tables..] {
-            let table = Table::new(*ty, 0).map_err(InstantiationError::Resource)?;
+            let ty = TableType {
+                element: ty.element.canonicalize(&module.type_ids),
+                ..*ty
+            };
+            let table = Table::new(ty, 0).map_err(InstantiationError::Resource)?;
             tables.push(self.add_table(table));
         }
         let context = self.context();

@@ -42,6 +42,10 @@ impl FuncTranslator<'_> {
                 type_index,
                 table_index,
             } => self.call_indirect(TypeIndex(*type_index), TableIndex(*table_index), Call::Tail),
+            Operator::CallRef { type_index } => self.call_ref(TypeIndex(*type_index), Call::Normal),
+            Operator::ReturnCallRef { type_index } => {
+                self.call_ref(TypeIndex(*type_index), Call::Tail)
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -74,6 +78,14 @@ impl FuncTranslator<'_> {
         let func_ref = self.builder.ins().load(POINTER, trusted(), slot, 0);
         self.trap_if_zero(func_ref, TrapKind::UninitializedElement);
         self.check_func_type(func_ref, ty);
+        self.call_func_ref(func_ref, ty, kind);
+    }
+
+    /// `call_ref`: the reference is statically typed, so only null needs a
+    /// check.
+    fn call_ref(&mut self, ty: TypeIndex, kind: Call) {
+        let func_ref = self.pop();
+        self.trap_if_zero(func_ref, TrapKind::NullFunctionReference);
         self.call_func_ref(func_ref, ty, kind);
     }
 

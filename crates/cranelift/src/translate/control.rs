@@ -7,6 +7,7 @@
 
 use super::FuncTranslator;
 use crate::abi::{ir_type, trap_code};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use fxtime_environ::{TrapKind, WasmResult, convert_val_type};
 use wasmparser::{BlockType, Operator};
@@ -162,6 +163,31 @@ impl FuncTranslator<'_> {
                     .create_jump_table(JumpTableData::new(default, &calls));
                 self.builder.ins().br_table(index, table);
                 self.reachable = false;
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Branch with the operands below the reference when it is
+                // null; otherwise continue with it.
+                let value = self.pop();
+                let (target, arity) = self.branch_target(*relative_depth);
+                let args = block_args(self.peekn(arity));
+                let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0);
+                let next = self.builder.create_block();
+                self.builder.ins().brif(is_null, target, &args, next, &[]);
+                self.builder.seal_block(next);
+                self.builder.switch_to_block(next);
+                self.stack.push(value);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Branch with the reference on top when it is not null;
+                // otherwise drop it and continue.
+                let value = *self.stack.last().expect("validated operand");
+                let (target, arity) = self.branch_target(*relative_depth);
+                let args = block_args(self.peekn(arity));
+                let next = self.builder.create_block();
+                self.builder.ins().brif(value, target, &args, next, &[]);
+                self.builder.seal_block(next);
+                self.builder.switch_to_block(next);
+                self.pop();
             }
             Operator::Return => {
                 let arity = self.control[0].num_results;

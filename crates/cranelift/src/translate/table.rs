@@ -73,6 +73,10 @@ impl FuncTranslator<'_> {
                 let is_null = self.builder.ins().uextend(I32, is_null);
                 self.stack.push(is_null);
             }
+            O::RefAsNonNull => {
+                let value = *self.stack.last().expect("validated operand");
+                self.trap_if_zero(value, TrapKind::NullReference);
+            }
             O::RefFunc { function_index } => {
                 let func_ref = self.func_ref(FuncIndex(*function_index));
                 self.stack.push(func_ref);
