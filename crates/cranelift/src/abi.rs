@@ -8,11 +8,22 @@
 
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, types};
 use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::BuiltinType;
 use fxtime_environ::{FuncType, TrapKind, WasmValType};
 
 /// The pointer type of the target (x86-64 only).
 pub(crate) const POINTER: ir::Type = types::I64;
+
+/// Creates, enters and seals the entry block of the function being built;
+/// returns its parameters (the function's).
+pub(crate) fn enter_function(builder: &mut FunctionBuilder<'_>) -> Vec<ir::Value> {
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    builder.block_params(entry).to_vec()
+}
 
 /// The Cranelift type holding a wasm value type.
 pub(crate) fn ir_type(ty: WasmValType) -> ir::Type {

@@ -9,7 +9,7 @@
 //!   "host function error" (the error itself waits in the store). It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{POINTER, ir_type, trap_code, wasm_signature};
+use crate::abi::{POINTER, enter_function, ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::{
     self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
     UserFuncName, types,
@@ -37,11 +37,7 @@ pub(crate) fn entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functi
         ir::Function::with_name_signature(UserFuncName::user(1, 0), c_signature(4, None));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let [callee_vmctx, caller_vmctx, code, values] = b.block_params(block)[..] else {
+    let [callee_vmctx, caller_vmctx, code, values] = enter_function(&mut b)[..] else {
         unreachable!("four parameters")
     };
     let flags = MemFlagsData::trusted();
@@ -66,11 +62,7 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 1), wasm_signature(ty));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = enter_function(&mut b);
     let (host_ctx, caller_vmctx) = (params[0], params[1]);
     let flags = MemFlagsData::trusted();
 

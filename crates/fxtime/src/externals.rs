@@ -71,6 +71,36 @@ macro_rules! into_extern {
 }
 into_extern!(Func, Table, Memory, Global);
 
+/// The object of type `O` at `ptr`, owned by `store`.
+///
+/// # Safety
+///
+/// `ptr` must be the address of an `O` boxed in the store `id`.
+unsafe fn stored<O>(store: &impl AsContext, id: StoreId, ptr: usize) -> &O {
+    assert_eq!(
+        store.as_context().0.id,
+        id,
+        "object used with another store"
+    );
+    // SAFETY: per the contract; the result borrows the store.
+    unsafe { &*(ptr as *const O) }
+}
+
+/// The object of type `O` at `ptr`, owned by `store`, mutably.
+///
+/// # Safety
+///
+/// `ptr` must be the address of an `O` boxed in the store `id`.
+unsafe fn stored_mut<O, S: AsContextMut>(store: &mut S, id: StoreId, ptr: usize) -> &mut O {
+    assert_eq!(
+        store.as_context_mut().0.id,
+        id,
+        "object used with another store"
+    );
+    // SAFETY: per the contract; the result borrows the store mutably.
+    unsafe { &mut *(ptr as *mut O) }
+}
+
 /// A linear memory of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Memory {
@@ -91,17 +121,13 @@ impl Memory {
     }
 
     fn get<'a>(&self, store: &'a impl AsContext) -> &'a LinearMemory {
-        let store = store.as_context().0;
-        assert_eq!(store.id, self.store, "memory used with another store");
-        // SAFETY: the memory is boxed in the store borrowed for `'a`.
-        unsafe { &*(self.ptr as *const LinearMemory) }
+        // SAFETY: `ptr` is a `LinearMemory` boxed in the handle's store.
+        unsafe { stored(store, self.store, self.ptr) }
     }
 
     fn get_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut LinearMemory {
-        let id = store.as_context_mut().0.id;
-        assert_eq!(id, self.store, "memory used with another store");
-        // SAFETY: the memory is boxed in the store borrowed mutably for `'a`.
-        unsafe { &mut *(self.ptr as *mut LinearMemory) }
+        // SAFETY: `ptr` is a `LinearMemory` boxed in the handle's store.
+        unsafe { stored_mut(store, self.store, self.ptr) }
     }
 
     /// The memory's type (with its current size as minimum).
@@ -192,17 +218,13 @@ impl Table {
     }
 
     fn get_table<'a>(&self, store: &'a impl AsContext) -> &'a RuntimeTable {
-        let store = store.as_context().0;
-        assert_eq!(store.id, self.store, "table used with another store");
-        // SAFETY: the table is boxed in the store borrowed for `'a`.
-        unsafe { &*(self.ptr as *const RuntimeTable) }
+        // SAFETY: `ptr` is a runtime `Table` boxed in the handle's store.
+        unsafe { stored(store, self.store, self.ptr) }
     }
 
     fn get_table_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut RuntimeTable {
-        let id = store.as_context_mut().0.id;
-        assert_eq!(id, self.store, "table used with another store");
-        // SAFETY: the table is boxed in the store borrowed mutably for `'a`.
-        unsafe { &mut *(self.ptr as *mut RuntimeTable) }
+        // SAFETY: `ptr` is a runtime `Table` boxed in the handle's store.
+        unsafe { stored_mut(store, self.store, self.ptr) }
     }
 
     /// The table's type (with its current size as minimum).

@@ -22,7 +22,7 @@ mod numeric;
 mod table;
 mod variables;
 
-use crate::abi::{ir_type, wasm_signature};
+use crate::abi::{enter_function, ir_type, wasm_signature};
 use control::ControlFrame;
 use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
 use cranelift_codegen::isa::TargetFrontendConfig;
@@ -50,11 +50,7 @@ pub(crate) fn translate_function(
     env::install_stack_limit(&mut func);
     let mut fctx = FunctionBuilderContext::new();
     let mut builder = FunctionBuilder::new(&mut func, &mut fctx);
-    let entry = builder.create_block();
-    builder.append_block_params_for_function_params(entry);
-    builder.switch_to_block(entry);
-    builder.seal_block(entry);
-    let params = builder.block_params(entry).to_vec();
+    let params = enter_function(&mut builder);
 
     let mut t = FuncTranslator {
         builder,
