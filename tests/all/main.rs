@@ -1,6 +1,7 @@
 //! fxtime's integration tests, one binary with a module per topic.
 
 mod api;
+mod exceptions;
 mod misc;
 mod spec;
 mod traps;

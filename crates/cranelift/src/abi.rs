@@ -9,7 +9,7 @@
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, types};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::BuiltinType;
+use fxtime_environ::vm::{Builtin, BuiltinType};
 use fxtime_environ::{FuncType, TrapKind, WasmValType};
 
 /// The pointer type of the target (x86-64 only).
@@ -51,12 +51,18 @@ pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
 }
 
 /// The signature of a builtin: the caller's vmctx, then its parameters.
-pub(crate) fn builtin_signature(params: &[BuiltinType], result: Option<BuiltinType>) -> Signature {
+pub(crate) fn builtin_signature(builtin: Builtin) -> Signature {
+    let (params, result) = builtin.signature();
     let ir = |t: &BuiltinType| match t {
         BuiltinType::Pointer => POINTER,
         BuiltinType::I32 => types::I32,
     };
-    let mut sig = Signature::new(CallConv::SystemV);
+    let call_conv = if builtin.uses_tail_convention() {
+        CallConv::Tail
+    } else {
+        CallConv::SystemV
+    };
+    let mut sig = Signature::new(call_conv);
     sig.params.push(AbiParam::new(POINTER));
     sig.params
         .extend(params.iter().map(|t| AbiParam::new(ir(t))));

@@ -20,8 +20,9 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
 use fxtime_environ::{
-    CompiledFunction, DefinedFuncIndex, FuncIndex, FuncType, LibCall, ModuleTranslation, RelocKind,
-    RelocTarget, Relocation, TrapSite, VMOffsets, WasmError, WasmResult,
+    CallSite, CompiledFunction, DefinedFuncIndex, ExceptionHandler, FuncIndex, FuncType, LibCall,
+    ModuleTranslation, RelocKind, RelocTarget, Relocation, TagIndex, TrapSite, VMOffsets,
+    WasmError, WasmResult,
 };
 use rayon::prelude::*;
 
@@ -120,11 +121,17 @@ impl Compiler {
                 })
             })
             .collect();
+        let call_sites = buffer
+            .call_sites()
+            .filter(|site| !site.exception_handlers.is_empty())
+            .map(convert_call_site)
+            .collect::<WasmResult<Vec<_>>>()?;
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             alignment: buffer.alignment,
             relocations,
             traps,
+            call_sites,
         })
     }
 }
@@ -157,6 +164,36 @@ fn convert_relocation(
         kind,
         target,
         addend: reloc.addend,
+    })
+}
+
+fn convert_call_site(site: cranelift_codegen::FinalizedMachCallSite<'_>) -> WasmResult<CallSite> {
+    use cranelift_codegen::{ExceptionContextLoc, FinalizedMachExceptionHandler as H};
+    let mut vmctx_sp_offset = None;
+    let mut handlers = Vec::new();
+    for handler in site.exception_handlers {
+        match *handler {
+            H::Tag(tag, offset) => handlers.push(ExceptionHandler {
+                tag: Some(TagIndex(tag.as_u32())),
+                offset,
+            }),
+            H::Default(offset) => handlers.push(ExceptionHandler { tag: None, offset }),
+            H::Context(ExceptionContextLoc::SPOffset(offset)) => vmctx_sp_offset = Some(offset),
+            H::Context(other) => {
+                return Err(WasmError::Bug(format!("exception context in {other:?}")));
+            }
+        }
+    }
+    let (Some(frame_offset), Some(vmctx_sp_offset)) = (site.frame_offset, vmctx_sp_offset) else {
+        return Err(WasmError::Bug(
+            "a call site without frame offset or context".into(),
+        ));
+    };
+    Ok(CallSite {
+        return_offset: site.ret_addr,
+        frame_offset,
+        vmctx_sp_offset,
+        handlers,
     })
 }
 

@@ -5,18 +5,20 @@
 //!   16-byte slots.
 //! - The host trampoline is what a host function's `VMFuncRef` points to: it
 //!   has the wasm signature, spills the arguments into such an array, calls
-//!   the host callback, and either returns the results or traps with
-//!   "host function error" (the error itself waits in the store). It records its frame pointer in the store context
+//!   the host callback, and then returns the results, traps with "host
+//!   function error" (the error itself waits in the store), or throws on
+//!   the exception the host function's callee threw. It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{POINTER, enter_function, ir_type, trap_code, wasm_signature};
+use crate::abi::{POINTER, builtin_signature, enter_function, ir_type, trap_code, wasm_signature};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
-    UserFuncName, types,
+    UserFuncName,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use fxtime_environ::vm::{VAL_RAW_SIZE, offsets};
+use fxtime_environ::vm::{Builtin, VAL_RAW_SIZE, offsets};
 use fxtime_environ::{FuncType, TrapKind};
 
 fn slot_offset(i: usize) -> i32 {
@@ -92,22 +94,41 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
         .ins()
         .load(POINTER, flags, host_ctx, offsets::HOST_FUNC_CALLBACK as i32);
     let count = b.ins().iconst(POINTER, slots as i64);
-    let sig = b.import_signature(c_signature(4, Some(types::I32)));
+    let sig = b.import_signature(c_signature(4, Some(POINTER)));
     let call = b
         .ins()
         .call_indirect(sig, callback, &[host_ctx, caller_vmctx, values, count]);
-    let ok = b.inst_results(call)[0];
+    let outcome = b.inst_results(call)[0];
 
+    // 1: done; 0: an error waits in the store; anything else: an
+    // exception to throw on into the wasm caller.
     let done = b.create_block();
+    let not_done = b.create_block();
     let failed = b.create_block();
-    b.ins().brif(ok, done, &[], failed, &[]);
-    b.seal_block(done);
-    b.seal_block(failed);
+    let rethrow = b.create_block();
+    let is_done = b.ins().icmp_imm_u(IntCC::Equal, outcome, 1);
+    b.ins().brif(is_done, done, &[], not_done, &[]);
+    b.switch_to_block(not_done);
+    b.ins().brif(outcome, rethrow, &[], failed, &[]);
+    for block in [done, not_done, failed, rethrow] {
+        b.seal_block(block);
+    }
 
-    // The host left its error with the store; trapping here unwinds to
-    // the host like any other trap, with this frame in the backtrace.
+    // Trapping here unwinds to the host like any other trap, with this
+    // frame in the backtrace.
     b.switch_to_block(failed);
     b.ins().trap(trap_code(TrapKind::HostError));
+
+    b.switch_to_block(rethrow);
+    let throw_sig = b.import_signature(builtin_signature(Builtin::Throw));
+    let table = b
+        .ins()
+        .load(POINTER, flags, caller_vmctx, offsets::VMCTX_BUILTINS as i32);
+    let slot_in_table = (Builtin::Throw as u32 * POINTER.bytes()) as i32;
+    let throw = b.ins().load(POINTER, flags, table, slot_in_table);
+    b.ins()
+        .call_indirect(throw_sig, throw, &[caller_vmctx, outcome]);
+    b.ins().trap(trap_code(TrapKind::Unreachable));
 
     b.switch_to_block(done);
     let mut results = Vec::with_capacity(ty.results.len());

@@ -60,6 +60,31 @@ pub struct TrapSite {
     pub kind: TrapKind,
 }
 
+/// A call inside a `try_table`, with the handlers an exception thrown by
+/// the callee may land in, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSite {
+    /// Offset of the call's return address in the function's code.
+    pub return_offset: u32,
+    /// Frame pointer minus stack pointer at the call: a handler runs with
+    /// the stack pointer there.
+    pub frame_offset: u32,
+    /// Where the frame's vmctx (which gives tag identities) is stored, as an
+    /// offset from the stack pointer at the call.
+    pub vmctx_sp_offset: u32,
+    /// The handlers, in the order they are tried.
+    pub handlers: Vec<ExceptionHandler>,
+}
+
+/// One handler of a call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExceptionHandler {
+    /// The tag it catches, as the module indexes tags; `None` catches all.
+    pub tag: Option<crate::TagIndex>,
+    /// Offset of the handler's code in the function's code.
+    pub offset: u32,
+}
+
 /// One function's machine code.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledFunction {
@@ -71,4 +96,6 @@ pub struct CompiledFunction {
     pub relocations: Vec<Relocation>,
     /// Trapping instructions, sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// Calls with exception handlers, sorted by return offset.
+    pub call_sites: Vec<CallSite>,
 }

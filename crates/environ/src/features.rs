@@ -57,7 +57,7 @@ pub const FEATURES: &[Feature] = &[
         WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),
         false,
     ),
-    feature("exceptions", WasmFeatures::EXCEPTIONS, false),
+    feature("exceptions", WasmFeatures::EXCEPTIONS, true),
     feature("memory64", WasmFeatures::MEMORY64, false),
     feature("threads", WasmFeatures::THREADS, false),
     feature(

@@ -23,7 +23,10 @@ mod types;
 pub mod vm;
 mod vmoffsets;
 
-pub use compiled::{CompiledFunction, LibCall, RelocKind, RelocTarget, Relocation, TrapSite};
+pub use compiled::{
+    CallSite, CompiledFunction, ExceptionHandler, LibCall, RelocKind, RelocTarget, Relocation,
+    TrapSite,
+};
 pub use const_expr::{ConstExpr, ConstOp};
 pub use error::{WasmError, WasmResult};
 pub use features::{Feature, FeatureSet};

@@ -2,7 +2,7 @@
 
 use crate::{
     ConstExpr, DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex,
-    GlobalType, MemoryIndex, MemoryType, RefType, TableIndex, TableType, TypeIndex,
+    GlobalType, MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
 };
 use std::collections::HashMap;
 use std::ops::Range;
@@ -18,6 +18,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// A tag.
+    Tag(TagIndex),
 }
 
 /// An import.
@@ -126,6 +128,10 @@ pub struct ModuleInfo {
     pub globals: Vec<Global>,
     /// Number of imported globals.
     pub num_imported_globals: usize,
+    /// The function type of every tag, imports first.
+    pub tags: Vec<TypeIndex>,
+    /// Number of imported tags.
+    pub num_imported_tags: usize,
     /// Element segments.
     pub elements: Vec<ElemSegment>,
     /// Data segments.
@@ -174,6 +180,16 @@ impl ModuleInfo {
     /// The function index of defined function `f`.
     pub fn func_index(&self, f: DefinedFuncIndex) -> FuncIndex {
         FuncIndex((f.index() + self.num_imported_funcs) as u32)
+    }
+
+    /// Whether tag `t` is imported.
+    pub fn is_imported_tag(&self, t: TagIndex) -> bool {
+        t.index() < self.num_imported_tags
+    }
+
+    /// The function type of tag `t` (its parameters are the payload).
+    pub fn tag_type(&self, t: TagIndex) -> &FuncType {
+        &self.types[self.tags[t.index()].index()]
     }
 
     /// Whether global `g` is imported.

@@ -8,7 +8,7 @@ use crate::types::{convert_func_type, convert_ref_type, convert_val_type};
 use crate::{
     ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     FuncIndex, Global, GlobalIndex, GlobalType, Import, Limits, MemoryIndex, MemoryType,
-    ModuleInfo, TableIndex, TableType, TypeIndex, WasmError, WasmResult,
+    ModuleInfo, TableIndex, TableType, TagIndex, TypeIndex, WasmError, WasmResult,
 };
 use wasmparser::{
     ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef,
@@ -116,7 +116,11 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                         });
                         EntityIndex::Global(GlobalIndex(info.globals.len() as u32 - 1))
                     }
-                    TypeRef::Tag(_) => return Err(WasmError::Unsupported("exceptions".into())),
+                    TypeRef::Tag(tag) => {
+                        info.num_imported_tags += 1;
+                        info.tags.push(TypeIndex(tag.func_type_idx));
+                        EntityIndex::Tag(TagIndex(info.tags.len() as u32 - 1))
+                    }
                 };
                 info.imports.push(Import {
                     module: import.module.to_string(),
@@ -145,7 +149,11 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                 info.memories.push(convert_memory_type(&memory?)?);
             }
         }
-        Payload::TagSection(_) => return Err(WasmError::Unsupported("exceptions".into())),
+        Payload::TagSection(reader) => {
+            for tag in reader {
+                info.tags.push(TypeIndex(tag?.func_type_idx));
+            }
+        }
         Payload::GlobalSection(reader) => {
             for global in reader {
                 let global = global?;
@@ -166,7 +174,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                     ExternalKind::Table => EntityIndex::Table(TableIndex(i)),
                     ExternalKind::Memory => EntityIndex::Memory(MemoryIndex(i)),
                     ExternalKind::Global => EntityIndex::Global(GlobalIndex(i)),
-                    ExternalKind::Tag => return Err(WasmError::Unsupported("exceptions".into())),
+                    ExternalKind::Tag => EntityIndex::Tag(TagIndex(i)),
                 };
                 info.exports.push(Export {
                     name: export.name.to_string(),

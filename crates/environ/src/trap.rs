@@ -33,13 +33,15 @@ pub enum TrapKind {
     NullReference,
     /// `call_ref` or `return_call_ref` of a null function reference.
     NullFunctionReference,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference,
     /// An error returned by a host function.
     HostError,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 13] = [
+    pub const ALL: [TrapKind; 14] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -52,6 +54,7 @@ impl TrapKind {
         TrapKind::Unreachable,
         TrapKind::NullReference,
         TrapKind::NullFunctionReference,
+        TrapKind::NullExceptionReference,
         TrapKind::HostError,
     ];
 
@@ -70,6 +73,7 @@ impl TrapKind {
             TrapKind::Unreachable => "unreachable",
             TrapKind::NullReference => "null reference",
             TrapKind::NullFunctionReference => "null function reference",
+            TrapKind::NullExceptionReference => "null exception reference",
             TrapKind::HostError => "host function error",
         }
     }

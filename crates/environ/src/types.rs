@@ -35,6 +35,8 @@ index_types! {
     ElemIndex;
     /// A data segment.
     DataIndex;
+    /// A tag in the module's tag index space (imports first).
+    TagIndex;
 }
 
 /// The heap type of a reference.
@@ -44,6 +46,8 @@ pub enum HeapType {
     Func,
     /// Host references (`extern`).
     Extern,
+    /// Exceptions (`exn`).
+    Exn,
     /// A function of a type of the module (`(ref $t)`), as the module
     /// names it.
     ConcreteFunc(TypeIndex),
@@ -112,6 +116,7 @@ impl fmt::Display for RefType {
                 match heap {
                     HeapType::Func => write!(f, "(ref {null}func)"),
                     HeapType::Extern => write!(f, "(ref {null}extern)"),
+                    HeapType::Exn => write!(f, "(ref {null}exn)"),
                     HeapType::ConcreteFunc(t) => write!(f, "(ref {null}{})", t.0),
                     HeapType::CanonicalFunc(id) => write!(f, "(ref {null}<type {id}>)"),
                 }
@@ -276,6 +281,10 @@ pub(crate) fn convert_ref_type(ty: wasmparser::RefType) -> WasmResult<RefType> {
             shared: false,
             ty: A::Extern,
         } => HeapType::Extern,
+        H::Abstract {
+            shared: false,
+            ty: A::Exn,
+        } => HeapType::Exn,
         H::Concrete(idx) => match idx.as_module_index() {
             Some(i) => HeapType::ConcreteFunc(TypeIndex(i)),
             None => return Err(WasmError::Unsupported("gc".into())),

@@ -4,7 +4,7 @@
 //! every offset the compiler uses from these definitions with `offset_of!`,
 //! so a layout can only change in one place.
 
-use std::mem::offset_of;
+use std::mem::{offset_of, size_of};
 
 /// A function reference: what `ref.func`, tables and imports point to.
 /// Calling it means calling `wasm_call(vmctx, caller_vmctx, args...)` with
@@ -77,6 +77,24 @@ pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"fxhf");
 /// little-endian from offset 0.
 pub const VAL_RAW_SIZE: u32 = 16;
 
+/// A tag. Its address is its identity: two tags are the same tag exactly
+/// when they are the same object.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTagDefinition {
+    /// Engine-wide canonical id of the tag's function type.
+    pub type_id: u32,
+}
+
+/// The start of an exception object; the payload follows, one
+/// [`VAL_RAW_SIZE`]-byte slot per tag parameter.
+#[repr(C, align(16))]
+#[derive(Debug)]
+pub struct VMExceptionHeader {
+    /// The exception's tag.
+    pub tag: *const VMTagDefinition,
+}
+
 /// Per-store state that generated code reads and writes.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -138,6 +156,8 @@ pub mod offsets {
     pub const TABLE_LENGTH: u32 = offset_of!(VMTableDefinition, current_elements) as u32;
     /// `VMHostFuncContext::callback`.
     pub const HOST_FUNC_CALLBACK: u32 = offset_of!(VMHostFuncContext, callback) as u32;
+    /// Offset of an exception's first payload slot.
+    pub const EXCEPTION_PAYLOAD: u32 = size_of::<VMExceptionHeader>() as u32;
     /// `VMStoreContext::stack_limit`.
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
@@ -173,6 +193,13 @@ macro_rules! builtins {
         pub enum Builtin { $($(#[$doc])* $name,)* }
 
         impl Builtin {
+            /// Whether generated code calls this builtin with the tail
+            /// calling convention: `Throw`, so that an exception edge
+            /// clobbers every register (the unwinder restores none).
+            pub fn uses_tail_convention(self) -> bool {
+                matches!(self, Builtin::Throw)
+            }
+
             /// Every builtin, in table order.
             pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
 
@@ -216,6 +243,12 @@ builtins! {
     TableInit(I32, I32, I32, I32, I32) -> I32;
     /// `elem.drop`: (element segment).
     ElemDrop(I32);
+    /// Allocates an exception of a tag: (tag) -> the exception, its payload
+    /// to be filled in by the caller.
+    ExceptionNew(I32) -> Pointer;
+    /// Throws an exception: (exception). Never returns. Called with the
+    /// tail calling convention (see `Builtin::uses_tail_convention`).
+    Throw(Pointer);
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@
 //! | *mut VMMemoryDefinition, per memory   |
 //! +---------------------------------------+ tables
 //! | *mut VMTableDefinition, per table     |
+//! +---------------------------------------+ tags
+//! | *const VMTagDefinition, per tag       |
 //! +---------------------------------------+ imported_globals
 //! | *mut VMGlobalDefinition, per import   |
 //! +---------------------------------------+ defined_globals (16-aligned)
@@ -25,7 +27,8 @@
 
 use crate::vm::{VMContextHeader, VMFuncRef, VMGlobalDefinition};
 use crate::{
-    DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TypeIndex,
+    DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TagIndex,
+    TypeIndex,
 };
 use std::mem::size_of;
 
@@ -42,6 +45,7 @@ pub struct VMOffsets {
     memory_bases: u32,
     memories: u32,
     tables: u32,
+    tags: u32,
     imported_globals: u32,
     defined_globals: u32,
     func_refs: u32,
@@ -61,7 +65,8 @@ impl VMOffsets {
         let memory_bases = imported_funcs + PTR * count(module.num_imported_funcs);
         let memories = memory_bases + PTR * count(module.memories.len());
         let tables = memories + PTR * count(module.memories.len());
-        let imported_globals = tables + PTR * count(module.tables.len());
+        let tags = tables + PTR * count(module.tables.len());
+        let imported_globals = tags + PTR * count(module.tags.len());
         let defined_globals = align(
             imported_globals + PTR * count(module.num_imported_globals),
             16,
@@ -78,6 +83,7 @@ impl VMOffsets {
             memory_bases,
             memories,
             tables,
+            tags,
             imported_globals,
             defined_globals,
             func_refs,
@@ -115,6 +121,11 @@ impl VMOffsets {
     /// The `*mut VMTableDefinition` of table `t`.
     pub fn table(&self, t: TableIndex) -> u32 {
         self.tables + PTR * t.0
+    }
+
+    /// The `*const VMTagDefinition` of tag `t`.
+    pub fn tag(&self, t: TagIndex) -> u32 {
+        self.tags + PTR * t.0
     }
 
     /// The `*mut VMGlobalDefinition` of imported global `g`.

@@ -53,7 +53,7 @@ feature_switches! {
     wasm_function_references => "function-references",
     /// Garbage collection (not supported yet).
     wasm_gc => "gc",
-    /// Exception handling (not supported yet).
+    /// Exception handling (on by default).
     wasm_exceptions => "exceptions",
     /// Stack switching (not supported yet).
     wasm_stack_switching => "stack-switching",

@@ -2,7 +2,7 @@
 //! objects.
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Func, Val};
+use crate::{AsContext, AsContextMut, Func, Tag, Val};
 use anyhow::{Result, bail};
 use fxtime_environ::vm::VMGlobalDefinition;
 use fxtime_environ::{GlobalType, MemoryType, TableType};
@@ -20,6 +20,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -58,6 +60,15 @@ impl Extern {
             None
         }
     }
+
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
 }
 
 macro_rules! into_extern {
@@ -69,7 +80,7 @@ macro_rules! into_extern {
         }
     )*};
 }
-into_extern!(Func, Table, Memory, Global);
+into_extern!(Func, Table, Memory, Global, Tag);
 
 /// The object of type `O` at `ptr`, owned by `store`.
 ///

@@ -6,6 +6,7 @@
 //! type; wasm calls a host function through the host trampoline, which
 //! calls [`host_callback`] with the arguments in an array.
 
+use crate::exception::ThrownException;
 use crate::store::{StoreContextMut, StoreId, StoreInner};
 use crate::trap::Trap;
 use crate::values::check_types;
@@ -14,7 +15,7 @@ use anyhow::{Context, Result};
 use fxtime_environ::vm::{VMContextHeader, VMFuncRef, VMHOST_MAGIC, VMHostFuncContext};
 use fxtime_environ::{FuncType, TrapKind};
 use fxtime_runtime::libcalls::builtins;
-use fxtime_runtime::traps::{TrapRecord, catch_traps};
+use fxtime_runtime::traps::{TrapRecord, Unwound, catch_traps};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
@@ -193,7 +194,13 @@ fn invoke<T>(
     };
     // SAFETY: wasm has returned; nothing else refers to the store now.
     let store = unsafe { &mut *store };
-    result.map_err(|record| trap_error(store, record))
+    result.map_err(|unwound| match unwound {
+        Unwound::Trap(record) => trap_error(store, record),
+        Unwound::Exception(ptr) => anyhow::Error::new(ThrownException {
+            store: store.id,
+            ptr,
+        }),
+    })
 }
 
 fn trap_error<T>(store: &mut StoreInner<T>, record: TrapRecord) -> anyhow::Error {
@@ -209,14 +216,16 @@ fn trap_error<T>(store: &mut StoreInner<T>, record: TrapRecord) -> anyhow::Error
 }
 
 /// Called by the host trampoline: runs the closure with the arguments in
-/// `values` and stores the results there. Returns 0 on failure, with the
-/// error (or panic) left in the store.
+/// `values` and stores the results there. Returns 1 on success; the address
+/// of an exception of this store that the closure failed with, to throw on
+/// into wasm; or 0 on any other failure, with the error (or panic) left in
+/// the store.
 unsafe extern "C" fn host_callback<T: 'static>(
     context: *mut VMHostFuncContext,
     caller_vmctx: *mut u8,
     values: *mut u128,
     len: usize,
-) -> u32 {
+) -> usize {
     // SAFETY: the trampoline passes the context this callback was created
     // with, and an array of `len` slots on its stack.
     let (ty, callback, store, values) = unsafe {
@@ -258,10 +267,13 @@ unsafe extern "C" fn host_callback<T: 'static>(
     let store = unsafe { &mut *store_ptr };
     match outcome {
         Ok(Ok(())) => 1,
-        Ok(Err(error)) => {
-            store.host.pending_error = Some(error);
-            0
-        }
+        Ok(Err(error)) => match error.downcast_ref::<ThrownException>() {
+            Some(exception) if exception.store == id => exception.ptr,
+            _ => {
+                store.host.pending_error = Some(error);
+                0
+            }
+        },
         Err(panic) => {
             store.host.pending_panic = Some(panic);
             0

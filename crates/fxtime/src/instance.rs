@@ -113,6 +113,10 @@ fn entity(store: StoreId, instance: &RuntimeInstance, index: EntityIndex) -> Ext
             store,
             ptr: instance.table_ptr(t) as usize,
         }),
+        EntityIndex::Tag(t) => Extern::Tag(crate::Tag {
+            store,
+            ptr: instance.tag(t) as usize,
+        }),
         EntityIndex::Global(g) => {
             let module = instance.module();
             Extern::Global(Global {
@@ -213,6 +217,19 @@ pub(crate) fn instantiate<T>(
                     .globals
                     .push(global.ptr as *mut fxtime_environ::vm::VMGlobalDefinition);
             }
+            (EntityIndex::Tag(t), Extern::Tag(tag)) => {
+                store.check(tag.store)?;
+                let wanted = module.runtime.type_ids[info.tags[t.index()].index()];
+                let tag = tag.ptr as *const fxtime_environ::vm::VMTagDefinition;
+                // SAFETY: the tag belongs to this store (checked).
+                if unsafe { (*tag).type_id } != wanted {
+                    return Err(incompatible(format!(
+                        "expected a tag of type {}",
+                        info.tag_type(t)
+                    )));
+                }
+                resolved.tags.push(tag);
+            }
             (_, other) => {
                 return Err(incompatible(format!(
                     "expected a {}, found a {}",
@@ -261,6 +278,7 @@ fn kind(index: EntityIndex) -> &'static str {
         EntityIndex::Table(_) => "table",
         EntityIndex::Memory(_) => "memory",
         EntityIndex::Global(_) => "global",
+        EntityIndex::Tag(_) => "tag",
     }
 }
 
@@ -270,5 +288,6 @@ fn extern_kind(item: &Extern) -> &'static str {
         Extern::Table(_) => "table",
         Extern::Memory(_) => "memory",
         Extern::Global(_) => "global",
+        Extern::Tag(_) => "tag",
     }
 }

@@ -34,6 +34,7 @@
 
 mod config;
 mod engine;
+mod exception;
 mod externals;
 mod func;
 mod instance;
@@ -45,6 +46,7 @@ mod values;
 
 pub use config::Config;
 pub use engine::Engine;
+pub use exception::{Tag, ThrownException};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use fxtime_environ::{
@@ -57,7 +59,7 @@ pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trap::{Trap, WasmBacktrace};
-pub use values::{ExternRef, Val};
+pub use values::{ExnRef, ExternRef, Val};
 
 /// Errors of the API (`anyhow`'s).
 pub use anyhow::{Error, Result};

@@ -37,6 +37,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag, by the type of its payload.
+    Tag(FuncType),
 }
 
 impl Module {
@@ -109,6 +111,7 @@ pub(crate) fn extern_type(info: &ModuleInfo, type_ids: &[u32], index: EntityInde
         EntityIndex::Table(t) => ExternType::Table(canonical_table(info, type_ids, t)),
         EntityIndex::Memory(m) => ExternType::Memory(info.memories[m.index()]),
         EntityIndex::Global(g) => ExternType::Global(canonical_global(info, type_ids, g)),
+        EntityIndex::Tag(t) => ExternType::Tag(info.tag_type(t).canonicalize(type_ids)),
     }
 }
 

@@ -24,6 +24,25 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// A host reference, `None` being null.
     ExternRef(Option<ExternRef>),
+    /// An exception reference, `None` being null.
+    ExnRef(Option<ExnRef>),
+}
+
+/// A reference to a wasm exception (`exnref`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: usize,
+}
+
+impl ExnRef {
+    /// The exception, with its tag and payload.
+    pub fn exception(&self) -> crate::ThrownException {
+        crate::ThrownException {
+            store: self.store,
+            ptr: self.ptr,
+        }
+    }
 }
 
 /// A host value that wasm can hold as an `externref`. Lives as long as its
@@ -73,6 +92,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
+            ValType::Ref(r) if r.heap == HeapType::Exn => Val::ExnRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         }
     }
@@ -130,6 +150,9 @@ impl Val {
             (Val::ExternRef(e), ValType::Ref(r)) => {
                 r.heap == HeapType::Extern && (e.is_some() || r.nullable)
             }
+            (Val::ExnRef(e), ValType::Ref(r)) => {
+                r.heap == HeapType::Exn && (e.is_some() || r.nullable)
+            }
             _ => false,
         }
     }
@@ -144,6 +167,10 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF),
             Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF),
+            Val::ExnRef(_) => ValType::Ref(RefType {
+                nullable: true,
+                heap: HeapType::Exn,
+            }),
         }
     }
 
@@ -155,7 +182,13 @@ impl Val {
             Val::F32(v) => u128::from(v),
             Val::F64(v) => u128::from(v),
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
+            Val::ExnRef(Some(e)) => {
+                if e.store != store {
+                    bail!("exnref used with another store");
+                }
+                e.ptr as u128
+            }
             Val::FuncRef(Some(f)) => {
                 if f.store != store {
                     bail!("function reference used with another store");
@@ -182,6 +215,9 @@ impl Val {
             ValType::V128 => Val::V128(raw),
             ValType::Ref(r) if r.is_func() => {
                 Val::FuncRef(nonnull(raw).map(|func_ref| Func { store, func_ref }))
+            }
+            ValType::Ref(r) if r.heap == HeapType::Exn => {
+                Val::ExnRef(nonnull(raw).map(|ptr| ExnRef { store, ptr }))
             }
             ValType::Ref(_) => Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr })),
         }

@@ -4,7 +4,8 @@
 
 use crate::mmap::{Mmap, Protection};
 use fxtime_environ::{
-    CompiledFunction, FuncIndex, LibCall, ModuleInfo, RelocKind, RelocTarget, TrapKind,
+    CallSite, CompiledFunction, ExceptionHandler, FuncIndex, LibCall, ModuleInfo, RelocKind,
+    RelocTarget, TrapKind,
 };
 use std::collections::BTreeMap;
 use std::io;
@@ -29,6 +30,9 @@ pub struct CodeObject {
     mmap: Mmap,
     functions: Vec<Range<usize>>,
     traps: Vec<(usize, TrapKind)>,
+    /// Call sites with exception handlers, offsets from the mapping's start,
+    /// sorted by return offset.
+    call_sites: Vec<CallSite>,
     kind: CodeKind,
     module: Option<Arc<ModuleInfo>>,
 }
@@ -76,6 +80,7 @@ impl CodeObject {
         }
         let mut image = vec![0u8; size];
         let mut traps = Vec::new();
+        let mut call_sites = Vec::new();
         let num_imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
         for (f, range) in functions.iter().zip(&ranges) {
             image[range.clone()].copy_from_slice(&f.code);
@@ -84,8 +89,24 @@ impl CodeObject {
                     .iter()
                     .map(|t| (range.start + t.offset as usize, t.kind)),
             );
+            let start = range.start as u32;
+            call_sites.extend(f.call_sites.iter().map(|site| {
+                CallSite {
+                    return_offset: start + site.return_offset,
+                    handlers: site
+                        .handlers
+                        .iter()
+                        .map(|h| ExceptionHandler {
+                            offset: start + h.offset,
+                            ..*h
+                        })
+                        .collect(),
+                    ..site.clone()
+                }
+            }));
         }
         traps.sort_by_key(|t| t.0);
+        call_sites.sort_by_key(|s| s.return_offset);
 
         let mmap = Mmap::reserve(size.max(1))?;
         let base = mmap.as_ptr() as usize;
@@ -127,6 +148,7 @@ impl CodeObject {
             mmap,
             functions: ranges,
             traps,
+            call_sites,
             kind,
             module,
         });
@@ -149,6 +171,25 @@ impl CodeObject {
         let offset = pc - self.mmap.as_ptr() as usize;
         let i = self.traps.binary_search_by_key(&offset, |t| t.0).ok()?;
         Some(self.traps[i].1)
+    }
+
+    fn call_site(&self, return_address: usize) -> Option<ExceptionSite> {
+        let base = self.mmap.as_ptr() as usize;
+        let offset = (return_address - base) as u32;
+        let i = self
+            .call_sites
+            .binary_search_by_key(&offset, |s| s.return_offset)
+            .ok()?;
+        let site = &self.call_sites[i];
+        Some(ExceptionSite {
+            frame_offset: site.frame_offset as usize,
+            vmctx_sp_offset: site.vmctx_sp_offset as usize,
+            handlers: site
+                .handlers
+                .iter()
+                .map(|h| (h.tag.map(|t| t.0), base + h.offset as usize))
+                .collect(),
+        })
     }
 
     fn pc_kind(&self, pc: usize) -> Option<PcKind> {
@@ -241,6 +282,24 @@ pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
 /// What registered code `pc` is in.
 pub fn lookup_pc(pc: usize) -> Option<PcKind> {
     with_code(pc, |code| code.pc_kind(pc))
+}
+
+/// The exception handlers of the call whose return address is
+/// `return_address`, if that call has any.
+pub fn lookup_call_site(return_address: usize) -> Option<ExceptionSite> {
+    with_code(return_address, |code| code.call_site(return_address))
+}
+
+/// A call site's handlers, with absolute addresses.
+#[derive(Debug)]
+pub struct ExceptionSite {
+    /// Frame pointer minus stack pointer at the call.
+    pub frame_offset: usize,
+    /// Where the frame's vmctx is, from the stack pointer at the call.
+    pub vmctx_sp_offset: usize,
+    /// (module tag index or `None` for catch-all, handler address), in
+    /// the order they are tried.
+    pub handlers: Vec<(Option<u32>, usize)>,
 }
 
 /// Number of registered code objects (for leak tests).

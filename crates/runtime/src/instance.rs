@@ -3,13 +3,15 @@
 
 use crate::code::CodeObject;
 use crate::memory::LinearMemory;
+use crate::store::StoreOpaque;
 use crate::table::Table;
 use fxtime_environ::vm::{
-    VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMStoreContext,
+    VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMTagDefinition,
 };
 use fxtime_environ::{
     ConstExpr, ConstOp, DataIndex, DataSegmentKind, DefinedFuncIndex, ElemIndex, ElemSegmentKind,
-    FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TrapKind, TypeIndex, VMOffsets,
+    FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TagIndex, TrapKind, TypeIndex,
+    VMOffsets,
 };
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -48,6 +50,8 @@ pub struct Imports {
     pub memories: Vec<*mut LinearMemory>,
     /// Global storage.
     pub globals: Vec<*mut VMGlobalDefinition>,
+    /// Tags.
+    pub tags: Vec<*const VMTagDefinition>,
 }
 
 /// Why instantiation failed.
@@ -69,6 +73,9 @@ pub struct Instance {
     layout: Layout,
     memories: Vec<*mut LinearMemory>,
     tables: Vec<*mut Table>,
+    tags: Vec<*const VMTagDefinition>,
+    /// The store that owns the instance.
+    store: *mut StoreOpaque,
     /// Values of each element segment, `None` once dropped.
     elements: Vec<Option<Box<[usize]>>>,
     data_dropped: Vec<bool>,
@@ -101,7 +108,8 @@ impl Instance {
         imports: &Imports,
         memories: Vec<*mut LinearMemory>,
         tables: Vec<*mut Table>,
-        store: *mut VMStoreContext,
+        tags: Vec<*const VMTagDefinition>,
+        store: *mut StoreOpaque,
         builtins: *const usize,
     ) -> Box<Instance> {
         let size = module.offsets.size() as usize;
@@ -118,6 +126,8 @@ impl Instance {
             layout,
             memories,
             tables,
+            tags,
+            store,
             elements,
         });
         let this: *mut Instance = &mut *instance;
@@ -131,7 +141,8 @@ impl Instance {
                     magic: VMCONTEXT_MAGIC,
                     _pad: 0,
                     instance: this.cast(),
-                    store_context: store,
+                    // SAFETY: the store outlives its instances.
+                    store_context: (*store).context(),
                     builtins,
                 },
             );
@@ -148,6 +159,9 @@ impl Instance {
             }
             for (i, table) in instance.tables.clone().into_iter().enumerate() {
                 instance.write(offsets.table(TableIndex(i as u32)), (*table).definition());
+            }
+            for (i, tag) in instance.tags.clone().into_iter().enumerate() {
+                instance.write(offsets.tag(TagIndex(i as u32)), tag);
             }
             for (i, global) in imports.globals.iter().enumerate() {
                 instance.write(offsets.imported_global(GlobalIndex(i as u32)), *global);
@@ -234,6 +248,18 @@ impl Instance {
                 self.vmctx().add(offsets.defined_global(g) as usize).cast()
             }
         }
+    }
+
+    /// Tag `t`.
+    pub fn tag(&self, t: TagIndex) -> *const VMTagDefinition {
+        self.tags[t.index()]
+    }
+
+    /// The store that owns the instance.
+    pub fn store(&mut self) -> &mut StoreOpaque {
+        // SAFETY: the store outlives its instances, and generated code (our
+        // only caller's caller) holds no reference to it.
+        unsafe { &mut *self.store }
     }
 
     /// Memory `m`.

@@ -19,6 +19,7 @@
 compile_error!("fxtime runs on x86-64 Linux only");
 
 pub mod code;
+pub mod exceptions;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;

@@ -3,9 +3,10 @@
 //! Each takes the calling instance's vmctx first. None of them unwinds:
 //! those that can fail return 0 and the generated code raises the trap.
 
+use crate::exceptions::fxtime_throw;
 use crate::instance::Instance;
 use fxtime_environ::vm::Builtin;
-use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex};
 use std::sync::LazyLock;
 
 /// The builtin table every `VMContext` points to, in `Builtin` order.
@@ -24,6 +25,8 @@ pub fn builtins() -> *const usize {
                 Builtin::TableCopy => table_copy as *const () as usize,
                 Builtin::TableInit => table_init as *const () as usize,
                 Builtin::ElemDrop => elem_drop as *const () as usize,
+                Builtin::ExceptionNew => exception_new as *const () as usize,
+                Builtin::Throw => fxtime_throw as *const () as usize,
             })
             .collect()
     });
@@ -196,6 +199,15 @@ unsafe extern "C" fn table_init(
     };
     // SAFETY: the table is alive and not part of the instance's segments.
     status(unsafe { (*table).write(dst, &values[range]) })
+}
+
+unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let tag_index = TagIndex(tag);
+    let payload = instance.module().info.tag_type(tag_index).params.len();
+    let tag = instance.tag(tag_index);
+    instance.store().new_exception(tag, payload)
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {

@@ -6,7 +6,7 @@ use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
 use fxtime_environ::TableType;
-use fxtime_environ::vm::{VMGlobalDefinition, VMStoreContext};
+use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
 use std::sync::Arc;
 
 /// Owns the instances, memories, tables and host globals of one store.
@@ -23,6 +23,10 @@ pub struct StoreOpaque {
     memories: Vec<Box<LinearMemory>>,
     tables: Vec<Box<Table>>,
     globals: Vec<Box<VMGlobalDefinition>>,
+    tags: Vec<Box<VMTagDefinition>>,
+    /// Exceptions ever thrown: a header slot and one slot per payload value
+    /// each. Without a collector they live as long as the store.
+    exceptions: Vec<Box<[u128]>>,
 }
 
 impl StoreOpaque {
@@ -58,6 +62,26 @@ impl StoreOpaque {
         ptr
     }
 
+    /// Adds a tag of the function type with canonical id `type_id`; its
+    /// address is its identity.
+    pub fn add_tag(&mut self, type_id: u32) -> *const VMTagDefinition {
+        let tag = Box::new(VMTagDefinition { type_id });
+        let ptr: *const VMTagDefinition = &*tag;
+        self.tags.push(tag);
+        ptr
+    }
+
+    /// Allocates an exception of `tag` with room for `payload` values;
+    /// returns the address of its header.
+    pub fn new_exception(&mut self, tag: *const VMTagDefinition, payload: usize) -> *mut u8 {
+        let mut slots = vec![0u128; 1 + payload].into_boxed_slice();
+        let header = slots.as_mut_ptr().cast::<VMExceptionHeader>();
+        // SAFETY: slot 0 is 16 bytes, 16-aligned: room for the header.
+        unsafe { header.write(VMExceptionHeader { tag }) };
+        self.exceptions.push(slots);
+        header.cast()
+    }
+
     /// Instantiates `module` with `imports`: creates its memories and
     /// tables, its `VMContext`, and runs its initializers (not the start
     /// function). On a trap during initialization the instance stays in the
@@ -88,12 +112,16 @@ impl StoreOpaque {
             let table = Table::new(ty, 0).map_err(InstantiationError::Resource)?;
             tables.push(self.add_table(table));
         }
-        let context = self.context();
-        // SAFETY: memories and tables are owned by this store, imports
-        // live as long (caller's contract), and so do the store context and
-        // the static builtin table.
+        let mut tags = imports.tags.clone();
+        for ty in &info.tags[info.num_imported_tags..] {
+            tags.push(self.add_tag(module.type_ids[ty.index()]));
+        }
+        let store: *mut StoreOpaque = self;
+        // SAFETY: memories, tables and tags are owned by this store, imports
+        // live as long (caller's contract), and so do the store and the
+        // static builtin table.
         let mut instance =
-            unsafe { Instance::new(module, imports, memories, tables, context, builtins()) };
+            unsafe { Instance::new(module, imports, memories, tables, tags, store, builtins()) };
         let ptr: *mut Instance = &mut *instance;
         self.instances.push(instance);
         // SAFETY: just pushed; boxed, so the pointer is stable.

@@ -36,6 +36,16 @@ pub struct TrapRecord {
     pub pcs: Vec<usize>,
 }
 
+/// How a call into wasm ended abnormally.
+#[derive(Debug, Clone)]
+pub enum Unwound {
+    /// A trap.
+    Trap(TrapRecord),
+    /// An exception no handler caught; the address of its
+    /// `VMExceptionHeader`, owned by the store.
+    Exception(usize),
+}
+
 /// One host-to-wasm entry on this thread's stack.
 struct Activation {
     catch_point: CatchPoint,
@@ -45,7 +55,7 @@ struct Activation {
     /// the wasm frames of the enclosing activation continue.
     saved_exit_fp: usize,
     saved_stack_limit: usize,
-    trap: UnsafeCell<Option<TrapRecord>>,
+    unwound: UnsafeCell<Option<Unwound>>,
 }
 
 thread_local! {
@@ -72,7 +82,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     store: *mut VMStoreContext,
     max_wasm_stack: usize,
     f: F,
-) -> Result<(), TrapRecord> {
+) -> Result<(), Unwound> {
     install_signal_handlers();
     // SAFETY: the caller guarantees `store` is valid.
     let context = unsafe { &mut *store };
@@ -82,7 +92,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         store,
         saved_exit_fp: context.last_wasm_exit_fp,
         saved_stack_limit: context.stack_limit,
-        trap: UnsafeCell::new(None),
+        unwound: UnsafeCell::new(None),
     };
     if activation.previous.is_null() || context.stack_limit == 0 {
         let here = 0u8;
@@ -116,11 +126,13 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     if trapped == 0 {
         return Ok(());
     }
-    let record = activation.trap.into_inner().unwrap_or(TrapRecord {
-        kind: TrapKind::HostError,
-        pcs: Vec::new(),
-    });
-    Err(record)
+    Err(activation
+        .unwound
+        .into_inner()
+        .unwrap_or(Unwound::Trap(TrapRecord {
+            kind: TrapKind::HostError,
+            pcs: Vec::new(),
+        })))
 }
 
 /// Stack kept free below the wasm stack limit for host code.
@@ -210,7 +222,23 @@ extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
     // active, and the frame pointers come from generated code.
     unsafe {
         let pcs = capture_pcs(pc, fp, activation);
-        *(*activation).trap.get() = Some(TrapRecord { kind, pcs });
+        *(*activation).unwound.get() = Some(Unwound::Trap(TrapRecord { kind, pcs }));
+        fxtime_unwind(&(*activation).catch_point)
+    }
+}
+
+/// Ends the innermost call into wasm with an uncaught exception.
+///
+/// # Safety
+///
+/// Must be called while wasm runs on this thread, from a frame that holds
+/// no values with destructors (everything down to the catch point is
+/// skipped).
+pub(crate) unsafe fn unwind_with_exception(exception: usize) -> ! {
+    let activation = ACTIVATION.with(Cell::get);
+    // SAFETY: per the contract the activation is live.
+    unsafe {
+        *(*activation).unwound.get() = Some(Unwound::Exception(exception));
         fxtime_unwind(&(*activation).catch_point)
     }
 }

@@ -5,6 +5,7 @@
 
 use super::FuncTranslator;
 use super::env::trusted;
+use super::exceptions::Callee;
 use crate::abi::{POINTER, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -58,8 +59,9 @@ impl FuncTranslator<'_> {
             let args = self.call_args(self.vmctx, ty);
             match kind {
                 Call::Normal => {
-                    let call = self.builder.ins().call(func_ref, &args);
-                    self.push_results(call);
+                    let sig = self.builder.func.dfg.ext_funcs[func_ref].signature;
+                    let results = self.emit_call(Callee::Direct(func_ref), sig, &args);
+                    self.stack.extend(results);
                 }
                 Call::Tail => {
                     self.builder.ins().return_call(func_ref, &args);
@@ -122,8 +124,8 @@ impl FuncTranslator<'_> {
         let args = self.call_args(callee_vmctx, ty);
         match kind {
             Call::Normal => {
-                let call = self.builder.ins().call_indirect(sig, code, &args);
-                self.push_results(call);
+                let results = self.emit_call(Callee::Indirect(sig, code), sig, &args);
+                self.stack.extend(results);
             }
             Call::Tail => {
                 self.builder.ins().return_call_indirect(sig, code, &args);
@@ -143,11 +145,6 @@ impl FuncTranslator<'_> {
         let height = self.stack.len() - arity;
         self.stack.truncate(height);
         args
-    }
-
-    fn push_results(&mut self, call: ir::Inst) {
-        let results = self.builder.inst_results(call);
-        self.stack.extend_from_slice(results);
     }
 
     /// The imported signature of wasm type `ty`, created once per function.

@@ -18,6 +18,7 @@ pub(crate) enum FrameKind {
     Loop {
         header: ir::Block,
     },
+    TryTable,
     If {
         /// Where a false condition goes; `None` once `else` was seen.
         else_block: Option<ir::Block>,
@@ -248,6 +249,7 @@ impl FuncTranslator<'_> {
                 self.builder.ins().jump(frame.destination, &args);
             }
             FrameKind::Loop { header } => self.builder.seal_block(header),
+            FrameKind::TryTable => self.end_try_table(),
             _ => {}
         }
         self.stack.truncate(frame.height);
@@ -265,7 +267,7 @@ impl FuncTranslator<'_> {
         }
     }
 
-    fn push_frame(
+    pub(super) fn push_frame(
         &mut self,
         kind: FrameKind,
         destination: ir::Block,
@@ -282,12 +284,12 @@ impl FuncTranslator<'_> {
         });
     }
 
-    fn branch_target(&mut self, relative_depth: u32) -> (ir::Block, usize) {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> (ir::Block, usize) {
         let index = self.control.len() - 1 - relative_depth as usize;
         self.control[index].branch_target()
     }
 
-    fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
+    pub(super) fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
         let block = self.builder.create_block();
         for ty in types {
             self.builder.append_block_param(block, *ty);
@@ -296,7 +298,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Parameter and result types of a block type.
-    fn block_type(&self, ty: BlockType) -> WasmResult<(Vec<ir::Type>, Vec<ir::Type>)> {
+    pub(super) fn block_type(&self, ty: BlockType) -> WasmResult<(Vec<ir::Type>, Vec<ir::Type>)> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![ir_type(convert_val_type(t)?)]),

@@ -2,6 +2,7 @@
 //! store context, and calls of builtins.
 
 use super::FuncTranslator;
+use super::exceptions::Callee;
 use crate::abi::{POINTER, builtin_signature, trap_code};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value};
 use fxtime_environ::TrapKind;
@@ -66,10 +67,7 @@ impl FuncTranslator<'_> {
         let sig = match self.builtin_sigs.get(&builtin) {
             Some(sig) => *sig,
             None => {
-                let (params, result) = builtin.signature();
-                let sig = self
-                    .builder
-                    .import_signature(builtin_signature(params, result));
+                let sig = self.builder.import_signature(builtin_signature(builtin));
                 self.builtin_sigs.insert(builtin, sig);
                 sig
             }
@@ -80,6 +78,13 @@ impl FuncTranslator<'_> {
         let mut call_args = Vec::with_capacity(args.len() + 1);
         call_args.push(self.vmctx);
         call_args.extend_from_slice(args);
+        if builtin == Builtin::Throw {
+            // The one builtin that unwinds: handlers may catch it.
+            return self
+                .emit_call(Callee::Indirect(sig, callee), sig, &call_args)
+                .first()
+                .copied();
+        }
         let call = self.builder.ins().call_indirect(sig, callee, &call_args);
         self.builder.inst_results(call).first().copied()
     }

@@ -17,6 +17,7 @@
 mod calls;
 mod control;
 mod env;
+mod exceptions;
 mod memory;
 mod numeric;
 mod table;
@@ -66,6 +67,7 @@ pub(crate) fn translate_function(
         sig_refs: HashMap::new(),
         func_refs: HashMap::new(),
         builtin_sigs: HashMap::new(),
+        handler_scopes: Vec::new(),
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.builder.declare_var(ir_type(*ty));
@@ -101,6 +103,8 @@ pub(crate) struct FuncTranslator<'a> {
     sig_refs: HashMap<TypeIndex, ir::SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<Builtin, ir::SigRef>,
+    /// Catch clauses of the open `try_table`s, outermost first.
+    handler_scopes: Vec<exceptions::HandlerScope>,
 }
 
 impl FuncTranslator<'_> {
@@ -151,6 +155,7 @@ impl FuncTranslator<'_> {
             || self.translate_memory(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
+            || self.translate_exceptions(op)?
         {
             return Ok(());
         }
@@ -161,7 +166,10 @@ impl FuncTranslator<'_> {
     /// or `end` that makes code reachable again is found.
     fn translate_unreachable_operator(&mut self, op: &Operator<'_>) -> WasmResult<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
