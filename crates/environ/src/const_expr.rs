@@ -65,8 +65,14 @@ impl ConstExpr {
                 O::I64Mul => ConstOp::I64Mul,
                 O::End => continue,
                 other => {
+                    let feature = match other {
+                        O::V128Const { .. } => "simd",
+                        _ => "gc",
+                    };
+                    let name = format!("{other:?}");
+                    let name = name.split([' ', '{', '(']).next().unwrap_or_default();
                     return Err(WasmError::Unsupported(format!(
-                        "constant expression operator {other:?} (at offset {offset:#x})"
+                        "{feature} (constant expression operator {name} at offset {offset:#x})"
                     )));
                 }
             };

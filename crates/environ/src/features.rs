@@ -55,7 +55,7 @@ pub const FEATURES: &[Feature] = &[
     feature(
         "gc",
         WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),
-        false,
+        true,
     ),
     feature("exceptions", WasmFeatures::EXCEPTIONS, true),
     feature("memory64", WasmFeatures::MEMORY64, false),

@@ -16,6 +16,7 @@ mod compiled;
 mod const_expr;
 mod error;
 mod features;
+mod heap;
 mod module;
 mod translate;
 mod trap;
@@ -30,12 +31,14 @@ pub use compiled::{
 pub use const_expr::{ConstExpr, ConstOp};
 pub use error::{WasmError, WasmResult};
 pub use features::{Feature, FeatureSet};
+pub use heap::{
+    CompositeKind, CompositeType, FieldType, HeapType, RefType, StorageType, SubType, TypeRef,
+};
 pub use module::{
     DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export, Global,
     Import, ModuleInfo,
 };
 pub use translate::{FunctionBodyData, ModuleTranslation, translate_module};
 pub use trap::TrapKind;
-pub use types::convert_val_type;
 pub use types::*;
 pub use vmoffsets::VMOffsets;

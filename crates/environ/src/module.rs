@@ -1,5 +1,6 @@
 //! [`ModuleInfo`]: everything about a module except its function bodies.
 
+use crate::{CompositeKind, CompositeType, SubType, WasmResult, WasmValType};
 use crate::{
     ConstExpr, DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex,
     GlobalType, MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
@@ -104,8 +105,10 @@ pub struct DataSegment {
 /// The translated description of a module, without function bodies.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleInfo {
-    /// Function types of the type section.
-    pub types: Vec<FuncType>,
+    /// Every type definition of the type section.
+    pub types: Vec<SubType>,
+    /// The recursion groups: ranges of `types`, in order.
+    pub rec_groups: Vec<Range<u32>>,
     /// Imports, in order.
     pub imports: Vec<Import>,
     /// Exports, in order.
@@ -147,7 +150,36 @@ pub struct ModuleInfo {
 impl ModuleInfo {
     /// The type of function `f`.
     pub fn func_type(&self, f: FuncIndex) -> &FuncType {
-        &self.types[self.functions[f.index()].index()]
+        self.func_type_at(self.functions[f.index()])
+    }
+
+    /// The function type defined at `t`. Validation makes sure every index
+    /// used as a function type is one; anything else gives the empty type.
+    pub fn func_type_at(&self, t: TypeIndex) -> &FuncType {
+        static EMPTY: std::sync::LazyLock<FuncType> = std::sync::LazyLock::new(FuncType::default);
+        self.types
+            .get(t.index())
+            .and_then(SubType::as_func)
+            .unwrap_or(&EMPTY)
+    }
+
+    /// The kind of type `index`, if it is defined.
+    pub fn kind_of(&self, index: u32) -> Option<CompositeKind> {
+        self.types.get(index as usize).map(|t| match t.composite {
+            CompositeType::Func(_) => CompositeKind::Func,
+            CompositeType::Struct(_) => CompositeKind::Struct,
+            CompositeType::Array(_) => CompositeKind::Array,
+        })
+    }
+
+    /// Converts a wasmparser value type of this module.
+    pub fn convert_val_type(&self, ty: wasmparser::ValType) -> WasmResult<WasmValType> {
+        crate::types::convert_val_type_with(ty, &|i| self.kind_of(i))
+    }
+
+    /// Converts a wasmparser reference type of this module.
+    pub fn convert_ref_type(&self, ty: wasmparser::RefType) -> WasmResult<RefType> {
+        crate::heap::convert_ref_type(ty, &|i| self.kind_of(i))
     }
 
     /// Number of functions the module defines.
@@ -189,7 +221,7 @@ impl ModuleInfo {
 
     /// The function type of tag `t` (its parameters are the payload).
     pub fn tag_type(&self, t: TagIndex) -> &FuncType {
-        &self.types[self.tags[t.index()].index()]
+        self.func_type_at(self.tags[t.index()])
     }
 
     /// Whether global `g` is imported.

@@ -4,7 +4,7 @@
 //! bodies are only handed out with their validators, because the compiler
 //! validates each body while translating it (in parallel, one pass).
 
-use crate::types::{convert_func_type, convert_ref_type, convert_val_type};
+use crate::heap::{CompositeKind, composite_kind, convert_sub_type};
 use crate::{
     ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     FuncIndex, Global, GlobalIndex, GlobalType, Import, Limits, MemoryIndex, MemoryType,
@@ -68,25 +68,20 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
     match payload {
         Payload::TypeSection(reader) => {
             for group in reader {
-                let group = group?;
-                if group.is_explicit_rec_group() {
-                    return Err(WasmError::Unsupported("gc (recursion groups)".into()));
+                let types: Vec<_> = group?.into_types().collect();
+                let start = info.types.len() as u32;
+                // References within a group may point forward: learn the
+                // kinds of the whole group before converting any of it.
+                let mut kinds: Vec<CompositeKind> =
+                    (0..start).filter_map(|i| info.kind_of(i)).collect();
+                for ty in &types {
+                    kinds.push(composite_kind(&ty.composite_type)?);
                 }
-                for sub in group.into_types() {
-                    if !sub.supertype_idxs.is_empty() || !sub.is_final {
-                        return Err(WasmError::Unsupported("gc (subtypes)".into()));
-                    }
-                    match &sub.composite_type.inner {
-                        wasmparser::CompositeInnerType::Func(ft) => {
-                            info.types.push(convert_func_type(ft)?)
-                        }
-                        _ => {
-                            return Err(WasmError::Unsupported(
-                                "gc (struct and array types)".into(),
-                            ));
-                        }
-                    }
+                let kind_of = |i: u32| kinds.get(i as usize).copied();
+                for ty in &types {
+                    info.types.push(convert_sub_type(ty, &kind_of)?);
                 }
+                info.rec_groups.push(start..info.types.len() as u32);
             }
         }
         Payload::ImportSection(reader) => {
@@ -100,7 +95,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                     }
                     TypeRef::Table(ty) => {
                         info.num_imported_tables += 1;
-                        info.tables.push(convert_table_type(&ty)?);
+                        info.tables.push(convert_table_type(info, &ty)?);
                         EntityIndex::Table(TableIndex(info.tables.len() as u32 - 1))
                     }
                     TypeRef::Memory(ty) => {
@@ -111,7 +106,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                     TypeRef::Global(ty) => {
                         info.num_imported_globals += 1;
                         info.globals.push(Global {
-                            ty: convert_global_type(&ty)?,
+                            ty: convert_global_type(info, &ty)?,
                             init: None,
                         });
                         EntityIndex::Global(GlobalIndex(info.globals.len() as u32 - 1))
@@ -137,7 +132,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
         Payload::TableSection(reader) => {
             for table in reader {
                 let table = table?;
-                info.tables.push(convert_table_type(&table.ty)?);
+                info.tables.push(convert_table_type(info, &table.ty)?);
                 info.table_inits.push(match table.init {
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::from_wasmparser(&e)?),
@@ -158,7 +153,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
             for global in reader {
                 let global = global?;
                 info.globals.push(Global {
-                    ty: convert_global_type(&global.ty)?,
+                    ty: convert_global_type(info, &global.ty)?,
                     init: Some(ConstExpr::from_wasmparser(&global.init_expr)?),
                 });
             }
@@ -185,7 +180,7 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
         Payload::StartSection { func, .. } => info.start = Some(FuncIndex(func)),
         Payload::ElementSection(reader) => {
             for element in reader {
-                info.elements.push(translate_element(element?)?);
+                info.elements.push(translate_element(info, element?)?);
             }
         }
         Payload::DataSection(reader) => {
@@ -219,7 +214,10 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
     Ok(())
 }
 
-fn translate_element(element: wasmparser::Element<'_>) -> WasmResult<ElemSegment> {
+fn translate_element(
+    info: &ModuleInfo,
+    element: wasmparser::Element<'_>,
+) -> WasmResult<ElemSegment> {
     let kind = match element.kind {
         wasmparser::ElementKind::Passive => ElemSegmentKind::Passive,
         wasmparser::ElementKind::Declared => ElemSegmentKind::Declared,
@@ -248,7 +246,7 @@ fn translate_element(element: wasmparser::Element<'_>) -> WasmResult<ElemSegment
                 .into_iter()
                 .map(|e| ConstExpr::from_wasmparser(&e?))
                 .collect::<WasmResult<Vec<_>>>()?;
-            (convert_ref_type(ty)?, items)
+            (info.convert_ref_type(ty)?, items)
         }
     };
     Ok(ElemSegment { kind, ty, items })
@@ -274,7 +272,7 @@ fn read_names(
     Ok(())
 }
 
-fn convert_table_type(ty: &wasmparser::TableType) -> WasmResult<TableType> {
+fn convert_table_type(info: &ModuleInfo, ty: &wasmparser::TableType) -> WasmResult<TableType> {
     if ty.table64 {
         return Err(WasmError::Unsupported("memory64 (64-bit tables)".into()));
     }
@@ -282,7 +280,7 @@ fn convert_table_type(ty: &wasmparser::TableType) -> WasmResult<TableType> {
         return Err(WasmError::Unsupported("shared-everything-threads".into()));
     }
     Ok(TableType {
-        element: convert_ref_type(ty.element_type)?,
+        element: info.convert_ref_type(ty.element_type)?,
         limits: Limits {
             min: ty.initial,
             max: ty.maximum,
@@ -308,12 +306,12 @@ fn convert_memory_type(ty: &wasmparser::MemoryType) -> WasmResult<MemoryType> {
     })
 }
 
-fn convert_global_type(ty: &wasmparser::GlobalType) -> WasmResult<GlobalType> {
+fn convert_global_type(info: &ModuleInfo, ty: &wasmparser::GlobalType) -> WasmResult<GlobalType> {
     if ty.shared {
         return Err(WasmError::Unsupported("shared-everything-threads".into()));
     }
     Ok(GlobalType {
-        content: convert_val_type(ty.content_type)?,
+        content: info.convert_val_type(ty.content_type)?,
         mutable: ty.mutable,
     })
 }

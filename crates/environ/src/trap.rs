@@ -35,13 +35,15 @@ pub enum TrapKind {
     NullFunctionReference,
     /// `throw_ref` of a null exception reference.
     NullExceptionReference,
+    /// `ref.cast` of a reference not of the target type.
+    CastFailure,
     /// An error returned by a host function.
     HostError,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 14] = [
+    pub const ALL: [TrapKind; 15] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -55,6 +57,7 @@ impl TrapKind {
         TrapKind::NullReference,
         TrapKind::NullFunctionReference,
         TrapKind::NullExceptionReference,
+        TrapKind::CastFailure,
         TrapKind::HostError,
     ];
 
@@ -74,6 +77,7 @@ impl TrapKind {
             TrapKind::NullReference => "null reference",
             TrapKind::NullFunctionReference => "null function reference",
             TrapKind::NullExceptionReference => "null exception reference",
+            TrapKind::CastFailure => "cast failure",
             TrapKind::HostError => "host function error",
         }
     }

@@ -1,6 +1,7 @@
 //! Index spaces and types of a module, independent of wasmparser.
 
-use crate::{WasmError, WasmResult};
+use crate::heap::{CompositeKind, convert_ref_type};
+use crate::{RefType, TypeRef, WasmError, WasmResult};
 use std::fmt;
 
 macro_rules! index_types {
@@ -39,92 +40,6 @@ index_types! {
     TagIndex;
 }
 
-/// The heap type of a reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HeapType {
-    /// Any function (`func`).
-    Func,
-    /// Host references (`extern`).
-    Extern,
-    /// Exceptions (`exn`).
-    Exn,
-    /// A function of a type of the module (`(ref $t)`), as the module
-    /// names it.
-    ConcreteFunc(TypeIndex),
-    /// A function of the type with this engine-wide canonical id: the form
-    /// of `ConcreteFunc` outside its module (imports, exports, the API).
-    CanonicalFunc(u32),
-}
-
-/// A reference type: nullability plus a heap type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RefType {
-    /// Whether `null` is a value of this type.
-    pub nullable: bool,
-    /// What the reference points to.
-    pub heap: HeapType,
-}
-
-impl RefType {
-    /// `funcref`.
-    pub const FUNCREF: RefType = RefType {
-        nullable: true,
-        heap: HeapType::Func,
-    };
-    /// `externref`.
-    pub const EXTERNREF: RefType = RefType {
-        nullable: true,
-        heap: HeapType::Extern,
-    };
-
-    /// Whether references of this type point to functions.
-    pub fn is_func(&self) -> bool {
-        matches!(
-            self.heap,
-            HeapType::Func | HeapType::ConcreteFunc(_) | HeapType::CanonicalFunc(_)
-        )
-    }
-
-    /// This type with module type indices replaced by the canonical ids in
-    /// `type_ids`.
-    pub fn canonicalize(self, type_ids: &[u32]) -> RefType {
-        let heap = match self.heap {
-            HeapType::ConcreteFunc(t) => HeapType::CanonicalFunc(type_ids[t.index()]),
-            other => other,
-        };
-        RefType { heap, ..self }
-    }
-
-    /// Whether every value of (canonical) type `self` is of type `other`.
-    pub fn is_subtype_of(&self, other: &RefType) -> bool {
-        let heap = match (self.heap, other.heap) {
-            (a, b) if a == b => true,
-            (HeapType::CanonicalFunc(_), HeapType::Func) => true,
-            _ => false,
-        };
-        heap && (other.nullable || !self.nullable)
-    }
-}
-
-impl fmt::Display for RefType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.nullable, self.heap) {
-            (true, HeapType::Func) => f.write_str("funcref"),
-            (true, HeapType::Extern) => f.write_str("externref"),
-            (nullable, heap) => {
-                let null = if nullable { "null " } else { "" };
-                match heap {
-                    HeapType::Func => write!(f, "(ref {null}func)"),
-                    HeapType::Extern => write!(f, "(ref {null}extern)"),
-                    HeapType::Exn => write!(f, "(ref {null}exn)"),
-                    HeapType::ConcreteFunc(t) => write!(f, "(ref {null}{})", t.0),
-                    HeapType::CanonicalFunc(id) => write!(f, "(ref {null}<type {id}>)"),
-                }
-            }
-        }
-    }
-}
-
 /// A value type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WasmValType {
@@ -156,31 +71,35 @@ impl fmt::Display for WasmValType {
 }
 
 impl WasmValType {
-    /// This type with module type indices replaced by canonical ids.
-    pub fn canonicalize(self, type_ids: &[u32]) -> WasmValType {
+    /// This type with each concrete type reference passed through `f`.
+    pub fn map_type_refs(self, f: &impl Fn(TypeRef) -> TypeRef) -> WasmValType {
         match self {
-            WasmValType::Ref(r) => WasmValType::Ref(r.canonicalize(type_ids)),
+            WasmValType::Ref(r) => WasmValType::Ref(r.map_type_refs(f)),
             other => other,
         }
     }
 
-    /// Whether every value of (canonical) type `self` is of type `other`.
-    pub fn is_subtype_of(&self, other: &WasmValType) -> bool {
+    /// This type with module type indices replaced by the canonical ids in
+    /// `type_ids`.
+    pub fn canonicalize(self, type_ids: &[u32]) -> WasmValType {
+        self.map_type_refs(&|r| canonical_ref(r, type_ids))
+    }
+
+    /// Whether every value of (canonical) type `self` is of type `other`;
+    /// `concrete(a, b)` decides between engine type ids.
+    pub fn is_subtype_of(&self, other: &WasmValType, concrete: &dyn Fn(u32, u32) -> bool) -> bool {
         match (self, other) {
-            (WasmValType::Ref(a), WasmValType::Ref(b)) => a.is_subtype_of(b),
+            (WasmValType::Ref(a), WasmValType::Ref(b)) => a.is_subtype_of(b, concrete),
             (a, b) => a == b,
         }
     }
+}
 
-    /// The module type indices this type refers to.
-    fn type_reference(&self) -> Option<TypeIndex> {
-        match self {
-            WasmValType::Ref(RefType {
-                heap: HeapType::ConcreteFunc(t),
-                ..
-            }) => Some(*t),
-            _ => None,
-        }
+/// `r` with a module type index replaced by its canonical id.
+pub fn canonical_ref(r: TypeRef, type_ids: &[u32]) -> TypeRef {
+    match r {
+        TypeRef::Module(t) => TypeRef::Engine(type_ids[t.index()]),
+        other => other,
     }
 }
 
@@ -256,9 +175,12 @@ pub struct GlobalType {
     pub mutable: bool,
 }
 
-/// Converts wasmparser types into fxtime's, rejecting what fxtime does not
-/// support yet.
-pub fn convert_val_type(ty: wasmparser::ValType) -> WasmResult<WasmValType> {
+/// Converts a wasmparser value type; `kind_of` gives the kind of each
+/// module type index (for concrete references).
+pub(crate) fn convert_val_type_with(
+    ty: wasmparser::ValType,
+    kind_of: &dyn Fn(u32) -> Option<CompositeKind>,
+) -> WasmResult<WasmValType> {
     use wasmparser::ValType as V;
     Ok(match ty {
         V::I32 => WasmValType::I32,
@@ -266,54 +188,8 @@ pub fn convert_val_type(ty: wasmparser::ValType) -> WasmResult<WasmValType> {
         V::F32 => WasmValType::F32,
         V::F64 => WasmValType::F64,
         V::V128 => return Err(WasmError::Unsupported("simd".into())),
-        V::Ref(r) => WasmValType::Ref(convert_ref_type(r)?),
+        V::Ref(r) => WasmValType::Ref(convert_ref_type(r, kind_of)?),
     })
-}
-
-pub(crate) fn convert_ref_type(ty: wasmparser::RefType) -> WasmResult<RefType> {
-    use wasmparser::{AbstractHeapType as A, HeapType as H};
-    let heap = match ty.heap_type() {
-        H::Abstract {
-            shared: false,
-            ty: A::Func,
-        } => HeapType::Func,
-        H::Abstract {
-            shared: false,
-            ty: A::Extern,
-        } => HeapType::Extern,
-        H::Abstract {
-            shared: false,
-            ty: A::Exn,
-        } => HeapType::Exn,
-        H::Concrete(idx) => match idx.as_module_index() {
-            Some(i) => HeapType::ConcreteFunc(TypeIndex(i)),
-            None => return Err(WasmError::Unsupported("gc".into())),
-        },
-        _ => return Err(WasmError::Unsupported("gc".into())),
-    };
-    Ok(RefType {
-        nullable: ty.is_nullable(),
-        heap,
-    })
-}
-
-pub(crate) fn convert_func_type(ty: &wasmparser::FuncType) -> WasmResult<FuncType> {
-    let convert = |tys: &[wasmparser::ValType]| {
-        tys.iter()
-            .map(|t| convert_val_type(*t))
-            .collect::<WasmResult<Box<[_]>>>()
-    };
-    Ok(FuncType {
-        params: convert(ty.params())?,
-        results: convert(ty.results())?,
-    })
-}
-
-impl RefType {
-    /// Whether `null` is a value of this type.
-    pub fn is_nullable(&self) -> bool {
-        self.nullable
-    }
 }
 
 impl FuncType {
@@ -328,22 +204,19 @@ impl FuncType {
         }
     }
 
-    /// This type with module type indices replaced by the canonical ids in
-    /// `type_ids`.
-    pub fn canonicalize(&self, type_ids: &[u32]) -> FuncType {
-        let map = |v: &[WasmValType]| v.iter().map(|t| t.canonicalize(type_ids)).collect();
+    /// This type with each concrete type reference passed through `f`.
+    pub fn map_type_refs(&self, f: &impl Fn(TypeRef) -> TypeRef) -> FuncType {
+        let map = |v: &[WasmValType]| v.iter().map(|t| t.map_type_refs(f)).collect();
         FuncType {
             params: map(&self.params),
             results: map(&self.results),
         }
     }
 
-    /// The module type indices this type refers to.
-    pub fn type_references(&self) -> impl Iterator<Item = TypeIndex> + '_ {
-        self.params
-            .iter()
-            .chain(self.results.iter())
-            .filter_map(WasmValType::type_reference)
+    /// This type with module type indices replaced by the canonical ids in
+    /// `type_ids`.
+    pub fn canonicalize(&self, type_ids: &[u32]) -> FuncType {
+        self.map_type_refs(&|r| canonical_ref(r, type_ids))
     }
 
     /// The parameter types.

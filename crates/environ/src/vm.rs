@@ -246,6 +246,9 @@ builtins! {
     /// Allocates an exception of a tag: (tag) -> the exception, its payload
     /// to be filled in by the caller.
     ExceptionNew(I32) -> Pointer;
+    /// Whether one canonical type is a subtype of another: (sub, super) ->
+    /// 0 or 1.
+    IsSubtype(I32, I32) -> I32;
     /// Throws an exception: (exception). Never returns. Called with the
     /// tail calling convention (see `Builtin::uses_tail_convention`).
     Throw(Pointer);

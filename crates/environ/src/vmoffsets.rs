@@ -162,7 +162,7 @@ mod tests {
             init: None,
         };
         let m = ModuleInfo {
-            types: vec![FuncType::default(); 3],
+            types: vec![crate::SubType::func(FuncType::default()); 3],
             functions: vec![TypeIndex(0); 5],
             num_imported_funcs: 2,
             globals: vec![global; 4],

@@ -24,7 +24,7 @@ struct EngineInner {
     compiler: Compiler,
     features: FeatureSet,
     max_wasm_stack: usize,
-    types: TypeRegistry,
+    types: Arc<TypeRegistry>,
     trampolines: Mutex<Trampolines>,
 }
 
@@ -61,7 +61,7 @@ impl Engine {
                 compiler,
                 features,
                 max_wasm_stack: config.max_wasm_stack,
-                types: TypeRegistry::default(),
+                types: Arc::new(TypeRegistry::default()),
                 trampolines: Mutex::new(Trampolines::default()),
             }),
         })
@@ -88,21 +88,26 @@ impl Engine {
         &self.inner.types
     }
 
+    pub(crate) fn types_arc(&self) -> Arc<TypeRegistry> {
+        self.inner.types.clone()
+    }
+
     /// Registers `ty` and makes sure its trampolines exist.
     pub(crate) fn register_type(&self, ty: &FuncType) -> Result<u32> {
-        let id = self.inner.types.register(ty);
+        let id = self.inner.types.register_func(ty);
         self.ensure_trampolines(&[id])?;
         Ok(id)
     }
 
     /// Compiles the trampolines of the given canonical types that do not
-    /// exist yet, as one batch.
+    /// exist yet, as one batch (types other than functions need none).
     pub(crate) fn ensure_trampolines(&self, ids: &[u32]) -> Result<()> {
         let mut trampolines = self.lock();
         let mut missing: Vec<u32> = ids
             .iter()
             .copied()
             .filter(|id| !trampolines.by_type.contains_key(id))
+            .filter(|id| self.inner.types.func_type(*id).is_some())
             .collect();
         missing.sort_unstable();
         missing.dedup();
@@ -112,7 +117,11 @@ impl Engine {
         let mut entries = Vec::with_capacity(missing.len());
         let mut hosts = Vec::with_capacity(missing.len());
         for id in &missing {
-            let ty = self.inner.types.get(*id).context("unregistered type")?;
+            let ty = self
+                .inner
+                .types
+                .func_type(*id)
+                .context("unregistered type")?;
             entries.push(self.compiler().compile_entry_trampoline(&ty)?);
             hosts.push(self.compiler().compile_host_trampoline(&ty)?);
         }

@@ -36,7 +36,7 @@ impl Tag {
         assert_eq!(store.id, self.store, "tag used with another store");
         // SAFETY: the tag is owned by the store borrowed here.
         let type_id = unsafe { (*(self.ptr as *const VMTagDefinition)).type_id };
-        store.engine.types().get(type_id).unwrap_or_default()
+        store.engine.types().func_type(type_id).unwrap_or_default()
     }
 }
 

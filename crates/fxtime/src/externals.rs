@@ -216,7 +216,10 @@ impl Table {
     /// A new table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = store.as_context_mut().0;
-        if !init.matches(fxtime_environ::WasmValType::Ref(ty.element)) {
+        if !init.matches_in(
+            store.engine.types(),
+            fxtime_environ::WasmValType::Ref(ty.element),
+        ) {
             bail!("table initial value does not match the element type");
         }
         let init = init.to_raw(store.id)? as usize;
@@ -261,8 +264,12 @@ impl Table {
     /// Sets element `index`.
     pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
         let id = store.as_context_mut().0.id;
+        let engine = store.as_context().0.engine.clone();
         let table = self.get_table_mut(&mut store);
-        if !value.matches(fxtime_environ::WasmValType::Ref(table.ty().element)) {
+        if !value.matches_in(
+            engine.types(),
+            fxtime_environ::WasmValType::Ref(table.ty().element),
+        ) {
             bail!("value does not match the table's element type");
         }
         if !table.set(index, value.to_raw(id)? as usize) {
@@ -294,7 +301,7 @@ impl Global {
     /// A new global of type `ty` holding `value`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let store = store.as_context_mut().0;
-        if !value.matches(ty.content) {
+        if !value.matches_in(store.engine.types(), ty.content) {
             bail!("global value does not match type {}", ty.content);
         }
         let storage = value.to_raw(store.id)?.to_le_bytes();
@@ -328,7 +335,7 @@ impl Global {
         if !self.ty.mutable {
             bail!("cannot set an immutable global");
         }
-        if !value.matches(self.ty.content) {
+        if !value.matches_in(store.engine.types(), self.ty.content) {
             bail!("global value does not match type {}", self.ty.content);
         }
         let storage = value.to_raw(store.id)?.to_le_bytes();

@@ -108,7 +108,11 @@ impl Func {
     /// The function's type.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = store.as_context().0;
-        store.engine.types().get(self.type_id()).unwrap_or_default()
+        store
+            .engine
+            .types()
+            .func_type(self.type_id())
+            .unwrap_or_default()
     }
 
     pub(crate) fn type_id(&self) -> u32 {
@@ -129,7 +133,7 @@ impl Func {
         let store = store.as_context_mut().0;
         store.check(self.store)?;
         let ty = self.ty(StoreContextMut(&mut *store));
-        check_types("arguments", params, &ty.params)?;
+        check_types(store.engine.types(), "arguments", params, &ty.params)?;
         if results.len() != ty.results.len() {
             anyhow::bail!(
                 "expected {} result slots, got {}",
@@ -257,7 +261,8 @@ unsafe extern "C" fn host_callback<T: 'static>(
             &params,
             &mut results,
         )?;
-        check_types("results", &results, &ty.results).context("host function returned")?;
+        check_types(store.engine.types(), "results", &results, &ty.results)
+            .context("host function returned")?;
         for (slot, result) in values.iter_mut().zip(&results) {
             *slot = result.to_raw(id)?;
         }

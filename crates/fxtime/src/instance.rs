@@ -157,8 +157,12 @@ pub(crate) fn instantiate<T>(
             (EntityIndex::Function(f), Extern::Func(func)) => {
                 store.check(func.store)?;
                 let wanted = module.runtime.type_ids[info.functions[f.index()].index()];
-                if func.type_id() != wanted {
-                    let found = store.engine.types().get(func.type_id()).unwrap_or_default();
+                if !store.engine.types().is_subtype(func.type_id(), wanted) {
+                    let found = store
+                        .engine
+                        .types()
+                        .func_type(func.type_id())
+                        .unwrap_or_default();
                     return Err(incompatible(format!(
                         "expected {}, found {found}",
                         info.func_type(f)
@@ -202,7 +206,12 @@ pub(crate) fn instantiate<T>(
                 let matches = if wanted.mutable {
                     global.ty == wanted
                 } else {
-                    !global.ty.mutable && global.ty.content.is_subtype_of(&wanted.content)
+                    let types = store.engine.types();
+                    !global.ty.mutable
+                        && global
+                            .ty
+                            .content
+                            .is_subtype_of(&wanted.content, &|a, b| types.is_subtype(a, b))
                 };
                 if !matches {
                     return Err(incompatible(format!(

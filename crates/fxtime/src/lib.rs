@@ -59,7 +59,7 @@ pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trap::{Trap, WasmBacktrace};
-pub use values::{ExnRef, ExternRef, Val};
+pub use values::{AnyRef, ExnRef, ExternRef, Val};
 
 /// Errors of the API (`anyhow`'s).
 pub use anyhow::{Error, Result};

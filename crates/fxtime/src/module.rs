@@ -138,16 +138,7 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let info = Arc::new(translation.info.clone());
     let offsets = VMOffsets::new(&info);
     let functions = engine.compiler().compile_functions(translation, &offsets)?;
-    // Each type refers only to earlier ones (recursive types come with GC),
-    // so canonical ids can be assigned in order.
-    let mut type_ids = Vec::with_capacity(info.types.len());
-    for (i, ty) in info.types.iter().enumerate() {
-        if ty.type_references().any(|t| t.index() >= i) {
-            return Err(WasmError::Unsupported("gc (recursive types)".into()));
-        }
-        type_ids.push(engine.types().register(&ty.canonicalize(&type_ids)));
-    }
-    let type_ids: Box<[u32]> = type_ids.into();
+    let type_ids: Box<[u32]> = engine.types().register_module(&info).into();
     let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
     engine.ensure_trampolines(&type_ids).map_err(bug)?;
     let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))
@@ -159,6 +150,7 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
             offsets,
             code,
             type_ids,
+            types: engine.types_arc(),
             wasm: wasm.into(),
         }),
     })

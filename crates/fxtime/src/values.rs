@@ -4,7 +4,8 @@
 use crate::store::StoreId;
 use crate::{AsContext, AsContextMut, Func};
 use anyhow::{Result, bail};
-use fxtime_environ::{HeapType, RefType, WasmValType as ValType};
+use fxtime_environ::{HeapType, RefType, TypeRef, WasmValType as ValType};
+use fxtime_runtime::types::TypeRegistry;
 use std::any::Any;
 
 /// A WebAssembly value.
@@ -26,7 +27,14 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference, `None` being null.
     ExnRef(Option<ExnRef>),
+    /// A reference of the GC hierarchy (`anyref`, `eqref`, ...). fxtime
+    /// creates no GC objects yet, so it is always null.
+    AnyRef(Option<AnyRef>),
 }
+
+/// A GC object. None exist yet: GC instructions are not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnyRef {}
 
 /// A reference to a wasm exception (`exnref`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,9 +99,12 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
-            ValType::Ref(r) if r.heap == HeapType::Exn => Val::ExnRef(None),
-            ValType::Ref(_) => Val::ExternRef(None),
+            ValType::Ref(r) => match r.heap.top() {
+                HeapType::Func => Val::FuncRef(None),
+                HeapType::Exn => Val::ExnRef(None),
+                HeapType::Extern => Val::ExternRef(None),
+                _ => Val::AnyRef(None),
+            },
         }
     }
 
@@ -133,26 +144,50 @@ impl Val {
         }
     }
 
-    /// Whether this value is of type `ty`.
-    pub fn matches(&self, ty: ValType) -> bool {
-        match (self, ty) {
-            (Val::I32(_), ValType::I32)
-            | (Val::I64(_), ValType::I64)
-            | (Val::F32(_), ValType::F32)
-            | (Val::F64(_), ValType::F64)
-            | (Val::V128(_), ValType::V128) => true,
-            (Val::FuncRef(None), ValType::Ref(r)) => r.is_func() && r.nullable,
-            (Val::FuncRef(Some(f)), ValType::Ref(r)) => match r.heap {
-                HeapType::Func => true,
-                HeapType::CanonicalFunc(id) => f.type_id() == id,
-                _ => false,
+    /// Whether this value is of type `ty` (of `store`'s engine, which
+    /// decides between concrete types).
+    pub fn matches(&self, store: impl AsContext, ty: ValType) -> bool {
+        self.matches_in(store.as_context().0.engine.types(), ty)
+    }
+
+    pub(crate) fn matches_in(&self, types: &TypeRegistry, ty: ValType) -> bool {
+        let ValType::Ref(r) = ty else {
+            return matches!(
+                (self, ty),
+                (Val::I32(_), ValType::I32)
+                    | (Val::I64(_), ValType::I64)
+                    | (Val::F32(_), ValType::F32)
+                    | (Val::F64(_), ValType::F64)
+                    | (Val::V128(_), ValType::V128)
+            );
+        };
+        let top = r.heap.top();
+        match self {
+            Val::FuncRef(f) if top == HeapType::Func => match f {
+                None => r.nullable,
+                Some(f) => match r.heap {
+                    HeapType::Func => true,
+                    HeapType::ConcreteFunc(TypeRef::Engine(id)) => {
+                        types.is_subtype(f.type_id(), id)
+                    }
+                    _ => false,
+                },
             },
-            (Val::ExternRef(e), ValType::Ref(r)) => {
-                r.heap == HeapType::Extern && (e.is_some() || r.nullable)
+            Val::ExternRef(e) if top == HeapType::Extern => {
+                if e.is_some() {
+                    r.heap == HeapType::Extern
+                } else {
+                    r.nullable
+                }
             }
-            (Val::ExnRef(e), ValType::Ref(r)) => {
-                r.heap == HeapType::Exn && (e.is_some() || r.nullable)
+            Val::ExnRef(e) if top == HeapType::Exn => {
+                if e.is_some() {
+                    r.heap == HeapType::Exn
+                } else {
+                    r.nullable
+                }
             }
+            Val::AnyRef(None) if top == HeapType::Any => r.nullable,
             _ => false,
         }
     }
@@ -171,6 +206,10 @@ impl Val {
                 nullable: true,
                 heap: HeapType::Exn,
             }),
+            Val::AnyRef(_) => ValType::Ref(RefType {
+                nullable: true,
+                heap: HeapType::Any,
+            }),
         }
     }
 
@@ -182,7 +221,7 @@ impl Val {
             Val::F32(v) => u128::from(v),
             Val::F64(v) => u128::from(v),
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => 0,
             Val::ExnRef(Some(e)) => {
                 if e.store != store {
                     bail!("exnref used with another store");
@@ -216,9 +255,11 @@ impl Val {
             ValType::Ref(r) if r.is_func() => {
                 Val::FuncRef(nonnull(raw).map(|func_ref| Func { store, func_ref }))
             }
-            ValType::Ref(r) if r.heap == HeapType::Exn => {
+            ValType::Ref(r) if r.heap.top() == HeapType::Exn => {
                 Val::ExnRef(nonnull(raw).map(|ptr| ExnRef { store, ptr }))
             }
+            // No GC objects exist: a reference of the `any` hierarchy is null.
+            ValType::Ref(r) if r.heap.top() == HeapType::Any => Val::AnyRef(None),
             ValType::Ref(_) => Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr })),
         }
     }
@@ -249,12 +290,17 @@ impl From<f64> for Val {
 }
 
 /// Checks that `values` match `types` one by one, naming `what` in errors.
-pub(crate) fn check_types(what: &str, values: &[Val], types: &[ValType]) -> Result<()> {
+pub(crate) fn check_types(
+    registry: &TypeRegistry,
+    what: &str,
+    values: &[Val],
+    types: &[ValType],
+) -> Result<()> {
     if values.len() != types.len() {
         bail!("expected {} {what}, got {}", types.len(), values.len());
     }
     for (i, (value, ty)) in values.iter().zip(types).enumerate() {
-        if !value.matches(*ty) {
+        if !value.matches_in(registry, *ty) {
             bail!("{what} {i}: expected a value of type {ty}, got {:?}", value);
         }
     }

@@ -5,6 +5,7 @@ use crate::code::CodeObject;
 use crate::memory::LinearMemory;
 use crate::store::StoreOpaque;
 use crate::table::Table;
+use crate::types::TypeRegistry;
 use fxtime_environ::vm::{
     VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMTagDefinition,
 };
@@ -28,6 +29,8 @@ pub struct RuntimeModule {
     pub code: Arc<CodeObject>,
     /// Engine-wide canonical id of each module type.
     pub type_ids: Box<[u32]>,
+    /// The engine's type registry (for subtype checks at run time).
+    pub types: Arc<TypeRegistry>,
     /// The module binary (data segments point into it).
     pub wasm: Arc<[u8]>,
 }

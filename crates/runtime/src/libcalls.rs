@@ -26,6 +26,7 @@ pub fn builtins() -> *const usize {
                 Builtin::TableInit => table_init as *const () as usize,
                 Builtin::ElemDrop => elem_drop as *const () as usize,
                 Builtin::ExceptionNew => exception_new as *const () as usize,
+                Builtin::IsSubtype => is_subtype as *const () as usize,
                 Builtin::Throw => fxtime_throw as *const () as usize,
             })
             .collect()
@@ -208,6 +209,12 @@ unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
     let payload = instance.module().info.tag_type(tag_index).params.len();
     let tag = instance.tag(tag_index);
     instance.store().new_exception(tag, payload)
+}
+
+unsafe extern "C" fn is_subtype(vmctx: *mut u8, sub: u32, sup: u32) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.module().types.is_subtype(sub, sup))
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {

@@ -25,6 +25,8 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
         WastArgCore::RefNull(ty) => match null_kind(ty) {
             Some(NullKind::Func) => Val::FuncRef(None),
             Some(NullKind::Extern) => Val::ExternRef(None),
+            Some(NullKind::Exn) => Val::ExnRef(None),
+            Some(NullKind::Any) => Val::AnyRef(None),
             None => bail!("unsupported argument: ref.null {ty:?}"),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n))),
@@ -38,6 +40,8 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
 enum NullKind {
     Func,
     Extern,
+    Exn,
+    Any,
 }
 
 /// Which hierarchy a `ref.null` of heap type `ty` belongs to, if supported.
@@ -46,6 +50,13 @@ fn null_kind(ty: &HeapType<'_>) -> Option<NullKind> {
         HeapType::Abstract { shared: false, ty } => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Some(NullKind::Func),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Some(NullKind::Extern),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Some(NullKind::Exn),
+            AbstractHeapType::Any
+            | AbstractHeapType::Eq
+            | AbstractHeapType::I31
+            | AbstractHeapType::Struct
+            | AbstractHeapType::Array
+            | AbstractHeapType::None => Some(NullKind::Any),
             _ => None,
         },
         _ => None,
@@ -91,6 +102,8 @@ fn matches_core(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> 
                 (kind, actual),
                 (Some(NullKind::Func) | None, Val::FuncRef(None))
                     | (Some(NullKind::Extern) | None, Val::ExternRef(None))
+                    | (Some(NullKind::Exn) | None, Val::ExnRef(None))
+                    | (Some(NullKind::Any) | None, Val::AnyRef(None))
             )
         }
         (WastRetCore::RefExtern(n), Val::ExternRef(Some(r))) => match n {
@@ -185,6 +198,9 @@ pub(crate) fn describe(store: &Store<()>, val: &Val) -> String {
             None => "externref (non-null, not a u32)".to_string(),
         },
         #[allow(unreachable_patterns)]
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "exnref (non-null)".to_string(),
+        Val::AnyRef(None) => "ref.null any".to_string(),
         _ => "a value of a type this runner cannot display".to_string(),
     }
 }

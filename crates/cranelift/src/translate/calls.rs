@@ -9,9 +9,9 @@ use super::exceptions::Callee;
 use crate::abi::{POINTER, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value,
+    self, BlockArg, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value,
 };
-use fxtime_environ::vm::offsets;
+use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{FuncIndex, TableIndex, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
 
@@ -105,8 +105,35 @@ impl FuncTranslator<'_> {
             self.vmctx,
             self.offsets.type_id(ty) as i32,
         );
-        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
+        let ok = self.is_subtype(actual, expected, ty);
+        self.trap_if_zero(ok, TrapKind::IndirectCallTypeMismatch);
+    }
+
+    /// 1 when the canonical type `actual` is `expected` (module type `ty`)
+    /// or one of its subtypes. A final type has no other subtypes, so one
+    /// comparison decides; otherwise unequal ids ask the `IsSubtype`
+    /// builtin, which walks the declared supertypes.
+    pub(crate) fn is_subtype(&mut self, actual: Value, expected: Value, ty: TypeIndex) -> Value {
+        let same = self.builder.ins().icmp(IntCC::Equal, actual, expected);
+        let same = self.builder.ins().uextend(ir::types::I32, same);
+        if self.module.types[ty.index()].is_final {
+            return same;
+        }
+        let slow = self.builder.create_block();
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, ir::types::I32);
+        self.builder
+            .ins()
+            .brif(same, done, &[BlockArg::Value(same)], slow, &[]);
+        self.builder.seal_block(slow);
+        self.builder.switch_to_block(slow);
+        let answer = self
+            .call_builtin(Builtin::IsSubtype, &[actual, expected])
+            .expect("IsSubtype returns a status");
+        self.builder.ins().jump(done, &[BlockArg::Value(answer)]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        result
     }
 
     /// Calls the (non-null) `*const VMFuncRef` `func_ref` of type `ty`.
@@ -137,7 +164,7 @@ impl FuncTranslator<'_> {
     /// Pops the wasm arguments of a call of type `ty` and prepends the
     /// callee's and the caller's vmctx.
     fn call_args(&mut self, callee_vmctx: Value, ty: TypeIndex) -> Vec<Value> {
-        let arity = self.module.types[ty.index()].params.len();
+        let arity = self.module.func_type_at(ty).params.len();
         let mut args = Vec::with_capacity(arity + 2);
         args.push(callee_vmctx);
         args.push(self.vmctx);
@@ -154,7 +181,7 @@ impl FuncTranslator<'_> {
         }
         let sig = self
             .builder
-            .import_signature(wasm_signature(&self.module.types[ty.index()]));
+            .import_signature(wasm_signature(self.module.func_type_at(ty)));
         self.sig_refs.insert(ty, sig);
         sig
     }

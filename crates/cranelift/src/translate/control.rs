@@ -9,7 +9,7 @@ use super::FuncTranslator;
 use crate::abi::{ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
-use fxtime_environ::{TrapKind, WasmResult, convert_val_type};
+use fxtime_environ::{TrapKind, TypeIndex, WasmResult};
 use wasmparser::{BlockType, Operator};
 
 /// What kind of construct a control frame is.
@@ -301,9 +301,9 @@ impl FuncTranslator<'_> {
     pub(super) fn block_type(&self, ty: BlockType) -> WasmResult<(Vec<ir::Type>, Vec<ir::Type>)> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![ir_type(convert_val_type(t)?)]),
+            BlockType::Type(t) => (vec![], vec![ir_type(self.module.convert_val_type(t)?)]),
             BlockType::FuncType(index) => {
-                let ty = &self.module.types[index as usize];
+                let ty = self.module.func_type_at(TypeIndex(index));
                 let types =
                     |v: &[fxtime_environ::WasmValType]| v.iter().map(|t| ir_type(*t)).collect();
                 (types(&ty.params), types(&ty.results))

@@ -15,6 +15,7 @@
 //! `stack` as SSA values; locals are Cranelift variables.
 
 mod calls;
+mod casts;
 mod control;
 mod env;
 mod exceptions;
@@ -31,7 +32,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use fxtime_environ::vm::Builtin;
 use fxtime_environ::{
     DefinedFuncIndex, FuncIndex, FunctionBodyData, ModuleInfo, TypeIndex, VMOffsets, WasmError,
-    WasmResult, WasmValType, convert_val_type,
+    WasmResult, WasmValType,
 };
 use std::collections::HashMap;
 use wasmparser::Operator;
@@ -115,7 +116,7 @@ impl FuncTranslator<'_> {
             let offset = locals.original_position();
             let (count, ty) = locals.read()?;
             validator.define_locals(offset, count, ty)?;
-            let ty = convert_val_type(ty)?;
+            let ty = self.module.convert_val_type(ty)?;
             let zero = self.zero(ty)?;
             for _ in 0..count {
                 let var = self.builder.declare_var(ir_type(ty));
@@ -156,6 +157,7 @@ impl FuncTranslator<'_> {
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
+            || self.translate_cast(op)?
         {
             return Ok(());
         }
