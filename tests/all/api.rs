@@ -301,7 +301,16 @@ fn compile_errors_are_clear() {
         "(module (func (result v128) (v128.const i64x2 0 0)))",
     )
     .unwrap_err();
-    assert_eq!(format!("{simd:#}"), "unsupported feature: simd");
+    assert_eq!(simd.to_string(), "unsupported feature: simd");
+    let cause = simd
+        .chain()
+        .last()
+        .unwrap()
+        .downcast_ref::<fxtime::WasmError>();
+    assert!(
+        matches!(cause, Some(fxtime::WasmError::Invalid { .. })),
+        "{simd:#}"
+    );
 
     let mut config = Config::new();
     config.wasm_multi_memory(false);

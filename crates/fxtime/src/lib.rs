@@ -51,7 +51,7 @@ pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use fxtime_environ::{
     FuncType, GlobalType, HeapType, Limits, MemoryType, Mutability, RefType, TableType, TrapKind,
-    WasmValType as ValType,
+    WasmError, WasmValType as ValType,
 };
 pub use fxtime_runtime::code::FrameInfo;
 pub use instance::Instance;

@@ -57,12 +57,17 @@ impl Module {
     }
 
     /// Compiles a module from its binary format.
+    ///
+    /// A module that fails validation but would pass with features fxtime
+    /// lacks (or that are switched off) is an error that names them
+    /// ("unsupported feature: ..."), with the validation error as its
+    /// cause (a [`WasmError::Invalid`] in the error's chain).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         compile(engine, wasm).map_err(|e| match e {
-            WasmError::Invalid { .. } => {
-                let explained = engine.features().explain_invalid(wasm);
-                anyhow::Error::new(explained.unwrap_or(e))
-            }
+            WasmError::Invalid { .. } => match engine.features().explain_invalid(wasm) {
+                Some(explanation) => anyhow::Error::new(e).context(explanation),
+                None => anyhow::Error::new(e),
+            },
             other => anyhow::Error::new(other),
         })
     }

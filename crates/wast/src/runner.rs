@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use fxtime::{Config, Engine, Extern, Instance, Linker, Module, Store, Val};
+use fxtime::{Config, Engine, Extern, Instance, Linker, Module, Store, Val, WasmError};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::Id;
@@ -349,7 +349,8 @@ impl WastRunner {
     /// validation errors differently), with one exception: a rejection
     /// because the engine does not implement a feature
     /// ([`UNSUPPORTED`]) does not show that the module was found
-    /// invalid, so it counts as a failure.
+    /// invalid, so it counts as a failure, unless a validation error
+    /// ([`WasmError::Invalid`]) is among its causes.
     fn expect_rejected(&self, module: &mut QuoteWat<'_>, message: &str, what: &str) -> Result<()> {
         if matches!(
             module,
@@ -365,7 +366,13 @@ impl WastRunner {
             Ok(_) => bail!("expected {what} module ({message:?}), but it compiled"),
             Err(err) => {
                 let actual = format!("{err:#}");
-                if actual.contains(UNSUPPORTED) {
+                let validated = err.chain().any(|e| {
+                    matches!(
+                        e.downcast_ref::<WasmError>(),
+                        Some(WasmError::Invalid { .. })
+                    )
+                });
+                if actual.contains(UNSUPPORTED) && !validated {
                     bail!(
                         "expected {what} module ({message:?}), but it was rejected as unsupported: {actual}"
                     )
