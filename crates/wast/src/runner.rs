@@ -6,7 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use fxtime::{Config, Engine, Extern, Instance, Linker, Module, Store, Val, WasmError};
+use fxtime::{
+    Config, Engine, Extern, Instance, Linker, Module, Store, ThrownException, Val, WasmError,
+};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::Id;
@@ -193,7 +195,8 @@ impl WastRunner {
                     "expected an uncaught exception, got a return: [{}]",
                     self.describe_all(&vals)
                 ),
-                Err(_) => Ok(()),
+                Err(err) if err.downcast_ref::<ThrownException>().is_some() => Ok(()),
+                Err(err) => bail!("expected an uncaught exception, got: {err:#}"),
             },
             WastDirective::AssertSuspension { exec, message, .. } => {
                 match self.execute(exec)? {
