@@ -95,6 +95,22 @@ pub struct VMExceptionHeader {
     pub tag: *const VMTagDefinition,
 }
 
+/// Where a stack switch resumes: the record Cranelift's `stack_switch`
+/// loads from and stores to (its x86-64 layout). The frame pointer and
+/// instruction pointer are adjacent, so the record can sit in a frame
+/// pointer chain: `frame_pointer` is where a saved frame pointer goes and
+/// `instruction_pointer` where its return address goes.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMControlContext {
+    /// Stack pointer to resume with.
+    pub stack_pointer: usize,
+    /// Frame pointer to resume with.
+    pub frame_pointer: usize,
+    /// Instruction to resume at.
+    pub instruction_pointer: usize,
+}
+
 /// Per-store state that generated code reads and writes.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -158,6 +174,13 @@ pub mod offsets {
     pub const HOST_FUNC_CALLBACK: u32 = offset_of!(VMHostFuncContext, callback) as u32;
     /// Offset of an exception's first payload slot.
     pub const EXCEPTION_PAYLOAD: u32 = size_of::<VMExceptionHeader>() as u32;
+    /// `VMControlContext::stack_pointer`.
+    pub const CONTROL_STACK_POINTER: u32 = offset_of!(VMControlContext, stack_pointer) as u32;
+    /// `VMControlContext::frame_pointer`.
+    pub const CONTROL_FRAME_POINTER: u32 = offset_of!(VMControlContext, frame_pointer) as u32;
+    /// `VMControlContext::instruction_pointer`.
+    pub const CONTROL_INSTRUCTION_POINTER: u32 =
+        offset_of!(VMControlContext, instruction_pointer) as u32;
     /// `VMStoreContext::stack_limit`.
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
@@ -273,6 +296,21 @@ mod tests {
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
         assert_eq!(size_of::<VMContextHeader>(), 32);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
+    }
+
+    #[test]
+    fn control_context_matches_cranelifts_stack_switch() {
+        // cranelift-codegen's x64 `stack_switch::control_context_layout`.
+        assert_eq!(offsets::CONTROL_STACK_POINTER, 0);
+        assert_eq!(offsets::CONTROL_FRAME_POINTER, 8);
+        assert_eq!(offsets::CONTROL_INSTRUCTION_POINTER, 16);
+        assert_eq!(size_of::<VMControlContext>(), 24);
+        // A frame-pointer walk reads [fp] then [fp + 8]: the pair must be
+        // adjacent and in that order.
+        assert_eq!(
+            offsets::CONTROL_INSTRUCTION_POINTER - offsets::CONTROL_FRAME_POINTER,
+            8
+        );
     }
 
     #[test]

@@ -1,7 +1,31 @@
-//! Continuation stacks for fxtime's stack switching (not built yet).
+//! Continuation stacks for fxtime's stack switching.
 //!
-//! This crate will own the stacks continuations run on: pooled allocation
-//! from large mappings, the control context near the top of each stack
-//! (saved stack, frame and instruction pointers in the layout Cranelift's
-//! `stack_switch` uses), the start trampoline at the bottom with its DWARF
-//! CFI, and per-stack limits. See `ARCHITECTURE.md`.
+//! ```text
+//!  chunk (one mapping, carved into stacks)            high addresses
+//!  +--------------------------------------------+ <- top of stack 0
+//!  | VMControlContext (24 bytes, 16-aligned     |    where a switch to
+//!  | slot): sp, fp, ip                          |    this stack resumes
+//!  +--------------------------------------------+
+//!  | frames of the continuation, growing down   |
+//!  |                                            |
+//!  | ...                                        |
+//!  +- - - - - - - - - - - - - - - - - - - - - - + <- limit: the lowest
+//!  | headroom for host code and trap handling   |    address wasm may use
+//!  +--------------------------------------------+ <- base
+//!  | guard page(s), inaccessible                |
+//!  +--------------------------------------------+ <- top of stack 1
+//!  | ...                                        |
+//! ```
+//!
+//! [`StackPool`] hands out stacks from chunks of one mapping each (chunks
+//! grow geometrically, so small programs reserve little) and takes them
+//! back for reuse: in the steady state, creating a continuation costs no
+//! system call. Memory is reserved up front but only touched pages cost
+//! memory.
+
+#![deny(missing_docs)]
+
+pub mod mmap;
+mod pool;
+
+pub use pool::{FiberStack, StackPool};

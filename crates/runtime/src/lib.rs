@@ -1,5 +1,6 @@
 //! The fxtime virtual machine: what runs compiled WebAssembly.
 //!
+//! - [`mmap`]: owned mappings (from `fxtime-fibre`).
 //! - [`code`]: linked executable code and the registry from program
 //!   counters to functions and trap sites.
 //! - [`traps`]: entering wasm with a catch point, the signal handler, and
@@ -23,7 +24,7 @@ pub mod exceptions;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;
-pub mod mmap;
+pub use fxtime_fibre::mmap;
 pub mod store;
 pub mod table;
 pub mod traps;

@@ -1,0 +1,211 @@
+//! [`StackPool`]: allocation and reuse of continuation stacks.
+
+use crate::mmap::{Mmap, Protection, page_size};
+use fxtime_environ::vm::VMControlContext;
+use std::io;
+use std::mem::size_of;
+
+/// Stack kept below a continuation's wasm stack limit for host code (host
+/// functions, libcalls) and the trap landing.
+pub const HOST_HEADROOM: usize = 64 * 1024;
+
+/// Most stacks one chunk holds; chunks double from 16 up to this.
+const MAX_CHUNK_STACKS: usize = 1024;
+
+/// A stack handed out by a [`StackPool`]: an address range, valid until it
+/// is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiberStack {
+    top: usize,
+    limit: usize,
+}
+
+impl FiberStack {
+    /// The highest address (exclusive) of the stack.
+    pub fn top(&self) -> usize {
+        self.top
+    }
+
+    /// The lowest address wasm code on this stack may use; below it is the
+    /// host headroom, then the guard.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The stack's control context, in the topmost 16-aligned slot.
+    pub fn control_context(&self) -> *mut VMControlContext {
+        let size = size_of::<VMControlContext>().next_multiple_of(16);
+        (self.top - size) as *mut VMControlContext
+    }
+
+    /// The initial stack pointer: just below the control context, aligned
+    /// to 16 bytes.
+    pub fn initial_stack_pointer(&self) -> usize {
+        self.control_context() as usize
+    }
+}
+
+/// Hands out continuation stacks of one size and takes them back.
+#[derive(Debug)]
+pub struct StackPool {
+    /// Usable bytes per stack (page-aligned).
+    stack_size: usize,
+    guard_size: usize,
+    chunks: Vec<Mmap>,
+    /// Stacks not yet handed out in the newest chunk.
+    fresh: Vec<FiberStack>,
+    /// Released stacks, reused first (last released, first reused: its
+    /// pages are most likely still in cache).
+    free: Vec<FiberStack>,
+    in_use: usize,
+}
+
+impl StackPool {
+    /// A pool of stacks with at least `stack_size` usable bytes each.
+    pub fn new(stack_size: usize) -> StackPool {
+        let page = page_size();
+        let stack_size = stack_size
+            .max(HOST_HEADROOM + 4 * page)
+            .next_multiple_of(page);
+        StackPool {
+            stack_size,
+            guard_size: page,
+            chunks: Vec::new(),
+            fresh: Vec::new(),
+            free: Vec::new(),
+            in_use: 0,
+        }
+    }
+
+    /// Usable bytes per stack.
+    pub fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// A stack: a released one if any, else a new one.
+    pub fn allocate(&mut self) -> io::Result<FiberStack> {
+        if self.free.is_empty() && self.fresh.is_empty() {
+            self.add_chunk()?;
+        }
+        let stack = self
+            .free
+            .pop()
+            .or_else(|| self.fresh.pop())
+            .expect("a chunk was just added");
+        self.in_use += 1;
+        Ok(stack)
+    }
+
+    /// Takes a stack back for reuse. Its contents are kept.
+    pub fn release(&mut self, stack: FiberStack) {
+        debug_assert!(self.in_use > 0, "released more stacks than allocated");
+        self.in_use -= 1;
+        self.free.push(stack);
+    }
+
+    /// Number of stacks handed out and not released.
+    pub fn in_use(&self) -> usize {
+        self.in_use
+    }
+
+    /// Number of mappings made so far.
+    pub fn mappings(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Returns the memory of released stacks to the system (their address
+    /// space stays reserved for reuse).
+    pub fn trim(&mut self) -> io::Result<()> {
+        for stack in &self.free {
+            let base = stack.top - self.stack_size;
+            let chunk = self
+                .chunks
+                .iter()
+                .find(|c| (c.as_ptr() as usize..c.as_ptr() as usize + c.len()).contains(&base))
+                .expect("a released stack belongs to a chunk");
+            chunk.discard(base - chunk.as_ptr() as usize, self.stack_size)?;
+        }
+        Ok(())
+    }
+
+    fn add_chunk(&mut self) -> io::Result<()> {
+        let count = (16 << self.chunks.len().min(6)).min(MAX_CHUNK_STACKS);
+        let slot = self.guard_size + self.stack_size;
+        let chunk = Mmap::reserve(slot * count)?;
+        for i in 0..count {
+            // Each slot: a guard at the bottom, then the stack.
+            let base_offset = i * slot + self.guard_size;
+            chunk.protect(base_offset, self.stack_size, Protection::ReadWrite)?;
+            let base = chunk.as_ptr() as usize + base_offset;
+            self.fresh.push(FiberStack {
+                top: base + self.stack_size,
+                limit: base + HOST_HEADROOM,
+            });
+        }
+        // Hand out low addresses first.
+        self.fresh.reverse();
+        self.chunks.push(chunk);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_are_disjoint_aligned_and_writable() {
+        let mut pool = StackPool::new(128 * 1024);
+        let stacks: Vec<_> = (0..40).map(|_| pool.allocate().unwrap()).collect();
+        assert_eq!(pool.in_use(), 40);
+        for (i, a) in stacks.iter().enumerate() {
+            assert_eq!(a.initial_stack_pointer() % 16, 0);
+            assert!(a.limit() < a.initial_stack_pointer());
+            for b in &stacks[i + 1..] {
+                let (a_base, b_base) = (a.top() - pool.stack_size(), b.top() - pool.stack_size());
+                assert!(
+                    a.top() <= b_base || b.top() <= a_base,
+                    "{a:?} overlaps {b:?}"
+                );
+            }
+            // SAFETY: both words lie inside the stack's read-write range.
+            unsafe {
+                (*a.control_context()).instruction_pointer = i;
+                ((a.top() - pool.stack_size()) as *mut usize).write(i);
+            }
+        }
+    }
+
+    #[test]
+    fn released_stacks_are_reused_without_new_mappings() {
+        let mut pool = StackPool::new(64 * 1024);
+        let first = pool.allocate().unwrap();
+        pool.release(first);
+        let mappings = pool.mappings();
+        // A million create/destroy cycles: no mapping beyond the first.
+        for _ in 0..1_000_000 {
+            let stack = pool.allocate().unwrap();
+            assert_eq!(stack, first);
+            pool.release(stack);
+        }
+        assert_eq!(pool.mappings(), mappings);
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    #[test]
+    fn chunks_grow_and_trim_keeps_stacks_usable() {
+        let mut pool = StackPool::new(64 * 1024);
+        let stacks: Vec<_> = (0..100).map(|_| pool.allocate().unwrap()).collect();
+        // 16 + 32 + 64 stacks: three chunks for a hundred stacks.
+        assert_eq!(pool.mappings(), 3);
+        for stack in &stacks {
+            // SAFETY: the control context lies inside the stack.
+            unsafe { (*stack.control_context()).stack_pointer = 7 };
+            pool.release(*stack);
+        }
+        pool.trim().unwrap();
+        let again = pool.allocate().unwrap();
+        // SAFETY: as above; trimmed memory reads as zero.
+        assert_eq!(unsafe { (*again.control_context()).stack_pointer }, 0);
+    }
+}
