@@ -1,8 +1,8 @@
 //! Throwing: the unwinder that finds a handler in generated code.
 //!
-//! `throw` calls the `Throw` builtin, which is [`fxtime_throw`]: a shim
+//! `throw` calls the `Throw` builtin, which is `fxtime_throw`: a shim
 //! that hands the wasm caller's return address and frame pointer to
-//! [`throw_exception`]. From there the unwinder follows the frame-pointer
+//! `throw_exception`. From there the unwinder follows the frame-pointer
 //! chain. At each return address it looks up the call's handlers (the
 //! exception tables Cranelift emitted for `try_call`s): a catch-all, or a
 //! tag handler whose tag, resolved through that frame's vmctx, is the

@@ -2,11 +2,11 @@
 //!
 //! The host enters wasm through [`catch_traps`], which records a catch point
 //! (callee-saved registers, stack pointer and return address) in an
-//! [`Activation`] on the current thread. Every trap is raised by generated
+//! `Activation` on the current thread. Every trap is raised by generated
 //! code: a `ud2` or a faulting load/store at an instruction the compiler
 //! listed in its trap table. The signal handler checks that table, and if
 //! the instruction is ours it rewrites the signal context so that, when the
-//! handler returns, the thread runs [`trap_landing`] on its own stack. The
+//! handler returns, the thread runs `trap_landing` on its own stack. The
 //! landing records the trap and the program counters of the wasm frames,
 //! then jumps to the catch point, where [`catch_traps`] returns the trap.
 //!
