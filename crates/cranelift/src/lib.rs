@@ -2,9 +2,9 @@
 //!
 //! [`Compiler`] owns the target ISA (the host's x86-64, with frame pointers
 //! kept and the stack-limit check in every prologue). It translates each
-//! defined function ([`translate`]) and compiles it in parallel, and builds
+//! defined function (`translate`) and compiles it in parallel, and builds
 //! the trampolines between the host's C calling convention and wasm's tail
-//! calling convention ([`trampolines`]). Its output is
+//! calling convention (`trampolines`). Its output is
 //! [`fxtime_environ::CompiledFunction`]s that the runtime links.
 
 #![deny(missing_docs)]
