@@ -21,11 +21,14 @@
 //! grow geometrically, so small programs reserve little) and takes them
 //! back for reuse: in the steady state, creating a continuation costs no
 //! system call. Memory is reserved up front but only touched pages cost
-//! memory.
+//! memory. [`fxtime_fibre_start`] is the frame every stack starts with; its
+//! unwind information links each continuation's frames to its parent's.
 
 #![deny(missing_docs)]
 
 pub mod mmap;
 mod pool;
+mod trampoline;
 
 pub use pool::{FiberStack, StackPool};
+pub use trampoline::{FiberEntry, fxtime_fibre_start};

@@ -38,10 +38,28 @@ impl FiberStack {
         (self.top - size) as *mut VMControlContext
     }
 
-    /// The initial stack pointer: just below the control context, aligned
-    /// to 16 bytes.
+    /// The initial stack pointer: the control context's address (16-byte
+    /// aligned); the start trampoline's frame is the context itself.
     pub fn initial_stack_pointer(&self) -> usize {
         self.control_context() as usize
+    }
+
+    /// Prepares the stack to run the start trampoline on the next switch to
+    /// it.
+    ///
+    /// # Safety
+    ///
+    /// The stack must not be running or suspended mid-computation.
+    pub unsafe fn prepare_start(&self) {
+        // SAFETY: the control context lies inside this stack, which per the
+        // contract nobody else uses.
+        unsafe {
+            self.control_context().write(VMControlContext {
+                stack_pointer: self.initial_stack_pointer(),
+                frame_pointer: 0,
+                instruction_pointer: crate::fxtime_fibre_start as *const () as usize,
+            });
+        }
     }
 }
 

@@ -1,0 +1,64 @@
+//! The start trampoline: the bottom frame of every continuation stack.
+//!
+//! A fresh stack's control context points at `fxtime_fibre_start` with the
+//! stack pointer at the context itself. The first switch to the stack
+//! (Cranelift's `stack_switch`, or any code with the same convention)
+//! jumps there with the payload in rdi: a pointer to a [`FiberEntry`],
+//! whose function the trampoline calls with the entry as argument. When it
+//! returns, the trampoline switches to whatever the control context then
+//! describes (the parent: a switch *into* a stack stores the switcher's
+//! state there), passing the function's result as the payload in rdi.
+//!
+//! While the continuation runs, its frames chain into the parent's:
+//!
+//! - frame pointers: the trampoline sets rbp to the control context's
+//!   frame-pointer slot, which the parent's frame pointer and resume
+//!   address follow, exactly as a saved rbp and a return address would;
+//! - DWARF CFI: the trampoline's unwind rules say that the caller's stack
+//!   pointer, frame pointer and return address are the control context's
+//!   three words, so `_Unwind_Backtrace`, gdb and perf continue into the
+//!   parent's frames.
+
+/// What a fresh stack starts running: `func(entry)`, whose result becomes
+/// the payload of the switch back to the parent. Embedders put more data
+/// after it (`#[repr(C)]`, this first).
+#[repr(C)]
+#[derive(Debug)]
+pub struct FiberEntry {
+    /// The function to run.
+    pub func: unsafe extern "C" fn(*mut FiberEntry) -> usize,
+}
+
+unsafe extern "C" {
+    /// The start trampoline (see the module docs). Never called directly:
+    /// its address goes into a fresh stack's control context.
+    pub fn fxtime_fibre_start();
+}
+
+// CFI, in DWARF expressions over rsp (register 7), which points at the
+// control context throughout the trampoline:
+//   CFA := *(rsp + 0)          0x0f (def_cfa_expression), 3 bytes: breg7 0, deref
+//   rbp (6) saved at rsp + 8   0x10 (expression), reg 6, 2 bytes: breg7 8
+//   rip (16) saved at rsp + 16 0x10 (expression), reg 16, 2 bytes: breg7 16
+std::arch::global_asm!(
+    ".pushsection .text.fxtime_fibre_start,\"ax\",@progbits",
+    ".globl fxtime_fibre_start",
+    ".type fxtime_fibre_start,@function",
+    ".p2align 4",
+    "fxtime_fibre_start:",
+    ".cfi_startproc simple",
+    ".cfi_escape 0x0f, 0x03, 0x77, 0x00, 0x06",
+    ".cfi_escape 0x10, 0x06, 0x02, 0x77, 0x08",
+    ".cfi_escape 0x10, 0x10, 0x02, 0x77, 0x10",
+    "lea rbp, [rsp + 8]",
+    "call qword ptr [rdi]",
+    // Done: switch to the parent, the result as payload.
+    "mov rdi, rax",
+    "mov rcx, rsp",
+    "mov rsp, [rcx]",
+    "mov rbp, [rcx + 8]",
+    "jmp qword ptr [rcx + 16]",
+    ".cfi_endproc",
+    ".size fxtime_fibre_start, . - fxtime_fibre_start",
+    ".popsection",
+);
