@@ -3,7 +3,7 @@
 use crate::args::WasmOptions;
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use fxtime::{Engine, Linker, Module, Store, Trap, Val, ValType};
+use fxtime::{Engine, Linker, Module, ProfilingStrategy, Store, Trap, Val, ValType};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +19,10 @@ pub struct RunCommand {
     /// its parameter types; its results are printed one per line.
     #[arg(long, value_name = "FUNC")]
     invoke: Option<String>,
+    /// Make generated code known to a profiler: `perfmap` writes
+    /// /tmp/perf-PID.map for `perf report`.
+    #[arg(long, value_name = "STRATEGY", value_parser = ["perfmap"])]
+    profile: Option<String>,
     /// The module (.wasm or .wat).
     file: PathBuf,
     /// Arguments for the invoked function.
@@ -28,7 +32,11 @@ pub struct RunCommand {
 
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
-        let engine = Engine::new(&self.wasm.config()?)?;
+        let mut config = self.wasm.config()?;
+        if self.profile.as_deref() == Some("perfmap") {
+            config.profiler(ProfilingStrategy::PerfMap);
+        }
+        let engine = Engine::new(&config)?;
         let module = Module::from_file(&engine, &self.file)
             .with_context(|| format!("failed to load {}", self.file.display()))?;
         let mut store = Store::new(&engine, ());

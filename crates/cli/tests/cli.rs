@@ -134,3 +134,42 @@ fn wast_reports_failures_and_totals() {
     assert!(stdout.contains("bad.wast:2:"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("4 passed, 1 failed"));
 }
+
+#[test]
+fn perfmap_names_every_compiled_function() {
+    let path = file("profiled.wat", ADD);
+    let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
+        .args([
+            "run",
+            "--profile=perfmap",
+            "--invoke",
+            "add",
+            path.to_str().unwrap(),
+            "1",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fxtime");
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let out = child.wait_with_output().expect("run fxtime");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let contents = std::fs::read_to_string(&map).expect("the perf map of the run");
+    std::fs::remove_file(&map).ok();
+    for name in [
+        "::add",
+        "::half",
+        "::_start",
+        "::boom",
+        "fxtime::entry_trampoline",
+    ] {
+        assert!(contents.contains(name), "{name} missing from {contents}");
+    }
+    for line in contents.lines() {
+        let fields: Vec<_> = line.splitn(3, ' ').collect();
+        assert_eq!(fields.len(), 3, "{line}");
+        let hex = |f: &str| usize::from_str_radix(f, 16).is_ok();
+        assert!(hex(fields[0]) && hex(fields[1]), "{line}");
+    }
+}

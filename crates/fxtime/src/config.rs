@@ -9,6 +9,7 @@ pub struct Config {
     /// `Engine::new` (which reports unsupported ones).
     pub(crate) feature_switches: Vec<(String, bool)>,
     pub(crate) max_wasm_stack: usize,
+    pub(crate) profiling: crate::ProfilingStrategy,
 }
 
 impl Default for Config {
@@ -16,6 +17,7 @@ impl Default for Config {
         Config {
             feature_switches: Vec::new(),
             max_wasm_stack: 512 * 1024,
+            profiling: crate::ProfilingStrategy::None,
         }
     }
 }
@@ -85,6 +87,12 @@ impl Config {
     /// with "call stack exhausted" (default 512 KiB).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// How generated code is made known to profilers (default: not).
+    pub fn profiler(&mut self, strategy: crate::ProfilingStrategy) -> &mut Self {
+        self.profiling = strategy;
         self
     }
 

@@ -2,6 +2,7 @@
 //! trampolines, shared by every module and store made from it.
 
 use crate::Config;
+use crate::profiling::Profiler;
 use anyhow::{Context, Result};
 use fxtime_cranelift::Compiler;
 use fxtime_environ::{FeatureSet, FuncType};
@@ -26,6 +27,7 @@ struct EngineInner {
     max_wasm_stack: usize,
     types: Arc<TypeRegistry>,
     trampolines: Mutex<Trampolines>,
+    profiler: Profiler,
 }
 
 #[derive(Default)]
@@ -63,6 +65,7 @@ impl Engine {
                 max_wasm_stack: config.max_wasm_stack,
                 types: Arc::new(TypeRegistry::default()),
                 trampolines: Mutex::new(Trampolines::default()),
+                profiler: Profiler::new(config.profiling)?,
             }),
         })
     }
@@ -82,6 +85,11 @@ impl Engine {
 
     pub(crate) fn max_wasm_stack(&self) -> usize {
         self.inner.max_wasm_stack
+    }
+
+    /// Reports newly linked code to the configured profiler.
+    pub(crate) fn code_loaded(&self, code: &CodeObject) {
+        self.inner.profiler.register(code);
     }
 
     pub(crate) fn types(&self) -> &TypeRegistry {
@@ -127,6 +135,8 @@ impl Engine {
         }
         let entry_code = CodeObject::new(&entries, CodeKind::EntryTrampolines, None)?;
         let host_code = CodeObject::new(&hosts, CodeKind::HostTrampolines, None)?;
+        self.inner.profiler.register(&entry_code);
+        self.inner.profiler.register(&host_code);
         for (i, id) in missing.into_iter().enumerate() {
             let entry = entry_code.function(i) as usize;
             let host = host_code.function(i) as usize;

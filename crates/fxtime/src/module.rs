@@ -148,6 +148,7 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     engine.ensure_trampolines(&type_ids).map_err(bug)?;
     let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))
         .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
+    engine.code_loaded(&code);
     Ok(Module {
         engine: engine.clone(),
         runtime: Arc::new(RuntimeModule {

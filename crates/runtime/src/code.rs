@@ -156,6 +156,32 @@ impl CodeObject {
         Ok(object)
     }
 
+    /// Every function: its address, its size in bytes and a name for
+    /// profilers (`wasm[MODULE]::NAME`, or the trampoline's kind).
+    pub fn symbols(&self) -> Vec<(usize, usize, String)> {
+        let base = self.mmap.as_ptr() as usize;
+        self.functions
+            .iter()
+            .enumerate()
+            .map(|(i, range)| {
+                let name = match (self.kind, self.module.as_deref()) {
+                    (CodeKind::Module, Some(module)) => {
+                        let f = FuncIndex((i + module.num_imported_funcs) as u32);
+                        format!(
+                            "wasm[{}]::{}",
+                            module.name.as_deref().unwrap_or("module"),
+                            module.func_display_name(f)
+                        )
+                    }
+                    (CodeKind::EntryTrampolines, _) => format!("fxtime::entry_trampoline[{i}]"),
+                    (CodeKind::HostTrampolines, _) => format!("fxtime::host_trampoline[{i}]"),
+                    (CodeKind::Module, None) => format!("wasm::function[{i}]"),
+                };
+                (base + range.start, range.len(), name)
+            })
+            .collect()
+    }
+
     /// Address of the `index`th function.
     pub fn function(&self, index: usize) -> *const u8 {
         // SAFETY: function ranges lie inside the mapping.
