@@ -12,6 +12,18 @@
 
 mod abi;
 mod trampolines;
+mod unwind;
+
+pub use unwind::UnwindInfo;
+
+/// A compiled function with its unwind information.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Code, relocations, trap sites and call sites.
+    pub function: CompiledFunction,
+    /// For [`Compiler::build_eh_frame`] once the code is placed.
+    pub unwind: UnwindInfo,
+}
 mod translate;
 
 use cranelift_codegen::control::ControlPlane;
@@ -68,7 +80,7 @@ impl Compiler {
         &self,
         translation: ModuleTranslation<'_>,
         offsets: &VMOffsets,
-    ) -> WasmResult<Vec<CompiledFunction>> {
+    ) -> WasmResult<Vec<Compiled>> {
         let module = &translation.info;
         translation
             .bodies
@@ -91,21 +103,24 @@ impl Compiler {
     /// Compiles the trampoline through which the host calls a wasm function
     /// of type `ty`: `extern "C" fn(callee_vmctx, caller_vmctx, code,
     /// values)`, arguments and results in `values`.
-    pub fn compile_entry_trampoline(&self, ty: &FuncType) -> WasmResult<CompiledFunction> {
+    pub fn compile_entry_trampoline(&self, ty: &FuncType) -> WasmResult<Compiled> {
         self.compile(trampolines::entry(ty, self.isa.frontend_config()))
     }
 
     /// Compiles the trampoline through which wasm calls a host function of
     /// type `ty` (see `VMHostFuncContext`).
-    pub fn compile_host_trampoline(&self, ty: &FuncType) -> WasmResult<CompiledFunction> {
+    pub fn compile_host_trampoline(&self, ty: &FuncType) -> WasmResult<Compiled> {
         self.compile(trampolines::host(ty, self.isa.frontend_config()))
     }
 
-    fn compile(&self, func: ir::Function) -> WasmResult<CompiledFunction> {
+    fn compile(&self, func: ir::Function) -> WasmResult<Compiled> {
         let mut context = Context::for_function(func);
         let compiled = context
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| WasmError::Bug(format!("Cranelift: {:?}", e.inner)))?;
+        let unwind = compiled
+            .create_unwind_info(&*self.isa)
+            .map_err(|e| WasmError::Bug(format!("unwind info: {e:?}")))?;
         let buffer = compiled.buffer.clone();
         let mut relocations = Vec::new();
         for reloc in buffer.relocs() {
@@ -126,12 +141,15 @@ impl Compiler {
             .filter(|site| !site.exception_handlers.is_empty())
             .map(convert_call_site)
             .collect::<WasmResult<Vec<_>>>()?;
-        Ok(CompiledFunction {
-            code: buffer.data().to_vec(),
-            alignment: buffer.alignment,
-            relocations,
-            traps,
-            call_sites,
+        Ok(Compiled {
+            function: CompiledFunction {
+                code: buffer.data().to_vec(),
+                alignment: buffer.alignment,
+                relocations,
+                traps,
+                call_sites,
+            },
+            unwind: UnwindInfo(unwind),
         })
     }
 }

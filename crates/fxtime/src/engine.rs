@@ -4,8 +4,8 @@
 use crate::Config;
 use crate::profiling::Profiler;
 use anyhow::{Context, Result};
-use fxtime_cranelift::Compiler;
-use fxtime_environ::{FeatureSet, FuncType};
+use fxtime_cranelift::{Compiler, UnwindInfo};
+use fxtime_environ::{FeatureSet, FuncType, WasmError};
 use fxtime_runtime::code::{CodeKind, CodeObject};
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
@@ -87,9 +87,21 @@ impl Engine {
         self.inner.max_wasm_stack
     }
 
-    /// Reports newly linked code to the configured profiler.
-    pub(crate) fn code_loaded(&self, code: &CodeObject) {
+    /// Makes newly linked code known: its unwind information to the system
+    /// unwinder, its symbols to the configured profiler.
+    pub(crate) fn code_loaded(
+        &self,
+        code: &CodeObject,
+        unwind: &[UnwindInfo],
+    ) -> Result<(), WasmError> {
+        let placed: Vec<_> = unwind
+            .iter()
+            .enumerate()
+            .map(|(i, info)| (info, code.function(i) as usize))
+            .collect();
+        code.register_unwind_info(self.compiler().build_eh_frame(&placed)?);
         self.inner.profiler.register(code);
+        Ok(())
     }
 
     pub(crate) fn types(&self) -> &TypeRegistry {
@@ -122,21 +134,25 @@ impl Engine {
         if missing.is_empty() {
             return Ok(());
         }
-        let mut entries = Vec::with_capacity(missing.len());
-        let mut hosts = Vec::with_capacity(missing.len());
+        let (mut entries, mut entry_unwind) = (Vec::new(), Vec::new());
+        let (mut hosts, mut host_unwind) = (Vec::new(), Vec::new());
         for id in &missing {
             let ty = self
                 .inner
                 .types
                 .func_type(*id)
                 .context("unregistered type")?;
-            entries.push(self.compiler().compile_entry_trampoline(&ty)?);
-            hosts.push(self.compiler().compile_host_trampoline(&ty)?);
+            let entry = self.compiler().compile_entry_trampoline(&ty)?;
+            let host = self.compiler().compile_host_trampoline(&ty)?;
+            entries.push(entry.function);
+            entry_unwind.push(entry.unwind);
+            hosts.push(host.function);
+            host_unwind.push(host.unwind);
         }
         let entry_code = CodeObject::new(&entries, CodeKind::EntryTrampolines, None)?;
         let host_code = CodeObject::new(&hosts, CodeKind::HostTrampolines, None)?;
-        self.inner.profiler.register(&entry_code);
-        self.inner.profiler.register(&host_code);
+        self.code_loaded(&entry_code, &entry_unwind)?;
+        self.code_loaded(&host_code, &host_unwind)?;
         for (i, id) in missing.into_iter().enumerate() {
             let entry = entry_code.function(i) as usize;
             let host = host_code.function(i) as usize;

@@ -142,13 +142,18 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let translation = translate_module(wasm, engine.features().wasm_features())?;
     let info = Arc::new(translation.info.clone());
     let offsets = VMOffsets::new(&info);
-    let functions = engine.compiler().compile_functions(translation, &offsets)?;
+    let (functions, unwind): (Vec<_>, Vec<_>) = engine
+        .compiler()
+        .compile_functions(translation, &offsets)?
+        .into_iter()
+        .map(|c| (c.function, c.unwind))
+        .unzip();
     let type_ids: Box<[u32]> = engine.types().register_module(&info).into();
     let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
     engine.ensure_trampolines(&type_ids).map_err(bug)?;
     let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))
         .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
-    engine.code_loaded(&code);
+    engine.code_loaded(&code, &unwind)?;
     Ok(Module {
         engine: engine.clone(),
         runtime: Arc::new(RuntimeModule {

@@ -3,6 +3,7 @@
 //! the trap handler and backtraces).
 
 use crate::mmap::{Mmap, Protection};
+use crate::unwind::UnwindRegistration;
 use fxtime_environ::{
     CallSite, CompiledFunction, ExceptionHandler, FuncIndex, LibCall, ModuleInfo, RelocKind,
     RelocTarget, TrapKind,
@@ -10,7 +11,7 @@ use fxtime_environ::{
 use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// What a piece of registered code is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum CodeKind {
 /// for program-counter lookups while it lives.
 #[derive(Debug)]
 pub struct CodeObject {
+    /// Declared first so it drops (deregisters) before the code is unmapped.
+    unwind: OnceLock<UnwindRegistration>,
     mmap: Mmap,
     functions: Vec<Range<usize>>,
     traps: Vec<(usize, TrapKind)>,
@@ -145,6 +148,7 @@ impl CodeObject {
         mmap.protect(0, len, Protection::ReadExecute)?;
 
         let object = Arc::new(CodeObject {
+            unwind: OnceLock::new(),
             mmap,
             functions: ranges,
             traps,
@@ -154,6 +158,16 @@ impl CodeObject {
         });
         register(&object);
         Ok(object)
+    }
+
+    /// Registers the code's `.eh_frame` (built for the addresses of
+    /// [`CodeObject::function`]) with the system unwinder, once.
+    pub fn register_unwind_info(&self, eh_frame: Vec<u8>) {
+        self.unwind.get_or_init(|| {
+            // SAFETY: the section describes this object's code, which stays
+            // mapped until the registration (dropped first) is gone.
+            unsafe { UnwindRegistration::new(eh_frame) }
+        });
     }
 
     /// Every function: its address, its size in bytes and a name for

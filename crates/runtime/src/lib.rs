@@ -29,3 +29,4 @@ pub mod store;
 pub mod table;
 pub mod traps;
 pub mod types;
+pub mod unwind;

@@ -176,6 +176,7 @@ unsafe extern "C" fn fxtime_catch(
     data: *mut u8,
 ) -> u32 {
     std::arch::naked_asm!(
+        ".cfi_startproc",
         "mov [rdi + 0], rbx",
         "mov [rdi + 8], rbp",
         "mov [rdi + 16], r12",
@@ -186,14 +187,20 @@ unsafe extern "C" fn fxtime_catch(
         "mov [rdi + 48], rax",
         "mov rax, [rsp]",
         "mov [rdi + 56], rax",
-        // A frame of our own keeps the stack 16-byte aligned for the call.
+        // A frame of our own keeps the stack 16-byte aligned for the call;
+        // its CFI lets unwinders continue from wasm into the host.
         "push rbp",
+        ".cfi_adjust_cfa_offset 8",
+        ".cfi_offset rbp, -16",
         "mov rbp, rsp",
+        ".cfi_def_cfa_register rbp",
         "mov rdi, rdx",
         "call rsi",
         "pop rbp",
+        ".cfi_def_cfa rsp, 8",
         "xor eax, eax",
         "ret",
+        ".cfi_endproc",
     )
 }
 
