@@ -252,3 +252,22 @@ fn recursion_on_a_small_thread_stack_still_traps() -> Result<()> {
         .join()
         .unwrap()
 }
+
+#[test]
+fn backtrace_frames_point_at_their_wasm_instructions() -> Result<()> {
+    let wasm = wat::parse_str(TRAPS)?;
+    let (mut store, instance) = setup()?;
+    let trap = trap_of(&mut store, &instance, "outer", &[]);
+    let opcodes: Vec<u8> = trap
+        .backtrace()
+        .frames()
+        .iter()
+        .map(|f| wasm[f.wasm_offset.expect("every frame has an offset") as usize])
+        .collect();
+    // inner traps in i32.div_u (0x6e); middle and outer are in their calls.
+    assert_eq!(opcodes, [0x6e, 0x10, 0x10]);
+    let trap = trap_of(&mut store, &instance, "load", &[Val::I32(70000)]);
+    let offset = trap.backtrace().frames()[0].wasm_offset.unwrap();
+    assert_eq!(wasm[offset as usize], 0x28, "i32.load");
+    Ok(())
+}

@@ -141,6 +141,12 @@ impl Compiler {
             .filter(|site| !site.exception_handlers.is_empty())
             .map(convert_call_site)
             .collect::<WasmResult<Vec<_>>>()?;
+        let address_map = buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| (s.start, s.loc.bits()))
+            .collect();
         Ok(Compiled {
             function: CompiledFunction {
                 code: buffer.data().to_vec(),
@@ -148,6 +154,7 @@ impl Compiler {
                 relocations,
                 traps,
                 call_sites,
+                address_map,
             },
             unwind: UnwindInfo(unwind),
         })

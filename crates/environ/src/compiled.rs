@@ -98,4 +98,7 @@ pub struct CompiledFunction {
     pub traps: Vec<TrapSite>,
     /// Calls with exception handlers, sorted by return offset.
     pub call_sites: Vec<CallSite>,
+    /// Where the code of each wasm instruction starts: (offset in the
+    /// code, byte offset of the instruction in the module), sorted.
+    pub address_map: Vec<(u32, u32)>,
 }

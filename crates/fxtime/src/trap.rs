@@ -16,7 +16,7 @@ impl Trap {
     pub(crate) fn new(kind: TrapKind, pcs: &[usize]) -> Trap {
         Trap {
             kind,
-            backtrace: WasmBacktrace::from_pcs(pcs),
+            backtrace: WasmBacktrace::from_pcs(pcs, true),
         }
     }
 
@@ -46,10 +46,21 @@ pub struct WasmBacktrace {
 }
 
 impl WasmBacktrace {
-    fn from_pcs(pcs: &[usize]) -> WasmBacktrace {
+    /// Symbolizes program counters: the first is the executing instruction
+    /// when `first_is_exact`; the others are return addresses, looked up one
+    /// byte earlier so that they fall inside their call instruction.
+    fn from_pcs(pcs: &[usize], first_is_exact: bool) -> WasmBacktrace {
         let frames = pcs
             .iter()
-            .filter_map(|pc| match lookup_pc(*pc) {
+            .enumerate()
+            .map(|(i, pc)| {
+                if i == 0 && first_is_exact {
+                    *pc
+                } else {
+                    pc - 1
+                }
+            })
+            .filter_map(|pc| match lookup_pc(pc) {
                 Some(PcKind::Wasm(frame)) => Some(frame),
                 _ => None,
             })
@@ -60,7 +71,7 @@ impl WasmBacktrace {
     /// The wasm frames below the host function running now (empty when
     /// not called from wasm).
     pub fn capture(_store: impl AsContext) -> WasmBacktrace {
-        WasmBacktrace::from_pcs(&fxtime_runtime::traps::current_wasm_pcs())
+        WasmBacktrace::from_pcs(&fxtime_runtime::traps::current_wasm_pcs(), false)
     }
 
     /// The frames, innermost first.
@@ -75,12 +86,16 @@ impl fmt::Display for WasmBacktrace {
         for (i, frame) in self.frames.iter().enumerate() {
             let module = frame.module_name.as_deref().unwrap_or("<module>");
             match &frame.func_name {
-                Some(name) => writeln!(
+                Some(name) => write!(
                     f,
                     "  {i:>3}: {module}!{name} (function {})",
                     frame.func_index
                 )?,
-                None => writeln!(f, "  {i:>3}: {module}!<wasm function {}>", frame.func_index)?,
+                None => write!(f, "  {i:>3}: {module}!<wasm function {}>", frame.func_index)?,
+            }
+            match frame.wasm_offset {
+                Some(offset) => writeln!(f, " at offset {offset:#x}")?,
+                None => writeln!(f)?,
             }
         }
         Ok(())

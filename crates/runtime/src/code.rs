@@ -33,6 +33,9 @@ pub struct CodeObject {
     mmap: Mmap,
     functions: Vec<Range<usize>>,
     traps: Vec<(usize, TrapKind)>,
+    /// (offset in the mapping, wasm byte offset), sorted: where each wasm
+    /// instruction's code starts.
+    address_map: Vec<(usize, u32)>,
     /// Call sites with exception handlers, offsets from the mapping's start,
     /// sorted by return offset.
     call_sites: Vec<CallSite>,
@@ -49,6 +52,9 @@ pub struct FrameInfo {
     pub func_index: u32,
     /// The function's name from the name section.
     pub func_name: Option<String>,
+    /// Byte offset in the module of the instruction executing (for an
+    /// outer frame: the call), when known.
+    pub wasm_offset: Option<u32>,
 }
 
 /// What a program counter is, for a stack walk.
@@ -84,6 +90,7 @@ impl CodeObject {
         let mut image = vec![0u8; size];
         let mut traps = Vec::new();
         let mut call_sites = Vec::new();
+        let mut address_map = Vec::new();
         let num_imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
         for (f, range) in functions.iter().zip(&ranges) {
             image[range.clone()].copy_from_slice(&f.code);
@@ -91,6 +98,11 @@ impl CodeObject {
                 f.traps
                     .iter()
                     .map(|t| (range.start + t.offset as usize, t.kind)),
+            );
+            address_map.extend(
+                f.address_map
+                    .iter()
+                    .map(|(code, wasm)| (range.start + *code as usize, *wasm)),
             );
             let start = range.start as u32;
             call_sites.extend(f.call_sites.iter().map(|site| {
@@ -152,6 +164,7 @@ impl CodeObject {
             mmap,
             functions: ranges,
             traps,
+            address_map,
             call_sites,
             kind,
             module,
@@ -246,11 +259,22 @@ impl CodeObject {
                 let module = self.module.as_deref();
                 let num_imported = module.map_or(0, |m| m.num_imported_funcs);
                 let func_index = (index + num_imported) as u32;
+                // The last instruction whose code starts at or before the pc,
+                // if it belongs to this function.
+                let at = self
+                    .address_map
+                    .partition_point(|(code, _)| *code <= offset);
+                let wasm_offset = at
+                    .checked_sub(1)
+                    .map(|i| self.address_map[i])
+                    .filter(|(code, _)| range.contains(code))
+                    .map(|(_, wasm)| wasm);
                 PcKind::Wasm(FrameInfo {
                     module_name: module.and_then(|m| m.name.clone()),
                     func_index,
                     func_name: module
                         .and_then(|m| m.func_names.get(&FuncIndex(func_index)).cloned()),
+                    wasm_offset,
                 })
             }
         })

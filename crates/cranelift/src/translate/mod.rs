@@ -130,6 +130,10 @@ impl FuncTranslator<'_> {
             let offset = reader.original_position();
             let op = reader.read()?;
             validator.op(offset, &op)?;
+            // Lets traps and backtraces name the instruction.
+            self.builder.set_srcloc(ir::SourceLoc::new(
+                u32::try_from(offset).unwrap_or(u32::MAX),
+            ));
             self.translate_operator(&op).map_err(|e| match e {
                 WasmError::Unsupported(what) => {
                     WasmError::Unsupported(format!("{what} (at offset {offset:#x})"))
