@@ -479,3 +479,30 @@ fn typed_function_references_cross_modules_and_the_host() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn stores_and_handles_move_between_threads() -> Result<()> {
+    fn assert_send<T: Send>(_: &T) {}
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, 5u32);
+    let instance = instantiate(
+        &mut store,
+        &Linker::new(&engine),
+        r#"(module (memory (export "m") 1) (func (export "f") (result i32) (i32.const 9)))"#,
+    )?;
+    let memory = instance.get_memory(&store, "m").unwrap();
+    assert_send(&store);
+    assert_send(&instance);
+    assert_send(&memory);
+    // Run it on another thread, then use it here again.
+    let (mut store, instance) = std::thread::spawn(move || -> Result<_> {
+        let f = instance.get_typed_func::<(), i32>(&store, "f")?;
+        assert_eq!(f.call(&mut store, ())?, 9);
+        Ok((store, instance))
+    })
+    .join()
+    .unwrap()?;
+    let f = instance.get_typed_func::<(), i32>(&store, "f")?;
+    assert_eq!(f.call(&mut store, ())? + *store.data() as i32, 14);
+    Ok(())
+}
