@@ -173,3 +173,35 @@ fn perfmap_names_every_compiled_function() {
         assert!(hex(fields[0]) && hex(fields[1]), "{line}");
     }
 }
+
+#[test]
+fn gdb_backtraces_name_wasm_functions_down_to_main() {
+    let path = file(
+        "gdb.wat",
+        r#"(module $debugged
+             (func $outer (export "outer") (call $middle))
+             (func $middle (call $inner))
+             (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#,
+    );
+    let out = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "run", "-ex", "bt", "--args"])
+        .arg(env!("CARGO_BIN_EXE_fxtime"))
+        .args(["run", "--invoke", "outer", path.to_str().unwrap()])
+        .output()
+        .expect("gdb (the CI script installs it)");
+    let stdout = text(&out.stdout);
+    // gdb stops at the trap's signal, before fxtime's handler runs.
+    let bt: Vec<&str> = stdout.lines().filter(|l| l.starts_with('#')).collect();
+    let position = |name: &str| {
+        bt.iter()
+            .position(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} missing from the backtrace:\n{stdout}"))
+    };
+    let (inner, middle, outer) = (
+        position("wasm[debugged]::inner"),
+        position("wasm[debugged]::middle"),
+        position("wasm[debugged]::outer"),
+    );
+    let main = position("fxtime::main");
+    assert!(inner < middle && middle < outer && outer < main, "{stdout}");
+}

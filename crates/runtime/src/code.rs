@@ -2,6 +2,7 @@
 //! process-wide registry that maps a program counter back to its code (for
 //! the trap handler and backtraces).
 
+use crate::gdb_jit::{GdbRegistration, elf_image};
 use crate::mmap::{Mmap, Protection};
 use crate::unwind::UnwindRegistration;
 use fxtime_environ::{
@@ -30,6 +31,8 @@ pub enum CodeKind {
 pub struct CodeObject {
     /// Declared first so it drops (deregisters) before the code is unmapped.
     unwind: OnceLock<UnwindRegistration>,
+    /// Likewise: gdb forgets the code before it is unmapped.
+    gdb: OnceLock<GdbRegistration>,
     mmap: Mmap,
     functions: Vec<Range<usize>>,
     traps: Vec<(usize, TrapKind)>,
@@ -161,6 +164,7 @@ impl CodeObject {
 
         let object = Arc::new(CodeObject {
             unwind: OnceLock::new(),
+            gdb: OnceLock::new(),
             mmap,
             functions: ranges,
             traps,
@@ -176,6 +180,18 @@ impl CodeObject {
     /// Registers the code's `.eh_frame` (built for the addresses of
     /// [`CodeObject::function`]) with the system unwinder, once.
     pub fn register_unwind_info(&self, eh_frame: Vec<u8>) {
+        // gdb gets its own description of the code, with the same unwind
+        // information; a failure to build it only costs debuggability.
+        // SAFETY: the whole mapping is readable (read-execute) and ours.
+        let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.mmap.len()) };
+        if let Ok(image) = elf_image(
+            self.mmap.as_ptr() as usize,
+            code,
+            &self.symbols(),
+            &eh_frame,
+        ) {
+            self.gdb.get_or_init(|| GdbRegistration::new(image));
+        }
         self.unwind.get_or_init(|| {
             // SAFETY: the section describes this object's code, which stays
             // mapped until the registration (dropped first) is gone.
