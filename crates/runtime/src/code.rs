@@ -220,7 +220,7 @@ impl CodeObject {
                     (CodeKind::HostTrampolines, _) => format!("fxtime::host_trampoline[{i}]"),
                     (CodeKind::Module, None) => format!("wasm::function[{i}]"),
                 };
-                (base + range.start, range.len(), name)
+                (base + range.start, range.len(), escape_controls(&name))
             })
             .collect()
     }
@@ -364,6 +364,22 @@ pub fn lookup_pc(pc: usize) -> Option<PcKind> {
     with_code(pc, |code| code.pc_kind(pc))
 }
 
+/// `name` with control characters escaped: names come from the module
+/// (any UTF-8, NUL included), and tools' formats (ELF strings, perf map
+/// lines) cannot hold them.
+fn escape_controls(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 /// The exception handlers of the call whose return address is
 /// `return_address`, if that call has any.
 pub fn lookup_call_site(return_address: usize) -> Option<ExceptionSite> {
@@ -429,5 +445,16 @@ fn libcall_address(libcall: LibCall) -> usize {
         LibCall::NearestF64 => nearest_f64 as *const () as usize,
         LibCall::FmaF32 => fma_f32 as *const () as usize,
         LibCall::FmaF64 => fma_f64 as *const () as usize,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_controls;
+
+    #[test]
+    fn symbol_names_escape_control_characters() {
+        assert_eq!(escape_controls("a\0b\nc"), "a\\u{0}b\\nc");
+        assert_eq!(escape_controls("naïve ☃"), "naïve ☃");
     }
 }
