@@ -20,8 +20,9 @@ pub struct RunCommand {
     #[arg(long, value_name = "FUNC")]
     invoke: Option<String>,
     /// Make generated code known to a profiler: `perfmap` writes
-    /// /tmp/perf-PID.map for `perf report`.
-    #[arg(long, value_name = "STRATEGY", value_parser = ["perfmap"])]
+    /// /tmp/perf-PID.map for `perf report`; `jitdump` writes jit-PID.dump
+    /// (in the current directory) for `perf inject --jit`.
+    #[arg(long, value_name = "STRATEGY", value_parser = ["perfmap", "jitdump"])]
     profile: Option<String>,
     /// The module (.wasm or .wat).
     file: PathBuf,
@@ -33,9 +34,11 @@ pub struct RunCommand {
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = self.wasm.config()?;
-        if self.profile.as_deref() == Some("perfmap") {
-            config.profiler(ProfilingStrategy::PerfMap);
-        }
+        match self.profile.as_deref() {
+            Some("perfmap") => config.profiler(ProfilingStrategy::PerfMap),
+            Some("jitdump") => config.profiler(ProfilingStrategy::JitDump),
+            _ => &mut config,
+        };
         let engine = Engine::new(&config)?;
         let module = Module::from_file(&engine, &self.file)
             .with_context(|| format!("failed to load {}", self.file.display()))?;

@@ -205,3 +205,59 @@ fn gdb_backtraces_name_wasm_functions_down_to_main() {
     let main = position("fxtime::main");
     assert!(inner < middle && middle < outer && outer < main, "{stdout}");
 }
+
+#[test]
+fn jitdump_records_every_compiled_function() {
+    let path = file("dumped.wat", ADD);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jitdump");
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
+        .current_dir(&dir)
+        .args([
+            "run",
+            "--profile=jitdump",
+            "--invoke",
+            "add",
+            path.to_str().unwrap(),
+            "1",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fxtime");
+    let dump = dir.join(format!("jit-{}.dump", child.id()));
+    assert!(child.wait_with_output().unwrap().status.success());
+    let bytes = std::fs::read(&dump).expect("the jitdump of the run");
+    std::fs::remove_file(&dump).ok();
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let long = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    assert_eq!(word(0), 0x4A69_5444, "magic");
+    assert_eq!(
+        (word(4), word(8), word(12)),
+        (1, 40, 62),
+        "version, header size, x86-64"
+    );
+    let mut names = Vec::new();
+    let mut at = 40;
+    while at < bytes.len() {
+        let (id, total) = (word(at), word(at + 4) as usize);
+        assert_eq!(id, 0, "JIT_CODE_LOAD");
+        let code_size = long(at + 40) as usize;
+        let name_end = at + 56 + bytes[at + 56..].iter().position(|b| *b == 0).unwrap();
+        names.push(String::from_utf8(bytes[at + 56..name_end].to_vec()).unwrap());
+        assert_eq!(total, name_end + 1 - at + code_size, "record size");
+        at += total;
+    }
+    for name in [
+        "::add",
+        "::half",
+        "::_start",
+        "::boom",
+        "fxtime::entry_trampoline[0]",
+    ] {
+        assert!(
+            names.iter().any(|n| n.contains(name)),
+            "{name} missing from {names:?}"
+        );
+    }
+}
