@@ -135,26 +135,29 @@ fn wast_reports_failures_and_totals() {
     assert_eq!(stdout.lines().last(), Some("4 passed, 1 failed"));
 }
 
-#[test]
-fn perfmap_names_every_compiled_function() {
-    let path = file("profiled.wat", ADD);
+/// Runs `ADD`'s `add` with `--profile=STRATEGY` in `dir`; returns the
+/// process id, which names the profile's file.
+fn run_profiled(strategy: &str, dir: &std::path::Path) -> u32 {
+    let path = file(&format!("profiled-{strategy}.wat"), ADD);
     let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
-        .args([
-            "run",
-            "--profile=perfmap",
-            "--invoke",
-            "add",
-            path.to_str().unwrap(),
-            "1",
-            "2",
-        ])
+        .current_dir(dir)
+        .arg("run")
+        .arg(format!("--profile={strategy}"))
+        .args(["--invoke", "add", path.to_str().unwrap(), "1", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start fxtime");
-    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let pid = child.id();
     let out = child.wait_with_output().expect("run fxtime");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    pid
+}
+
+#[test]
+fn perfmap_names_every_compiled_function() {
+    let pid = run_profiled("perfmap", &std::env::temp_dir());
+    let map = PathBuf::from(format!("/tmp/perf-{pid}.map"));
     let contents = std::fs::read_to_string(&map).expect("the perf map of the run");
     std::fs::remove_file(&map).ok();
     for name in [
@@ -208,25 +211,10 @@ fn gdb_backtraces_name_wasm_functions_down_to_main() {
 
 #[test]
 fn jitdump_records_every_compiled_function() {
-    let path = file("dumped.wat", ADD);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jitdump");
     std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
-        .current_dir(&dir)
-        .args([
-            "run",
-            "--profile=jitdump",
-            "--invoke",
-            "add",
-            path.to_str().unwrap(),
-            "1",
-            "2",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start fxtime");
-    let dump = dir.join(format!("jit-{}.dump", child.id()));
-    assert!(child.wait_with_output().unwrap().status.success());
+    let pid = run_profiled("jitdump", &dir);
+    let dump = dir.join(format!("jit-{pid}.dump"));
     let bytes = std::fs::read(&dump).expect("the jitdump of the run");
     std::fs::remove_file(&dump).ok();
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
