@@ -506,3 +506,21 @@ fn stores_and_handles_move_between_threads() -> Result<()> {
     assert_eq!(f.call(&mut store, ())? + *store.data() as i32, 14);
     Ok(())
 }
+
+#[test]
+fn each_linker_definition_gets_its_own_host_function() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let wat = r#"(module (import "host" "f" (func $f (result i32)))
+                         (func (export "run") (result i32) (call $f)))"#;
+    // Linkers come and go while the store lives: a later definition, even
+    // one allocated where an earlier one was, must be called, not the old.
+    for expected in 0..50 {
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "f", move || expected)?;
+        let instance = instantiate(&mut store, &linker, wat)?;
+        let run = instance.get_typed_func::<(), i32>(&store, "run")?;
+        assert_eq!(run.call(&mut store, ())?, expected);
+    }
+    Ok(())
+}

@@ -126,14 +126,18 @@ impl<T: Send + 'static> Linker<T> {
             Definition::Extern(item) => *item,
             Definition::HostFunc(func) => {
                 let key = Arc::as_ptr(func) as *const () as usize;
-                if let Some(func_ref) = store.host.func_cache.get(&key) {
+                if let Some((_, func_ref)) = store.host.func_cache.get(&key) {
                     return Ok(Extern::Func(Func {
                         store: store.id,
                         func_ref: *func_ref,
                     }));
                 }
                 let created = Func::from_callback(store, func.0.clone(), func.1.clone())?;
-                store.host.func_cache.insert(key, created.func_ref);
+                let keep_alive: Arc<dyn std::any::Any + Send + Sync> = func.clone();
+                store
+                    .host
+                    .func_cache
+                    .insert(key, (keep_alive, created.func_ref));
                 Extern::Func(created)
             }
         })

@@ -6,6 +6,7 @@ use crate::values::ExternRefData;
 use fxtime_runtime::store::StoreOpaque;
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Identifies a store, so handles can check they are used with theirs.
@@ -40,8 +41,10 @@ pub(crate) struct HostState {
     /// Contexts of host functions (each a `HostFuncContext<T>`).
     pub(crate) funcs: Vec<Box<dyn Any + Send>>,
     /// Host function instances per linker definition, so one definition
-    /// gives one function per store.
-    pub(crate) func_cache: HashMap<usize, usize>,
+    /// gives one function per store. Keyed by the definition's address; the
+    /// entry keeps the definition alive so that the address cannot be
+    /// reused by another definition while the entry exists.
+    pub(crate) func_cache: HashMap<usize, (Arc<dyn Any + Send + Sync>, usize)>,
     /// Boxed: an externref's value is the address of its data.
     #[expect(clippy::vec_box, reason = "externref values are the boxes' addresses")]
     pub(crate) externrefs: Vec<Box<ExternRefData>>,
