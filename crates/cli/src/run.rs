@@ -34,6 +34,8 @@ pub struct RunCommand {
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = self.wasm.config()?;
+        // One module per run: describing it to gdb costs next to nothing.
+        config.debug_info(true);
         match self.profile.as_deref() {
             Some("perfmap") => config.profiler(ProfilingStrategy::PerfMap),
             Some("jitdump") => config.profiler(ProfilingStrategy::JitDump),

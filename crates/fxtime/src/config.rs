@@ -10,6 +10,7 @@ pub struct Config {
     pub(crate) feature_switches: Vec<(String, bool)>,
     pub(crate) max_wasm_stack: usize,
     pub(crate) profiling: crate::ProfilingStrategy,
+    pub(crate) debug_info: bool,
 }
 
 impl Default for Config {
@@ -18,6 +19,7 @@ impl Default for Config {
             feature_switches: Vec::new(),
             max_wasm_stack: 512 * 1024,
             profiling: crate::ProfilingStrategy::None,
+            debug_info: false,
         }
     }
 }
@@ -87,6 +89,14 @@ impl Config {
     /// with "call stack exhausted" (default 512 KiB).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Whether generated code is described to gdb through the GDB JIT
+    /// interface, so that `bt` names and unwinds wasm frames (default: off;
+    /// it costs an in-memory ELF image per module).
+    pub fn debug_info(&mut self, enable: bool) -> &mut Self {
+        self.debug_info = enable;
         self
     }
 

@@ -9,7 +9,7 @@ use fxtime_environ::{FeatureSet, FuncType, WasmError};
 use fxtime_runtime::code::{CodeKind, CodeObject};
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The entry trampoline's signature: `(callee_vmctx, caller_vmctx, code,
 /// values)`.
@@ -26,8 +26,10 @@ struct EngineInner {
     features: FeatureSet,
     max_wasm_stack: usize,
     types: Arc<TypeRegistry>,
-    trampolines: Mutex<Trampolines>,
+    /// Read on every call from the host; written when types are new.
+    trampolines: RwLock<Trampolines>,
     profiler: Profiler,
+    debug_info: bool,
 }
 
 #[derive(Default)]
@@ -64,8 +66,9 @@ impl Engine {
                 features,
                 max_wasm_stack: config.max_wasm_stack,
                 types: Arc::new(TypeRegistry::default()),
-                trampolines: Mutex::new(Trampolines::default()),
+                trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
+                debug_info: config.debug_info,
             }),
         })
     }
@@ -99,7 +102,11 @@ impl Engine {
             .enumerate()
             .map(|(i, info)| (info, code.function(i) as usize))
             .collect();
-        code.register_unwind_info(self.compiler().build_eh_frame(&placed)?);
+        let eh_frame = self.compiler().build_eh_frame(&placed)?;
+        code.register_unwind_info(&eh_frame);
+        if self.inner.debug_info {
+            code.register_with_gdb(&eh_frame);
+        }
         self.inner.profiler.register(code);
         Ok(())
     }
@@ -122,7 +129,7 @@ impl Engine {
     /// Compiles the trampolines of the given canonical types that do not
     /// exist yet, as one batch (types other than functions need none).
     pub(crate) fn ensure_trampolines(&self, ids: &[u32]) -> Result<()> {
-        let mut trampolines = self.lock();
+        let mut trampolines = self.write();
         let mut missing: Vec<u32> = ids
             .iter()
             .copied()
@@ -177,21 +184,28 @@ impl Engine {
     }
 
     fn trampolines_of(&self, id: u32) -> Result<(usize, usize)> {
-        if let Some(t) = self.lock().by_type.get(&id) {
+        if let Some(t) = self.read().by_type.get(&id) {
             return Ok(*t);
         }
         self.ensure_trampolines(&[id])?;
-        self.lock()
+        self.read()
             .by_type
             .get(&id)
             .copied()
             .context("trampoline missing after compilation")
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Trampolines> {
+    fn read(&self) -> RwLockReadGuard<'_, Trampolines> {
         self.inner
             .trampolines
-            .lock()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Trampolines> {
+        self.inner
+            .trampolines
+            .write()
             .unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -179,24 +179,24 @@ impl CodeObject {
 
     /// Registers the code's `.eh_frame` (built for the addresses of
     /// [`CodeObject::function`]) with the system unwinder, once.
-    pub fn register_unwind_info(&self, eh_frame: Vec<u8>) {
-        // gdb gets its own description of the code, with the same unwind
-        // information; a failure to build it only costs debuggability.
-        // SAFETY: the whole mapping is readable (read-execute) and ours.
-        let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.mmap.len()) };
-        if let Ok(image) = elf_image(
-            self.mmap.as_ptr() as usize,
-            code,
-            &self.symbols(),
-            &eh_frame,
-        ) {
-            self.gdb.get_or_init(|| GdbRegistration::new(image));
-        }
+    pub fn register_unwind_info(&self, eh_frame: &[u8]) {
+        let eh_frame = eh_frame.to_vec();
         self.unwind.get_or_init(|| {
             // SAFETY: the section describes this object's code, which stays
             // mapped until the registration (dropped first) is gone.
             unsafe { UnwindRegistration::new(eh_frame) }
         });
+    }
+
+    /// Describes the code to gdb (the GDB JIT interface), with `eh_frame`
+    /// for unwinding, once. A failure to build the description only costs
+    /// debuggability, so it is not an error.
+    pub fn register_with_gdb(&self, eh_frame: &[u8]) {
+        // SAFETY: the whole mapping is readable (read-execute) and ours.
+        let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.mmap.len()) };
+        if let Ok(image) = elf_image(self.mmap.as_ptr() as usize, code, &self.symbols(), eh_frame) {
+            self.gdb.get_or_init(|| GdbRegistration::new(image));
+        }
     }
 
     /// Every function: its address, its size in bytes and a name for
