@@ -97,31 +97,17 @@ fn report(error: anyhow::Error) -> Result<ExitCode> {
 fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
     let bad = || format!("cannot parse `{arg}` as {ty}");
     Ok(match ty {
-        ValType::I32 => Val::I32(
-            parse_int(arg)
-                .and_then(|v| {
-                    i32::try_from(v)
-                        .or_else(|_| u32::try_from(v).map(|u| u as i32))
-                        .ok()
-                })
-                .with_context(bad)?,
-        ),
-        ValType::I64 => Val::I64(
-            parse_int(arg)
-                .and_then(|v| {
-                    i64::try_from(v)
-                        .or_else(|_| u64::try_from(v).map(|u| u as i64))
-                        .ok()
-                })
-                .with_context(bad)?,
-        ),
+        ValType::I32 => Val::I32(parse_int(arg, 32).with_context(bad)? as i32),
+        ValType::I64 => Val::I64(parse_int(arg, 64).with_context(bad)? as i64),
         ValType::F32 => Val::from(arg.parse::<f32>().with_context(bad)?),
         ValType::F64 => Val::from(arg.parse::<f64>().with_context(bad)?),
         other => bail!("cannot pass arguments of type {other} from the command line"),
     })
 }
 
-fn parse_int(arg: &str) -> Option<i128> {
+/// An integer of `bits` bits, decimal or `0x` hex, signed or unsigned (so
+/// `-1` and `0xffffffff` are the same i32): its bits, sign-extended.
+fn parse_int(arg: &str, bits: u32) -> Option<i128> {
     let (negative, digits) = match arg.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, arg),
@@ -130,7 +116,9 @@ fn parse_int(arg: &str) -> Option<i128> {
         Some(hex) => i128::from_str_radix(hex, 16).ok()?,
         None => digits.parse::<i128>().ok()?,
     };
-    Some(if negative { -value } else { value })
+    let value = if negative { -value } else { value };
+    let in_range = -(1i128 << (bits - 1)) <= value && value < (1i128 << bits);
+    in_range.then_some(value)
 }
 
 fn format_val(val: &Val) -> String {
