@@ -2,8 +2,8 @@
 
 use crate::{CompositeKind, CompositeType, SubType, WasmResult, WasmValType};
 use crate::{
-    ConstExpr, DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex,
-    GlobalType, MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
+    ConstExpr, DataIndex, DefinedFuncIndex, FuncIndex, FuncType, GlobalIndex, GlobalType,
+    MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
 };
 use std::collections::HashMap;
 use std::ops::Range;
@@ -245,11 +245,6 @@ impl ModuleInfo {
             Some(name) => name.clone(),
             None => format!("<wasm function {}>", f.0),
         }
-    }
-
-    /// The element segment `e`.
-    pub fn elem(&self, e: ElemIndex) -> &ElemSegment {
-        &self.elements[e.index()]
     }
 
     /// The data segment `d`.

@@ -162,8 +162,6 @@ pub mod offsets {
     pub const FUNC_REF_VMCTX: u32 = offset_of!(VMFuncRef, vmctx) as u32;
     /// `VMFuncRef::type_id`.
     pub const FUNC_REF_TYPE_ID: u32 = offset_of!(VMFuncRef, type_id) as u32;
-    /// `VMMemoryDefinition::base`.
-    pub const MEMORY_BASE: u32 = offset_of!(VMMemoryDefinition, base) as u32;
     /// `VMMemoryDefinition::current_length`.
     pub const MEMORY_LENGTH: u32 = offset_of!(VMMemoryDefinition, current_length) as u32;
     /// `VMTableDefinition::base`.
@@ -185,10 +183,6 @@ pub mod offsets {
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
-    /// `VMContextHeader::magic`.
-    pub const VMCTX_MAGIC: u32 = offset_of!(VMContextHeader, magic) as u32;
-    /// `VMContextHeader::instance`.
-    pub const VMCTX_INSTANCE: u32 = offset_of!(VMContextHeader, instance) as u32;
     /// `VMContextHeader::store_context`.
     pub const VMCTX_STORE_CONTEXT: u32 = offset_of!(VMContextHeader, store_context) as u32;
     /// `VMContextHeader::builtins`.
