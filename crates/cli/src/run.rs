@@ -128,9 +128,12 @@ fn format_val(val: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
-            "null".to_string()
-        }
+        Val::FuncRef(None)
+        | Val::ExternRef(None)
+        | Val::ExnRef(None)
+        | Val::AnyRef(None)
+        | Val::ContRef(None) => "null".to_string(),
+        Val::ContRef(Some(_)) => "<contref>".to_string(),
         Val::AnyRef(Some(never)) => match *never {},
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),

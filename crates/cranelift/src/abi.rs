@@ -6,10 +6,10 @@
 //! `callee_vmctx` carries `ArgumentPurpose::VMContext` so Cranelift can load
 //! the stack limit from it in the prologue.
 
-use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, types};
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, InstBuilder, Signature, types};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::{Builtin, BuiltinType};
+use fxtime_environ::vm::{Builtin, BuiltinType, offsets};
 use fxtime_environ::{FuncType, TrapKind, WasmValType};
 
 /// The pointer type of the target (x86-64 only).
@@ -33,6 +33,7 @@ pub(crate) fn ir_type(ty: WasmValType) -> ir::Type {
         WasmValType::F32 => types::F32,
         WasmValType::F64 => types::F64,
         WasmValType::V128 => types::I8X16,
+        WasmValType::Ref(r) if r.is_cont() => types::I128,
         WasmValType::Ref(_) => POINTER,
     }
 }
@@ -69,6 +70,37 @@ pub(crate) fn builtin_signature(builtin: Builtin) -> Signature {
     sig.returns
         .extend(result.iter().map(|t| AbiParam::new(ir(t))));
     sig
+}
+
+/// Calls `builtin` (whose signature was imported as `sig`) with `vmctx`
+/// followed by `args`: a plain call, for builtins that do not unwind.
+pub(crate) fn call_builtin(
+    b: &mut FunctionBuilder<'_>,
+    sig: ir::SigRef,
+    vmctx: ir::Value,
+    builtin: Builtin,
+    args: &[ir::Value],
+) -> Option<ir::Value> {
+    let callee = builtin_pointer(b, vmctx, builtin);
+    let mut call_args = Vec::with_capacity(args.len() + 1);
+    call_args.push(vmctx);
+    call_args.extend_from_slice(args);
+    let call = b.ins().call_indirect(sig, callee, &call_args);
+    b.inst_results(call).first().copied()
+}
+
+/// The address of `builtin`, from the table `vmctx` points to.
+pub(crate) fn builtin_pointer(
+    b: &mut FunctionBuilder<'_>,
+    vmctx: ir::Value,
+    builtin: Builtin,
+) -> ir::Value {
+    let readonly = ir::MemFlagsData::trusted().with_readonly().with_can_move();
+    let table = b
+        .ins()
+        .load(POINTER, readonly, vmctx, offsets::VMCTX_BUILTINS as i32);
+    let slot = builtin as u32 * POINTER.bytes();
+    b.ins().load(POINTER, readonly, table, slot as i32)
 }
 
 /// The Cranelift trap code that stands for `kind`.

@@ -32,9 +32,9 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
 use fxtime_environ::{
-    CallSite, CompiledFunction, DefinedFuncIndex, ExceptionHandler, FuncIndex, FuncType, LibCall,
-    ModuleTranslation, RelocKind, RelocTarget, Relocation, TagIndex, TrapSite, VMOffsets,
-    WasmError, WasmResult,
+    CallSite, CompiledFunction, CompositeKind, DefinedFuncIndex, ExceptionHandler, FuncIndex,
+    FuncType, LibCall, ModuleInfo, ModuleTranslation, RelocKind, RelocTarget, Relocation, TagIndex,
+    TrapSite, TypeIndex, VMOffsets, WasmError, WasmResult,
 };
 use rayon::prelude::*;
 
@@ -62,6 +62,7 @@ impl Compiler {
         set(&mut flags, "unwind_info", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(&mut flags, "stack_switch_model", "basic")?;
         let verify = if cfg!(debug_assertions) {
             "true"
         } else {
@@ -96,6 +97,26 @@ impl Compiler {
                     self.isa.frontend_config(),
                 )?;
                 self.compile(func)
+            })
+            .collect()
+    }
+
+    /// Compiles the continuation entry of every continuation type of
+    /// `module` (see `trampolines::continuation_entry`), with the type
+    /// index each is for.
+    pub fn compile_continuation_entries(
+        &self,
+        module: &ModuleInfo,
+    ) -> WasmResult<Vec<(TypeIndex, Compiled)>> {
+        (0..module.types.len() as u32)
+            .map(TypeIndex)
+            .filter(|t| module.kind_of(t.0) == Some(CompositeKind::Cont))
+            .map(|t| {
+                let func = trampolines::continuation_entry(
+                    module.cont_func_type(t),
+                    self.isa.frontend_config(),
+                );
+                Ok((t, self.compile(func)?))
             })
             .collect()
     }

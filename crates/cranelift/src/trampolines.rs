@@ -10,16 +10,19 @@
 //!   the exception the host function's callee threw. It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{POINTER, builtin_signature, enter_function, ir_type, trap_code, wasm_signature};
+use crate::abi::{
+    POINTER, builtin_signature, call_builtin, enter_function, ir_type, trap_code, wasm_signature,
+};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
-    UserFuncName,
+    self, AbiParam, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem, InstBuilder,
+    MemFlagsData, Signature, StackSlotData, StackSlotKind, UserFuncName,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use fxtime_environ::vm::{Builtin, VAL_RAW_SIZE, offsets};
+use fxtime_environ::vm::{Builtin, TRANSFER_RETURN, TRANSFER_THROW, VAL_RAW_SIZE, offsets};
 use fxtime_environ::{FuncType, TrapKind};
+use fxtime_wasmfx::emit;
 
 fn slot_offset(i: usize) -> i32 {
     (i as u32 * VAL_RAW_SIZE) as i32
@@ -139,6 +142,97 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
         );
     }
     b.ins().return_(&results);
+    b.finalize(frontend);
+    func
+}
+
+/// The continuation entry for continuations of functions of type `ty`:
+/// `extern "C" fn(cont) -> cont`, the first function a fresh continuation's
+/// stack runs (the start trampoline calls it, and switches to the parent
+/// with its result as the payload).
+///
+/// It calls the continuation's function with the arguments from its
+/// buffer and leaves the results there (`TRANSFER_RETURN`). An exception
+/// the function does not catch stops here, by a catch-all, and waits in
+/// the buffer (`TRANSFER_THROW`) for the resumer to raise it again on its
+/// own stack; so does the exception of a `resume_throw` that arrives before
+/// the function started.
+pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(1, 2), c_signature(1, Some(POINTER)));
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let [cont] = enter_function(&mut b)[..] else {
+        unreachable!("one parameter")
+    };
+    let flags = MemFlagsData::trusted();
+    let run = b.create_block();
+    let done = b.create_block();
+    let transfer = emit::transfer(&mut b, cont);
+    let throw = b
+        .ins()
+        .icmp_imm_u(IntCC::Equal, transfer, TRANSFER_THROW as i64);
+    b.ins().brif(throw, done, &[], run, &[]);
+
+    b.switch_to_block(run);
+    b.seal_block(run);
+    let func_ref = b
+        .ins()
+        .load(POINTER, flags, cont, offsets::CONT_FUNC as i32);
+    let vmctx = b
+        .ins()
+        .load(POINTER, flags, func_ref, offsets::FUNC_REF_VMCTX as i32);
+    let code = b
+        .ins()
+        .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);
+    let params: Vec<_> = ty.params().map(ir_type).collect();
+    let mut args = vec![vmctx, vmctx];
+    args.extend(emit::take_values(&mut b, cont, &params));
+    let sig = b.import_signature(wasm_signature(ty));
+    let results: Vec<_> = ty.results().map(ir_type).collect();
+    let returned = b.create_block();
+    for ty in &results {
+        b.append_block_param(returned, *ty);
+    }
+    let caught = b.create_block();
+    let exception = b.append_block_param(caught, POINTER);
+    let pool = &mut b.func.dfg.value_lists;
+    let normal = BlockCall::new(
+        returned,
+        (0..results.len()).map(|i| BlockArg::TryCallRet(i as u32)),
+        pool,
+    );
+    let catch_all = BlockCall::new(caught, [BlockArg::TryCallExn(0)], pool);
+    let table = b.func.dfg.exception_tables.push(ExceptionTableData::new(
+        sig,
+        normal,
+        [
+            ExceptionTableItem::Context(vmctx),
+            ExceptionTableItem::Default(catch_all),
+        ],
+    ));
+    b.ins().try_call_indirect(code, &args, table);
+
+    let reserve_sig = b.import_signature(builtin_signature(Builtin::ContReserve));
+    let mut reserve = |b: &mut FunctionBuilder<'_>, cont, needed| {
+        call_builtin(b, reserve_sig, vmctx, Builtin::ContReserve, &[cont, needed]);
+    };
+    b.switch_to_block(returned);
+    b.seal_block(returned);
+    let values = b.block_params(returned).to_vec();
+    emit::store_values(&mut b, cont, &values, false, &mut reserve);
+    emit::set_transfer(&mut b, cont, TRANSFER_RETURN);
+    b.ins().jump(done, &[]);
+
+    b.switch_to_block(caught);
+    b.seal_block(caught);
+    emit::store_values(&mut b, cont, &[exception], false, &mut reserve);
+    emit::set_transfer(&mut b, cont, TRANSFER_THROW);
+    b.ins().jump(done, &[]);
+
+    b.switch_to_block(done);
+    b.seal_block(done);
+    b.ins().return_(&[cont]);
     b.finalize(frontend);
     func
 }

@@ -26,6 +26,16 @@ const fn feature(name: &'static str, flags: WasmFeatures, supported: bool) -> Fe
     }
 }
 
+/// A feature fxtime implements but leaves off unless asked for.
+const fn opt_in(name: &'static str, flags: WasmFeatures) -> Feature {
+    Feature {
+        name,
+        flags,
+        supported: true,
+        default: false,
+    }
+}
+
 /// Every feature known by name.
 pub const FEATURES: &[Feature] = &[
     feature("mutable-global", WasmFeatures::MUTABLE_GLOBAL, true),
@@ -60,12 +70,11 @@ pub const FEATURES: &[Feature] = &[
     feature("exceptions", WasmFeatures::EXCEPTIONS, true),
     feature("memory64", WasmFeatures::MEMORY64, false),
     feature("threads", WasmFeatures::THREADS, false),
-    feature(
+    opt_in(
         "stack-switching",
         WasmFeatures::STACK_SWITCHING
             .union(WasmFeatures::FUNCTION_REFERENCES)
             .union(WasmFeatures::EXCEPTIONS),
-        false,
     ),
     feature("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES, false),
     feature("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC, false),
@@ -184,11 +193,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_the_supported_features() {
+    fn defaults_are_the_supported_features_but_opt_ins() {
         let set = FeatureSet::default();
         for f in FEATURES {
-            assert_eq!(set.is_enabled(f.name), f.supported, "{}", f.name);
+            assert_eq!(set.is_enabled(f.name), f.default, "{}", f.name);
+            assert!(f.supported || !f.default, "{}", f.name);
         }
+        assert!(!set.is_enabled("stack-switching"));
+        let mut set = set;
+        set.set("stack-switching", true).unwrap();
+        assert!(set.is_enabled("stack-switching") && set.is_enabled("exceptions"));
     }
 
     #[test]

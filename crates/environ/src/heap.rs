@@ -50,6 +50,12 @@ pub enum HeapType {
     ConcreteStruct(TypeRef),
     /// An array of the given type.
     ConcreteArray(TypeRef),
+    /// Any continuation (`cont`).
+    Cont,
+    /// No continuation (`nocont`): the bottom of the continuation hierarchy.
+    NoCont,
+    /// A continuation of the given continuation type.
+    ConcreteCont(TypeRef),
 }
 
 impl HeapType {
@@ -58,7 +64,8 @@ impl HeapType {
         match self {
             HeapType::ConcreteFunc(r)
             | HeapType::ConcreteStruct(r)
-            | HeapType::ConcreteArray(r) => Some(r),
+            | HeapType::ConcreteArray(r)
+            | HeapType::ConcreteCont(r) => Some(r),
             _ => None,
         }
     }
@@ -68,17 +75,20 @@ impl HeapType {
             HeapType::ConcreteFunc(_) => HeapType::ConcreteFunc(r),
             HeapType::ConcreteStruct(_) => HeapType::ConcreteStruct(r),
             HeapType::ConcreteArray(_) => HeapType::ConcreteArray(r),
+            HeapType::ConcreteCont(_) => HeapType::ConcreteCont(r),
             other => other,
         }
     }
 
-    /// The top of this type's hierarchy (`func`, `extern`, `exn` or `any`).
+    /// The top of this type's hierarchy (`func`, `extern`, `exn`, `cont` or
+    /// `any`).
     pub fn top(self) -> HeapType {
         use HeapType as H;
         match self {
             H::Func | H::NoFunc | H::ConcreteFunc(_) => H::Func,
             H::Extern | H::NoExtern => H::Extern,
             H::Exn | H::NoExn => H::Exn,
+            H::Cont | H::NoCont | H::ConcreteCont(_) => H::Cont,
             _ => H::Any,
         }
     }
@@ -87,7 +97,11 @@ impl HeapType {
     pub fn is_bottom(self) -> bool {
         matches!(
             self,
-            HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn | HeapType::None
+            HeapType::NoFunc
+                | HeapType::NoExtern
+                | HeapType::NoExn
+                | HeapType::NoCont
+                | HeapType::None
         )
     }
 
@@ -106,7 +120,8 @@ impl HeapType {
             (_, b) if b == b.top() => true,
             (H::ConcreteFunc(TypeRef::Engine(a)), H::ConcreteFunc(TypeRef::Engine(b)))
             | (H::ConcreteStruct(TypeRef::Engine(a)), H::ConcreteStruct(TypeRef::Engine(b)))
-            | (H::ConcreteArray(TypeRef::Engine(a)), H::ConcreteArray(TypeRef::Engine(b))) => {
+            | (H::ConcreteArray(TypeRef::Engine(a)), H::ConcreteArray(TypeRef::Engine(b)))
+            | (H::ConcreteCont(TypeRef::Engine(a)), H::ConcreteCont(TypeRef::Engine(b))) => {
                 concrete(a, b)
             }
             (H::I31 | H::Struct | H::Array | H::ConcreteStruct(_) | H::ConcreteArray(_), H::Eq) => {
@@ -149,6 +164,12 @@ impl RefType {
         self.heap.top() == HeapType::Func
     }
 
+    /// Whether references of this type are continuations (16 bytes wide:
+    /// the continuation and its revision).
+    pub fn is_cont(&self) -> bool {
+        self.heap.top() == HeapType::Cont
+    }
+
     /// This type with each concrete type reference passed through `f`.
     pub fn map_type_refs(self, f: &impl Fn(TypeRef) -> TypeRef) -> RefType {
         let heap = match self.heap.type_ref() {
@@ -185,6 +206,8 @@ impl fmt::Display for HeapType {
             HeapType::Struct => "struct",
             HeapType::Array => "array",
             HeapType::None => "none",
+            HeapType::Cont => "cont",
+            HeapType::NoCont => "nocont",
             concrete => {
                 return match concrete.type_ref() {
                     Some(TypeRef::Module(t)) => write!(f, "{}", t.0),
@@ -242,6 +265,8 @@ pub enum CompositeType {
     Struct(Box<[FieldType]>),
     /// An array type.
     Array(FieldType),
+    /// A continuation type: continuations of functions of the named type.
+    Cont(TypeRef),
 }
 
 /// A type definition: a composite type, its declared supertype, and
@@ -293,6 +318,7 @@ impl SubType {
                     CompositeType::Struct(fields.iter().map(field).collect())
                 }
                 CompositeType::Array(element) => CompositeType::Array(field(element)),
+                CompositeType::Cont(func) => CompositeType::Cont(f(*func)),
             },
         }
     }
@@ -308,6 +334,8 @@ pub enum CompositeKind {
     Struct,
     /// An array type.
     Array,
+    /// A continuation type.
+    Cont,
 }
 
 /// Converts a wasmparser reference type; `kind_of` gives the kind of each
@@ -334,7 +362,8 @@ pub(crate) fn convert_ref_type(
             A::Struct => HeapType::Struct,
             A::Array => HeapType::Array,
             A::None => HeapType::None,
-            A::Cont | A::NoCont => return Err(WasmError::Unsupported("stack-switching".into())),
+            A::Cont => HeapType::Cont,
+            A::NoCont => HeapType::NoCont,
         },
         H::Concrete(index) | H::Exact(index) => {
             let Some(index) = index.as_module_index() else {
@@ -347,6 +376,7 @@ pub(crate) fn convert_ref_type(
                 Some(CompositeKind::Func) => HeapType::ConcreteFunc(r),
                 Some(CompositeKind::Struct) => HeapType::ConcreteStruct(r),
                 Some(CompositeKind::Array) => HeapType::ConcreteArray(r),
+                Some(CompositeKind::Cont) => HeapType::ConcreteCont(r),
                 None => return Err(WasmError::Bug(format!("unknown type {index}"))),
             }
         }
@@ -369,9 +399,7 @@ pub(crate) fn composite_kind(ty: &wasmparser::CompositeType) -> WasmResult<Compo
         wasmparser::CompositeInnerType::Func(_) => Ok(CompositeKind::Func),
         wasmparser::CompositeInnerType::Struct(_) => Ok(CompositeKind::Struct),
         wasmparser::CompositeInnerType::Array(_) => Ok(CompositeKind::Array),
-        wasmparser::CompositeInnerType::Cont(_) => {
-            Err(WasmError::Unsupported("stack-switching".into()))
-        }
+        wasmparser::CompositeInnerType::Cont(_) => Ok(CompositeKind::Cont),
     }
 }
 
@@ -411,9 +439,14 @@ pub(crate) fn convert_sub_type(
                 .collect::<WasmResult<Box<[_]>>>()?,
         ),
         wasmparser::CompositeInnerType::Array(a) => CompositeType::Array(field(&a.0)?),
-        wasmparser::CompositeInnerType::Cont(_) => {
-            return Err(WasmError::Unsupported("stack-switching".into()));
-        }
+        wasmparser::CompositeInnerType::Cont(c) => match c.0.as_module_index() {
+            Some(i) => CompositeType::Cont(TypeRef::Module(TypeIndex(i))),
+            None => {
+                return Err(WasmError::Bug(
+                    "a continuation type naming no module type".into(),
+                ));
+            }
+        },
     };
     let supertype = match ty.supertype_idxs.as_slice() {
         [] => None,

@@ -1,6 +1,6 @@
 //! [`ModuleInfo`]: everything about a module except its function bodies.
 
-use crate::{CompositeKind, CompositeType, SubType, WasmResult, WasmValType};
+use crate::{CompositeKind, CompositeType, SubType, TypeRef, WasmResult, WasmValType};
 use crate::{
     ConstExpr, DataIndex, DefinedFuncIndex, FuncIndex, FuncType, GlobalIndex, GlobalType,
     MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
@@ -169,7 +169,17 @@ impl ModuleInfo {
             CompositeType::Func(_) => CompositeKind::Func,
             CompositeType::Struct(_) => CompositeKind::Struct,
             CompositeType::Array(_) => CompositeKind::Array,
+            CompositeType::Cont(_) => CompositeKind::Cont,
         })
+    }
+
+    /// The function type of continuation type `t` (validation makes sure
+    /// `t` is one).
+    pub fn cont_func_type(&self, t: TypeIndex) -> &FuncType {
+        match self.types.get(t.index()).map(|t| &t.composite) {
+            Some(CompositeType::Cont(TypeRef::Module(f))) => self.func_type_at(*f),
+            _ => self.func_type_at(TypeIndex(u32::MAX)),
+        }
     }
 
     /// Converts a wasmparser value type of this module.

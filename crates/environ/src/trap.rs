@@ -39,11 +39,22 @@ pub enum TrapKind {
     CastFailure,
     /// An error returned by a host function.
     HostError,
+    /// `resume`, `resume_throw`, `switch` or `cont.bind` of a null
+    /// continuation reference.
+    NullContinuationReference,
+    /// A continuation reference used after its continuation was resumed,
+    /// bound or switched to.
+    ContinuationAlreadyConsumed,
+    /// `suspend` or `switch` with no handler for its tag between it and the
+    /// host.
+    UnhandledTag,
+    /// No memory for a continuation's stack.
+    ContinuationAllocation,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 15] = [
+    pub const ALL: [TrapKind; 19] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -59,6 +70,10 @@ impl TrapKind {
         TrapKind::NullExceptionReference,
         TrapKind::CastFailure,
         TrapKind::HostError,
+        TrapKind::NullContinuationReference,
+        TrapKind::ContinuationAlreadyConsumed,
+        TrapKind::UnhandledTag,
+        TrapKind::ContinuationAllocation,
     ];
 
     /// The message the WebAssembly reference interpreter uses.
@@ -79,6 +94,10 @@ impl TrapKind {
             TrapKind::NullExceptionReference => "null exception reference",
             TrapKind::CastFailure => "cast failure",
             TrapKind::HostError => "host function error",
+            TrapKind::NullContinuationReference => "null continuation reference",
+            TrapKind::ContinuationAlreadyConsumed => "continuation already consumed",
+            TrapKind::UnhandledTag => "unhandled tag",
+            TrapKind::ContinuationAllocation => "cannot allocate a continuation stack",
         }
     }
 

@@ -38,7 +38,7 @@ pub struct VMMemoryDefinition {
 #[derive(Debug)]
 pub struct VMTableDefinition {
     /// First element. Moves when the table grows.
-    pub base: *mut usize,
+    pub base: *mut u128,
     /// Number of elements.
     pub current_elements: usize,
 }
@@ -77,6 +77,9 @@ pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"fxhf");
 /// little-endian from offset 0.
 pub const VAL_RAW_SIZE: u32 = 16;
 
+/// Bytes per table element (a reference, up to 16 bytes wide).
+pub const TABLE_ELEMENT_SIZE: u32 = 16;
+
 /// A tag. Its address is its identity: two tags are the same tag exactly
 /// when they are the same object.
 #[repr(C)]
@@ -113,7 +116,7 @@ pub struct VMControlContext {
 
 /// Per-store state that generated code reads and writes.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMStoreContext {
     /// The lowest address the stack pointer of wasm code may reach;
     /// every function prologue checks against it.
@@ -121,6 +124,106 @@ pub struct VMStoreContext {
     /// Frame pointer of the last wasm-to-host trampoline: where a backtrace
     /// taken in host code starts walking wasm frames.
     pub last_wasm_exit_fp: usize,
+    /// The continuation running now: the innermost of the chain of
+    /// `resume`s since the host last entered wasm (null on the stack where
+    /// the host entered). `suspend` and `switch` search for handlers from
+    /// here outwards.
+    pub current_continuation: *mut VMContRef,
+    /// The store's continuations, opaque to generated code (for the
+    /// runtime to give back the stacks of continuations a trap abandons).
+    pub continuations: *mut u8,
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        VMStoreContext {
+            stack_limit: 0,
+            last_wasm_exit_fp: 0,
+            current_continuation: std::ptr::null_mut(),
+            continuations: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// A continuation: what a `contref` points to.
+///
+/// A `contref` value is 16 bytes: the address of a `VMContRef` (low half,
+/// null for a null reference) and the revision it was issued with (high
+/// half). A reference is valid while its revision equals the object's:
+/// every use that consumes a reference (`resume`, `resume_throw`,
+/// `cont.bind`, being switched to) bumps the object's revision, so a second
+/// use of the same reference traps "continuation already consumed". The
+/// store owns the objects and reuses them for new continuations without
+/// resetting the revision; a reference can therefore never match a later
+/// continuation that reuses its object.
+///
+/// Chains: while a continuation runs, `parent` is the continuation that
+/// resumed it (null for the stack the host entered wasm on) and `handlers`
+/// the clauses of that `resume`. A `suspend` to a handler of continuation
+/// `root` suspends the whole chain from `root` to the innermost running
+/// continuation: `root.innermost` remembers where to continue, and a
+/// reference to `root` stands for the chain.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContRef {
+    /// What the start trampoline calls on the first switch to the stack,
+    /// with this object as argument: `extern "C" fn(*mut VMContRef) ->
+    /// *mut VMContRef` (the continuation entry of its function type). It
+    /// returns the object, with `transfer` set, as the payload for the
+    /// switch back to the parent. First, as fibre's `FiberEntry` requires.
+    pub entry: *const u8,
+    /// Revision of the only valid reference (see above).
+    pub revision: u64,
+    /// The control context at the top of its stack. While the continuation
+    /// runs, it holds where its parent continues; while it is suspended,
+    /// where it continues itself (in its innermost continuation).
+    pub context: *mut VMControlContext,
+    /// While running: the continuation that resumed it.
+    pub parent: *mut VMContRef,
+    /// While suspended: the innermost continuation of the suspended chain
+    /// (itself when fresh or suspended in its own code).
+    pub innermost: *mut VMContRef,
+    /// While running: the handler clauses of the `resume` that runs it.
+    pub handlers: *const VMHandlerList,
+    /// The lowest address wasm code on its stack may use.
+    pub stack_limit: usize,
+    /// The function a fresh continuation calls.
+    pub func: *const VMFuncRef,
+    /// Values in transit (arguments, results, tag payloads), 16 bytes each.
+    pub values: *mut u128,
+    /// Number of values in `values` (bound arguments between uses).
+    pub values_len: u32,
+    /// Room in `values`, in values.
+    pub values_capacity: u32,
+    /// Why control reached the other side of a switch: into a continuation
+    /// [`TRANSFER_RESUME`] or [`TRANSFER_THROW`]; out of it
+    /// [`TRANSFER_RETURN`], [`TRANSFER_THROW`] or [`TRANSFER_SUSPEND`] plus
+    /// the index of the handler clause.
+    pub transfer: u64,
+}
+
+/// Into a continuation: continue with the values in its buffer.
+pub const TRANSFER_RESUME: u64 = 0;
+/// Out of a continuation: it returned, its results in its buffer.
+pub const TRANSFER_RETURN: u64 = 0;
+/// Either way: an exception, in slot 0 of the buffer, is raised on the
+/// other side.
+pub const TRANSFER_THROW: u64 = 1;
+/// Out of a continuation: suspended to handler clause `transfer -
+/// TRANSFER_SUSPEND` of the `resume` that ran it, the payload in its buffer.
+pub const TRANSFER_SUSPEND: u64 = 2;
+
+/// The handler clauses of one `resume`, in the resumer's frame: this
+/// header, then `suspend_count` tags of `(on $tag $label)` clauses and
+/// `switch_count` tags of `(on $tag switch)` clauses, each a `*const
+/// VMTagDefinition` (a tag's address is its identity), in clause order.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMHandlerList {
+    /// Number of `(on $tag $label)` clauses.
+    pub suspend_count: u64,
+    /// Number of `(on $tag switch)` clauses.
+    pub switch_count: u64,
 }
 
 /// The fixed header at the start of every `VMContext`.
@@ -183,6 +286,39 @@ pub mod offsets {
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
+    /// `VMStoreContext::current_continuation`.
+    pub const STORE_CURRENT_CONTINUATION: u32 =
+        offset_of!(VMStoreContext, current_continuation) as u32;
+    /// `VMContRef::entry`.
+    pub const CONT_ENTRY: u32 = offset_of!(VMContRef, entry) as u32;
+    /// `VMContRef::revision`.
+    pub const CONT_REVISION: u32 = offset_of!(VMContRef, revision) as u32;
+    /// `VMContRef::context`.
+    pub const CONT_CONTEXT: u32 = offset_of!(VMContRef, context) as u32;
+    /// `VMContRef::parent`.
+    pub const CONT_PARENT: u32 = offset_of!(VMContRef, parent) as u32;
+    /// `VMContRef::innermost`.
+    pub const CONT_INNERMOST: u32 = offset_of!(VMContRef, innermost) as u32;
+    /// `VMContRef::handlers`.
+    pub const CONT_HANDLERS: u32 = offset_of!(VMContRef, handlers) as u32;
+    /// `VMContRef::stack_limit`.
+    pub const CONT_STACK_LIMIT: u32 = offset_of!(VMContRef, stack_limit) as u32;
+    /// `VMContRef::func`.
+    pub const CONT_FUNC: u32 = offset_of!(VMContRef, func) as u32;
+    /// `VMContRef::values`.
+    pub const CONT_VALUES: u32 = offset_of!(VMContRef, values) as u32;
+    /// `VMContRef::values_len`.
+    pub const CONT_VALUES_LEN: u32 = offset_of!(VMContRef, values_len) as u32;
+    /// `VMContRef::values_capacity`.
+    pub const CONT_VALUES_CAPACITY: u32 = offset_of!(VMContRef, values_capacity) as u32;
+    /// `VMContRef::transfer`.
+    pub const CONT_TRANSFER: u32 = offset_of!(VMContRef, transfer) as u32;
+    /// `VMHandlerList::suspend_count`.
+    pub const HANDLERS_SUSPEND_COUNT: u32 = offset_of!(VMHandlerList, suspend_count) as u32;
+    /// `VMHandlerList::switch_count`.
+    pub const HANDLERS_SWITCH_COUNT: u32 = offset_of!(VMHandlerList, switch_count) as u32;
+    /// Where the tags follow a `VMHandlerList` header.
+    pub const HANDLERS_TAGS: u32 = size_of::<VMHandlerList>() as u32;
     /// `VMContextHeader::store_context`.
     pub const VMCTX_STORE_CONTEXT: u32 = offset_of!(VMContextHeader, store_context) as u32;
     /// `VMContextHeader::builtins`.
@@ -248,10 +384,12 @@ builtins! {
     MemoryInit(I32, I32, I32, I32, I32) -> I32;
     /// `data.drop`: (data segment).
     DataDrop(I32);
-    /// `table.grow`: (table, init value, delta) -> old size or -1.
-    TableGrow(I32, Pointer, I32) -> I32;
-    /// `table.fill`: (table, dst, value, len) -> 0 when out of bounds.
-    TableFill(I32, I32, Pointer, I32) -> I32;
+    /// `table.grow`: (table, init value's low and high words, delta) ->
+    /// old size or -1.
+    TableGrow(I32, Pointer, Pointer, I32) -> I32;
+    /// `table.fill`: (table, dst, value's low and high words, len) -> 0
+    /// when out of bounds.
+    TableFill(I32, I32, Pointer, Pointer, I32) -> I32;
     /// `table.copy`: (dst table, src table, dst, src, len) -> 0 when out of
     /// bounds.
     TableCopy(I32, I32, I32, I32, I32) -> I32;
@@ -269,6 +407,14 @@ builtins! {
     /// Throws an exception: (exception). Never returns. Called with the
     /// tail calling convention (see `Builtin::uses_tail_convention`).
     Throw(Pointer);
+    /// `cont.new`: (function reference, continuation type index) -> a
+    /// fresh continuation, or null when no stack can be had.
+    ContNew(Pointer, I32) -> Pointer;
+    /// Gives a continuation that returned or threw out back to the store:
+    /// (continuation).
+    ContRelease(Pointer);
+    /// Grows a continuation's value buffer: (continuation, values needed).
+    ContReserve(Pointer, I32);
 }
 
 #[cfg(test)]
@@ -290,6 +436,13 @@ mod tests {
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
         assert_eq!(size_of::<VMContextHeader>(), 32);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
+        // Generated code loads and stores every continuation field as a
+        // 64-bit word except the two 32-bit value counts.
+        assert_eq!(offsets::CONT_ENTRY, 0);
+        assert_eq!(size_of::<VMContRef>(), 88);
+        assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);
+        assert_eq!(offsets::CONT_TRANSFER % 8, 0);
+        assert_eq!(offsets::HANDLERS_TAGS, 16);
     }
 
     #[test]

@@ -30,5 +30,6 @@ pub mod mmap;
 mod pool;
 mod trampoline;
 
+pub use pool::HOST_HEADROOM;
 pub use pool::{FiberStack, StackPool};
-pub use trampoline::{FiberEntry, fxtime_fibre_start};
+pub use trampoline::{FiberEntry, fxtime_fibre_start, start_trampoline_range};

@@ -6,8 +6,9 @@ use std::io;
 use std::mem::size_of;
 
 /// Stack kept below a continuation's wasm stack limit for host code (host
-/// functions, libcalls) and the trap landing.
-pub const HOST_HEADROOM: usize = 64 * 1024;
+/// functions, libcalls) and the trap landing. Only what host code touches
+/// costs memory.
+pub const HOST_HEADROOM: usize = 256 * 1024;
 
 /// Most stacks one chunk holds; chunks double from 16 up to this.
 const MAX_CHUNK_STACKS: usize = 1024;
@@ -148,13 +149,20 @@ impl StackPool {
 
     fn add_chunk(&mut self) -> io::Result<()> {
         let count = (16 << self.chunks.len().min(6)).min(MAX_CHUNK_STACKS);
-        let slot = self.guard_size + self.stack_size;
-        let chunk = Mmap::reserve(slot * count)?;
+        // A guard page below the lowest stack, then the stacks back to back:
+        // one read-write range per chunk. A guard per stack would cost two
+        // kernel mappings per stack, and the kernel's limit on mappings
+        // (65,530 by default) would then cap live continuations at about
+        // 32,000. Wasm code never runs past a stack's limit (every
+        // prologue checks it), and host code gets the headroom below it.
+        let chunk = Mmap::reserve(self.guard_size + self.stack_size * count)?;
+        chunk.protect(
+            self.guard_size,
+            self.stack_size * count,
+            Protection::ReadWrite,
+        )?;
         for i in 0..count {
-            // Each slot: a guard at the bottom, then the stack.
-            let base_offset = i * slot + self.guard_size;
-            chunk.protect(base_offset, self.stack_size, Protection::ReadWrite)?;
-            let base = chunk.as_ptr() as usize + base_offset;
+            let base = chunk.as_ptr() as usize + self.guard_size + i * self.stack_size;
             self.fresh.push(FiberStack {
                 top: base + self.stack_size,
                 limit: base + HOST_HEADROOM,

@@ -33,6 +33,15 @@ unsafe extern "C" {
     /// The start trampoline (see the module docs). Never called directly:
     /// its address goes into a fresh stack's control context.
     pub fn fxtime_fibre_start();
+    /// The first address after the trampoline's code.
+    fn fxtime_fibre_start_end();
+}
+
+/// The addresses of the start trampoline's code: a frame whose return
+/// address falls here is the bottom frame of a continuation stack, and its
+/// frame pointer leads into the parent's frames.
+pub fn start_trampoline_range() -> std::ops::Range<usize> {
+    fxtime_fibre_start as *const () as usize..fxtime_fibre_start_end as *const () as usize
 }
 
 // CFI, in DWARF expressions over rsp (register 7), which points at the
@@ -59,6 +68,9 @@ std::arch::global_asm!(
     "mov rbp, [rcx + 8]",
     "jmp qword ptr [rcx + 16]",
     ".cfi_endproc",
+    ".globl fxtime_fibre_start_end",
+    ".hidden fxtime_fibre_start_end",
+    "fxtime_fibre_start_end:",
     ".size fxtime_fibre_start, . - fxtime_fibre_start",
     ".popsection",
 );

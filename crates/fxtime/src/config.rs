@@ -9,6 +9,7 @@ pub struct Config {
     /// `Engine::new` (which reports unsupported ones).
     pub(crate) feature_switches: Vec<(String, bool)>,
     pub(crate) max_wasm_stack: usize,
+    pub(crate) continuation_stack_size: usize,
     pub(crate) profiling: crate::ProfilingStrategy,
     pub(crate) debug_info: bool,
 }
@@ -18,6 +19,7 @@ impl Default for Config {
         Config {
             feature_switches: Vec::new(),
             max_wasm_stack: 512 * 1024,
+            continuation_stack_size: fxtime_runtime::continuations::DEFAULT_STACK_SIZE,
             profiling: crate::ProfilingStrategy::None,
             debug_info: false,
         }
@@ -59,7 +61,7 @@ feature_switches! {
     wasm_gc => "gc",
     /// Exception handling (on by default).
     wasm_exceptions => "exceptions",
-    /// Stack switching (not supported yet).
+    /// Stack switching: typed continuations (off by default).
     wasm_stack_switching => "stack-switching",
     /// 64-bit memories (not supported yet).
     wasm_memory64 => "memory64",
@@ -83,6 +85,15 @@ impl Config {
         }
         self.feature_switches.push((name.to_string(), enable));
         Ok(self)
+    }
+
+    /// Size of each continuation's stack (default 1 MiB, of which 256 KiB
+    /// stay free for host code called from the continuation). Wasm code
+    /// that runs past the rest traps with "call stack exhausted". Stacks
+    /// cost address space; memory only where touched.
+    pub fn continuation_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.continuation_stack_size = bytes;
+        self
     }
 
     /// Most bytes of native stack that wasm code may use before it traps

@@ -25,6 +25,7 @@ struct EngineInner {
     compiler: Compiler,
     features: FeatureSet,
     max_wasm_stack: usize,
+    continuation_stack_size: usize,
     types: Arc<TypeRegistry>,
     /// Read on every call from the host; written when types are new.
     trampolines: RwLock<Trampolines>,
@@ -65,6 +66,7 @@ impl Engine {
                 compiler,
                 features,
                 max_wasm_stack: config.max_wasm_stack,
+                continuation_stack_size: config.continuation_stack_size,
                 types: Arc::new(TypeRegistry::default()),
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
@@ -84,6 +86,10 @@ impl Engine {
 
     pub(crate) fn features(&self) -> &FeatureSet {
         &self.inner.features
+    }
+
+    pub(crate) fn continuation_stack_size(&self) -> usize {
+        self.inner.continuation_stack_size
     }
 
     pub(crate) fn max_wasm_stack(&self) -> usize {

@@ -222,7 +222,7 @@ impl Table {
         ) {
             bail!("table initial value does not match the element type");
         }
-        let init = init.to_raw(store.id)? as usize;
+        let init = init.to_raw(store.id)?;
         let table = RuntimeTable::new(ty, init).map_err(anyhow::Error::msg)?;
         let ptr = store.opaque.add_table(table) as usize;
         Ok(Table {
@@ -256,9 +256,7 @@ impl Table {
         let id = store.as_context().0.id;
         let table = self.get_table(&store);
         let ty = fxtime_environ::WasmValType::Ref(table.ty().element);
-        table
-            .get(index)
-            .map(|raw| Val::from_raw(raw as u128, ty, id))
+        table.get(index).map(|raw| Val::from_raw(raw, ty, id))
     }
 
     /// Sets element `index`.
@@ -272,7 +270,7 @@ impl Table {
         ) {
             bail!("value does not match the table's element type");
         }
-        if !table.set(index, value.to_raw(id)? as usize) {
+        if !table.set(index, value.to_raw(id)?) {
             bail!("out of bounds table access");
         }
         Ok(())
@@ -281,7 +279,7 @@ impl Table {
     /// Grows by `delta` elements set to `init`; returns the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
         let id = store.as_context_mut().0.id;
-        let init = init.to_raw(id)? as usize;
+        let init = init.to_raw(id)?;
         match self.get_table_mut(&mut store).grow(delta, init) {
             Some(old) => Ok(old),
             None => bail!("failed to grow table by {delta} elements"),

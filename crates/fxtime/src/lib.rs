@@ -61,7 +61,7 @@ pub use module::{ExternType, Module};
 pub use profiling::ProfilingStrategy;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trap::{Trap, WasmBacktrace};
-pub use values::{AnyRef, ExnRef, ExternRef, Val};
+pub use values::{AnyRef, ContRef, ExnRef, ExternRef, Val};
 
 /// Errors of the API (`anyhow`'s).
 pub use anyhow::{Error, Result};

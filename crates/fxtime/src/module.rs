@@ -142,12 +142,15 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let translation = translate_module(wasm, engine.features().wasm_features())?;
     let info = Arc::new(translation.info.clone());
     let offsets = VMOffsets::new(&info);
-    let (functions, unwind): (Vec<_>, Vec<_>) = engine
-        .compiler()
-        .compile_functions(translation, &offsets)?
-        .into_iter()
-        .map(|c| (c.function, c.unwind))
-        .unzip();
+    let mut compiled = engine.compiler().compile_functions(translation, &offsets)?;
+    // Continuation entries follow the module's functions in its code.
+    let mut continuation_entries = vec![None; info.types.len()].into_boxed_slice();
+    for (ty, entry) in engine.compiler().compile_continuation_entries(&info)? {
+        continuation_entries[ty.index()] = Some(compiled.len() as u32);
+        compiled.push(entry);
+    }
+    let (functions, unwind): (Vec<_>, Vec<_>) =
+        compiled.into_iter().map(|c| (c.function, c.unwind)).unzip();
     let type_ids: Box<[u32]> = engine.types().register_module(&info).into();
     let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
     engine.ensure_trampolines(&type_ids).map_err(bug)?;
@@ -163,6 +166,7 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
             type_ids,
             types: engine.types_arc(),
             wasm: wasm.into(),
+            continuation_entries,
         }),
     })
 }

@@ -58,9 +58,11 @@ pub(crate) struct HostState {
 impl<T> Store<T> {
     /// An empty store for `engine`, holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let mut opaque = StoreOpaque::new();
+        opaque.set_continuation_stack_size(engine.continuation_stack_size());
         Store {
             inner: Box::new(StoreInner {
-                opaque: StoreOpaque::new(),
+                opaque,
                 engine: engine.clone(),
                 id: StoreId::fresh(),
                 host: HostState::default(),

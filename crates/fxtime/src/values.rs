@@ -30,6 +30,21 @@ pub enum Val {
     /// A reference of the GC hierarchy (`anyref`, `eqref`, ...). fxtime
     /// creates no GC objects yet, so it is always null.
     AnyRef(Option<AnyRef>),
+    /// A continuation reference, `None` being null.
+    ContRef(Option<ContRef>),
+}
+
+/// A reference to a suspended or fresh continuation (`contref`), as wasm
+/// handed it out. The host can only hand it back to wasm, which may use it
+/// once: any use after the first traps "continuation already consumed".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContRef {
+    pub(crate) store: StoreId,
+    /// Object address and revision.
+    pub(crate) raw: u128,
+    /// Canonical id of its continuation type, when the type it came out
+    /// with was concrete.
+    pub(crate) type_id: Option<u32>,
 }
 
 /// A GC object. None exist yet: GC instructions are not supported.
@@ -103,6 +118,7 @@ impl Val {
                 HeapType::Func => Val::FuncRef(None),
                 HeapType::Exn => Val::ExnRef(None),
                 HeapType::Extern => Val::ExternRef(None),
+                HeapType::Cont => Val::ContRef(None),
                 _ => Val::AnyRef(None),
             },
         }
@@ -188,6 +204,16 @@ impl Val {
                 }
             }
             Val::AnyRef(None) if top == HeapType::Any => r.nullable,
+            Val::ContRef(c) if top == HeapType::Cont => match c {
+                None => r.nullable,
+                Some(c) => match (r.heap, c.type_id) {
+                    (HeapType::Cont, _) => true,
+                    (HeapType::ConcreteCont(TypeRef::Engine(id)), Some(have)) => {
+                        types.is_subtype(have, id)
+                    }
+                    _ => false,
+                },
+            },
             _ => false,
         }
     }
@@ -210,6 +236,10 @@ impl Val {
                 nullable: true,
                 heap: HeapType::Any,
             }),
+            Val::ContRef(_) => ValType::Ref(RefType {
+                nullable: true,
+                heap: HeapType::Cont,
+            }),
         }
     }
 
@@ -221,7 +251,17 @@ impl Val {
             Val::F32(v) => u128::from(v),
             Val::F64(v) => u128::from(v),
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => 0,
+            Val::FuncRef(None)
+            | Val::ExternRef(None)
+            | Val::ExnRef(None)
+            | Val::AnyRef(None)
+            | Val::ContRef(None) => 0,
+            Val::ContRef(Some(c)) => {
+                if c.store != store {
+                    bail!("continuation reference used with another store");
+                }
+                c.raw
+            }
             Val::ExnRef(Some(e)) => {
                 if e.store != store {
                     bail!("exnref used with another store");
@@ -260,6 +300,18 @@ impl Val {
             }
             // No GC objects exist: a reference of the `any` hierarchy is null.
             ValType::Ref(r) if r.heap.top() == HeapType::Any => Val::AnyRef(None),
+            ValType::Ref(r) if r.is_cont() => {
+                let type_id = match r.heap {
+                    HeapType::ConcreteCont(TypeRef::Engine(id)) => Some(id),
+                    _ => None,
+                };
+                let object = raw as u64;
+                Val::ContRef((object != 0).then_some(ContRef {
+                    store,
+                    raw,
+                    type_id,
+                }))
+            }
             ValType::Ref(_) => Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr })),
         }
     }

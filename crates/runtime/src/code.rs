@@ -69,6 +69,9 @@ pub enum PcKind {
     HostTrampoline,
     /// In an entry trampoline.
     EntryTrampoline,
+    /// In a continuation entry: the first frame on a continuation stack
+    /// above the start trampoline; skipped by backtraces.
+    ContinuationEntry,
 }
 
 const FUNCTION_ALIGN: usize = 16;
@@ -271,6 +274,14 @@ impl CodeObject {
         Some(match self.kind {
             CodeKind::EntryTrampolines => PcKind::EntryTrampoline,
             CodeKind::HostTrampolines => PcKind::HostTrampoline,
+            CodeKind::Module
+                if self
+                    .module
+                    .as_deref()
+                    .is_some_and(|m| index >= m.num_defined_funcs()) =>
+            {
+                PcKind::ContinuationEntry
+            }
             CodeKind::Module => {
                 let module = self.module.as_deref();
                 let num_imported = module.map_or(0, |m| m.num_imported_funcs);

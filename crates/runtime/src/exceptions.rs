@@ -47,7 +47,12 @@ unsafe extern "C" fn throw_exception(
     // SAFETY: exceptions are allocated by the store with a valid tag.
     let tag = unsafe { (*exception).tag };
     // Walk up while the frames are wasm code (or host trampolines).
-    while let Some(PcKind::Wasm(_) | PcKind::HostTrampoline) = lookup_pc(pc) {
+    // A continuation entry catches everything: an exception never crosses
+    // the bottom of a continuation stack here (the entry hands it to the
+    // resumer, which raises it again on its own stack).
+    while let Some(PcKind::Wasm(_) | PcKind::HostTrampoline | PcKind::ContinuationEntry) =
+        lookup_pc(pc)
+    {
         if let Some(site) = lookup_call_site(pc) {
             let sp = fp - site.frame_offset;
             // SAFETY: Cranelift stored the frame's vmctx at this offset from

@@ -33,9 +33,18 @@ pub struct RuntimeModule {
     pub types: Arc<TypeRegistry>,
     /// The module binary (data segments point into it).
     pub wasm: Arc<[u8]>,
+    /// Per type index: for a continuation type, the index in `code` of its
+    /// continuation entry (what a fresh continuation's stack runs first).
+    pub continuation_entries: Box<[Option<u32>]>,
 }
 
 impl RuntimeModule {
+    /// The continuation entry for continuation type `t`.
+    pub fn continuation_entry(&self, t: TypeIndex) -> Option<*const u8> {
+        let index = (*self.continuation_entries.get(t.index())?)?;
+        Some(self.code.function(index as usize))
+    }
+
     /// Code address of defined function `f`.
     pub fn function_code(&self, f: DefinedFuncIndex) -> *const u8 {
         self.code.function(f.index())
@@ -80,7 +89,7 @@ pub struct Instance {
     /// The store that owns the instance.
     store: *mut StoreOpaque,
     /// Values of each element segment, `None` once dropped.
-    elements: Vec<Option<Box<[usize]>>>,
+    elements: Vec<Option<Box<[u128]>>>,
     data_dropped: Vec<bool>,
 }
 
@@ -341,18 +350,14 @@ impl Instance {
         }
         for (i, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
-                let value = self.eval(init) as usize;
+                let value = self.eval(init);
                 let table = self.table(TableIndex((i + info.num_imported_tables) as u32));
                 let len = table.len();
                 table.fill(0, value, len);
             }
         }
         for (i, segment) in info.elements.iter().enumerate() {
-            let values: Box<[usize]> = segment
-                .items
-                .iter()
-                .map(|item| self.eval(item) as usize)
-                .collect();
+            let values: Box<[u128]> = segment.items.iter().map(|item| self.eval(item)).collect();
             match &segment.kind {
                 ElemSegmentKind::Passive => self.elements[i] = Some(values),
                 ElemSegmentKind::Declared => {}
@@ -378,7 +383,7 @@ impl Instance {
     }
 
     /// The values of element segment `e` (empty once dropped).
-    pub fn element_values(&self, e: ElemIndex) -> &[usize] {
+    pub fn element_values(&self, e: ElemIndex) -> &[u128] {
         self.elements[e.index()].as_deref().unwrap_or(&[])
     }
 

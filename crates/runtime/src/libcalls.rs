@@ -5,8 +5,8 @@
 
 use crate::exceptions::fxtime_throw;
 use crate::instance::Instance;
-use fxtime_environ::vm::Builtin;
-use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex};
+use fxtime_environ::vm::{Builtin, VMContRef, VMFuncRef};
+use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex};
 use std::sync::LazyLock;
 
 /// The builtin table every `VMContext` points to, in `Builtin` order.
@@ -28,6 +28,9 @@ pub fn builtins() -> *const usize {
                 Builtin::ExceptionNew => exception_new as *const () as usize,
                 Builtin::IsSubtype => is_subtype as *const () as usize,
                 Builtin::Throw => fxtime_throw as *const () as usize,
+                Builtin::ContNew => cont_new as *const () as usize,
+                Builtin::ContRelease => cont_release as *const () as usize,
+                Builtin::ContReserve => cont_reserve as *const () as usize,
             })
             .collect()
     });
@@ -43,6 +46,11 @@ unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
     // SAFETY: generated code passes its own, live vmctx; no other reference
     // to the instance is active while wasm runs.
     unsafe { Instance::from_vmctx(vmctx) }
+}
+
+/// A 16-byte table element from its two halves.
+fn join(low: u64, high: u64) -> u128 {
+    u128::from(low) | (u128::from(high) << 64)
 }
 
 fn status(ok: bool) -> u32 {
@@ -140,7 +148,14 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
     unsafe { instance(vmctx) }.drop_data(DataIndex(data));
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+unsafe extern "C" fn table_grow(
+    vmctx: *mut u8,
+    table: u32,
+    init_low: u64,
+    init_high: u64,
+    delta: u32,
+) -> u32 {
+    let init = join(init_low, init_high);
     // SAFETY: called by generated code with its vmctx.
     let table = unsafe { instance(vmctx) }.table(TableIndex(table));
     table.grow(delta, init).unwrap_or(u32::MAX)
@@ -150,9 +165,11 @@ unsafe extern "C" fn table_fill(
     vmctx: *mut u8,
     table: u32,
     dst: u32,
-    value: usize,
+    value_low: u64,
+    value_high: u64,
     len: u32,
 ) -> u32 {
+    let value = join(value_low, value_high);
     // SAFETY: called by generated code with its vmctx.
     let table = unsafe { instance(vmctx) }.table(TableIndex(table));
     status(table.fill(dst, value, len))
@@ -220,4 +237,41 @@ unsafe extern "C" fn is_subtype(vmctx: *mut u8, sub: u32, sup: u32) -> u32 {
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     // SAFETY: called by generated code with its vmctx.
     unsafe { instance(vmctx) }.drop_element(ElemIndex(elem));
+}
+
+unsafe extern "C" fn cont_new(
+    vmctx: *mut u8,
+    func: *const VMFuncRef,
+    cont_type: u32,
+) -> *mut VMContRef {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let module = instance.module().clone();
+    let Some(entry) = module.continuation_entry(TypeIndex(cont_type)) else {
+        return std::ptr::null_mut();
+    };
+    let ty = module.info.cont_func_type(TypeIndex(cont_type));
+    let capacity = ty.params.len().max(ty.results.len());
+    instance
+        .store()
+        .continuations()
+        .allocate(entry, func, capacity)
+        .unwrap_or(std::ptr::null_mut())
+}
+
+unsafe extern "C" fn cont_release(vmctx: *mut u8, cont: *mut VMContRef) {
+    // SAFETY: called by generated code with its vmctx, for a continuation
+    // of its store that just returned or threw out.
+    unsafe { instance(vmctx).store().continuations().release(cont) }
+}
+
+unsafe extern "C" fn cont_reserve(vmctx: *mut u8, cont: *mut VMContRef, needed: u32) {
+    // SAFETY: called by generated code with its vmctx, for a continuation
+    // object of its store.
+    unsafe {
+        instance(vmctx)
+            .store()
+            .continuations()
+            .reserve(cont, needed as usize)
+    }
 }

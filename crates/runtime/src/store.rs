@@ -1,6 +1,7 @@
 //! The runtime side of a store: everything its instances own, and the
 //! `VMStoreContext` generated code reads.
 
+use crate::continuations::Continuations;
 use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 /// Owns the instances, memories, tables and host globals of one store.
 /// Everything is boxed, so the raw pointers generated code and handles hold
 /// stay valid until the store is dropped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[expect(
     clippy::vec_box,
     reason = "generated code holds pointers to these objects: they must not move when a Vec grows"
@@ -27,12 +28,49 @@ pub struct StoreOpaque {
     /// Exceptions ever thrown: a header slot and one slot per payload value
     /// each. Without a collector they live as long as the store.
     exceptions: Vec<Box<[u128]>>,
+    /// Continuation objects and stacks; the context points here.
+    continuations: Box<Continuations>,
+}
+
+// SAFETY: the context's raw pointers point into this store's own objects
+// (its continuations), which move with it between threads; a store is
+// never used from two threads at once.
+unsafe impl Send for StoreOpaque {}
+
+impl Default for StoreOpaque {
+    fn default() -> Self {
+        StoreOpaque::new()
+    }
 }
 
 impl StoreOpaque {
     /// An empty store.
     pub fn new() -> StoreOpaque {
-        StoreOpaque::default()
+        let mut store = StoreOpaque {
+            context: Box::default(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Vec::new(),
+            continuations: Box::default(),
+        };
+        store.context.continuations = (&mut *store.continuations as *mut Continuations).cast();
+        store
+    }
+
+    /// Sets the usable size of continuation stacks; only before the first
+    /// continuation is created.
+    pub fn set_continuation_stack_size(&mut self, bytes: usize) {
+        if self.continuations.objects() == 0 {
+            *self.continuations = Continuations::new(bytes);
+        }
+    }
+
+    /// The store's continuations.
+    pub fn continuations(&mut self) -> &mut Continuations {
+        &mut self.continuations
     }
 
     /// The context generated code reads (stack limit, exit frame).

@@ -1,4 +1,6 @@
-//! Tables: vectors of one-word references, 0 being null.
+//! Tables: vectors of 16-byte references, 0 being null. Function and
+//! host references use the low word; continuation references both (the
+//! object and its revision).
 
 use fxtime_environ::TableType;
 use fxtime_environ::vm::VMTableDefinition;
@@ -12,7 +14,7 @@ pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 #[derive(Debug)]
 pub struct Table {
     definition: VMTableDefinition,
-    elements: Vec<usize>,
+    elements: Vec<u128>,
     ty: TableType,
 }
 
@@ -23,7 +25,7 @@ unsafe impl Sync for Table {}
 
 impl Table {
     /// A table of type `ty` with every element set to `init`.
-    pub fn new(ty: TableType, init: usize) -> Result<Box<Table>, String> {
+    pub fn new(ty: TableType, init: u128) -> Result<Box<Table>, String> {
         if ty.limits.min > MAX_TABLE_ELEMENTS {
             return Err(format!(
                 "table minimum of {} elements exceeds the limit of {MAX_TABLE_ELEMENTS}",
@@ -70,12 +72,12 @@ impl Table {
     }
 
     /// Element `index`.
-    pub fn get(&self, index: u32) -> Option<usize> {
+    pub fn get(&self, index: u32) -> Option<u128> {
         self.elements.get(index as usize).copied()
     }
 
     /// Sets element `index`; false when out of bounds.
-    pub fn set(&mut self, index: u32, value: usize) -> bool {
+    pub fn set(&mut self, index: u32, value: u128) -> bool {
         match self.elements.get_mut(index as usize) {
             Some(slot) => {
                 *slot = value;
@@ -87,7 +89,7 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`; returns the old size, or
     /// `None` beyond the maximum.
-    pub fn grow(&mut self, delta: u32, init: usize) -> Option<u32> {
+    pub fn grow(&mut self, delta: u32, init: u128) -> Option<u32> {
         let old = self.elements.len() as u64;
         let new = old + u64::from(delta);
         let max = self.ty.limits.max.unwrap_or(u64::from(u32::MAX));
@@ -100,7 +102,7 @@ impl Table {
     }
 
     /// Sets `len` elements from `dst` to `value`; false when out of bounds.
-    pub fn fill(&mut self, dst: u32, value: usize, len: u32) -> bool {
+    pub fn fill(&mut self, dst: u32, value: u128, len: u32) -> bool {
         match self.range(dst, len) {
             Some(range) => {
                 self.elements[range].fill(value);
@@ -111,7 +113,7 @@ impl Table {
     }
 
     /// Copies `values` to `dst`; false when out of bounds.
-    pub fn write(&mut self, dst: u32, values: &[usize]) -> bool {
+    pub fn write(&mut self, dst: u32, values: &[u128]) -> bool {
         let Ok(len) = u32::try_from(values.len()) else {
             return false;
         };
@@ -125,7 +127,7 @@ impl Table {
     }
 
     /// The elements `start..start + len`, if in bounds.
-    pub fn slice(&self, start: u32, len: u32) -> Option<&[usize]> {
+    pub fn slice(&self, start: u32, len: u32) -> Option<&[u128]> {
         self.range(start, len).map(|r| &self.elements[r])
     }
 

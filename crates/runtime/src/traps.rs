@@ -15,8 +15,9 @@
 //! wasm return an error status instead of unwinding).
 
 use crate::code::{PcKind, lookup_pc, lookup_trap};
+use crate::continuations::Continuations;
 use fxtime_environ::TrapKind;
-use fxtime_environ::vm::VMStoreContext;
+use fxtime_environ::vm::{VMContRef, VMStoreContext};
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Once;
 
@@ -55,6 +56,9 @@ struct Activation {
     /// the wasm frames of the enclosing activation continue.
     saved_exit_fp: usize,
     saved_stack_limit: usize,
+    /// The running continuation when this activation began (its chain is
+    /// invisible to this one: a suspension does not cross host frames).
+    saved_continuation: *mut VMContRef,
     unwound: UnsafeCell<Option<Unwound>>,
 }
 
@@ -92,8 +96,10 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         store,
         saved_exit_fp: context.last_wasm_exit_fp,
         saved_stack_limit: context.stack_limit,
+        saved_continuation: context.current_continuation,
         unwound: UnsafeCell::new(None),
     };
+    context.current_continuation = std::ptr::null_mut();
     if activation.previous.is_null() || context.stack_limit == 0 {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
@@ -123,8 +129,17 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     let context = unsafe { &mut *store };
     context.last_wasm_exit_fp = activation.saved_exit_fp;
     context.stack_limit = activation.saved_stack_limit;
+    let abandoned = std::mem::replace(
+        &mut context.current_continuation,
+        activation.saved_continuation,
+    );
     if trapped == 0 {
         return Ok(());
+    }
+    if !abandoned.is_null() {
+        // SAFETY: the store's context points at its continuations; the
+        // trap left `abandoned` and the chain it was running in.
+        unsafe { (*context.continuations.cast::<Continuations>()).abandon_chain(abandoned) };
     }
     Err(activation
         .unwound
@@ -318,12 +333,16 @@ unsafe fn walk_from_exit(exit_fp: usize, pcs: &mut Vec<usize>) {
 }
 
 /// Follows the frame-pointer chain while it stays in generated code,
-/// stopping at an entry trampoline.
+/// stopping at an entry trampoline. The bottom frame of a continuation
+/// stack (the start trampoline) links to the frame that resumed it, so
+/// the walk continues through every continuation of a chain.
 unsafe fn walk_frames(mut pc: usize, mut fp: usize, pcs: &mut Vec<usize>) {
+    let start_trampoline = fxtime_fibre::start_trampoline_range();
     loop {
         match lookup_pc(pc) {
             Some(PcKind::Wasm(_)) if pcs.len() < MAX_FRAMES => pcs.push(pc),
-            Some(PcKind::Wasm(_)) | Some(PcKind::HostTrampoline) => {}
+            Some(PcKind::Wasm(_) | PcKind::HostTrampoline | PcKind::ContinuationEntry) => {}
+            None if start_trampoline.contains(&pc) => {}
             Some(PcKind::EntryTrampoline) | None => return,
         }
         if fp == 0 {

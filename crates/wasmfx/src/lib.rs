@@ -1,7 +1,28 @@
-//! The stack-switching extension of fxtime (not built yet).
+//! The stack-switching extension: the CLIF that creates, resumes, suspends
+//! and switches continuations.
 //!
-//! Everything the stack-switching proposal adds will live here: the
-//! continuation object layout, handler tables, the CLIF emitted for
-//! `cont.new`, `resume`, `suspend`, `switch` and `resume_throw` (reached
-//! from the translator through a narrow hook), and the runtime's slow
-//! paths. See `ARCHITECTURE.md`.
+//! The translator (fxtime-cranelift) handles the wasm side of each
+//! instruction (operands, labels, builtins); the code here emits what runs
+//! on the switching paths, straight-line code over the layouts in
+//! `fxtime_environ::vm` with Cranelift's `stack_switch` at its heart. No
+//! path calls into the runtime except to grow a value buffer.
+//!
+//! ```text
+//!   resume k         consume k; parent := current; current := k.innermost
+//!                    stack_switch(k.context, k.context, k.innermost)
+//!                    current, stack limit := the resumer's; dispatch on
+//!                    root.transfer (return / throw / handler clause)
+//!   suspend $t       root := the nearest running continuation whose resume
+//!                    has (on $t ..); root.innermost := current
+//!                    stack_switch(root.context, root.context, root)
+//!   switch $t k      h := nearest (on $t switch); k takes h's place under
+//!                    that resume; h's chain becomes the new continuation
+//! ```
+//!
+//! Invariants the code relies on are stated on `fxtime_environ::vm::VMContRef`
+//! and in ARCHITECTURE.md ("Stack switching").
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod emit;

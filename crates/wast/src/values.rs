@@ -27,6 +27,7 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
             Some(NullKind::Extern) => Val::ExternRef(None),
             Some(NullKind::Exn) => Val::ExnRef(None),
             Some(NullKind::Any) => Val::AnyRef(None),
+            Some(NullKind::Cont) => Val::ContRef(None),
             None => bail!("unsupported argument: ref.null {ty:?}"),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n))),
@@ -42,6 +43,7 @@ enum NullKind {
     Extern,
     Exn,
     Any,
+    Cont,
 }
 
 /// Which hierarchy a `ref.null` of heap type `ty` belongs to, if supported.
@@ -57,7 +59,7 @@ fn null_kind(ty: &HeapType<'_>) -> Option<NullKind> {
             | AbstractHeapType::Struct
             | AbstractHeapType::Array
             | AbstractHeapType::None => Some(NullKind::Any),
-            _ => None,
+            AbstractHeapType::Cont | AbstractHeapType::NoCont => Some(NullKind::Cont),
         },
         _ => None,
     }
@@ -104,6 +106,7 @@ fn matches_core(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> 
                     | (Some(NullKind::Extern) | None, Val::ExternRef(None))
                     | (Some(NullKind::Exn) | None, Val::ExnRef(None))
                     | (Some(NullKind::Any) | None, Val::AnyRef(None))
+                    | (Some(NullKind::Cont) | None, Val::ContRef(None))
             )
         }
         (WastRetCore::RefExtern(n), Val::ExternRef(Some(r))) => match n {
@@ -201,6 +204,8 @@ pub(crate) fn describe(store: &Store<()>, val: &Val) -> String {
         Val::ExnRef(None) => "ref.null exn".to_string(),
         Val::ExnRef(Some(_)) => "exnref (non-null)".to_string(),
         Val::AnyRef(None) => "ref.null any".to_string(),
+        Val::ContRef(None) => "ref.null cont".to_string(),
+        Val::ContRef(Some(_)) => "contref (non-null)".to_string(),
         _ => "a value of a type this runner cannot display".to_string(),
     }
 }

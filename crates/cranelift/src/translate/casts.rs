@@ -8,7 +8,6 @@
 
 use super::FuncTranslator;
 use super::env::trusted;
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, Value};
 use fxtime_environ::vm::offsets;
 use fxtime_environ::{HeapType, RefType, TrapKind, TypeRef, WasmError, WasmResult};
@@ -73,7 +72,7 @@ impl FuncTranslator<'_> {
     /// 1 when the reference `value` is of type `target`.
     fn ref_test(&mut self, value: Value, target: RefType) -> Value {
         let i32 = ir::types::I32;
-        let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0);
+        let is_null = self.is_null(value);
         let null_result = self.builder.ins().iconst(i32, i64::from(target.nullable));
         let HeapType::ConcreteFunc(TypeRef::Module(ty)) = target.heap else {
             // Every non-null value of a hierarchy is of its top type; none

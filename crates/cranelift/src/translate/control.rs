@@ -7,7 +7,6 @@
 
 use super::FuncTranslator;
 use crate::abi::{ir_type, trap_code};
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use fxtime_environ::{TrapKind, TypeIndex, WasmResult};
 use wasmparser::{BlockType, Operator};
@@ -171,7 +170,7 @@ impl FuncTranslator<'_> {
                 let value = self.pop();
                 let (target, arity) = self.branch_target(*relative_depth);
                 let args = block_args(self.peekn(arity));
-                let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0);
+                let is_null = self.is_null(value);
                 let next = self.builder.create_block();
                 self.builder.ins().brif(is_null, target, &args, next, &[]);
                 self.builder.seal_block(next);
@@ -185,7 +184,8 @@ impl FuncTranslator<'_> {
                 let (target, arity) = self.branch_target(*relative_depth);
                 let args = block_args(self.peekn(arity));
                 let next = self.builder.create_block();
-                self.builder.ins().brif(value, target, &args, next, &[]);
+                let is_null = self.is_null(value);
+                self.builder.ins().brif(is_null, next, &[], target, &args);
                 self.builder.seal_block(next);
                 self.builder.switch_to_block(next);
                 self.pop();

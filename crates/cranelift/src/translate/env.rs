@@ -3,7 +3,7 @@
 
 use super::FuncTranslator;
 use super::exceptions::Callee;
-use crate::abi::{POINTER, builtin_signature, trap_code};
+use crate::abi::{self, POINTER, builtin_pointer, builtin_signature, trap_code};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value};
 use fxtime_environ::TrapKind;
 use fxtime_environ::vm::{Builtin, offsets};
@@ -64,29 +64,30 @@ impl FuncTranslator<'_> {
 
     /// Calls `builtin` with this function's vmctx followed by `args`.
     pub(crate) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
-        let sig = match self.builtin_sigs.get(&builtin) {
+        let sig = self.builtin_sig(builtin);
+        if builtin == Builtin::Throw {
+            // The one builtin that unwinds: handlers may catch it.
+            let callee = builtin_pointer(&mut self.builder, self.vmctx, builtin);
+            let mut call_args = vec![self.vmctx];
+            call_args.extend_from_slice(args);
+            return self
+                .emit_call(Callee::Indirect(sig, callee), sig, &call_args)
+                .first()
+                .copied();
+        }
+        abi::call_builtin(&mut self.builder, sig, self.vmctx, builtin, args)
+    }
+
+    /// The signature of `builtin`, imported into this function once.
+    pub(crate) fn builtin_sig(&mut self, builtin: Builtin) -> ir::SigRef {
+        match self.builtin_sigs.get(&builtin) {
             Some(sig) => *sig,
             None => {
                 let sig = self.builder.import_signature(builtin_signature(builtin));
                 self.builtin_sigs.insert(builtin, sig);
                 sig
             }
-        };
-        let table = self.vmctx_field(offsets::VMCTX_BUILTINS);
-        let slot = builtin as u32 * POINTER.bytes();
-        let callee = self.load_pointer(table, slot, trusted_readonly());
-        let mut call_args = Vec::with_capacity(args.len() + 1);
-        call_args.push(self.vmctx);
-        call_args.extend_from_slice(args);
-        if builtin == Builtin::Throw {
-            // The one builtin that unwinds: handlers may catch it.
-            return self
-                .emit_call(Callee::Indirect(sig, callee), sig, &call_args)
-                .first()
-                .copied();
         }
-        let call = self.builder.ins().call_indirect(sig, callee, &call_args);
-        self.builder.inst_results(call).first().copied()
     }
 
     /// Calls a builtin that returns 0 on an out-of-bounds access, and traps

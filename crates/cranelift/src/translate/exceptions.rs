@@ -117,23 +117,29 @@ impl FuncTranslator<'_> {
     }
 
     fn throw(&mut self, tag: TagIndex) {
-        let tag_index = self.i32_const(tag.0);
-        let exception = self
-            .call_builtin(Builtin::ExceptionNew, &[tag_index])
-            .expect("ExceptionNew returns the exception");
         let arity = self.module.tag_type(tag).params.len();
         let payload = self.peekn(arity).to_vec();
         let height = self.stack.len() - arity;
         self.stack.truncate(height);
-        for (i, value) in payload.into_iter().enumerate() {
-            self.builder
-                .ins()
-                .store(trusted(), value, exception, payload_offset(i));
-        }
+        let exception = self.new_exception(tag, &payload);
         self.throw_exception(exception);
     }
 
-    fn throw_exception(&mut self, exception: Value) {
+    /// A new exception of `tag` carrying `payload`.
+    pub(crate) fn new_exception(&mut self, tag: TagIndex, payload: &[Value]) -> Value {
+        let tag_index = self.i32_const(tag.0);
+        let exception = self
+            .call_builtin(Builtin::ExceptionNew, &[tag_index])
+            .expect("ExceptionNew returns the exception");
+        for (i, value) in payload.iter().enumerate() {
+            self.builder
+                .ins()
+                .store(trusted(), *value, exception, payload_offset(i));
+        }
+        exception
+    }
+
+    pub(crate) fn throw_exception(&mut self, exception: Value) {
         self.call_builtin(Builtin::Throw, &[exception]);
         // `Throw` never returns.
         self.builder.ins().trap(trap_code(TrapKind::Unreachable));

@@ -7,7 +7,9 @@
 //!                                         |- variables  locals and globals
 //!                                         |- memory     loads, stores, bulk memory
 //!                                         |- table      tables and references
-//!                                         `- calls      direct and indirect calls
+//!                                         |- calls      direct and indirect calls
+//!                                         |- exceptions try_table, throw
+//!                                         `- stack_switching  continuations (CLIF from fxtime-wasmfx)
 //! ```
 //!
 //! Each operator is validated right before it is translated, so the
@@ -21,6 +23,7 @@ mod env;
 mod exceptions;
 mod memory;
 mod numeric;
+mod stack_switching;
 mod table;
 mod variables;
 
@@ -162,6 +165,7 @@ impl FuncTranslator<'_> {
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
             || self.translate_cast(op)?
+            || self.translate_stack_switching(op)?
         {
             return Ok(());
         }
@@ -204,10 +208,13 @@ impl FuncTranslator<'_> {
         &self.stack[self.stack.len() - n..]
     }
 
-    fn zero(&mut self, ty: WasmValType) -> WasmResult<Value> {
+    pub(crate) fn zero(&mut self, ty: WasmValType) -> WasmResult<Value> {
         let ins = self.builder.ins();
         Ok(match ty {
             WasmValType::I32 => ins.iconst(ir::types::I32, 0),
+            WasmValType::Ref(r) if r.is_cont() => {
+                fxtime_wasmfx::emit::null_reference(&mut self.builder)
+            }
             WasmValType::I64 | WasmValType::Ref(_) => ins.iconst(ir::types::I64, 0),
             WasmValType::F32 => ins.f32const(0.0),
             WasmValType::F64 => ins.f64const(0.0),

@@ -1,16 +1,21 @@
 //! Tables and references.
 //!
-//! A table element is one machine word (a `*const VMFuncRef` or an
-//! externref handle, 0 being null); `table.get`, `table.set` and
-//! `table.size` are inline, the rest are builtins.
+//! A table element is 16 bytes: a `*const VMFuncRef` or an externref
+//! handle in the low word (0 being null), or a continuation reference in
+//! both. `table.get`, `table.set` and `table.size` are inline, the rest
+//! are builtins.
+//!
+//! A null check looks at the low word: for a continuation reference, the
+//! object address.
 
 use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::POINTER;
+use crate::abi::ir_type;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types::*};
-use fxtime_environ::vm::{Builtin, offsets};
-use fxtime_environ::{FuncIndex, TableIndex, TrapKind, WasmResult};
+use fxtime_environ::vm::{Builtin, TABLE_ELEMENT_SIZE, offsets};
+use fxtime_environ::{FuncIndex, TableIndex, TrapKind, WasmError, WasmResult, WasmValType};
 use wasmparser::Operator;
 
 impl FuncTranslator<'_> {
@@ -19,8 +24,11 @@ impl FuncTranslator<'_> {
         match op {
             O::TableGet { table } => {
                 let index = self.pop();
+                let ty = ir_type(WasmValType::Ref(
+                    self.module.tables[*table as usize].element,
+                ));
                 let slot = self.table_slot(TableIndex(*table), index, TrapKind::TableOutOfBounds);
-                let value = self.builder.ins().load(POINTER, trusted(), slot, 0);
+                let value = self.builder.ins().load(ty, trusted(), slot, 0);
                 self.stack.push(value);
             }
             O::TableSet { table } => {
@@ -36,13 +44,15 @@ impl FuncTranslator<'_> {
             O::TableGrow { table } => {
                 let [init, delta] = self.popn();
                 let table = self.i32_const(*table);
-                let result = self.call_builtin(Builtin::TableGrow, &[table, init, delta]);
+                let (low, high) = self.split_reference(init);
+                let result = self.call_builtin(Builtin::TableGrow, &[table, low, high, delta]);
                 self.stack.extend(result);
             }
             O::TableFill { table } => {
                 let [dst, value, len] = self.popn();
                 let table = self.i32_const(*table);
-                self.call_checked(Builtin::TableFill, &[table, dst, value, len]);
+                let (low, high) = self.split_reference(value);
+                self.call_checked(Builtin::TableFill, &[table, dst, low, high, len]);
             }
             O::TableCopy {
                 dst_table,
@@ -63,19 +73,23 @@ impl FuncTranslator<'_> {
                 let elem = self.i32_const(*elem_index);
                 self.call_builtin(Builtin::ElemDrop, &[elem]);
             }
-            O::RefNull { .. } => {
-                let null = self.builder.ins().iconst(POINTER, 0);
+            O::RefNull { hty } => {
+                let ty = wasmparser::RefType::new(true, *hty)
+                    .ok_or_else(|| WasmError::Limit("type index too large".into()))?;
+                let ty = WasmValType::Ref(self.module.convert_ref_type(ty)?);
+                let null = self.zero(ty)?;
                 self.stack.push(null);
             }
             O::RefIsNull => {
                 let value = self.pop();
-                let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0);
+                let is_null = self.is_null(value);
                 let is_null = self.builder.ins().uextend(I32, is_null);
                 self.stack.push(is_null);
             }
             O::RefAsNonNull => {
                 let value = *self.stack.last().expect("validated operand");
-                self.trap_if_zero(value, TrapKind::NullReference);
+                let is_null = self.is_null(value);
+                self.trap_if(is_null, TrapKind::NullReference);
             }
             O::RefFunc { function_index } => {
                 let func_ref = self.func_ref(FuncIndex(*function_index));
@@ -109,8 +123,31 @@ impl FuncTranslator<'_> {
             self.builder
                 .ins()
                 .load(POINTER, trusted(), definition, offsets::TABLE_BASE as i32);
-        let byte_offset = self.builder.ins().ishl_imm_u(index, 3);
+        let byte_offset = self
+            .builder
+            .ins()
+            .imul_imm_u(index, i64::from(TABLE_ELEMENT_SIZE));
         self.builder.ins().iadd(base, byte_offset)
+    }
+
+    /// Whether reference `value` is null (an `i8`).
+    pub(crate) fn is_null(&mut self, value: Value) -> Value {
+        let value = if self.builder.func.dfg.value_type(value) == I128 {
+            fxtime_wasmfx::emit::object(&mut self.builder, value)
+        } else {
+            value
+        };
+        self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0)
+    }
+
+    /// A reference's low and high words (the high word is 0 unless it is
+    /// a continuation reference).
+    fn split_reference(&mut self, value: Value) -> (Value, Value) {
+        if self.builder.func.dfg.value_type(value) == I128 {
+            self.builder.ins().isplit(value)
+        } else {
+            (value, self.builder.ins().iconst(I64, 0))
+        }
     }
 
     fn table_length(&mut self, table: TableIndex) -> Value {

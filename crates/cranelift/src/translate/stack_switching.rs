@@ -1,0 +1,291 @@
+//! The stack-switching instructions: `cont.new`, `cont.bind`, `resume`,
+//! `resume_throw(_ref)`, `suspend` and `switch`.
+//!
+//! The switching itself is CLIF from `fxtime_wasmfx::emit`; this module
+//! connects it to the operand stack, labels, tags and builtins.
+//!
+//! At a `resume`, control comes back with the root of the chain that came
+//! back and the reason in its `transfer`, which a `br_table` dispatches:
+//! 0 returned (results in its buffer, stack released), 1 threw (the
+//! exception in its buffer, raised again here), 2 + k suspended to the
+//! k-th `(on $tag $label)` clause (payload in its buffer, then a reference
+//! to it branches to the label). A woken `suspend` or `switch` looks at the
+//! same field: 0 continue with the values in the buffer, 1 raise the
+//! exception there (`resume_throw`).
+
+use super::FuncTranslator;
+use crate::abi::{self, POINTER, ir_type, trap_code};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::I32;
+use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
+use cranelift_frontend::FunctionBuilder;
+use fxtime_environ::vm::{Builtin, TRANSFER_RESUME, TRANSFER_THROW, offsets};
+use fxtime_environ::{
+    HeapType, TagIndex, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult, WasmValType,
+};
+use fxtime_wasmfx::emit::{self, Traps};
+use wasmparser::{Handle, Operator, ResumeTable};
+
+fn traps() -> Traps {
+    Traps {
+        null: trap_code(TrapKind::NullContinuationReference),
+        consumed: trap_code(TrapKind::ContinuationAlreadyConsumed),
+        unhandled: trap_code(TrapKind::UnhandledTag),
+    }
+}
+
+fn ir_types(types: impl Iterator<Item = WasmValType>) -> Vec<ir::Type> {
+    types.map(ir_type).collect()
+}
+
+impl FuncTranslator<'_> {
+    pub(super) fn translate_stack_switching(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
+        match op {
+            Operator::ContNew { cont_type_index } => self.cont_new(TypeIndex(*cont_type_index)),
+            Operator::ContBind {
+                argument_index,
+                result_index,
+            } => self.cont_bind(TypeIndex(*argument_index), TypeIndex(*result_index)),
+            Operator::Resume {
+                cont_type_index,
+                resume_table,
+            } => self.resume(TypeIndex(*cont_type_index), resume_table, Throw::No)?,
+            Operator::ResumeThrow {
+                cont_type_index,
+                tag_index,
+                resume_table,
+            } => self.resume(
+                TypeIndex(*cont_type_index),
+                resume_table,
+                Throw::Tag(TagIndex(*tag_index)),
+            )?,
+            Operator::ResumeThrowRef {
+                cont_type_index,
+                resume_table,
+            } => self.resume(TypeIndex(*cont_type_index), resume_table, Throw::Ref)?,
+            Operator::Suspend { tag_index } => self.suspend(TagIndex(*tag_index)),
+            Operator::Switch {
+                cont_type_index,
+                tag_index,
+            } => self.switch(TypeIndex(*cont_type_index), TagIndex(*tag_index))?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn cont_new(&mut self, cont_type: TypeIndex) {
+        let func = self.pop();
+        let is_null = self.is_null(func);
+        self.trap_if(is_null, TrapKind::NullFunctionReference);
+        let index = self.i32_const(cont_type.0);
+        let cont = self
+            .call_builtin(Builtin::ContNew, &[func, index])
+            .expect("ContNew returns the continuation");
+        self.trap_if_zero(cont, TrapKind::ContinuationAllocation);
+        let reference = emit::reference(&mut self.builder, cont);
+        self.stack.push(reference);
+    }
+
+    fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) {
+        let bound = self.module.cont_func_type(from).params.len()
+            - self.module.cont_func_type(to).params.len();
+        let reference = self.pop();
+        let args = self.pop_values(bound);
+        let cont = emit::consume(&mut self.builder, reference, traps());
+        self.store_values(cont, &args, true);
+        let reference = emit::reference(&mut self.builder, cont);
+        self.stack.push(reference);
+    }
+
+    fn resume(
+        &mut self,
+        cont_type: TypeIndex,
+        table: &ResumeTable,
+        throw: Throw,
+    ) -> WasmResult<()> {
+        let ty = self.module.cont_func_type(cont_type).clone();
+        let reference = self.pop();
+        let (values, transfer) = match throw {
+            Throw::No => (self.pop_values(ty.params.len()), TRANSFER_RESUME),
+            Throw::Tag(tag) => {
+                let args = self.pop_values(self.module.tag_type(tag).params.len());
+                (vec![self.new_exception(tag, &args)], TRANSFER_THROW)
+            }
+            Throw::Ref => {
+                let exception = self.pop();
+                self.trap_if_zero(exception, TrapKind::NullExceptionReference);
+                (vec![exception], TRANSFER_THROW)
+            }
+        };
+        let cont = emit::consume(&mut self.builder, reference, traps());
+        self.store_values(cont, &values, transfer == TRANSFER_RESUME);
+
+        let mut suspend_tags = Vec::new();
+        let mut switch_tags = Vec::new();
+        let mut labels = Vec::new();
+        for handle in &table.handlers {
+            match *handle {
+                Handle::OnLabel { tag, label } => {
+                    suspend_tags.push(self.tag_address(TagIndex(tag)));
+                    labels.push((TagIndex(tag), label));
+                }
+                Handle::OnSwitch { tag } => switch_tags.push(self.tag_address(TagIndex(tag))),
+            }
+        }
+        let handlers = emit::handler_list(&mut self.builder, &suspend_tags, &switch_tags);
+        let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        let root = emit::resume(&mut self.builder, store_context, cont, handlers, transfer);
+
+        // Dispatch on why control came back.
+        let why = emit::transfer(&mut self.builder, root);
+        let why = self.builder.ins().ireduce(I32, why);
+        let returned = self.builder.create_block();
+        let threw = self.builder.create_block();
+        let invalid = self.builder.create_block();
+        let clauses: Vec<_> = labels.iter().map(|_| self.builder.create_block()).collect();
+        let pool = &mut self.builder.func.dfg.value_lists;
+        let mut targets = vec![
+            BlockCall::new(returned, [], pool),
+            BlockCall::new(threw, [], pool),
+        ];
+        targets.extend(clauses.iter().map(|b| BlockCall::new(*b, [], pool)));
+        let default = BlockCall::new(invalid, [], pool);
+        let jump_table = self
+            .builder
+            .create_jump_table(JumpTableData::new(default, &targets));
+        self.builder.ins().br_table(why, jump_table);
+
+        for ((tag, label), block) in labels.into_iter().zip(clauses) {
+            self.enter_block(block);
+            let payload = ir_types(self.module.tag_type(tag).params());
+            let mut args: Vec<_> = emit::take_values(&mut self.builder, root, &payload)
+                .into_iter()
+                .map(BlockArg::Value)
+                .collect();
+            let continuation = emit::reference(&mut self.builder, root);
+            args.push(BlockArg::Value(continuation));
+            let (target, _) = self.branch_target(label);
+            self.builder.ins().jump(target, &args);
+        }
+
+        self.enter_block(invalid);
+        self.builder.ins().trap(trap_code(TrapKind::Unreachable));
+
+        self.enter_block(threw);
+        let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
+        self.call_builtin(Builtin::ContRelease, &[root]);
+        self.throw_exception(exception);
+
+        self.enter_block(returned);
+        self.reachable = true;
+        let results = ir_types(ty.results());
+        let results = emit::take_values(&mut self.builder, root, &results);
+        self.call_builtin(Builtin::ContRelease, &[root]);
+        self.stack.extend(results);
+        Ok(())
+    }
+
+    fn suspend(&mut self, tag: TagIndex) {
+        let ty = self.module.tag_type(tag).clone();
+        let args = self.pop_values(ty.params.len());
+        let tag_address = self.tag_address(tag);
+        let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        let (root, index) = emit::find_handler(
+            &mut self.builder,
+            store_context,
+            tag_address,
+            false,
+            traps(),
+        );
+        self.store_values(root, &args, false);
+        emit::suspend(&mut self.builder, store_context, root, index);
+        self.wake(root, &ir_types(ty.results()));
+    }
+
+    fn switch(&mut self, cont_type: TypeIndex, tag: TagIndex) -> WasmResult<()> {
+        let ty = self.module.cont_func_type(cont_type).clone();
+        // The target's last parameter is the continuation of the switcher,
+        // whose parameters are what the switcher receives when resumed.
+        let Some(WasmValType::Ref(last)) = ty.params.last() else {
+            return Err(WasmError::Bug(
+                "switch to a type without continuation".into(),
+            ));
+        };
+        let HeapType::ConcreteCont(TypeRef::Module(own_type)) = last.heap else {
+            return Err(WasmError::Bug(
+                "switch to a type without continuation".into(),
+            ));
+        };
+        let received = ir_types(self.module.cont_func_type(own_type).params());
+        let target = self.pop();
+        let mut args = self.pop_values(ty.params.len() - 1);
+        let target = emit::consume(&mut self.builder, target, traps());
+        let tag_address = self.tag_address(tag);
+        let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        let (root, _) =
+            emit::find_handler(&mut self.builder, store_context, tag_address, true, traps());
+        args.push(emit::reference(&mut self.builder, root));
+        self.store_values(target, &args, true);
+        emit::switch(&mut self.builder, store_context, root, target);
+        self.wake(root, &received);
+        Ok(())
+    }
+
+    /// After a suspended chain with root `root` is resumed: raises the
+    /// exception of a `resume_throw`, or pushes the values of `types`.
+    fn wake(&mut self, root: Value, types: &[ir::Type]) {
+        let why = emit::transfer(&mut self.builder, root);
+        let throw = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, why, TRANSFER_THROW as i64);
+        let raise = self.builder.create_block();
+        let resumed = self.builder.create_block();
+        self.builder.ins().brif(throw, raise, &[], resumed, &[]);
+        self.builder.set_cold_block(raise);
+        self.enter_block(raise);
+        let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
+        self.throw_exception(exception);
+        self.enter_block(resumed);
+        self.reachable = true;
+        let values = emit::take_values(&mut self.builder, root, types);
+        self.stack.extend(values);
+    }
+
+    /// Switches to `block`, whose predecessors are all known.
+    fn enter_block(&mut self, block: ir::Block) {
+        self.builder.switch_to_block(block);
+        self.builder.seal_block(block);
+    }
+
+    /// Pops `n` operands, the deepest first.
+    fn pop_values(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    /// The address of tag `tag`: its identity.
+    fn tag_address(&mut self, tag: TagIndex) -> Value {
+        self.vmctx_field(self.offsets.tag(tag))
+    }
+
+    /// Stores `values` into the buffer of continuation object `cont`.
+    fn store_values(&mut self, cont: Value, values: &[Value], append: bool) {
+        let sig = self.builtin_sig(Builtin::ContReserve);
+        let vmctx = self.vmctx;
+        let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
+            abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
+        };
+        emit::store_values(&mut self.builder, cont, values, append, &mut reserve);
+    }
+}
+
+/// How a `resume` starts the continuation.
+enum Throw {
+    /// With arguments.
+    No,
+    /// By raising a new exception of this tag at its suspension.
+    Tag(TagIndex),
+    /// By raising the exception on the operand stack.
+    Ref,
+}

@@ -1,0 +1,321 @@
+//! Emitting the switching paths into a function under construction.
+//!
+//! Values: a continuation *reference* is an `i128` (object address in the
+//! low half, revision in the high half); a continuation *object* is its
+//! `i64` address.
+
+use cranelift_codegen::ir::MemFlagsData;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_frontend::FunctionBuilder;
+use fxtime_environ::vm::{TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o};
+
+/// The trap codes of the switching paths.
+#[derive(Debug, Clone, Copy)]
+pub struct Traps {
+    /// A null continuation reference.
+    pub null: ir::TrapCode,
+    /// A reference whose continuation was consumed already.
+    pub consumed: ir::TrapCode,
+    /// No handler for a `suspend` or `switch`.
+    pub unhandled: ir::TrapCode,
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+fn load(b: &mut FunctionBuilder<'_>, ty: ir::Type, base: Value, offset: u32) -> Value {
+    b.ins().load(ty, flags(), base, offset as i32)
+}
+
+fn store(b: &mut FunctionBuilder<'_>, value: Value, base: Value, offset: u32) {
+    b.ins().store(flags(), value, base, offset as i32);
+}
+
+/// A reference to continuation object `cont` with its current revision.
+pub fn reference(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
+    let revision = load(b, I64, cont, o::CONT_REVISION);
+    b.ins().iconcat(cont, revision)
+}
+
+/// The null continuation reference.
+pub fn null_reference(b: &mut FunctionBuilder<'_>) -> Value {
+    let zero = b.ins().iconst(I64, 0);
+    b.ins().iconcat(zero, zero)
+}
+
+/// The object a reference points to (0 for null).
+pub fn object(b: &mut FunctionBuilder<'_>, reference: Value) -> Value {
+    b.ins().isplit(reference).0
+}
+
+/// Checks `reference` (not null, not consumed) and consumes it: bumps the
+/// revision so that no copy of it is valid any more. Returns the object.
+pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> Value {
+    let (cont, revision) = b.ins().isplit(reference);
+    b.ins().trapz(cont, traps.null);
+    let current = load(b, I64, cont, o::CONT_REVISION);
+    let stale = b.ins().icmp(IntCC::NotEqual, current, revision);
+    b.ins().trapnz(stale, traps.consumed);
+    let next = b.ins().iadd_imm_s(current, 1);
+    store(b, next, cont, o::CONT_REVISION);
+    cont
+}
+
+/// Stores `values` into the value buffer of `cont`, after the values there
+/// (`append`) or from the start. `reserve(b, cont, needed)` emits the call
+/// that grows the buffer when it is too small.
+pub fn store_values(
+    b: &mut FunctionBuilder<'_>,
+    cont: Value,
+    values: &[Value],
+    append: bool,
+    reserve: &mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value),
+) {
+    let len = if append {
+        load(b, I32, cont, o::CONT_VALUES_LEN)
+    } else {
+        b.ins().iconst(I32, 0)
+    };
+    if values.is_empty() {
+        store(b, len, cont, o::CONT_VALUES_LEN);
+        return;
+    }
+    let needed = b.ins().iadd_imm_s(len, values.len() as i64);
+    let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
+    let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
+    let grow = b.create_block();
+    let ready = b.create_block();
+    b.ins().brif(too_small, grow, &[], ready, &[]);
+    b.set_cold_block(grow);
+    b.switch_to_block(grow);
+    b.seal_block(grow);
+    reserve(b, cont, needed);
+    b.ins().jump(ready, &[]);
+    b.switch_to_block(ready);
+    b.seal_block(ready);
+    let base = load(b, I64, cont, o::CONT_VALUES);
+    let first = b.ins().uextend(I64, len);
+    let skip = b.ins().imul_imm_s(first, i64::from(VAL_RAW_SIZE));
+    let at = b.ins().iadd(base, skip);
+    for (i, value) in values.iter().enumerate() {
+        store(b, *value, at, i as u32 * VAL_RAW_SIZE);
+    }
+    store(b, needed, cont, o::CONT_VALUES_LEN);
+}
+
+/// Loads values of `types` from the start of the value buffer of `cont`
+/// and empties the buffer.
+pub fn take_values(b: &mut FunctionBuilder<'_>, cont: Value, types: &[ir::Type]) -> Vec<Value> {
+    let mut values = Vec::with_capacity(types.len());
+    if !types.is_empty() {
+        let base = load(b, I64, cont, o::CONT_VALUES);
+        for (i, ty) in types.iter().enumerate() {
+            values.push(load(b, *ty, base, i as u32 * VAL_RAW_SIZE));
+        }
+    }
+    let zero = b.ins().iconst(I32, 0);
+    store(b, zero, cont, o::CONT_VALUES_LEN);
+    values
+}
+
+/// Builds the handler list of a `resume` in this frame: the tags of its
+/// `(on $tag $label)` clauses, then those of its `(on $tag switch)`
+/// clauses (tag addresses). Returns its address.
+pub fn handler_list(b: &mut FunctionBuilder<'_>, suspend: &[Value], switch: &[Value]) -> Value {
+    let count = suspend.len() + switch.len();
+    let size = o::HANDLERS_TAGS + 8 * count as u32;
+    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+    let list = b.ins().stack_addr(I64, slot, 0);
+    let n = b.ins().iconst(I64, suspend.len() as i64);
+    store(b, n, list, o::HANDLERS_SUSPEND_COUNT);
+    let n = b.ins().iconst(I64, switch.len() as i64);
+    store(b, n, list, o::HANDLERS_SWITCH_COUNT);
+    for (i, tag) in suspend.iter().chain(switch).enumerate() {
+        store(b, *tag, list, o::HANDLERS_TAGS + 8 * i as u32);
+    }
+    list
+}
+
+/// Runs continuation `cont` (consumed already) under handler list
+/// `handlers`, telling it `transfer` (`TRANSFER_RESUME`, or
+/// `TRANSFER_THROW` with the exception in its buffer). Returns, once
+/// control comes back, the root of the chain that came back (whose
+/// `transfer` says why).
+pub fn resume(
+    b: &mut FunctionBuilder<'_>,
+    store_context: Value,
+    cont: Value,
+    handlers: Value,
+    transfer: u64,
+) -> Value {
+    store(b, handlers, cont, o::CONT_HANDLERS);
+    let transfer = b.ins().iconst(I64, transfer as i64);
+    store(b, transfer, cont, o::CONT_TRANSFER);
+    let parent = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
+    let limit = load(b, I64, store_context, o::STORE_STACK_LIMIT);
+    store(b, parent, cont, o::CONT_PARENT);
+    let innermost = load(b, I64, cont, o::CONT_INNERMOST);
+    enter(b, store_context, innermost);
+    let context = load(b, I64, cont, o::CONT_CONTEXT);
+    let root = b.ins().stack_switch(context, context, innermost);
+    // Back on this stack: the resumer's chain and stack limit again.
+    store(b, parent, store_context, o::STORE_CURRENT_CONTINUATION);
+    store(b, limit, store_context, o::STORE_STACK_LIMIT);
+    root
+}
+
+/// Makes `innermost` the running continuation, with its stack limit.
+fn enter(b: &mut FunctionBuilder<'_>, store_context: Value, innermost: Value) {
+    store(b, innermost, store_context, o::STORE_CURRENT_CONTINUATION);
+    let limit = load(b, I64, innermost, o::CONT_STACK_LIMIT);
+    store(b, limit, store_context, o::STORE_STACK_LIMIT);
+}
+
+/// Sets the `transfer` of `cont`.
+pub fn set_transfer(b: &mut FunctionBuilder<'_>, cont: Value, transfer: u64) {
+    let transfer = b.ins().iconst(I64, transfer as i64);
+    store(b, transfer, cont, o::CONT_TRANSFER);
+}
+
+/// Why control came back (or into a woken continuation): the `transfer`
+/// of `root`.
+pub fn transfer(b: &mut FunctionBuilder<'_>, root: Value) -> Value {
+    load(b, I64, root, o::CONT_TRANSFER)
+}
+
+/// Finds the nearest handler for `tag` (a tag address) from the running
+/// continuation outwards: among the `(on $tag switch)` clauses if
+/// `switch`, else among the `(on $tag $label)` ones. Traps when the search
+/// reaches the stack the host entered wasm on. Returns the continuation
+/// whose `resume` has the clause and the clause's index in the list.
+pub fn find_handler(
+    b: &mut FunctionBuilder<'_>,
+    store_context: Value,
+    tag: Value,
+    switch: bool,
+    traps: Traps,
+) -> (Value, Value) {
+    let chain = b.create_block();
+    let c = b.append_block_param(chain, I64);
+    let scan = b.create_block();
+    let scan_c = b.append_block_param(scan, I64);
+    let scan_list = b.append_block_param(scan, I64);
+    let scan_i = b.append_block_param(scan, I64);
+    let scan_end = b.append_block_param(scan, I64);
+    let check = b.create_block();
+    let outer = b.create_block();
+    let found = b.create_block();
+    let root = b.append_block_param(found, I64);
+    let index = b.append_block_param(found, I64);
+
+    let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
+    b.ins().jump(chain, &[start.into()]);
+
+    // Each continuation of the chain: the clauses of the resume running it.
+    b.switch_to_block(chain);
+    b.ins().trapz(c, traps.unhandled);
+    let list = load(b, I64, c, o::CONT_HANDLERS);
+    let suspend_count = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
+    let (first, end) = if switch {
+        let switch_count = load(b, I64, list, o::HANDLERS_SWITCH_COUNT);
+        let end = b.ins().iadd(suspend_count, switch_count);
+        (suspend_count, end)
+    } else {
+        (b.ins().iconst(I64, 0), suspend_count)
+    };
+    b.ins()
+        .jump(scan, &[c.into(), list.into(), first.into(), end.into()]);
+
+    b.switch_to_block(scan);
+    let done = b
+        .ins()
+        .icmp(IntCC::UnsignedGreaterThanOrEqual, scan_i, scan_end);
+    b.ins().brif(done, outer, &[], check, &[]);
+
+    b.switch_to_block(check);
+    b.seal_block(check);
+    let skip = b.ins().imul_imm_s(scan_i, 8);
+    let at = b.ins().iadd(scan_list, skip);
+    let candidate = load(b, I64, at, o::HANDLERS_TAGS);
+    let next = b.ins().iadd_imm_s(scan_i, 1);
+    let matches = b.ins().icmp(IntCC::Equal, candidate, tag);
+    b.ins().brif(
+        matches,
+        found,
+        &[scan_c.into(), scan_i.into()],
+        scan,
+        &[
+            scan_c.into(),
+            scan_list.into(),
+            next.into(),
+            scan_end.into(),
+        ],
+    );
+    b.seal_block(scan);
+
+    b.switch_to_block(outer);
+    b.seal_block(outer);
+    let parent = load(b, I64, scan_c, o::CONT_PARENT);
+    b.ins().jump(chain, &[parent.into()]);
+    b.seal_block(chain);
+
+    b.switch_to_block(found);
+    b.seal_block(found);
+    (root, index)
+}
+
+/// Suspends the chain from `root` (found by [`find_handler`]) to the
+/// running continuation, to clause `index` of the resume running `root`.
+/// Returns once the chain is resumed; the caller then looks at
+/// [`transfer`] of `root`.
+pub fn suspend(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, index: Value) {
+    let transfer = b.ins().iadd_imm_s(index, TRANSFER_SUSPEND as i64);
+    store(b, transfer, root, o::CONT_TRANSFER);
+    let innermost = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
+    store(b, innermost, root, o::CONT_INNERMOST);
+    let context = load(b, I64, root, o::CONT_CONTEXT);
+    b.ins().stack_switch(context, context, root);
+}
+
+/// `switch`: suspends the chain from `root` (found by [`find_handler`]) to
+/// the running continuation, and runs `target` (consumed already, its
+/// arguments in its buffer) in its place under the same `resume`. Returns
+/// once the suspended chain is resumed; the caller then looks at
+/// [`transfer`] of `root`.
+pub fn switch(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, target: Value) {
+    let innermost = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
+    store(b, innermost, root, o::CONT_INNERMOST);
+    // The target takes the root's place in the chain.
+    let parent = load(b, I64, root, o::CONT_PARENT);
+    store(b, parent, target, o::CONT_PARENT);
+    let handlers = load(b, I64, root, o::CONT_HANDLERS);
+    store(b, handlers, target, o::CONT_HANDLERS);
+    let resume = b
+        .ins()
+        .iconst(I64, fxtime_environ::vm::TRANSFER_RESUME as i64);
+    store(b, resume, target, o::CONT_TRANSFER);
+    let target_innermost = load(b, I64, target, o::CONT_INNERMOST);
+    enter(b, store_context, target_innermost);
+    // The root's context holds where the resume continues; the target's,
+    // where the target continues. Hand the former to the target, keep the
+    // latter to switch to, and leave this stack's state in the root's.
+    let root_context = load(b, I64, root, o::CONT_CONTEXT);
+    let target_context = load(b, I64, target, o::CONT_CONTEXT);
+    let words = 3;
+    let slot = b.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        8 * words,
+        3,
+    ));
+    let saved = b.ins().stack_addr(I64, slot, 0);
+    for i in 0..words {
+        let word = load(b, I64, target_context, 8 * i);
+        store(b, word, saved, 8 * i);
+        let word = load(b, I64, root_context, 8 * i);
+        store(b, word, target_context, 8 * i);
+    }
+    b.ins().stack_switch(root_context, saved, target_innermost);
+}
