@@ -4,4 +4,5 @@ mod api;
 mod exceptions;
 mod misc;
 mod spec;
+mod stack_switching;
 mod traps;

@@ -25,6 +25,11 @@ impl WastCommand {
         for file in &self.files {
             let mut runner = WastRunner::new(&config)?;
             let outcome = runner.run_file(file);
+            // What the script printed through `spectest`, as the reference
+            // interpreter shows it.
+            for line in runner.take_printed() {
+                writeln!(out, "{line}")?;
+            }
             for failure in &outcome.failures {
                 writeln!(out, "{failure}")?;
             }

@@ -71,6 +71,14 @@ impl<T> Store<T> {
         }
     }
 
+    /// Number of continuations holding a stack: created and not yet
+    /// returned, thrown out of, or abandoned by a trap. Without a collector,
+    /// a suspended continuation nobody resumes counts until the store is
+    /// dropped.
+    pub fn live_continuations(&self) -> usize {
+        self.inner.opaque.live_continuations()
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine

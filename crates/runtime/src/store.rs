@@ -68,6 +68,11 @@ impl StoreOpaque {
         }
     }
 
+    /// Number of continuations holding a stack.
+    pub fn live_continuations(&self) -> usize {
+        self.continuations.live()
+    }
+
     /// The store's continuations.
     pub fn continuations(&mut self) -> &mut Continuations {
         &mut self.continuations

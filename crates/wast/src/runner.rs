@@ -15,6 +15,7 @@ use wast::token::Id;
 use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
 use crate::outcome::Outcome;
+use crate::spectest::Printed;
 use crate::{messages, spectest, values};
 
 /// What fxtime's errors say when a module uses a feature fxtime does not
@@ -43,6 +44,8 @@ pub struct WastRunner {
     definitions: HashMap<String, Module>,
     /// The most recently defined module, for `module instance` without a name.
     last_definition: Option<Module>,
+    /// What the scripts printed through `spectest`, one entry per call.
+    printed: Printed,
 }
 
 impl WastRunner {
@@ -52,7 +55,8 @@ impl WastRunner {
     /// cannot be set up.
     pub fn new(config: &Config) -> Result<Self> {
         let engine = Engine::new(config)?;
-        let (store, linker) = fresh_store(&engine)?;
+        let printed = Printed::default();
+        let (store, linker) = fresh_store(&engine, &printed)?;
         Ok(WastRunner {
             engine,
             store,
@@ -61,7 +65,14 @@ impl WastRunner {
             instances: HashMap::new(),
             definitions: HashMap::new(),
             last_definition: None,
+            printed,
         })
+    }
+
+    /// Takes the lines printed through `spectest`'s print functions so far
+    /// (as the reference interpreter shows them, e.g. `5 : i32`).
+    pub fn take_printed(&mut self) -> Vec<String> {
+        std::mem::take(&mut *self.printed.lock().unwrap())
     }
 
     /// The engine the scripts run on.
@@ -130,7 +141,7 @@ impl WastRunner {
 
     /// Replaces the store, linker and all bindings with fresh ones.
     fn reset(&mut self) -> Result<()> {
-        let (store, linker) = fresh_store(&self.engine)?;
+        let (store, linker) = fresh_store(&self.engine, &self.printed)?;
         self.store = store;
         self.linker = linker;
         self.current = None;
@@ -465,13 +476,14 @@ impl WastRunner {
 }
 
 /// A store and a linker with the `spectest` module defined.
-fn fresh_store(engine: &Engine) -> Result<(Store<()>, Linker<()>)> {
+fn fresh_store(engine: &Engine, printed: &Printed) -> Result<(Store<()>, Linker<()>)> {
     let mut store = Store::new(engine, ());
     let mut linker = Linker::new(engine);
     // Like the reference interpreter, a later `register` of a name replaces
     // the earlier one.
     linker.allow_shadowing(true);
-    spectest::register(&mut store, &mut linker).context("cannot define the spectest module")?;
+    spectest::register(&mut store, &mut linker, printed.clone())
+        .context("cannot define the spectest module")?;
     Ok((store, linker))
 }
 

@@ -1,7 +1,7 @@
 //! The `spectest` host module that the specification scripts import from.
 //!
 //! It follows the reference interpreter's `spectest` module: print functions
-//! that do nothing, four constant globals holding 666 / 666.6, a funcref
+//! (which record what they print, as the interpreter would show it), four constant globals holding 666 / 666.6, a funcref
 //! table of 10..20 elements, and a memory of 1..2 pages.
 //! `spectest.unknown` deliberately does not exist. The reference
 //! interpreter's 64-bit indexed `table64` is missing: fxtime's `TableType`
@@ -13,12 +13,30 @@ use fxtime::{
     Table, TableType, Val, ValType,
 };
 
+/// Where the print functions record their lines.
+pub(crate) type Printed = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A printed value as the reference interpreter shows it: `5 : i32`.
+fn show(value: &Val) -> String {
+    match value {
+        Val::I32(v) => format!("{v} : i32"),
+        Val::I64(v) => format!("{v} : i64"),
+        Val::F32(bits) => format!("{} : f32", f32::from_bits(*bits)),
+        Val::F64(bits) => format!("{} : f64", f64::from_bits(*bits)),
+        other => format!("{other:?}"),
+    }
+}
+
 /// Name of the host module.
 const MODULE: &str = "spectest";
 
 /// Defines every `spectest` export in `linker`, creating its globals, table
 /// and memory in `store`.
-pub(crate) fn register(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()> {
+pub(crate) fn register(
+    store: &mut Store<()>,
+    linker: &mut Linker<()>,
+    printed: Printed,
+) -> Result<()> {
     let prints: [(&str, Vec<ValType>); 7] = [
         ("print", vec![]),
         ("print_i32", vec![ValType::I32]),
@@ -29,11 +47,16 @@ pub(crate) fn register(store: &mut Store<()>, linker: &mut Linker<()>) -> Result
         ("print_f64_f64", vec![ValType::F64, ValType::F64]),
     ];
     for (name, params) in prints {
+        let printed = printed.clone();
         linker.func_new(
             MODULE,
             name,
             FuncType::new(params, []),
-            |_caller, _params: &[Val], _results: &mut [Val]| Ok(()),
+            move |_caller, params: &[Val], _results: &mut [Val]| {
+                let line: Vec<_> = params.iter().map(show).collect();
+                printed.lock().unwrap().push(line.join(" "));
+                Ok(())
+            },
         )?;
     }
 

@@ -1,0 +1,287 @@
+//! Stack switching: the proposal's scripts and examples, and what only the
+//! embedding API shows (backtraces through continuation chains, stacks
+//! given back after traps, host frames inside continuations, continuation
+//! references held by the host).
+
+use anyhow::Result;
+use fxtime::{
+    Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Trap, TrapKind, Val,
+};
+use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
+use fxtime_wast::WastRunner;
+
+fn config() -> Config {
+    let mut config = Config::new();
+    config.wasm_stack_switching(true);
+    config
+}
+
+#[test]
+fn proposal_scripts_pass() {
+    let dir = shared_dir().join("spec/stack-switching");
+    let mut report = String::new();
+    for name in ["cont", "resume_throw", "validation", "validation_gc"] {
+        let path = dir.join(format!("{name}.wast"));
+        let outcome = with_big_stack(|| WastRunner::new(&config()).unwrap().run_file(&path));
+        assert!(outcome.total() > 0, "{name} ran nothing");
+        for failure in outcome.failures {
+            report.push_str(&format!("{failure}\n"));
+        }
+    }
+    assert!(report.is_empty(), "failures:\n{report}");
+}
+
+/// Each example runs to completion and prints what it should: the
+/// transcripts in tests/stack-switching/examples are what Wasmtime 48
+/// prints for the same programs.
+#[test]
+fn proposal_examples_print_their_expected_output() {
+    let dir = shared_dir().join("spec/stack-switching/examples");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 17);
+    for path in names {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let expected = std::fs::read_to_string(
+            tests_dir().join(format!("stack-switching/examples/{stem}.out")),
+        )
+        .unwrap_or_else(|e| panic!("{stem}: no transcript: {e}"));
+        let (outcome, printed) = with_big_stack(|| {
+            let mut runner = WastRunner::new(&config()).unwrap();
+            let outcome = runner.run_file(&path);
+            (outcome, runner.take_printed())
+        });
+        assert!(outcome.is_success(), "{stem}: {:?}", outcome.failures);
+        let expected: Vec<_> = expected.lines().map(str::to_string).collect();
+        assert_eq!(printed, expected, "{stem} printed something else");
+    }
+}
+
+const CHAIN: &str = r#"(module $chain
+  (type $f (func))
+  (type $c (cont $f))
+  (type $gf (func (result i32)))
+  (type $gc (cont $gf))
+  (func $level3 (drop (i32.div_u (i32.const 1) (global.get $zero))))
+  (func $level2 (resume $c (cont.new $c (ref.func $level3))))
+  (func $level1 (resume $c (cont.new $c (ref.func $level2))))
+  (func (export "trap_three_deep") (resume $c (cont.new $c (ref.func $level1))))
+  (func $recurse (param i32) (result i32)
+    (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  (func $deep (drop (call $recurse (i32.const 0))))
+  (func $overflow_outer (resume $c (cont.new $c (ref.func $deep))))
+  (func (export "overflow_nested") (resume $c (cont.new $c (ref.func $overflow_outer))))
+  (func $seven (result i32) (i32.const 7))
+  (func (export "seven") (result i32) (resume $gc (cont.new $gc (ref.func $seven))))
+  (global $zero (mut i32) (i32.const 0))
+  (elem declare func $level1 $level2 $level3 $deep $overflow_outer $seven))"#;
+
+fn trap_of(store: &mut Store<()>, instance: &Instance, name: &str) -> Trap {
+    let func = instance.get_func(&*store, name).unwrap();
+    let error = func.call(&mut *store, &[], &mut []).unwrap_err();
+    error
+        .downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("{name}: not a trap: {error:#}"))
+        .clone()
+}
+
+#[test]
+fn a_trap_in_a_chain_lists_every_continuation_and_frees_their_stacks() -> Result<()> {
+    with_big_stack(|| {
+        let engine = Engine::new(&config())?;
+        let module = Module::new(&engine, CHAIN)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        for _ in 0..3 {
+            let trap = trap_of(&mut store, &instance, "trap_three_deep");
+            assert_eq!(trap.kind(), TrapKind::IntegerDivisionByZero);
+            let names: Vec<_> = trap
+                .backtrace()
+                .frames()
+                .iter()
+                .map(|f| f.func_name.clone().unwrap_or_default())
+                .collect();
+            // Innermost first: one frame per continuation, then the caller.
+            assert_eq!(
+                names,
+                ["level3", "level2", "level1", "trap_three_deep"],
+                "{trap:?}"
+            );
+            assert_eq!(store.live_continuations(), 0, "abandoned stacks not freed");
+        }
+        let seven = instance.get_typed_func::<(), i32>(&store, "seven")?;
+        assert_eq!(seven.call(&mut store, ())?, 7);
+        assert_eq!(store.live_continuations(), 0);
+        Ok(())
+    })
+}
+
+#[test]
+fn stack_overflow_in_a_nested_continuation_traps_and_the_store_goes_on() -> Result<()> {
+    with_big_stack(|| {
+        let mut config = config();
+        config.continuation_stack_size(512 * 1024);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, CHAIN)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        for _ in 0..3 {
+            let trap = trap_of(&mut store, &instance, "overflow_nested");
+            assert_eq!(trap.kind(), TrapKind::StackOverflow);
+            assert_eq!(store.live_continuations(), 0);
+        }
+        let seven = instance.get_typed_func::<(), i32>(&store, "seven")?;
+        assert_eq!(seven.call(&mut store, ())?, 7);
+        Ok(())
+    })
+}
+
+const GENERATOR: &str = r#"(module $gen
+  (import "host" "from_continuation" (func $host (param i32) (result i32)))
+  (type $gf (func (param i32)))
+  (type $gc (cont $gf))
+  (type $vf (func))
+  (type $vc (cont $vf))
+  (type $bf (func (result i32)))
+  (type $bc (cont $bf))
+  (tag $yield (export "yield") (param i32))
+  ;; Yields 1..n.
+  (func $generate (param $n i32)
+    (local $i i32)
+    (loop $next
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (suspend $yield (local.get $i))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))
+  ;; Sums what a generator of 1..n yields, resuming it from here.
+  (func $sum (export "sum") (param $n i32) (result i32)
+    (local $k (ref null $vc)) (local $total i32)
+    (local.set $k (cont.bind $gc $vc (local.get $n) (cont.new $gc (ref.func $generate))))
+    (block $done
+      (loop $again
+        (block $on_yield (result i32 (ref $vc))
+          (resume $vc (on $yield $on_yield) (local.get $k))
+          (br $done))
+        (local.set $k)
+        (local.set $total (i32.add (local.get $total)))
+        (br $again)))
+    (local.get $total))
+  ;; Runs in a continuation: asks the host, which re-enters wasm.
+  (func $body (result i32) (call $host (i32.const 10)))
+  (func (export "run") (result i32) (resume $bc (cont.new $bc (ref.func $body))))
+  ;; Suspends to whoever handles $yield: called by the host from inside
+  ;; a continuation whose resumer handles $yield, it must not get there.
+  (func (export "yield_to_outside") (suspend $yield (i32.const 1)))
+  (func $body2 (result i32) (call $host (i32.const -1)))
+  (func (export "run_barrier") (result i32)
+    (block $on_yield (result i32 (ref $bc))
+      (return (resume $bc (on $yield $on_yield) (cont.new $bc (ref.func $body2)))))
+    (drop) (drop) (i32.const -100))
+  (elem declare func $generate $body $body2))"#;
+
+/// A host function that, called from a continuation, calls `sum` (which
+/// creates and resumes continuations) or, for -1, `yield_to_outside`.
+fn host_calls_back(store: &mut Store<()>, engine: &Engine) -> Result<Instance> {
+    let module = Module::new(engine, GENERATOR)?;
+    let mut linker = Linker::new(engine);
+    let ty = FuncType::new([fxtime::ValType::I32], [fxtime::ValType::I32]);
+    linker.func_new(
+        "host",
+        "from_continuation",
+        ty,
+        |mut caller, params, results| {
+            let n = params[0].i32().unwrap();
+            let export = |caller: &mut fxtime::Caller<'_, ()>, name| -> Func {
+                caller.get_export(name).unwrap().into_func().unwrap()
+            };
+            if n < 0 {
+                let inner = export(&mut caller, "yield_to_outside");
+                let error = inner.call(&mut caller, &[], &mut []).unwrap_err();
+                let trap = error.downcast_ref::<Trap>().expect("a trap");
+                assert_eq!(trap.kind(), TrapKind::UnhandledTag);
+                results[0] = Val::I32(1);
+            } else {
+                let sum = export(&mut caller, "sum");
+                let mut out = [Val::I32(0)];
+                sum.call(&mut caller, &[Val::I32(n)], &mut out)?;
+                results[0] = out[0];
+            }
+            Ok(())
+        },
+    )?;
+    linker.instantiate(store, &module)
+}
+
+#[test]
+fn host_functions_called_from_continuations_reenter_wasm() -> Result<()> {
+    with_big_stack(|| {
+        let engine = Engine::new(&config())?;
+        let mut store = Store::new(&engine, ());
+        let instance = host_calls_back(&mut store, &engine)?;
+        let run = instance.get_typed_func::<(), i32>(&store, "run")?;
+        for _ in 0..100 {
+            assert_eq!(run.call(&mut store, ())?, 55);
+        }
+        assert_eq!(store.live_continuations(), 0);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_suspension_does_not_cross_a_host_frame() -> Result<()> {
+    with_big_stack(|| {
+        let engine = Engine::new(&config())?;
+        let mut store = Store::new(&engine, ());
+        let instance = host_calls_back(&mut store, &engine)?;
+        // The resume in `run_barrier` handles $yield, but the suspension
+        // comes from wasm the host called: it traps there instead.
+        let run = instance.get_typed_func::<(), i32>(&store, "run_barrier")?;
+        assert_eq!(run.call(&mut store, ())?, 1);
+        assert_eq!(store.live_continuations(), 0);
+        Ok(())
+    })
+}
+
+const HANDLES: &str = r#"(module
+  (type $f (func (param i32) (result i32)))
+  (type $c (cont $f))
+  (func $double (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  (func (export "make") (result (ref null $c)) (cont.new $c (ref.func $double)))
+  (func (export "start") (param (ref null $c)) (param i32) (result i32)
+    (resume $c (local.get 1) (local.get 0)))
+  (elem declare func $double))"#;
+
+#[test]
+fn continuation_references_held_by_the_host_are_one_shot() -> Result<()> {
+    let engine = Engine::new(&config())?;
+    let module = Module::new(&engine, HANDLES)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let make = instance.get_func(&store, "make").unwrap();
+    let start = instance.get_func(&store, "start").unwrap();
+    let mut k = [Val::I32(0)];
+    make.call(&mut store, &[], &mut k)?;
+    assert!(matches!(k[0], Val::ContRef(Some(_))));
+    assert_eq!(store.live_continuations(), 1);
+    let mut out = [Val::I32(0)];
+    start.call(&mut store, &[k[0], Val::I32(21)], &mut out)?;
+    assert_eq!(out[0].i32(), Some(42));
+    assert_eq!(store.live_continuations(), 0);
+    // The same reference again: consumed, even though a new continuation
+    // now reuses the object.
+    make.call(&mut store, &[], &mut [Val::I32(0)])?;
+    let error = start
+        .call(&mut store, &[k[0], Val::I32(1)], &mut out)
+        .unwrap_err();
+    let trap = error.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.kind(), TrapKind::ContinuationAlreadyConsumed);
+    let error = start
+        .call(&mut store, &[Val::ContRef(None), Val::I32(1)], &mut out)
+        .unwrap_err();
+    let trap = error.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.kind(), TrapKind::NullContinuationReference);
+    Ok(())
+}
