@@ -68,7 +68,16 @@ pub fn run_once(engine: &Engine, program: &Path) -> Result<Sample> {
         use std::io::Read;
         pipe.read_to_string(&mut stderr).ok();
     }
-    let reason = stderr.lines().next().unwrap_or("").trim().to_string();
+    // The innermost cause: the last line of the error report, before any
+    // backtrace (Wasmtime prints a chain of causes).
+    let reason = stderr
+        .lines()
+        .take_while(|line| !line.starts_with("Stack backtrace"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .last()
+        .unwrap_or("")
+        .to_string();
     let code = if libc::WIFEXITED(status) {
         format!("exit code {}", libc::WEXITSTATUS(status))
     } else {

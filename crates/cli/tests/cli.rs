@@ -98,6 +98,10 @@ fn bad_input_is_a_one_line_error() {
             "bogus is not a known WebAssembly feature",
         ),
         (vec!["run", "-W", "simd=maybe", wat], "expected `y` or `n`"),
+        (
+            vec!["run", "-W", "continuation-stack-size=lots", wat],
+            "expected a size in bytes",
+        ),
         (vec!["wast", "/no/such.wast"], "no/such.wast"),
     ];
     for (args, expected) in cases {
@@ -109,6 +113,43 @@ fn bad_input_is_a_one_line_error() {
     }
     let out = fxtime(&["run", "--no-such-flag", wat]);
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
+}
+
+const UNHANDLED: &str = r#"(module
+  (tag $nobody_handles)
+  (func $lost (suspend $nobody_handles))
+  (func (export "_start") (call $lost)))"#;
+
+#[test]
+fn stack_switching_runs_generators_and_reports_unhandled_suspensions() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/generator.wat");
+    let args = [
+        "run",
+        "-W",
+        "stack-switching",
+        "--invoke",
+        "sum",
+        root,
+        "100",
+    ];
+    let out = fxtime(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "5050\n");
+    // Without the feature, the module is rejected and says what it needs.
+    let out = fxtime(&["run", "--invoke", "sum", root, "100"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("stack-switching"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A suspension nobody handles is a trap with a backtrace.
+    let path = file("unhandled.wat", UNHANDLED);
+    let out = fxtime(&["run", "-W", "stack-switching", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unhandled tag"), "{stderr}");
+    assert!(stderr.contains("lost"), "{stderr}");
 }
 
 #[test]
