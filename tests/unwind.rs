@@ -58,6 +58,121 @@ fn the_system_unwinder_walks_through_wasm_frames() -> Result<()> {
     Ok(())
 }
 
+/// Three continuations deep: `outer` resumes `first`, which resumes
+/// `second`, which resumes `third`, which calls the host.
+const NESTED: &str = r#"(module
+  (import "host" "capture" (func $capture))
+  (type $f (func))
+  (type $c (cont $f))
+  (func $third (call $capture))
+  (func $second (resume $c (cont.new $c (ref.func $third))))
+  (func $first (resume $c (cont.new $c (ref.func $second))))
+  (func (export "outer") (resume $c (cont.new $c (ref.func $first))))
+  (elem declare func $first $second $third))"#;
+
+#[repr(C)]
+struct UnwindContext {
+    _opaque: [u8; 0],
+}
+
+type UnwindTrace = extern "C" fn(*mut UnwindContext, *mut std::ffi::c_void) -> i32;
+
+unsafe extern "C" {
+    // The system unwinder (libgcc_s), which follows DWARF CFI only.
+    fn _Unwind_Backtrace(trace: UnwindTrace, data: *mut std::ffi::c_void) -> i32;
+    fn _Unwind_GetIP(context: *mut UnwindContext) -> usize;
+}
+
+/// Return addresses of the frames above this one, by `_Unwind_Backtrace`.
+fn unwind_ips() -> Vec<usize> {
+    extern "C" fn push(context: *mut UnwindContext, data: *mut std::ffi::c_void) -> i32 {
+        // SAFETY: `data` is the `Vec` below, alive for the whole walk;
+        // `context` is the unwinder's, valid during this callback.
+        unsafe { (*data.cast::<Vec<usize>>()).push(_Unwind_GetIP(context)) };
+        0 // _URC_NO_REASON: keep going
+    }
+    let mut ips = Vec::new();
+    // SAFETY: `push` matches the callback type and only touches `ips`.
+    unsafe { _Unwind_Backtrace(push, (&mut ips as *mut Vec<usize>).cast()) };
+    ips
+}
+
+/// The names of the wasm functions among `ips`, in order.
+fn wasm_names(ips: &[usize]) -> Vec<String> {
+    ips.iter()
+        .filter_map(|ip| match fxtime_runtime::code::lookup_pc(*ip) {
+            Some(fxtime_runtime::code::PcKind::Wasm(frame)) => frame.func_name,
+            _ => None,
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Captured {
+    ips: Vec<usize>,
+    rust_trace: String,
+    fp_names: Vec<String>,
+}
+
+#[inline(never)]
+fn enter_nested_continuations(
+    store: &mut Store<Arc<Mutex<Captured>>>,
+    instance: &fxtime::Instance,
+) -> Result<()> {
+    let run = instance.get_typed_func::<(), ()>(&*store, "outer")?;
+    run.call(&mut *store, ())
+}
+
+#[test]
+fn unwinders_walk_from_a_continuation_through_its_parents_to_the_host() -> Result<()> {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut config = fxtime::Config::new();
+    config.wasm_stack_switching(true);
+    let engine = Engine::new(&config)?;
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let mut store = Store::new(&engine, captured.clone());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "capture",
+        |caller: fxtime::Caller<'_, Arc<Mutex<Captured>>>| {
+            let ips = unwind_ips();
+            let rust_trace = std::backtrace::Backtrace::force_capture().to_string();
+            let fp_names = fxtime::WasmBacktrace::capture(&caller)
+                .frames()
+                .iter()
+                .map(|f| f.func_name.clone().unwrap_or_default())
+                .collect();
+            *caller.data().lock().unwrap() = Captured {
+                ips,
+                rust_trace,
+                fp_names,
+            };
+        },
+    )?;
+    let module = Module::new(&engine, NESTED)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    enter_nested_continuations(&mut store, &instance)?;
+    let captured = captured.lock().unwrap();
+    let expected = ["third", "second", "first", "outer"];
+    // DWARF: each continuation's bottom frame leads to the frame of the
+    // resume that runs it, and on into the host.
+    assert_eq!(
+        wasm_names(&captured.ips),
+        expected,
+        "{}",
+        captured.rust_trace
+    );
+    assert!(
+        captured.rust_trace.contains("enter_nested_continuations"),
+        "the system unwinder stopped before the host frame:\n{}",
+        captured.rust_trace
+    );
+    // Frame pointers: the same frames.
+    assert_eq!(captured.fp_names, expected);
+    Ok(())
+}
+
 #[test]
 fn freed_code_leaves_no_unwind_registrations() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -227,27 +227,55 @@ fn gdb_backtraces_name_wasm_functions_down_to_main() {
              (func $middle (call $inner))
              (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#,
     );
+    assert_gdb_backtrace(&[], &path, &["inner", "middle", "outer"]);
+}
+
+/// Runs `fxtime run [flags] --invoke outer PATH` under gdb until it stops
+/// (at the trap's signal, before fxtime's handler runs), and checks that
+/// `bt` lists the wasm functions `innermost_first` in that order, then
+/// `fxtime::main`.
+fn assert_gdb_backtrace(flags: &[&str], path: &std::path::Path, innermost_first: &[&str]) {
     let out = Command::new("gdb")
         .args(["-batch", "-nx", "-ex", "run", "-ex", "bt", "--args"])
         .arg(env!("CARGO_BIN_EXE_fxtime"))
-        .args(["run", "--invoke", "outer", path.to_str().unwrap()])
+        .arg("run")
+        .args(flags)
+        .args(["--invoke", "outer", path.to_str().unwrap()])
         .output()
         .expect("gdb (the CI script installs it)");
     let stdout = text(&out.stdout);
-    // gdb stops at the trap's signal, before fxtime's handler runs.
     let bt: Vec<&str> = stdout.lines().filter(|l| l.starts_with('#')).collect();
     let position = |name: &str| {
         bt.iter()
             .position(|l| l.contains(name))
             .unwrap_or_else(|| panic!("{name} missing from the backtrace:\n{stdout}"))
     };
-    let (inner, middle, outer) = (
-        position("wasm[debugged]::inner"),
-        position("wasm[debugged]::middle"),
-        position("wasm[debugged]::outer"),
+    let mut positions: Vec<usize> = innermost_first
+        .iter()
+        .map(|f| position(&format!("wasm[debugged]::{f}")))
+        .collect();
+    positions.push(position("fxtime::main"));
+    assert!(positions.is_sorted(), "{stdout}");
+}
+
+#[test]
+fn gdb_backtraces_cross_every_continuation_of_a_chain() {
+    let path = file(
+        "gdb_continuations.wat",
+        r#"(module $debugged
+             (type $f (func))
+             (type $c (cont $f))
+             (func $third (drop (i32.div_u (i32.const 1) (i32.const 0))))
+             (func $second (resume $c (cont.new $c (ref.func $third))))
+             (func $first (resume $c (cont.new $c (ref.func $second))))
+             (func $outer (export "outer") (resume $c (cont.new $c (ref.func $first))))
+             (elem declare func $first $second $third))"#,
     );
-    let main = position("fxtime::main");
-    assert!(inner < middle && middle < outer && outer < main, "{stdout}");
+    assert_gdb_backtrace(
+        &["-W", "stack-switching"],
+        &path,
+        &["third", "second", "first", "outer"],
+    );
 }
 
 #[test]

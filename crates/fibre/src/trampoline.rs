@@ -56,6 +56,10 @@ std::arch::global_asm!(
     ".p2align 4",
     "fxtime_fibre_start:",
     ".cfi_startproc simple",
+    // A frame that switches stacks, like a signal frame: its caller's
+    // frame lies on another stack, possibly at a lower address, which gdb
+    // otherwise takes for a corrupt stack and stops.
+    ".cfi_signal_frame",
     ".cfi_escape 0x0f, 0x03, 0x77, 0x00, 0x06",
     ".cfi_escape 0x10, 0x06, 0x02, 0x77, 0x08",
     ".cfi_escape 0x10, 0x10, 0x02, 0x77, 0x10",

@@ -211,6 +211,13 @@ impl CodeObject {
             .enumerate()
             .map(|(i, range)| {
                 let name = match (self.kind, self.module.as_deref()) {
+                    (CodeKind::Module, Some(module)) if i >= module.num_defined_funcs() => {
+                        format!(
+                            "wasm[{}]::continuation_entry[{}]",
+                            module.name.as_deref().unwrap_or("module"),
+                            i - module.num_defined_funcs()
+                        )
+                    }
                     (CodeKind::Module, Some(module)) => {
                         let f = FuncIndex((i + module.num_imported_funcs) as u32);
                         format!(
