@@ -5,7 +5,9 @@
 ;; try_table that counts is the one around the resume running the
 ;; continuation now, not the one around an earlier resume of it; a
 ;; suspension inside a try_table is not an exception and leaves the
-;; try_table in place; exnrefs travel across continuations in both
+;; try_table in place, and that try_table catches nothing its parent
+;; throws; a suspension to a handler label outside a try_table leaves that
+;; try_table; exnrefs travel across continuations in both
 ;; directions (as a suspension payload and as a resume argument) and
 ;; throw_ref rethrows them there; resume_throw and resume_throw_ref reach
 ;; the innermost continuation of a chain suspended through an inner
@@ -253,6 +255,51 @@
   (func (export "handler_throws") (param $x i32) (result i32)
     (call $catch_e (cont.new $ci (ref.func $mid_throws)) (local.get $x)))
 
+  ;; A suspension whose handler label is outside a try_table leaves that
+  ;; try_table: a throw after it goes to the try_table further out.
+  (elem declare func $just_y $catch_all_y)
+  (func $just_y (param i32) (result i32) (suspend $y (local.get 0)))
+  (func (export "label_leaves_try") (param $x i32) (result i32)
+    (block $outer (result i32)
+      (try_table (catch $e $outer)
+        (block $on_y (result i32 (ref $ci))
+          (block $inner (result i32)
+            (try_table (catch $e $inner)
+              (drop
+                (resume $ci (on $y $on_y) (local.get $x) (cont.new $ci (ref.func $just_y)))))
+            (return (i32.const -1)))
+          (return (i32.const -2)))
+        (drop)
+        (throw $e))
+      (unreachable))
+    (i32.add (i32.const 100)))
+
+  ;; A suspended continuation's try_table (catch_all around its suspend)
+  ;; catches nothing the parent throws, also after the parent dropped it.
+  (func $catch_all_y (param $x i32) (result i32)
+    (block $h
+      (try_table (catch_all $h)
+        (return (suspend $y (local.get $x)))))
+    (i32.const -3))
+  (func (export "abandoned_try") (param $x i32) (result i32)
+    (block $caught (result i32)
+      (try_table (catch $e $caught)
+        (block $on_y (result i32 (ref $ci))
+          (drop
+            (resume $ci (on $y $on_y) (local.get $x) (cont.new $ci (ref.func $catch_all_y))))
+          (unreachable))
+        (drop)
+        (throw $e))
+      (unreachable))
+    (i32.add (i32.const 200)))
+  (func (export "abandoned_try_uncaught") (param $x i32)
+    (block $on_y (result i32 (ref $ci))
+      (drop
+        (resume $ci (on $y $on_y) (local.get $x) (cont.new $ci (ref.func $catch_all_y))))
+      (unreachable))
+    (drop)
+    (throw $e))
+
   ;; Traps are not exceptions, also when they come out of continuations.
   (func $trap_inner (param i32) (result i32) (unreachable))
   (elem declare func $trap_inner $trap_mid)
@@ -294,6 +341,9 @@
 (assert_return (invoke "throw_through_chain" (i32.const 13)) (i32.const 313))
 ;; 5 → $y 5 → the middle throws 25.
 (assert_return (invoke "handler_throws" (i32.const 5)) (i32.const 1025))
+(assert_return (invoke "label_leaves_try" (i32.const 6)) (i32.const 106))
+(assert_return (invoke "abandoned_try" (i32.const 8)) (i32.const 208))
+(assert_exception (invoke "abandoned_try_uncaught" (i32.const 8)))
 (assert_trap (invoke "trap_not_caught") "unreachable")
 ;; Uncaught at the top: the script sees the exception; then all is well.
 (assert_exception (invoke "uncaught" (i32.const 1)))

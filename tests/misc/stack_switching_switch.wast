@@ -6,7 +6,10 @@
 ;; continuation a suspension captures is one of the ring's, not the one the
 ;; scheduler started); values carried by switch; a switch that skips a
 ;; suspend handler for the same tag, after which that suspend handler must
-;; still be in place.
+;; still be in place; a trap in the middle of a ring; and switch mixed with
+;; the other instructions on one continuation (switch to a continuation
+;; left by `suspend`, resume_throw into one left by `switch`, an exception
+;; from a switch target).
 
 (module
   (rec
@@ -32,6 +35,8 @@
   (global $switches (mut i32) (i32.const 0))
   (global $finished (mut i32) (i32.const 0))
   (global $ticks (mut i32) (i32.const 0))
+  ;; A task traps when $switches reaches this.
+  (global $trap_at (mut i32) (i32.const -1))
 
   (elem declare func $task)
 
@@ -68,6 +73,8 @@
           (if (i32.eqz
                 (i32.rem_u (i32.add (local.get $r) (local.get $i)) (i32.const 3)))
             (then (call $mix (suspend $tick (local.get $i)))))))
+      (if (i32.eq (global.get $switches) (global.get $trap_at))
+        (then (unreachable)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (global.set $switches (i32.add (global.get $switches) (i32.const 1)))
       (local.set $prev (switch $ct $sw (call $take (local.get $next))))
@@ -130,6 +137,8 @@
     (call $drain)
     (global.get $acc))
 
+  (func (export "trap_at") (param i32) (global.set $trap_at (local.get 0)))
+
   (func (export "stats") (result i32 i32 i32)
     (global.get $switches) (global.get $finished) (global.get $ticks))
 )
@@ -149,6 +158,15 @@
 (assert_return (invoke "stats") (i32.const 28) (i32.const 4) (i32.const 10))
 ;; Switching only again, after the mixed runs.
 (assert_return (invoke "ring" (i32.const 10) (i32.const 10)) (i32.const 692349234))
+;; A task traps in the middle of the ring (task 7 in its 6th round): the
+;; other nine are abandoned, suspended, and the next ring is unaffected.
+(assert_return (invoke "trap_at" (i32.const 57)))
+(assert_trap (invoke "ring" (i32.const 10) (i32.const 10)) "unreachable")
+(assert_return (invoke "stats") (i32.const 57) (i32.const 0) (i32.const 0))
+(assert_trap (invoke "ring_tick" (i32.const 10) (i32.const 10)) "unreachable")
+(assert_return (invoke "trap_at" (i32.const -1)))
+(assert_return (invoke "ring" (i32.const 10) (i32.const 10)) (i32.const 692349234))
+(assert_return (invoke "ring_tick" (i32.const 4) (i32.const 7)) (i32.const -911545304))
 
 ;; Two players pass a number back and forth with switch: A adds 1, B
 ;; doubles; the one that finds it at or above the limit returns it (B
@@ -266,3 +284,93 @@
 )
 
 (assert_return (invoke "run") (i32.const 12345678))
+;; A second run, with the continuations of the first left suspended.
+(assert_return (invoke "run") (i32.const 12345678))
+
+;; Switch and the other instructions on the same continuations: a
+;; continuation suspended by `suspend` (its tag returns a continuation
+;; reference, so what it leaves is of the switch type) is the target of a
+;; switch; resume_throw reaches a continuation suspended at a switch; an
+;; exception from a switch target leaves through the resume that had the
+;; switch handler, to its try_table.
+(module
+  (rec
+    (type $sf (func (param (ref null $sc)) (result i32)))
+    (type $sc (cont $sf)))
+  (type $f0 (func (result i32)))
+  (type $c0 (cont $f0))
+  (tag $sw (result i32))
+  (tag $park (result (ref null $sc)))
+  (tag $e (param i32))
+  (global $kept (mut (ref null $sc)) (ref.null $sc))
+  (global $log (mut i32) (i32.const 0))
+  (func $log (param $d i32)
+    (global.set $log
+      (i32.add (i32.mul (global.get $log) (i32.const 10)) (local.get $d))))
+  (elem declare func $parker $visitor $waiter $leaver $raiser $to_raiser)
+
+  ;; Parks itself with `suspend $park`; what `suspend` returns is the
+  ;; continuation of whoever switches to it.
+  (func $parker (result i32)
+    (call $log (i32.const 1))
+    (drop (switch $sc $sw (suspend $park)))
+    (unreachable))
+  (func $visitor (type $sf)
+    (call $log (i32.const 2))
+    (drop (switch $sc $sw (global.get $kept)))
+    (call $log (i32.const 3))
+    (i32.const 99))
+  ;; log 1 2 3, result 99.
+  (func (export "switch_to_suspended") (result i32)
+    (local $r i32)
+    (global.set $log (i32.const 0))
+    (block $on_park (result (ref $sc))
+      (drop (resume $c0 (on $park $on_park) (cont.new $c0 (ref.func $parker))))
+      (unreachable))
+    (global.set $kept)
+    (local.set $r
+      (resume $sc (on $sw switch) (ref.null $sc) (cont.new $sc (ref.func $visitor))))
+    (i32.add (i32.mul (global.get $log) (i32.const 1000)) (local.get $r)))
+
+  ;; $waiter switches to $leaver, which keeps the waiter's continuation and
+  ;; returns 7; then the waiter gets $e at its switch and catches it.
+  (func $waiter (type $sf)
+    (block $h (result i32)
+      (try_table (catch $e $h)
+        (drop (switch $sc $sw (local.get 0)))
+        (unreachable))
+      (unreachable))
+    (i32.add (i32.const 500)))
+  (func $leaver (type $sf)
+    (global.set $kept (local.get 0))
+    (i32.const 7))
+  ;; 7 * 10000 + (3 + 500).
+  (func (export "throw_at_switch") (result i32)
+    (i32.mul
+      (resume $sc (on $sw switch)
+        (cont.new $sc (ref.func $leaver)) (cont.new $sc (ref.func $waiter)))
+      (i32.const 10000))
+    (resume_throw $sc $e (i32.const 3) (global.get $kept))
+    (i32.add))
+
+  (func (export "throw_at_switch_again") (result i32)
+    (resume_throw $sc $e (i32.const 3) (global.get $kept)))
+
+  (func $raiser (type $sf) (throw $e (i32.const 42)))
+  (func $to_raiser (type $sf)
+    (drop (switch $sc $sw (cont.new $sc (ref.func $raiser))))
+    (i32.const -1))
+  (func (export "target_throws") (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h)
+        (return
+          (resume $sc (on $sw switch) (ref.null $sc) (cont.new $sc (ref.func $to_raiser)))))
+      (unreachable))
+    (i32.add (i32.const 1000)))
+)
+
+(assert_return (invoke "switch_to_suspended") (i32.const 123099))
+(assert_return (invoke "throw_at_switch") (i32.const 70503))
+(assert_return (invoke "target_throws") (i32.const 1042))
+;; $kept still holds the waiter, which resume_throw consumed.
+(assert_trap (invoke "throw_at_switch_again") "continuation already consumed")

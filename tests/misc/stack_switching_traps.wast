@@ -52,9 +52,11 @@
     (suspend $z)
     (i32.const -1))
 
-  ;; $n levels of continuations, each resuming the next, result + 1 each.
-  ;; Level 0 acts. $levels counts the levels entered, and is 0 when the
-  ;; division happens (so "divide by zero" really divides by zero).
+  ;; Levels $n down to 0, each in a continuation resumed by the level
+  ;; above (so "run" 3 makes 4 nested continuations); level 0 acts and
+  ;; every other level adds 1 to the result. Each level counts itself in
+  ;; $levels; level 0 resets it, so kind 2 divides by a zero that is only
+  ;; known at run time.
   (func $nest (param $n i32) (result i32)
     (if (i32.eqz (local.get $n))
       (then
@@ -88,7 +90,8 @@
   (func (export "unpark") (param $kind i32) (result i32)
     (resume $ci (local.get $kind) (global.get $parked)))
 
-  ;; The parent traps while its child chain is suspended in a local.
+  ;; The parent traps while it holds its suspended child chain (n + 1
+  ;; stacks) on its operand stack.
   (func (export "trap_in_handler") (param $n i32) (result i32)
     (global.set $ask_first (i32.const 1))
     (block $on_y (result i32 (ref $ci))

@@ -17,6 +17,17 @@ pub struct Feature {
     pub default: bool,
 }
 
+impl Feature {
+    /// Its flags without those of the features it builds on (the other
+    /// features whose flags it includes).
+    fn own_flags(&self) -> WasmFeatures {
+        FEATURES
+            .iter()
+            .filter(|g| g.name != self.name && self.flags.contains(g.flags))
+            .fold(self.flags, |own, g| own.difference(g.flags))
+    }
+}
+
 const fn feature(name: &'static str, flags: WasmFeatures, supported: bool) -> Feature {
     Feature {
         name,
@@ -122,7 +133,9 @@ impl FeatureSet {
         if enable {
             self.enabled |= feature.flags;
         } else {
-            self.enabled.remove(feature.flags);
+            // Only the feature's own flags: switching stack switching off
+            // leaves on the exceptions it builds on.
+            self.enabled.remove(feature.own_flags());
             self.enabled |= BASE;
         }
         Ok(())
@@ -203,6 +216,12 @@ mod tests {
         let mut set = set;
         set.set("stack-switching", true).unwrap();
         assert!(set.is_enabled("stack-switching") && set.is_enabled("exceptions"));
+        // Off again: what it builds on stays on.
+        set.set("stack-switching", false).unwrap();
+        assert!(!set.is_enabled("stack-switching"));
+        assert!(set.is_enabled("exceptions") && set.is_enabled("function-references"));
+        set.set("gc", false).unwrap();
+        assert!(!set.is_enabled("gc") && set.is_enabled("function-references"));
     }
 
     #[test]

@@ -129,6 +129,14 @@ pub struct VMStoreContext {
     /// the host entered). `suspend` and `switch` search for handlers from
     /// here outwards.
     pub current_continuation: *mut VMContRef,
+    /// Number of `resume`s running (not returned or suspended) since the
+    /// host entered wasm: the nesting depth of continuations. A `resume`
+    /// at `max_continuation_depth` traps "call stack exhausted", as
+    /// runaway recursion through continuations would otherwise take a new
+    /// stack per level until memory runs out.
+    pub continuation_depth: u64,
+    /// The limit of `continuation_depth`.
+    pub max_continuation_depth: u64,
     /// The store's continuations, opaque to generated code (for the
     /// runtime to give back the stacks of continuations a trap abandons).
     pub continuations: *mut u8,
@@ -140,10 +148,15 @@ impl Default for VMStoreContext {
             stack_limit: 0,
             last_wasm_exit_fp: 0,
             current_continuation: std::ptr::null_mut(),
+            continuation_depth: 0,
+            max_continuation_depth: DEFAULT_MAX_CONTINUATION_DEPTH,
             continuations: std::ptr::null_mut(),
         }
     }
 }
+
+/// Default of `VMStoreContext::max_continuation_depth`.
+pub const DEFAULT_MAX_CONTINUATION_DEPTH: u64 = 100_000;
 
 /// A continuation: what a `contref` points to.
 ///
@@ -286,6 +299,11 @@ pub mod offsets {
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
+    /// `VMStoreContext::continuation_depth`.
+    pub const STORE_CONTINUATION_DEPTH: u32 = offset_of!(VMStoreContext, continuation_depth) as u32;
+    /// `VMStoreContext::max_continuation_depth`.
+    pub const STORE_MAX_CONTINUATION_DEPTH: u32 =
+        offset_of!(VMStoreContext, max_continuation_depth) as u32;
     /// `VMStoreContext::current_continuation`.
     pub const STORE_CURRENT_CONTINUATION: u32 =
         offset_of!(VMStoreContext, current_continuation) as u32;

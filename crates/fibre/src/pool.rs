@@ -122,6 +122,23 @@ impl StackPool {
         self.free.push(stack);
     }
 
+    /// Takes a stack back like [`release`](Self::release), first returning
+    /// its memory below the topmost page to the system: for stacks that
+    /// may have been used deeply (a trap, say a stack overflow, ended
+    /// their continuation), so reuse does not keep their pages resident.
+    pub fn release_discarding(&mut self, stack: FiberStack) -> io::Result<()> {
+        let keep = page_size();
+        let base = stack.top - self.stack_size;
+        if let Some(chunk) = self.chunks.iter().find(|c| {
+            let start = c.as_ptr() as usize;
+            (start..start + c.len()).contains(&base)
+        }) {
+            chunk.discard(base - chunk.as_ptr() as usize, self.stack_size - keep)?;
+        }
+        self.release(stack);
+        Ok(())
+    }
+
     /// Number of stacks handed out and not released.
     pub fn in_use(&self) -> usize {
         self.in_use

@@ -10,6 +10,7 @@ pub struct Config {
     pub(crate) feature_switches: Vec<(String, bool)>,
     pub(crate) max_wasm_stack: usize,
     pub(crate) continuation_stack_size: usize,
+    pub(crate) max_continuation_depth: u64,
     pub(crate) profiling: crate::ProfilingStrategy,
     pub(crate) debug_info: bool,
 }
@@ -20,6 +21,7 @@ impl Default for Config {
             feature_switches: Vec::new(),
             max_wasm_stack: 512 * 1024,
             continuation_stack_size: fxtime_runtime::continuations::DEFAULT_STACK_SIZE,
+            max_continuation_depth: fxtime_environ::vm::DEFAULT_MAX_CONTINUATION_DEPTH,
             profiling: crate::ProfilingStrategy::None,
             debug_info: false,
         }
@@ -93,6 +95,16 @@ impl Config {
     /// cost address space; memory only where touched.
     pub fn continuation_stack_size(&mut self, bytes: usize) -> &mut Self {
         self.continuation_stack_size = bytes;
+        self
+    }
+
+    /// How many `resume`s may be running inside each other (default
+    /// 100,000) before the next traps with "call stack exhausted": each
+    /// level holds a stack, so runaway recursion through continuations
+    /// stops there instead of at the end of memory. (A suspended chain
+    /// resumed again counts as one level.)
+    pub fn max_continuation_depth(&mut self, depth: u64) -> &mut Self {
+        self.max_continuation_depth = depth;
         self
     }
 

@@ -26,6 +26,7 @@ struct EngineInner {
     features: FeatureSet,
     max_wasm_stack: usize,
     continuation_stack_size: usize,
+    max_continuation_depth: u64,
     types: Arc<TypeRegistry>,
     /// Read on every call from the host; written when types are new.
     trampolines: RwLock<Trampolines>,
@@ -67,6 +68,7 @@ impl Engine {
                 features,
                 max_wasm_stack: config.max_wasm_stack,
                 continuation_stack_size: config.continuation_stack_size,
+                max_continuation_depth: config.max_continuation_depth,
                 types: Arc::new(TypeRegistry::default()),
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
@@ -86,6 +88,10 @@ impl Engine {
 
     pub(crate) fn features(&self) -> &FeatureSet {
         &self.inner.features
+    }
+
+    pub(crate) fn max_continuation_depth(&self) -> u64 {
+        self.inner.max_continuation_depth
     }
 
     pub(crate) fn continuation_stack_size(&self) -> usize {

@@ -60,6 +60,7 @@ impl<T> Store<T> {
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let mut opaque = StoreOpaque::new();
         opaque.set_continuation_stack_size(engine.continuation_stack_size());
+        opaque.set_max_continuation_depth(engine.max_continuation_depth());
         Store {
             inner: Box::new(StoreInner {
                 opaque,

@@ -148,11 +148,24 @@ impl Continuations {
     /// `cont` must be a live continuation of this store that nothing runs
     /// on any more.
     pub unsafe fn release(&mut self, cont: *mut VMContRef) {
+        // SAFETY: per the contract.
+        unsafe { self.give_back(cont, false) }
+    }
+
+    /// [`release`](Self::release), returning the stack's pages to the
+    /// system when `discard`.
+    ///
+    /// # Safety
+    ///
+    /// As for `release`.
+    unsafe fn give_back(&mut self, cont: *mut VMContRef, discard: bool) {
         let object = cont.cast::<Continuation>();
         // SAFETY: per the contract, one of our objects, not in use.
         let object = unsafe { &mut *object };
         if let Some(stack) = object.stack.take() {
-            self.pool.release(stack);
+            if !discard || self.pool.release_discarding(stack).is_err() {
+                self.pool.release(stack);
+            }
             // Every reference issued for it was consumed, which bumped the
             // revision; a bump more keeps stale copies stale regardless.
             object.vm.revision += 1;
@@ -186,8 +199,9 @@ impl Continuations {
         while !cont.is_null() {
             // SAFETY: per the contract, every link is one of our objects.
             let parent = unsafe { (*cont).parent };
-            // SAFETY: the trap left the chain; nothing runs on it.
-            unsafe { self.release(cont) };
+            // SAFETY: the trap left the chain; nothing runs on it. It may
+            // have run deep (a stack overflow): give its pages back.
+            unsafe { self.give_back(cont, true) };
             cont = parent;
         }
     }

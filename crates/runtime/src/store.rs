@@ -68,6 +68,12 @@ impl StoreOpaque {
         }
     }
 
+    /// Sets how deeply `resume`s may nest before trapping "call stack
+    /// exhausted".
+    pub fn set_max_continuation_depth(&mut self, depth: u64) {
+        self.context.max_continuation_depth = depth;
+    }
+
     /// Number of continuations holding a stack.
     pub fn live_continuations(&self) -> usize {
         self.continuations.live()

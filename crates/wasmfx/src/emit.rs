@@ -20,6 +20,8 @@ pub struct Traps {
     pub consumed: ir::TrapCode,
     /// No handler for a `suspend` or `switch`.
     pub unhandled: ir::TrapCode,
+    /// A `resume` nested too deeply.
+    pub too_deep: ir::TrapCode,
 }
 
 fn flags() -> MemFlagsData {
@@ -150,7 +152,16 @@ pub fn resume(
     cont: Value,
     handlers: Value,
     transfer: u64,
+    traps: Traps,
 ) -> Value {
+    let depth = load(b, I64, store_context, o::STORE_CONTINUATION_DEPTH);
+    let max_depth = load(b, I64, store_context, o::STORE_MAX_CONTINUATION_DEPTH);
+    let too_deep = b
+        .ins()
+        .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max_depth);
+    b.ins().trapnz(too_deep, traps.too_deep);
+    let deeper = b.ins().iadd_imm_s(depth, 1);
+    store(b, deeper, store_context, o::STORE_CONTINUATION_DEPTH);
     store(b, handlers, cont, o::CONT_HANDLERS);
     let transfer = b.ins().iconst(I64, transfer as i64);
     store(b, transfer, cont, o::CONT_TRANSFER);
@@ -161,9 +172,10 @@ pub fn resume(
     enter(b, store_context, innermost);
     let context = load(b, I64, cont, o::CONT_CONTEXT);
     let root = b.ins().stack_switch(context, context, innermost);
-    // Back on this stack: the resumer's chain and stack limit again.
+    // Back on this stack: the resumer's chain, depth and stack limit again.
     store(b, parent, store_context, o::STORE_CURRENT_CONTINUATION);
     store(b, limit, store_context, o::STORE_STACK_LIMIT);
+    store(b, depth, store_context, o::STORE_CONTINUATION_DEPTH);
     root
 }
 

@@ -8,7 +8,8 @@
 //! path calls into the runtime except to grow a value buffer.
 //!
 //! ```text
-//!   resume k         consume k; parent := current; current := k.innermost
+//!   resume k         consume k; depth += 1 (trap at the limit);
+//!                    parent := current; current := k.innermost
 //!                    stack_switch(k.context, k.context, k.innermost)
 //!                    current, stack limit := the resumer's; dispatch on
 //!                    root.transfer (return / throw / handler clause)

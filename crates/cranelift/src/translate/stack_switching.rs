@@ -31,6 +31,7 @@ fn traps() -> Traps {
         null: trap_code(TrapKind::NullContinuationReference),
         consumed: trap_code(TrapKind::ContinuationAlreadyConsumed),
         unhandled: trap_code(TrapKind::UnhandledTag),
+        too_deep: trap_code(TrapKind::StackOverflow),
     }
 }
 
@@ -134,7 +135,14 @@ impl FuncTranslator<'_> {
         }
         let handlers = emit::handler_list(&mut self.builder, &suspend_tags, &switch_tags);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let root = emit::resume(&mut self.builder, store_context, cont, handlers, transfer);
+        let root = emit::resume(
+            &mut self.builder,
+            store_context,
+            cont,
+            handlers,
+            transfer,
+            traps(),
+        );
 
         // Dispatch on why control came back.
         let why = emit::transfer(&mut self.builder, root);
