@@ -178,12 +178,27 @@ fn wast_reports_failures_and_totals() {
 
 /// Runs `ADD`'s `add` with `--profile=STRATEGY` in `dir`; returns the
 /// process id, which names the profile's file.
+/// A stack-switching program: `add` runs on a continuation.
+const PROFILED: &str = r#"(module
+  (type $f (func (param i32 i64) (result i64)))
+  (type $c (cont $f))
+  (func $add_inside (param i32 i64) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))
+  (func (export "add") (param i32 i64) (result i64)
+    (resume $c (local.get 0) (local.get 1) (cont.new $c (ref.func $add_inside))))
+  (func (export "half") (param f64) (result f64 f32)
+    (f64.div (local.get 0) (f64.const 2)) (f32.const 1.5))
+  (func (export "_start"))
+  (func $boom (export "boom") (i32.div_u (i32.const 1) (i32.const 0)) (drop))
+  (elem declare func $add_inside))"#;
+
 fn run_profiled(strategy: &str, dir: &std::path::Path) -> u32 {
-    let path = file(&format!("profiled-{strategy}.wat"), ADD);
+    let path = file(&format!("profiled-{strategy}.wat"), PROFILED);
     let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
         .current_dir(dir)
         .arg("run")
         .arg(format!("--profile={strategy}"))
+        .args(["-W", "stack-switching"])
         .args(["--invoke", "add", path.to_str().unwrap(), "1", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -206,6 +221,8 @@ fn perfmap_names_every_compiled_function() {
         "::half",
         "::_start",
         "::boom",
+        "::add_inside",
+        "::continuation_entry[0]",
         "fxtime::entry_trampoline",
     ] {
         assert!(contents.contains(name), "{name} missing from {contents}");
