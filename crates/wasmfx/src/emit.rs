@@ -3,6 +3,11 @@
 //! Values: a continuation *reference* is an `i128` (object address in the
 //! low half, revision in the high half); a continuation *object* is its
 //! `i64` address.
+//!
+//! Value buffers: a running continuation's buffer is empty, and a fresh or
+//! suspended one holds exactly its bound arguments; values written for the
+//! other side of a switch are taken (and the buffer emptied) right after
+//! it. So storing or taking no values needs no code.
 
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -76,15 +81,14 @@ pub fn store_values(
     append: bool,
     reserve: &mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value),
 ) {
+    if values.is_empty() {
+        return;
+    }
     let len = if append {
         load(b, I32, cont, o::CONT_VALUES_LEN)
     } else {
         b.ins().iconst(I32, 0)
     };
-    if values.is_empty() {
-        store(b, len, cont, o::CONT_VALUES_LEN);
-        return;
-    }
     let needed = b.ins().iadd_imm_s(len, values.len() as i64);
     let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
     let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
@@ -111,13 +115,15 @@ pub fn store_values(
 /// Loads values of `types` from the start of the value buffer of `cont`
 /// and empties the buffer.
 pub fn take_values(b: &mut FunctionBuilder<'_>, cont: Value, types: &[ir::Type]) -> Vec<Value> {
-    let mut values = Vec::with_capacity(types.len());
-    if !types.is_empty() {
-        let base = load(b, I64, cont, o::CONT_VALUES);
-        for (i, ty) in types.iter().enumerate() {
-            values.push(load(b, *ty, base, i as u32 * VAL_RAW_SIZE));
-        }
+    if types.is_empty() {
+        return Vec::new();
     }
+    let base = load(b, I64, cont, o::CONT_VALUES);
+    let values = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| load(b, *ty, base, i as u32 * VAL_RAW_SIZE))
+        .collect();
     let zero = b.ins().iconst(I32, 0);
     store(b, zero, cont, o::CONT_VALUES_LEN);
     values
