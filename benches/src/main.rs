@@ -16,8 +16,13 @@ use std::path::{Path, PathBuf};
 #[derive(Parser)]
 #[command(about = "Compare fxtime and Wasmtime on benchmark programs")]
 struct Args {
-    /// Programs (.wat/.wasm) or folders of them [default: benches/cpu].
+    /// Programs (.wat/.wasm) or folders of them [default: the suite's].
     programs: Vec<PathBuf>,
+    /// `cpu` (benches/cpu) or `stack-switching` (benches/stack-switching,
+    /// with `-W stack-switching=y,exceptions=y,function-references=y`, and
+    /// each program's fiber-free floor from benches/floor on fxtime).
+    #[arg(long, default_value = "cpu")]
+    suite: String,
     /// The fxtime binary [default: target/release/fxtime].
     #[arg(long)]
     fxtime: Option<PathBuf>,
@@ -55,9 +60,18 @@ fn main() -> Result<()> {
              cargo install wasmtime-cli --version 48.0.8 --locked"
         );
     }
-    let programs = collect_programs(&args.programs, &root)?;
-    let engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &args.wasm))
-        .chain(wasmtime.map(|path| Engine::new("wasmtime", path, &args.wasm)))
+    let (suite_dir, mut flags) = match args.suite.as_str() {
+        "cpu" => ("benches/cpu", Vec::new()),
+        "stack-switching" => (
+            "benches/stack-switching",
+            vec!["stack-switching=y,exceptions=y,function-references=y".to_string()],
+        ),
+        other => bail!("unknown suite `{other}` (cpu, stack-switching)"),
+    };
+    flags.extend(args.wasm.iter().cloned());
+    let programs = collect_programs(&args.programs, &root.join(suite_dir))?;
+    let engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &flags))
+        .chain(wasmtime.map(|path| Engine::new("wasmtime", path, &flags)))
         .collect();
 
     let mut rows = Vec::new();
@@ -66,8 +80,15 @@ fn main() -> Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let floor_program = root.join(format!("benches/floor/{name}_plain.wat"));
+        let floor_program = floor_program.exists().then_some(floor_program);
+        let mut floor_samples = Vec::new();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); engines.len()];
         for run in 0..args.runs {
+            if let Some(floor) = &floor_program {
+                eprint!("\r{name}: run {}/{} of the floor   ", run + 1, args.runs);
+                floor_samples.push(run_once(&engines[0], floor)?);
+            }
             for (engine, out) in engines.iter().zip(&mut samples) {
                 eprint!(
                     "\r{name}: run {}/{} on {:<10}",
@@ -79,7 +100,8 @@ fn main() -> Result<()> {
             }
         }
         eprintln!();
-        rows.push(report::Row::new(name, &engines, samples));
+        let floor = floor_program.map(|_| floor_samples);
+        rows.push(report::Row::new(name, &engines, samples, floor));
     }
     let table = report::markdown(&engines, &rows, args.runs);
     println!("{table}");
@@ -92,9 +114,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn collect_programs(given: &[PathBuf], root: &Path) -> Result<Vec<PathBuf>> {
+fn collect_programs(given: &[PathBuf], suite: &Path) -> Result<Vec<PathBuf>> {
     let given = if given.is_empty() {
-        vec![root.join("benches/cpu")]
+        vec![suite.to_path_buf()]
     } else {
         given.to_vec()
     };

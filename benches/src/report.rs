@@ -8,16 +8,27 @@ pub struct Row {
     name: String,
     /// Per engine: median wall time and peak RSS, or why it failed.
     cells: Vec<Result<(Duration, u64), String>>,
+    /// The program's fiber-free floor on the first engine, if it has one.
+    floor: Option<Result<(Duration, u64), String>>,
 }
 
 impl Row {
-    pub fn new(name: String, engines: &[Engine], samples: Vec<Vec<Sample>>) -> Row {
+    pub fn new(
+        name: String,
+        engines: &[Engine],
+        samples: Vec<Vec<Sample>>,
+        floor: Option<Vec<Sample>>,
+    ) -> Row {
         let cells = engines
             .iter()
             .zip(samples)
             .map(|(_, runs)| summarize(runs))
             .collect();
-        Row { name, cells }
+        Row {
+            name,
+            cells,
+            floor: floor.map(summarize),
+        }
     }
 }
 
@@ -56,6 +67,11 @@ pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
     if names.len() == 2 {
         header.push(format!("{} / {}", names[0], names[1]));
     }
+    let floors = rows.iter().any(|r| r.floor.is_some());
+    if floors {
+        header.push("floor (no fibers)".to_string());
+        header.push(format!("{} / floor", names[0]));
+    }
     out.push_str(&format!("| {} |\n", header.join(" | ")));
     out.push_str(&format!("|{}\n", " --- |".repeat(header.len())));
     for row in rows {
@@ -76,6 +92,19 @@ pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
             cells.push(format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()));
         } else if row.cells.len() == 2 {
             cells.push("-".to_string());
+        }
+        if floors {
+            match (&row.floor, row.cells.first()) {
+                (Some(Ok((floor, _))), Some(Ok((time, _)))) => {
+                    cells.push(seconds(*floor));
+                    cells.push(format!("{:.1}", time.as_secs_f64() / floor.as_secs_f64()));
+                }
+                (Some(Err(reason)), _) => {
+                    cells.push(format!("failed ({reason})"));
+                    cells.push("-".to_string());
+                }
+                _ => cells.extend(["-".to_string(), "-".to_string()]),
+            }
         }
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
