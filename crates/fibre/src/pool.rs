@@ -19,6 +19,9 @@ const MAX_CHUNK_STACKS: usize = 1024;
 pub struct FiberStack {
     top: usize,
     limit: usize,
+    /// Bytes at the top kept for the pool's user (see
+    /// [`StackPool::with_header`]), above the control context.
+    header_size: usize,
 }
 
 impl FiberStack {
@@ -33,10 +36,18 @@ impl FiberStack {
         self.limit
     }
 
-    /// The stack's control context, in the topmost 16-aligned slot.
+    /// The header: `header_size` bytes at the very top, 16-aligned. It
+    /// stays as it was left while the stack is free, and keeps its contents
+    /// for as long as the pool lives (nothing discards the top page).
+    pub fn header(&self) -> *mut u8 {
+        (self.top - self.header_size) as *mut u8
+    }
+
+    /// The stack's control context, in the 16-aligned slot below the
+    /// header.
     pub fn control_context(&self) -> *mut VMControlContext {
         let size = size_of::<VMControlContext>().next_multiple_of(16);
-        (self.top - size) as *mut VMControlContext
+        (self.top - self.header_size - size) as *mut VMControlContext
     }
 
     /// The initial stack pointer: the control context's address (16-byte
@@ -70,6 +81,7 @@ pub struct StackPool {
     /// Usable bytes per stack (page-aligned).
     stack_size: usize,
     guard_size: usize,
+    header_size: usize,
     chunks: Vec<Mmap>,
     /// Stacks not yet handed out in the newest chunk.
     fresh: Vec<FiberStack>,
@@ -82,6 +94,14 @@ pub struct StackPool {
 impl StackPool {
     /// A pool of stacks with at least `stack_size` usable bytes each.
     pub fn new(stack_size: usize) -> StackPool {
+        StackPool::with_header(stack_size, 0)
+    }
+
+    /// A pool whose stacks keep `header_size` bytes (rounded up to 16, at
+    /// most 1 KiB) at the top for the user, e.g. the object that owns the
+    /// stack: it lives in the page the stack touches anyway.
+    pub fn with_header(stack_size: usize, header_size: usize) -> StackPool {
+        assert!(header_size <= 1024, "a stack header fits in the top page");
         let page = page_size();
         let stack_size = stack_size
             .max(HOST_HEADROOM + 4 * page)
@@ -89,6 +109,7 @@ impl StackPool {
         StackPool {
             stack_size,
             guard_size: page,
+            header_size: header_size.next_multiple_of(16),
             chunks: Vec::new(),
             fresh: Vec::new(),
             free: Vec::new(),
@@ -127,14 +148,7 @@ impl StackPool {
     /// may have been used deeply (a trap, say a stack overflow, ended
     /// their continuation), so reuse does not keep their pages resident.
     pub fn release_discarding(&mut self, stack: FiberStack) -> io::Result<()> {
-        let keep = page_size();
-        let base = stack.top - self.stack_size;
-        if let Some(chunk) = self.chunks.iter().find(|c| {
-            let start = c.as_ptr() as usize;
-            (start..start + c.len()).contains(&base)
-        }) {
-            chunk.discard(base - chunk.as_ptr() as usize, self.stack_size - keep)?;
-        }
+        self.discard_below_top_page(stack)?;
         self.release(stack);
         Ok(())
     }
@@ -149,19 +163,27 @@ impl StackPool {
         self.chunks.len()
     }
 
-    /// Returns the memory of released stacks to the system (their address
-    /// space stays reserved for reuse).
+    /// Returns the memory of released stacks to the system, all but their
+    /// top pages (which hold the headers); their address space stays
+    /// reserved for reuse.
     pub fn trim(&mut self) -> io::Result<()> {
-        for stack in &self.free {
-            let base = stack.top - self.stack_size;
-            let chunk = self
-                .chunks
-                .iter()
-                .find(|c| (c.as_ptr() as usize..c.as_ptr() as usize + c.len()).contains(&base))
-                .expect("a released stack belongs to a chunk");
-            chunk.discard(base - chunk.as_ptr() as usize, self.stack_size)?;
+        for stack in self.free.clone() {
+            self.discard_below_top_page(stack)?;
         }
         Ok(())
+    }
+
+    fn discard_below_top_page(&self, stack: FiberStack) -> io::Result<()> {
+        let base = stack.top - self.stack_size;
+        let chunk = self
+            .chunks
+            .iter()
+            .find(|c| (c.as_ptr() as usize..c.as_ptr() as usize + c.len()).contains(&base))
+            .expect("a stack belongs to a chunk");
+        chunk.discard(
+            base - chunk.as_ptr() as usize,
+            self.stack_size - page_size(),
+        )
     }
 
     fn add_chunk(&mut self) -> io::Result<()> {
@@ -183,6 +205,7 @@ impl StackPool {
             self.fresh.push(FiberStack {
                 top: base + self.stack_size,
                 limit: base + HOST_HEADROOM,
+                header_size: self.header_size,
             });
         }
         // Hand out low addresses first.
@@ -237,18 +260,26 @@ mod tests {
 
     #[test]
     fn chunks_grow_and_trim_keeps_stacks_usable() {
-        let mut pool = StackPool::new(64 * 1024);
+        let mut pool = StackPool::with_header(64 * 1024, 64);
         let stacks: Vec<_> = (0..100).map(|_| pool.allocate().unwrap()).collect();
         // 16 + 32 + 64 stacks: three chunks for a hundred stacks.
         assert_eq!(pool.mappings(), 3);
+        let size = pool.stack_size();
         for stack in &stacks {
-            // SAFETY: the control context lies inside the stack.
-            unsafe { (*stack.control_context()).stack_pointer = 7 };
+            assert!((stack.control_context() as usize) + 24 <= stack.header() as usize);
+            // SAFETY: the header and the lowest word lie inside the stack.
+            unsafe {
+                *stack.header().cast::<u64>() = 7;
+                *((stack.top() - size) as *mut u64) = 9;
+            }
             pool.release(*stack);
         }
         pool.trim().unwrap();
         let again = pool.allocate().unwrap();
-        // SAFETY: as above; trimmed memory reads as zero.
-        assert_eq!(unsafe { (*again.control_context()).stack_pointer }, 0);
+        // SAFETY: as above. Trimmed memory reads as zero; headers stay.
+        unsafe {
+            assert_eq!(*((again.top() - size) as *const u64), 0);
+            assert_eq!(*again.header().cast::<u64>(), 7);
+        }
     }
 }

@@ -11,43 +11,40 @@
 
 use fxtime_environ::vm::{VMContRef, VMFuncRef};
 use fxtime_fibre::{FiberStack, StackPool};
+use std::collections::HashMap;
+use std::mem::size_of;
 
-/// A continuation object with what only the runtime needs.
+/// Values a continuation's buffer holds without a heap allocation.
+const INLINE_VALUES: usize = 4;
+
+/// A continuation object with what only the runtime needs. It lives in the
+/// header of its stack (the top page, which the continuation touches
+/// anyway and which the pool never discards), so a continuation costs no
+/// allocation besides its stack, and the object stays at its address, its
+/// revision intact, while the store lives.
 #[repr(C)]
 struct Continuation {
     /// First, so that a `*mut VMContRef` is a `*mut Continuation`.
     vm: VMContRef,
-    stack: Option<FiberStack>,
-    /// The storage behind `vm.values`.
-    values: Vec<u128>,
+    /// The stack whose header this is.
+    stack: FiberStack,
+    /// Whether the continuation holds its stack (not yet given back).
+    live: u64,
+    /// The value buffer while it is small enough.
+    inline: [u128; INLINE_VALUES],
 }
 
 /// The continuations of one store.
 #[derive(Debug)]
 pub struct Continuations {
     pool: StackPool,
-    /// Every object made; boxed, so addresses are stable.
-    #[expect(
-        clippy::vec_box,
-        reason = "references hold pointers to these objects: they must not move when the Vec grows"
-    )]
-    objects: Vec<Box<Continuation>>,
-    /// Objects whose continuation ended, reused first.
-    free: Vec<*mut Continuation>,
+    /// Value buffers that outgrew their object's inline slots, by object
+    /// address (kept for the object's next continuations).
+    spilled: HashMap<usize, Box<[u128]>>,
 }
 
-impl std::fmt::Debug for Continuation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Continuation")
-            .field("revision", &self.vm.revision)
-            .field("stack", &self.stack)
-            .finish_non_exhaustive()
-    }
-}
-
-// SAFETY: the raw pointers point into objects this value owns (or into
-// their stacks); a store and its continuations move between threads as a
-// whole, never shared.
+// SAFETY: the raw pointers point into stacks this value owns; a store and
+// its continuations move between threads as a whole, never shared.
 unsafe impl Send for Continuations {}
 
 /// Default usable size of a continuation stack.
@@ -63,9 +60,8 @@ impl Continuations {
     /// No continuations yet; stacks of at least `stack_size` bytes.
     pub fn new(stack_size: usize) -> Continuations {
         Continuations {
-            pool: StackPool::new(stack_size),
-            objects: Vec::new(),
-            free: Vec::new(),
+            pool: StackPool::with_header(stack_size, size_of::<Continuation>()),
+            spilled: HashMap::new(),
         }
     }
 
@@ -80,9 +76,9 @@ impl Continuations {
         self.pool.in_use()
     }
 
-    /// Number of continuation objects ever made (live or reusable).
-    pub fn objects(&self) -> usize {
-        self.objects.len()
+    /// Whether no continuation was ever created.
+    pub fn is_unused(&self) -> bool {
+        self.pool.mappings() == 0
     }
 
     /// A fresh continuation that will call `entry` with itself, which runs
@@ -95,38 +91,17 @@ impl Continuations {
         capacity: usize,
     ) -> Option<*mut VMContRef> {
         let stack = self.pool.allocate().ok()?;
-        let cont = match self.free.pop() {
-            Some(cont) => cont,
-            None => {
-                let mut object = Box::new(Continuation {
-                    vm: VMContRef {
-                        entry,
-                        revision: 0,
-                        context: std::ptr::null_mut(),
-                        parent: std::ptr::null_mut(),
-                        innermost: std::ptr::null_mut(),
-                        handlers: std::ptr::null(),
-                        stack_limit: 0,
-                        func,
-                        values: std::ptr::null_mut(),
-                        values_len: 0,
-                        values_capacity: 0,
-                        transfer: 0,
-                    },
-                    stack: None,
-                    values: Vec::new(),
-                });
-                let ptr: *mut Continuation = &mut *object;
-                self.objects.push(object);
-                ptr
-            }
-        };
-        // SAFETY: `cont` is one of our objects, ended or new: no generated
-        // code uses it.
+        let cont = stack.header().cast::<Continuation>();
+        // SAFETY: the header of a stack just handed out: room for a
+        // `Continuation` (the pool's header size), 16-aligned, zero when
+        // new and otherwise as the last continuation on it left it (all of
+        // its fields are plain integers and pointers, valid for any bits).
+        // Nothing else uses it.
         let object = unsafe { &mut *cont };
         // SAFETY: the stack was just handed out, so nothing runs on it.
         unsafe { stack.prepare_start() };
-        object.stack = Some(stack);
+        object.stack = stack;
+        object.live = 1;
         object.vm.entry = entry;
         object.vm.func = func;
         object.vm.context = stack.control_context();
@@ -136,41 +111,43 @@ impl Continuations {
         object.vm.stack_limit = stack.limit();
         object.vm.transfer = 0;
         object.vm.values_len = 0;
-        ensure_capacity(object, capacity.max(1));
+        self.ensure_capacity(object, capacity.max(1));
         Some(&mut object.vm)
     }
 
     /// Gives the stack of `cont` (which returned, threw out, or was
-    /// abandoned) back and makes its object reusable.
+    /// abandoned) back; its object comes back with the stack.
     ///
     /// # Safety
     ///
-    /// `cont` must be a live continuation of this store that nothing runs
-    /// on any more.
+    /// `cont` must be a continuation of this store that nothing runs on
+    /// any more.
     pub unsafe fn release(&mut self, cont: *mut VMContRef) {
         // SAFETY: per the contract.
         unsafe { self.give_back(cont, false) }
     }
 
-    /// [`release`](Self::release), returning the stack's pages to the
-    /// system when `discard`.
+    /// [`release`](Self::release), returning the stack's pages below its
+    /// top page to the system when `discard`.
     ///
     /// # Safety
     ///
     /// As for `release`.
     unsafe fn give_back(&mut self, cont: *mut VMContRef, discard: bool) {
-        let object = cont.cast::<Continuation>();
-        // SAFETY: per the contract, one of our objects, not in use.
-        let object = unsafe { &mut *object };
-        if let Some(stack) = object.stack.take() {
-            if !discard || self.pool.release_discarding(stack).is_err() {
-                self.pool.release(stack);
-            }
-            // Every reference issued for it was consumed, which bumped the
-            // revision; a bump more keeps stale copies stale regardless.
-            object.vm.revision += 1;
-            object.vm.values_len = 0;
-            self.free.push(object);
+        // SAFETY: per the contract, an object in one of our stack headers,
+        // not in use.
+        let object = unsafe { &mut *cont.cast::<Continuation>() };
+        if object.live == 0 {
+            return;
+        }
+        object.live = 0;
+        // Every reference issued for it was consumed, which bumped the
+        // revision; a bump more keeps stale copies stale regardless.
+        object.vm.revision += 1;
+        object.vm.values_len = 0;
+        let stack = object.stack;
+        if !discard || self.pool.release_discarding(stack).is_err() {
+            self.pool.release(stack);
         }
     }
 
@@ -179,11 +156,11 @@ impl Continuations {
     ///
     /// # Safety
     ///
-    /// `cont` must be a continuation object of this store.
+    /// `cont` must be a live continuation of this store.
     pub unsafe fn reserve(&mut self, cont: *mut VMContRef, needed: usize) {
         // SAFETY: per the contract.
         let object = unsafe { &mut *cont.cast::<Continuation>() };
-        ensure_capacity(object, needed);
+        self.ensure_capacity(object, needed);
     }
 
     /// Releases the chain of running continuations from `innermost`
@@ -205,15 +182,87 @@ impl Continuations {
             cont = parent;
         }
     }
+
+    /// Points the buffer of `object` at room for `needed` values: its
+    /// inline slots, or a heap buffer that grows by doubling.
+    fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
+        let key = object as *mut Continuation as usize;
+        let len = object.vm.values_len as usize;
+        let spilled = self
+            .spilled
+            .get_mut(&key)
+            .map(|b| (b.len(), b.as_mut_ptr()));
+        let values = match spilled {
+            Some((capacity, ptr)) if capacity >= needed => ptr,
+            None if needed <= INLINE_VALUES => object.inline.as_mut_ptr(),
+            _ => {
+                let mut buffer = vec![0u128; needed.next_power_of_two()].into_boxed_slice();
+                if len > 0 {
+                    // SAFETY: `values` points at `len` initialized values
+                    // (the inline slots or the old heap buffer, alive
+                    // until the insert below).
+                    let old = unsafe { std::slice::from_raw_parts(object.vm.values, len) };
+                    buffer[..len].copy_from_slice(old);
+                }
+                let ptr = buffer.as_mut_ptr();
+                self.spilled.insert(key, buffer);
+                ptr
+            }
+        };
+        let capacity = match self.spilled.get(&key) {
+            Some(buffer) => buffer.len(),
+            None => INLINE_VALUES,
+        };
+        object.vm.values = values;
+        object.vm.values_capacity = capacity as u32;
+    }
 }
 
-fn ensure_capacity(object: &mut Continuation, needed: usize) {
-    if object.values.len() < needed {
-        let len = object.vm.values_len as usize;
-        let mut values = vec![0u128; needed.next_power_of_two()];
-        values[..len].copy_from_slice(&object.values[..len]);
-        object.values = values;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_outlive_their_continuations_with_growing_revisions() {
+        let mut continuations = Continuations::new(64 * 1024);
+        let null = std::ptr::null();
+        let first = continuations.allocate(null, std::ptr::null(), 1).unwrap();
+        // SAFETY: a live continuation object of this store, unused.
+        let revision = unsafe { (*first).revision };
+        // SAFETY: as above; nothing runs on it.
+        unsafe { continuations.release(first) };
+        // Released twice (a trap after a return, say): no double free.
+        // SAFETY: as above.
+        unsafe { continuations.release(first) };
+        assert_eq!(continuations.live(), 0);
+        let second = continuations.allocate(null, std::ptr::null(), 1).unwrap();
+        assert_eq!(second, first, "the object comes back with its stack");
+        // SAFETY: as above.
+        assert!(
+            unsafe { (*second).revision } > revision,
+            "stale references stay stale"
+        );
+        assert_eq!(continuations.live(), 1);
     }
-    object.vm.values = object.values.as_mut_ptr();
-    object.vm.values_capacity = object.values.len() as u32;
+
+    #[test]
+    fn value_buffers_grow_keeping_their_values() {
+        let mut continuations = Continuations::new(64 * 1024);
+        let null = std::ptr::null();
+        let cont = continuations.allocate(null, std::ptr::null(), 2).unwrap();
+        // SAFETY: a live continuation object of this store; its buffer has
+        // room for the values written, as its capacity says.
+        unsafe {
+            assert!((*cont).values_capacity >= 2);
+            for i in 0..3u128 {
+                continuations.reserve(cont, i as usize + 1);
+                *(*cont).values.add(i as usize) = i + 100;
+                (*cont).values_len = i as u32 + 1;
+            }
+            continuations.reserve(cont, 40);
+            assert!((*cont).values_capacity >= 40);
+            let values = std::slice::from_raw_parts((*cont).values, 3);
+            assert_eq!(values, [100, 101, 102]);
+        }
+    }
 }

@@ -63,7 +63,7 @@ impl StoreOpaque {
     /// Sets the usable size of continuation stacks; only before the first
     /// continuation is created.
     pub fn set_continuation_stack_size(&mut self, bytes: usize) {
-        if self.continuations.objects() == 0 {
+        if self.continuations.is_unused() {
             *self.continuations = Continuations::new(bytes);
         }
     }
