@@ -285,3 +285,35 @@ fn continuation_references_held_by_the_host_are_one_shot() -> Result<()> {
     assert_eq!(trap.kind(), TrapKind::NullContinuationReference);
     Ok(())
 }
+
+/// A host function running on a continuation of one store calls into
+/// another store: that wasm runs on the continuation's stack, within its
+/// limit, and may use continuations of its own.
+#[test]
+fn another_store_called_from_a_continuation_runs_on_its_stack() -> Result<()> {
+    with_big_stack(|| {
+        let engine = Engine::new(&config())?;
+        let mut outer = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        let inner_engine = engine.clone();
+        let ty = FuncType::new([fxtime::ValType::I32], [fxtime::ValType::I32]);
+        linker.func_new(
+            "host",
+            "from_continuation",
+            ty,
+            move |_caller, params, results| {
+                let mut inner = Store::new(&inner_engine, ());
+                let instance = host_calls_back(&mut inner, &inner_engine)?;
+                let sum = instance.get_typed_func::<i32, i32>(&inner, "sum")?;
+                results[0] = Val::I32(sum.call(&mut inner, params[0].i32().unwrap())?);
+                Ok(())
+            },
+        )?;
+        let module = Module::new(&engine, GENERATOR)?;
+        let instance = linker.instantiate(&mut outer, &module)?;
+        let run = instance.get_typed_func::<(), i32>(&outer, "run")?;
+        assert_eq!(run.call(&mut outer, ())?, 55);
+        assert_eq!(outer.live_continuations(), 0);
+        Ok(())
+    })
+}

@@ -76,7 +76,9 @@ pub fn in_wasm() -> bool {
 /// Calls `f`, which enters wasm code, catching its traps.
 ///
 /// The outermost entry on a thread sets the store's stack limit to
-/// `max_wasm_stack` bytes below the current stack pointer.
+/// `max_wasm_stack` bytes below the current stack pointer; an entry from a
+/// host function keeps the limit of the stack wasm was running on (the
+/// thread's, or a continuation's).
 ///
 /// # Safety
 ///
@@ -102,7 +104,13 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         unwound: UnsafeCell::new(None),
     };
     context.current_continuation = std::ptr::null_mut();
-    if activation.previous.is_null() || context.stack_limit == 0 {
+    if !activation.previous.is_null() && context.stack_limit == 0 {
+        // Entered from a host function of another store's wasm: this runs
+        // on the stack that wasm ran on (perhaps a continuation's), whose
+        // limit that store's context holds.
+        // SAFETY: installed activations and their stores are alive.
+        context.stack_limit = unsafe { (*(*activation.previous).store).stack_limit };
+    } else if activation.previous.is_null() {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
         // Never below the thread's real stack, whatever the budget: leave
