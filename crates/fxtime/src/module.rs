@@ -7,7 +7,7 @@ use fxtime_environ::{
     VMOffsets, WasmError, translate_module,
 };
 use fxtime_runtime::code::{CodeKind, CodeObject};
-use fxtime_runtime::instance::RuntimeModule;
+use fxtime_runtime::instance::{ContinuationEntry, RuntimeModule};
 use std::sync::Arc;
 
 /// A validated and compiled module, ready to instantiate in any store of
@@ -146,7 +146,11 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     // Continuation entries follow the module's functions in its code.
     let mut continuation_entries = vec![None; info.types.len()].into_boxed_slice();
     for (ty, entry) in engine.compiler().compile_continuation_entries(&info)? {
-        continuation_entries[ty.index()] = Some(compiled.len() as u32);
+        let func = info.cont_func_type(ty);
+        continuation_entries[ty.index()] = Some(ContinuationEntry {
+            code_index: compiled.len() as u32,
+            values: func.params.len().max(func.results.len()) as u32,
+        });
         compiled.push(entry);
     }
     let (functions, unwind): (Vec<_>, Vec<_>) =

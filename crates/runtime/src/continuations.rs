@@ -29,7 +29,9 @@ struct Continuation {
     /// The stack whose header this is.
     stack: FiberStack,
     /// Whether the continuation holds its stack (not yet given back).
-    live: u64,
+    live: u32,
+    /// Whether its value buffer moved to the heap (`Continuations::spilled`).
+    spilled: u32,
     /// The value buffer while it is small enough.
     inline: [u128; INLINE_VALUES],
 }
@@ -186,6 +188,12 @@ impl Continuations {
     /// Points the buffer of `object` at room for `needed` values: its
     /// inline slots, or a heap buffer that grows by doubling.
     fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
+        if object.spilled == 0 && needed <= INLINE_VALUES {
+            // The common case, without a hash lookup.
+            object.vm.values = object.inline.as_mut_ptr();
+            object.vm.values_capacity = INLINE_VALUES as u32;
+            return;
+        }
         let key = object as *mut Continuation as usize;
         let len = object.vm.values_len as usize;
         let spilled = self
@@ -206,6 +214,7 @@ impl Continuations {
                 }
                 let ptr = buffer.as_mut_ptr();
                 self.spilled.insert(key, buffer);
+                object.spilled = 1;
                 ptr
             }
         };

@@ -33,16 +33,30 @@ pub struct RuntimeModule {
     pub types: Arc<TypeRegistry>,
     /// The module binary (data segments point into it).
     pub wasm: Arc<[u8]>,
-    /// Per type index: for a continuation type, the index in `code` of its
-    /// continuation entry (what a fresh continuation's stack runs first).
-    pub continuation_entries: Box<[Option<u32>]>,
+    /// Per type index: for a continuation type, its continuation entry.
+    pub continuation_entries: Box<[Option<ContinuationEntry>]>,
+}
+
+/// What `cont.new` needs to know of a continuation type.
+#[derive(Debug, Clone, Copy)]
+pub struct ContinuationEntry {
+    /// Index in the module's code of the function a fresh continuation's
+    /// stack runs first.
+    pub code_index: u32,
+    /// Values its buffer must hold: the most of its parameters and
+    /// results.
+    pub values: u32,
 }
 
 impl RuntimeModule {
     /// The continuation entry for continuation type `t`.
-    pub fn continuation_entry(&self, t: TypeIndex) -> Option<*const u8> {
-        let index = (*self.continuation_entries.get(t.index())?)?;
-        Some(self.code.function(index as usize))
+    /// The entry's address and the values its buffer must hold.
+    pub fn continuation_entry(&self, t: TypeIndex) -> Option<(*const u8, usize)> {
+        let entry = (*self.continuation_entries.get(t.index())?)?;
+        Some((
+            self.code.function(entry.code_index as usize),
+            entry.values as usize,
+        ))
     }
 
     /// Code address of defined function `f`.

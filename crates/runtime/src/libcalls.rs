@@ -246,12 +246,9 @@ unsafe extern "C" fn cont_new(
 ) -> *mut VMContRef {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    let module = instance.module().clone();
-    let Some(entry) = module.continuation_entry(TypeIndex(cont_type)) else {
+    let Some((entry, capacity)) = instance.module().continuation_entry(TypeIndex(cont_type)) else {
         return std::ptr::null_mut();
     };
-    let ty = module.info.cont_func_type(TypeIndex(cont_type));
-    let capacity = ty.params.len().max(ty.results.len());
     instance
         .store()
         .continuations()
