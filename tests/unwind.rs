@@ -11,12 +11,15 @@ use std::sync::{Arc, Mutex};
 /// Serializes the tests: registrations are counted process-wide.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Calls export `name`: the host frame that enters wasm, which unwinders
+/// must reach.
 #[inline(never)]
-fn enter_wasm_from_here(
-    store: &mut Store<Arc<Mutex<String>>>,
+fn enter_wasm_from_here<T: 'static>(
+    store: &mut Store<T>,
     instance: &fxtime::Instance,
+    name: &str,
 ) -> Result<()> {
-    let run = instance.get_typed_func::<(), ()>(&*store, "outer")?;
+    let run = instance.get_typed_func::<(), ()>(&*store, name)?;
     run.call(&mut *store, ())
 }
 
@@ -45,7 +48,7 @@ fn the_system_unwinder_walks_through_wasm_frames() -> Result<()> {
             (func $inner (call $capture)))"#,
     )?;
     let instance = linker.instantiate(&mut store, &module)?;
-    enter_wasm_from_here(&mut store, &instance)?;
+    enter_wasm_from_here(&mut store, &instance, "outer")?;
     let trace = captured.lock().unwrap().clone();
     assert!(
         trace.contains("enter_wasm_from_here"),
@@ -114,15 +117,6 @@ struct Captured {
     fp_names: Vec<String>,
 }
 
-#[inline(never)]
-fn enter_nested_continuations(
-    store: &mut Store<Arc<Mutex<Captured>>>,
-    instance: &fxtime::Instance,
-) -> Result<()> {
-    let run = instance.get_typed_func::<(), ()>(&*store, "outer")?;
-    run.call(&mut *store, ())
-}
-
 #[test]
 fn unwinders_walk_from_a_continuation_through_its_parents_to_the_host() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,7 +146,7 @@ fn unwinders_walk_from_a_continuation_through_its_parents_to_the_host() -> Resul
     )?;
     let module = Module::new(&engine, NESTED)?;
     let instance = linker.instantiate(&mut store, &module)?;
-    enter_nested_continuations(&mut store, &instance)?;
+    enter_wasm_from_here(&mut store, &instance, "outer")?;
     let captured = captured.lock().unwrap();
     let expected = ["third", "second", "first", "outer"];
     // DWARF: each continuation's bottom frame leads to the frame of the
@@ -164,7 +158,7 @@ fn unwinders_walk_from_a_continuation_through_its_parents_to_the_host() -> Resul
         captured.rust_trace
     );
     assert!(
-        captured.rust_trace.contains("enter_nested_continuations"),
+        captured.rust_trace.contains("enter_wasm_from_here"),
         "the system unwinder stopped before the host frame:\n{}",
         captured.rust_trace
     );

@@ -10,6 +10,8 @@ use fxtime::{
 use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
 use fxtime_wast::WastRunner;
 
+use crate::traps::trap_of;
+
 fn config() -> Config {
     let mut config = Config::new();
     config.wasm_stack_switching(true);
@@ -80,15 +82,6 @@ const CHAIN: &str = r#"(module $chain
   (global $zero (mut i32) (i32.const 0))
   (elem declare func $level1 $level2 $level3 $deep $overflow_outer $seven))"#;
 
-fn trap_of(store: &mut Store<()>, instance: &Instance, name: &str) -> Trap {
-    let func = instance.get_func(&*store, name).unwrap();
-    let error = func.call(&mut *store, &[], &mut []).unwrap_err();
-    error
-        .downcast_ref::<Trap>()
-        .unwrap_or_else(|| panic!("{name}: not a trap: {error:#}"))
-        .clone()
-}
-
 #[test]
 fn a_trap_in_a_chain_lists_every_continuation_and_frees_their_stacks() -> Result<()> {
     with_big_stack(|| {
@@ -97,7 +90,7 @@ fn a_trap_in_a_chain_lists_every_continuation_and_frees_their_stacks() -> Result
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
         for _ in 0..3 {
-            let trap = trap_of(&mut store, &instance, "trap_three_deep");
+            let trap = trap_of(&mut store, &instance, "trap_three_deep", &[]);
             assert_eq!(trap.kind(), TrapKind::IntegerDivisionByZero);
             let names: Vec<_> = trap
                 .backtrace()
@@ -130,7 +123,7 @@ fn stack_overflow_in_a_nested_continuation_traps_and_the_store_goes_on() -> Resu
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
         for _ in 0..3 {
-            let trap = trap_of(&mut store, &instance, "overflow_nested");
+            let trap = trap_of(&mut store, &instance, "overflow_nested", &[]);
             assert_eq!(trap.kind(), TrapKind::StackOverflow);
             assert_eq!(store.live_continuations(), 0);
         }

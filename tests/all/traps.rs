@@ -34,7 +34,13 @@ fn setup() -> Result<(Store<()>, Instance)> {
     Ok((store, instance))
 }
 
-fn trap_of(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> Trap {
+/// The trap that calling export `name` with `args` ends in.
+pub(crate) fn trap_of(
+    store: &mut Store<()>,
+    instance: &Instance,
+    name: &str,
+    args: &[Val],
+) -> Trap {
     let func = instance.get_func(&*store, name).unwrap();
     let mut results = vec![Val::I32(0); func.ty(&*store).results.len()];
     let error = func.call(&mut *store, args, &mut results).unwrap_err();

@@ -186,44 +186,36 @@ impl Continuations {
     }
 
     /// Points the buffer of `object` at room for `needed` values: its
-    /// inline slots, or a heap buffer that grows by doubling.
+    /// inline slots, or a heap buffer (kept for the object's next
+    /// continuations) that grows by doubling.
     fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
-        if object.spilled == 0 && needed <= INLINE_VALUES {
-            // The common case, without a hash lookup.
-            object.vm.values = object.inline.as_mut_ptr();
-            object.vm.values_capacity = INLINE_VALUES as u32;
+        let key = object as *mut Continuation as usize;
+        if object.spilled == 0 {
+            if needed <= INLINE_VALUES {
+                object.vm.values = object.inline.as_mut_ptr();
+                object.vm.values_capacity = INLINE_VALUES as u32;
+                return;
+            }
+        } else if let Some(buffer) = self.spilled.get_mut(&key)
+            && buffer.len() >= needed
+        {
+            object.vm.values = buffer.as_mut_ptr();
+            object.vm.values_capacity = buffer.len() as u32;
             return;
         }
-        let key = object as *mut Continuation as usize;
+        let mut buffer = vec![0u128; needed.next_power_of_two()].into_boxed_slice();
         let len = object.vm.values_len as usize;
-        let spilled = self
-            .spilled
-            .get_mut(&key)
-            .map(|b| (b.len(), b.as_mut_ptr()));
-        let values = match spilled {
-            Some((capacity, ptr)) if capacity >= needed => ptr,
-            None if needed <= INLINE_VALUES => object.inline.as_mut_ptr(),
-            _ => {
-                let mut buffer = vec![0u128; needed.next_power_of_two()].into_boxed_slice();
-                if len > 0 {
-                    // SAFETY: `values` points at `len` initialized values
-                    // (the inline slots or the old heap buffer, alive
-                    // until the insert below).
-                    let old = unsafe { std::slice::from_raw_parts(object.vm.values, len) };
-                    buffer[..len].copy_from_slice(old);
-                }
-                let ptr = buffer.as_mut_ptr();
-                self.spilled.insert(key, buffer);
-                object.spilled = 1;
-                ptr
-            }
-        };
-        let capacity = match self.spilled.get(&key) {
-            Some(buffer) => buffer.len(),
-            None => INLINE_VALUES,
-        };
-        object.vm.values = values;
-        object.vm.values_capacity = capacity as u32;
+        if len > 0 {
+            // SAFETY: `values` points at `len` initialized values (the
+            // inline slots or the old heap buffer, alive until the insert
+            // below replaces it).
+            let old = unsafe { std::slice::from_raw_parts(object.vm.values, len) };
+            buffer[..len].copy_from_slice(old);
+        }
+        object.vm.values = buffer.as_mut_ptr();
+        object.vm.values_capacity = buffer.len() as u32;
+        object.spilled = 1;
+        self.spilled.insert(key, buffer);
     }
 }
 

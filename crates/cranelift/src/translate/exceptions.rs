@@ -117,10 +117,7 @@ impl FuncTranslator<'_> {
     }
 
     fn throw(&mut self, tag: TagIndex) {
-        let arity = self.module.tag_type(tag).params.len();
-        let payload = self.peekn(arity).to_vec();
-        let height = self.stack.len() - arity;
-        self.stack.truncate(height);
+        let payload = self.pop_values(self.module.tag_type(tag).params.len());
         let exception = self.new_exception(tag, &payload);
         self.throw_exception(exception);
     }

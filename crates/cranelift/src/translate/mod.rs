@@ -203,6 +203,12 @@ impl FuncTranslator<'_> {
         out
     }
 
+    /// Pops `n` operands (a count known at run time), the deepest first.
+    pub(crate) fn pop_values(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
     /// The top `n` operands, without popping them.
     pub(crate) fn peekn(&self, n: usize) -> &[Value] {
         &self.stack[self.stack.len() - n..]

@@ -266,12 +266,6 @@ impl FuncTranslator<'_> {
         self.builder.seal_block(block);
     }
 
-    /// Pops `n` operands, the deepest first.
-    fn pop_values(&mut self, n: usize) -> Vec<Value> {
-        let at = self.stack.len() - n;
-        self.stack.split_off(at)
-    }
-
     /// The address of tag `tag`: its identity.
     fn tag_address(&mut self, tag: TagIndex) -> Value {
         self.vmctx_field(self.offsets.tag(tag))
