@@ -1,9 +1,11 @@
-//! `fxtime run`: instantiate a module and run `_start` or one export.
+//! `fxtime run`: instantiate a module with WASI preview 1 and run `_start`
+//! or one export.
 
 use crate::args::WasmOptions;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use fxtime::{Engine, Linker, Module, ProfilingStrategy, Store, Trap, Val, ValType};
+use fxtime_wasi::{Dir, WasiCtx, WasiCtxBuilder, ambient_authority};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,9 +26,24 @@ pub struct RunCommand {
     /// (in the current directory) for `perf inject --jit`.
     #[arg(long, value_name = "STRATEGY", value_parser = ["perfmap", "jitdump"])]
     profile: Option<String>,
+    /// Give the program the host directory HOST, seen as GUEST (default:
+    /// HOST). Nothing outside it can be reached through it.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the program; `--env NAME` passes on
+    /// the host's value of NAME.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// Pass on the whole host environment (before any `--env`).
+    #[arg(long)]
+    inherit_env: bool,
+    /// Instantiate MODULE first and let the program import its exports
+    /// under the module name NAME.
+    #[arg(long, value_name = "NAME=MODULE")]
+    preload: Vec<String>,
     /// The module (.wasm or .wat).
     file: PathBuf,
-    /// Arguments for the invoked function.
+    /// The program's arguments (with --invoke: the function's arguments).
     #[arg(allow_hyphen_values = true)]
     args: Vec<String>,
 }
@@ -42,10 +59,21 @@ impl RunCommand {
             _ => &mut config,
         };
         let engine = Engine::new(&config)?;
-        let module = Module::from_file(&engine, &self.file)
-            .with_context(|| format!("failed to load {}", self.file.display()))?;
-        let mut store = Store::new(&engine, ());
-        let linker = Linker::new(&engine);
+        let module = load(&engine, &self.file)?;
+        let mut store = Store::new(&engine, self.wasi_ctx()?);
+        let mut linker = Linker::new(&engine);
+        fxtime_wasi::add_to_linker(&mut linker, |wasi| wasi)?;
+        for preload in &self.preload {
+            let Some((name, path)) = preload.split_once('=') else {
+                bail!("--preload {preload}: expected NAME=MODULE");
+            };
+            let module = load(&engine, path.as_ref())?;
+            let instance = match linker.instantiate(&mut store, &module) {
+                Ok(instance) => instance,
+                Err(error) => return report(error.context(format!("preloading {path}"))),
+            };
+            linker.instance(&mut store, name, instance)?;
+        }
         let instance = match linker.instantiate(&mut store, &module) {
             Ok(instance) => instance,
             Err(error) => return report(error),
@@ -58,6 +86,12 @@ impl RunCommand {
             bail!("the module exports no function `{name}`");
         };
         let ty = func.ty(&store);
+        if self.invoke.is_none() {
+            if let Err(error) = func.call(&mut store, &[], &mut []) {
+                return report(error);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         if ty.params.len() != self.args.len() {
             bail!(
                 "`{name}` takes {} arguments, {} given",
@@ -80,10 +114,50 @@ impl RunCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+
+    /// The program's WASI context: stdio, arguments, environment and
+    /// preopened directories.
+    fn wasi_ctx(&self) -> Result<WasiCtx> {
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio();
+        if self.invoke.is_none() {
+            builder.arg(&self.file.to_string_lossy())?;
+            builder.args(&self.args)?;
+        }
+        if self.inherit_env {
+            builder.inherit_env()?;
+        }
+        for env in &self.envs {
+            match env.split_once('=') {
+                Some((name, value)) => builder.env(name, value)?,
+                None => match std::env::var(env) {
+                    Ok(value) => builder.env(env, &value)?,
+                    Err(_) => continue,
+                },
+            };
+        }
+        for dir in &self.dirs {
+            let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+            let handle = Dir::open_ambient_dir(host, ambient_authority())
+                .with_context(|| format!("--dir {dir}: cannot open directory {host}"))?;
+            builder
+                .preopened_dir(handle, guest)
+                .map_err(|error| anyhow::anyhow!("--dir {dir}: {error}"))?;
+        }
+        Ok(builder.build())
+    }
 }
 
-/// Prints a failed call: a trap with its backtrace, or another error.
+fn load(engine: &Engine, path: &std::path::Path) -> Result<Module> {
+    Module::from_file(engine, path).with_context(|| format!("failed to load {}", path.display()))
+}
+
+/// Prints a failed call: a trap with its backtrace, or another error. A
+/// program's `proc_exit` is not a failure: its code becomes the process's.
 fn report(error: anyhow::Error) -> Result<ExitCode> {
+    if let Some(code) = fxtime_wasi::exit_code(&error) {
+        return Ok(ExitCode::from(code as u8));
+    }
     match error.downcast_ref::<Trap>() {
         Some(trap) => {
             eprintln!("error: wasm trap: {trap}");

@@ -166,6 +166,22 @@ impl Memory {
         self.get_mut(store).data_mut()
     }
 
+    /// The memory's bytes and the store's host data, both mutably: what a
+    /// host function needs to read its arguments from guest memory while it
+    /// updates its own state.
+    pub fn data_and_store_mut<'a, T: 'a, S: AsContextMut<Data = T>>(
+        &self,
+        store: &'a mut S,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let bytes: *mut [u8] = self.get_mut(store).data_mut();
+        let inner = store.as_context_mut().0;
+        let data = &mut inner.data;
+        // SAFETY: the bytes live in the memory's own mapping, outside the
+        // store's host data, so the two borrows never overlap; both end with
+        // the borrow of the store.
+        (unsafe { &mut *bytes }, data)
+    }
+
     /// Copies bytes at `offset` into `buffer`.
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let data = self.get(&store).data();
