@@ -36,6 +36,7 @@ use fxtime::{Caller, Extern, Linker};
 use wasi_common::snapshots::preview_1::wasi_snapshot_preview1 as abi;
 use wiggle::GuestMemory;
 
+pub use wasi_common::pipe::{ReadPipe, WritePipe};
 pub use wasi_common::sync::{Dir, WasiCtxBuilder, ambient_authority};
 pub use wasi_common::{I32Exit, WasiCtx};
 
