@@ -120,8 +120,8 @@ impl RunCommand {
     fn wasi_ctx(&self) -> Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder.inherit_stdio();
+        builder.arg(&self.file.to_string_lossy())?;
         if self.invoke.is_none() {
-            builder.arg(&self.file.to_string_lossy())?;
             builder.args(&self.args)?;
         }
         if self.inherit_env {

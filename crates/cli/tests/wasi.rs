@@ -55,6 +55,14 @@ fn path(p: &Path) -> &str {
 }
 
 #[test]
+fn the_echo_example_prints_its_arguments() {
+    let echo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/echo.wat");
+    let out = fxtime(&["run", echo, "hello", "big world", "-n"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello big world -n\n");
+}
+
+#[test]
 fn arguments_environment_stdio_and_exit_codes() {
     let dir = scratch("hello");
     let wasm = compile(&Path::new(SOURCES).join("hello.c"), &dir, &[]);
