@@ -9,12 +9,13 @@
 //! other side of a switch are taken (and the buffer emptied) right after
 //! it. So storing or taking no values needs no code.
 
+use cranelift_codegen::cursor::FuncCursor;
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::{TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o};
+use fxtime_environ::vm::{TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o};
 
 /// The trap codes of the switching paths.
 #[derive(Debug, Clone, Copy)]
@@ -129,22 +130,39 @@ pub fn take_values(b: &mut FunctionBuilder<'_>, cont: Value, types: &[ir::Type])
     values
 }
 
-/// Builds the handler list of a `resume` in this frame: the tags of its
-/// `(on $tag $label)` clauses, then those of its `(on $tag switch)`
-/// clauses (tag addresses). Returns its address.
-pub fn handler_list(b: &mut FunctionBuilder<'_>, suspend: &[Value], switch: &[Value]) -> Value {
-    let count = suspend.len() + switch.len();
+/// Builds the handler list of a `resume` in a new slot of this frame, at
+/// `pos` (the function's prologue: the clauses of a `resume` are the same
+/// every time it runs): the tags of its `(on $tag $label)` clauses, then
+/// those of its `(on $tag switch)` clauses (tag addresses). Returns the
+/// slot; its address is the list.
+pub fn handler_list(
+    pos: &mut FuncCursor<'_>,
+    suspend: &[Value],
+    switch: &[Value],
+) -> ir::StackSlot {
+    // At least one tag's room: `find_handler` reads the first one before
+    // it looks at the count.
+    let count = (suspend.len() + switch.len()).max(1);
     let size = o::HANDLERS_TAGS + 8 * count as u32;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
-    let list = b.ins().stack_addr(I64, slot, 0);
-    let n = b.ins().iconst(I64, suspend.len() as i64);
-    store(b, n, list, o::HANDLERS_SUSPEND_COUNT);
-    let n = b.ins().iconst(I64, switch.len() as i64);
-    store(b, n, list, o::HANDLERS_SWITCH_COUNT);
+    let slot =
+        pos.func
+            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+    let list = pos.ins().stack_addr(I64, slot, 0);
+    let n = pos.ins().iconst(I64, suspend.len() as i64);
+    pos.ins()
+        .store(flags(), n, list, o::HANDLERS_SUSPEND_COUNT as i32);
+    let n = pos.ins().iconst(I64, switch.len() as i64);
+    pos.ins()
+        .store(flags(), n, list, o::HANDLERS_SWITCH_COUNT as i32);
     for (i, tag) in suspend.iter().chain(switch).enumerate() {
-        store(b, *tag, list, o::HANDLERS_TAGS + 8 * i as u32);
+        pos.ins().store(
+            flags(),
+            *tag,
+            list,
+            (o::HANDLERS_TAGS + 8 * i as u32) as i32,
+        );
     }
-    list
+    slot
 }
 
 /// Runs continuation `cont` (consumed already) under handler list
@@ -169,8 +187,12 @@ pub fn resume(
     let deeper = b.ins().iadd_imm_s(depth, 1);
     store(b, deeper, store_context, o::STORE_CONTINUATION_DEPTH);
     store(b, handlers, cont, o::CONT_HANDLERS);
-    let transfer = b.ins().iconst(I64, transfer as i64);
-    store(b, transfer, cont, o::CONT_TRANSFER);
+    // A suspended or fresh continuation's `transfer` is never
+    // TRANSFER_THROW (a woken one resets it when it raises), so a plain
+    // resume leaves it as it is.
+    if transfer != TRANSFER_RESUME {
+        set_transfer(b, cont, transfer);
+    }
     let parent = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
     let limit = load(b, I64, store_context, o::STORE_STACK_LIMIT);
     store(b, parent, cont, o::CONT_PARENT);
@@ -230,7 +252,29 @@ pub fn find_handler(
     let index = b.append_block_param(found, I64);
 
     let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    b.ins().jump(chain, &[start.into()]);
+    if switch {
+        b.ins().jump(chain, &[start.into()]);
+    } else {
+        // Fast path: the first clause of the nearest resume.
+        let first_matches = b.create_block();
+        b.ins().trapz(start, traps.unhandled);
+        let list = load(b, I64, start, o::CONT_HANDLERS);
+        let first = load(b, I64, list, o::HANDLERS_TAGS);
+        let matches = b.ins().icmp(IntCC::Equal, first, tag);
+        b.ins()
+            .brif(matches, first_matches, &[], chain, &[start.into()]);
+        b.switch_to_block(first_matches);
+        b.seal_block(first_matches);
+        let suspend_count = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
+        let zero = b.ins().iconst(I64, 0);
+        b.ins().brif(
+            suspend_count,
+            found,
+            &[start.into(), zero.into()],
+            chain,
+            &[start.into()],
+        );
+    }
 
     // Each continuation of the chain: the clauses of the resume running it.
     b.switch_to_block(chain);
@@ -311,10 +355,6 @@ pub fn switch(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, ta
     store(b, parent, target, o::CONT_PARENT);
     let handlers = load(b, I64, root, o::CONT_HANDLERS);
     store(b, handlers, target, o::CONT_HANDLERS);
-    let resume = b
-        .ins()
-        .iconst(I64, fxtime_environ::vm::TRANSFER_RESUME as i64);
-    store(b, resume, target, o::CONT_TRANSFER);
     let target_innermost = load(b, I64, target, o::CONT_INNERMOST);
     enter(b, store_context, target_innermost);
     // The root's context holds where the resume continues; the target's,

@@ -29,6 +29,7 @@ mod variables;
 
 use crate::abi::{enter_function, ir_type, wasm_signature};
 use control::ControlFrame;
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -56,6 +57,12 @@ pub(crate) fn translate_function(
     let mut fctx = FunctionBuilderContext::new();
     let mut builder = FunctionBuilder::new(&mut func, &mut fctx);
     let params = enter_function(&mut builder);
+    // The entry block only jumps to the body, so that code computed once
+    // per call (`FuncTranslator::prologue`) can be added to it later.
+    let body_block = builder.create_block();
+    let prologue_end = builder.ins().jump(body_block, &[]);
+    builder.switch_to_block(body_block);
+    builder.seal_block(body_block);
 
     let mut t = FuncTranslator {
         builder,
@@ -72,6 +79,7 @@ pub(crate) fn translate_function(
         func_refs: HashMap::new(),
         builtin_sigs: HashMap::new(),
         handler_scopes: Vec::new(),
+        prologue_end,
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.builder.declare_var(ir_type(*ty));
@@ -109,9 +117,19 @@ pub(crate) struct FuncTranslator<'a> {
     builtin_sigs: HashMap<Builtin, ir::SigRef>,
     /// Catch clauses of the open `try_table`s, outermost first.
     handler_scopes: Vec<exceptions::HandlerScope>,
+    /// The entry block's jump to the body: instructions inserted before it
+    /// run once per call.
+    prologue_end: ir::Inst,
 }
 
 impl FuncTranslator<'_> {
+    /// A cursor that inserts at the end of the function's entry block,
+    /// for values that are the same throughout a call. What it inserts
+    /// uses no wasm locals or operands, only the function's parameters.
+    pub(crate) fn prologue(&mut self) -> FuncCursor<'_> {
+        FuncCursor::new(self.builder.func).at_inst(self.prologue_end)
+    }
+
     fn translate_body(&mut self, body: FunctionBodyData<'_>) -> WasmResult<()> {
         let mut validator = body.validator.into_validator(Default::default());
         let mut locals = body.body.get_locals_reader()?;

@@ -14,12 +14,13 @@
 //! exception there (`resume_throw`).
 
 use super::FuncTranslator;
+use super::env::trusted_readonly;
 use crate::abi::{self, POINTER, ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::{Builtin, TRANSFER_RESUME, TRANSFER_THROW, offsets};
+use fxtime_environ::vm::{Builtin, TRANSFER_RESUME, TRANSFER_SUSPEND, TRANSFER_THROW, offsets};
 use fxtime_environ::{
     HeapType, TagIndex, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult, WasmValType,
 };
@@ -127,13 +128,14 @@ impl FuncTranslator<'_> {
         for handle in &table.handlers {
             match *handle {
                 Handle::OnLabel { tag, label } => {
-                    suspend_tags.push(self.tag_address(TagIndex(tag)));
+                    suspend_tags.push(TagIndex(tag));
                     labels.push((TagIndex(tag), label));
                 }
-                Handle::OnSwitch { tag } => switch_tags.push(self.tag_address(TagIndex(tag))),
+                Handle::OnSwitch { tag } => switch_tags.push(TagIndex(tag)),
             }
         }
-        let handlers = emit::handler_list(&mut self.builder, &suspend_tags, &switch_tags);
+        let slot = self.handler_list(&suspend_tags, &switch_tags);
+        let handlers = self.builder.ins().stack_addr(POINTER, slot, 0);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
         let root = emit::resume(
             &mut self.builder,
@@ -144,24 +146,52 @@ impl FuncTranslator<'_> {
             traps(),
         );
 
-        // Dispatch on why control came back.
+        // Dispatch on why control came back: a suspension first (the
+        // frequent case), then a return or an exception.
         let why = emit::transfer(&mut self.builder, root);
-        let why = self.builder.ins().ireduce(I32, why);
         let returned = self.builder.create_block();
         let threw = self.builder.create_block();
-        let invalid = self.builder.create_block();
+        let ended = self.builder.create_block();
         let clauses: Vec<_> = labels.iter().map(|_| self.builder.create_block()).collect();
-        let pool = &mut self.builder.func.dfg.value_lists;
-        let mut targets = vec![
-            BlockCall::new(returned, [], pool),
-            BlockCall::new(threw, [], pool),
-        ];
-        targets.extend(clauses.iter().map(|b| BlockCall::new(*b, [], pool)));
-        let default = BlockCall::new(invalid, [], pool);
-        let jump_table = self
+        match clauses.as_slice() {
+            [] => {
+                self.builder.ins().jump(ended, &[]);
+            }
+            [only] => {
+                let suspended =
+                    self.builder
+                        .ins()
+                        .icmp_imm_u(IntCC::Equal, why, TRANSFER_SUSPEND as i64);
+                self.builder.ins().brif(suspended, *only, &[], ended, &[]);
+            }
+            _ => {
+                let clause = self.builder.ins().ireduce(I32, why);
+                let clause = self
+                    .builder
+                    .ins()
+                    .iadd_imm_s(clause, -(TRANSFER_SUSPEND as i64));
+                let pool = &mut self.builder.func.dfg.value_lists;
+                let targets: Vec<_> = clauses
+                    .iter()
+                    .map(|b| BlockCall::new(*b, [], pool))
+                    .collect();
+                // Below TRANSFER_SUSPEND, `clause` wraps around to a large
+                // index: the default.
+                let default = BlockCall::new(ended, [], pool);
+                let jump_table = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default, &targets));
+                self.builder.ins().br_table(clause, jump_table);
+            }
+        }
+        self.enter_block(ended);
+        let threw_out = self
             .builder
-            .create_jump_table(JumpTableData::new(default, &targets));
-        self.builder.ins().br_table(why, jump_table);
+            .ins()
+            .icmp_imm_u(IntCC::Equal, why, TRANSFER_THROW as i64);
+        self.builder
+            .ins()
+            .brif(threw_out, threw, &[], returned, &[]);
 
         for ((tag, label), block) in labels.into_iter().zip(clauses) {
             self.enter_block(block);
@@ -176,9 +206,7 @@ impl FuncTranslator<'_> {
             self.builder.ins().jump(target, &args);
         }
 
-        self.enter_block(invalid);
-        self.builder.ins().trap(trap_code(TrapKind::Unreachable));
-
+        self.builder.set_cold_block(threw);
         self.enter_block(threw);
         let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
         self.call_builtin(Builtin::ContRelease, &[root]);
@@ -252,6 +280,7 @@ impl FuncTranslator<'_> {
         self.builder.ins().brif(throw, raise, &[], resumed, &[]);
         self.builder.set_cold_block(raise);
         self.enter_block(raise);
+        emit::set_transfer(&mut self.builder, root, TRANSFER_RESUME);
         let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
         self.throw_exception(exception);
         self.enter_block(resumed);
@@ -264,6 +293,27 @@ impl FuncTranslator<'_> {
     fn enter_block(&mut self, block: ir::Block) {
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
+    }
+
+    /// The handler list of a `resume` with these clauses, built in the
+    /// prologue.
+    fn handler_list(&mut self, suspend: &[TagIndex], switch: &[TagIndex]) -> ir::StackSlot {
+        let vmctx = self.vmctx;
+        let offsets: Vec<u32> = suspend
+            .iter()
+            .chain(switch)
+            .map(|tag| self.offsets.tag(*tag))
+            .collect();
+        let mut pos = self.prologue();
+        let mut tags: Vec<Value> = offsets
+            .into_iter()
+            .map(|offset| {
+                pos.ins()
+                    .load(POINTER, trusted_readonly(), vmctx, offset as i32)
+            })
+            .collect();
+        let switch_tags = tags.split_off(suspend.len());
+        emit::handler_list(&mut pos, &tags, &switch_tags)
     }
 
     /// The address of tag `tag`: its identity.
