@@ -10,9 +10,7 @@
 //!   the exception the host function's callee threw. It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{
-    POINTER, builtin_signature, call_builtin, enter_function, ir_type, trap_code, wasm_signature,
-};
+use crate::abi::{POINTER, builtin_signature, enter_function, ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, AbiParam, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem, InstBuilder,
@@ -213,20 +211,16 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     ));
     b.ins().try_call_indirect(code, &args, table);
 
-    let reserve_sig = b.import_signature(builtin_signature(Builtin::ContReserve));
-    let mut reserve = |b: &mut FunctionBuilder<'_>, cont, needed| {
-        call_builtin(b, reserve_sig, vmctx, Builtin::ContReserve, &[cont, needed]);
-    };
     b.switch_to_block(returned);
     b.seal_block(returned);
     let values = b.block_params(returned).to_vec();
-    emit::store_values(&mut b, cont, &values, false, &mut reserve);
+    emit::store_values(&mut b, cont, &values, false, None);
     emit::set_transfer(&mut b, cont, TRANSFER_RETURN);
     b.ins().jump(done, &[]);
 
     b.switch_to_block(caught);
     b.seal_block(caught);
-    emit::store_values(&mut b, cont, &[exception], false, &mut reserve);
+    emit::store_values(&mut b, cont, &[exception], false, None);
     emit::set_transfer(&mut b, cont, TRANSFER_THROW);
     b.ins().jump(done, &[]);
 

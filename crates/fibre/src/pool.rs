@@ -26,12 +26,14 @@ pub struct FiberStack {
 
 impl FiberStack {
     /// The highest address (exclusive) of the stack.
+    #[inline]
     pub fn top(&self) -> usize {
         self.top
     }
 
     /// The lowest address wasm code on this stack may use; below it is the
     /// host headroom, then the guard.
+    #[inline]
     pub fn limit(&self) -> usize {
         self.limit
     }
@@ -39,12 +41,14 @@ impl FiberStack {
     /// The header: `header_size` bytes at the very top, 16-aligned. It
     /// stays as it was left while the stack is free, and keeps its contents
     /// for as long as the pool lives (nothing discards the top page).
+    #[inline]
     pub fn header(&self) -> *mut u8 {
         (self.top - self.header_size) as *mut u8
     }
 
     /// The stack's control context, in the 16-aligned slot below the
     /// header.
+    #[inline]
     pub fn control_context(&self) -> *mut VMControlContext {
         let size = size_of::<VMControlContext>().next_multiple_of(16);
         (self.top - self.header_size - size) as *mut VMControlContext
@@ -52,6 +56,7 @@ impl FiberStack {
 
     /// The initial stack pointer: the control context's address (16-byte
     /// aligned); the start trampoline's frame is the context itself.
+    #[inline]
     pub fn initial_stack_pointer(&self) -> usize {
         self.control_context() as usize
     }
@@ -62,6 +67,7 @@ impl FiberStack {
     /// # Safety
     ///
     /// The stack must not be running or suspended mid-computation.
+    #[inline]
     pub unsafe fn prepare_start(&self) {
         // SAFETY: the control context lies inside this stack, which per the
         // contract nobody else uses.
@@ -123,20 +129,27 @@ impl StackPool {
     }
 
     /// A stack: a released one if any, else a new one.
+    #[inline]
     pub fn allocate(&mut self) -> io::Result<FiberStack> {
-        if self.free.is_empty() && self.fresh.is_empty() {
-            self.add_chunk()?;
-        }
-        let stack = self
-            .free
-            .pop()
-            .or_else(|| self.fresh.pop())
-            .expect("a chunk was just added");
+        let stack = match self.free.pop() {
+            Some(stack) => stack,
+            None => self.allocate_fresh()?,
+        };
         self.in_use += 1;
         Ok(stack)
     }
 
+    /// A stack never handed out before, from the newest chunk or a new one.
+    #[cold]
+    fn allocate_fresh(&mut self) -> io::Result<FiberStack> {
+        if self.fresh.is_empty() {
+            self.add_chunk()?;
+        }
+        Ok(self.fresh.pop().expect("a chunk was just added"))
+    }
+
     /// Takes a stack back for reuse. Its contents are kept.
+    #[inline]
     pub fn release(&mut self, stack: FiberStack) {
         debug_assert!(self.in_use > 0, "released more stacks than allocated");
         self.in_use -= 1;

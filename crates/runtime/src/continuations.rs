@@ -188,15 +188,22 @@ impl Continuations {
     /// Points the buffer of `object` at room for `needed` values: its
     /// inline slots, or a heap buffer (kept for the object's next
     /// continuations) that grows by doubling.
+    #[inline]
     fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
+        if object.spilled == 0 && needed <= INLINE_VALUES {
+            object.vm.values = object.inline.as_mut_ptr();
+            object.vm.values_capacity = INLINE_VALUES as u32;
+            return;
+        }
+        self.ensure_heap_capacity(object, needed);
+    }
+
+    /// [`ensure_capacity`](Self::ensure_capacity) beyond the inline slots.
+    #[cold]
+    fn ensure_heap_capacity(&mut self, object: &mut Continuation, needed: usize) {
         let key = object as *mut Continuation as usize;
-        if object.spilled == 0 {
-            if needed <= INLINE_VALUES {
-                object.vm.values = object.inline.as_mut_ptr();
-                object.vm.values_capacity = INLINE_VALUES as u32;
-                return;
-            }
-        } else if let Some(buffer) = self.spilled.get_mut(&key)
+        if object.spilled != 0
+            && let Some(buffer) = self.spilled.get_mut(&key)
             && buffer.len() >= needed
         {
             object.vm.values = buffer.as_mut_ptr();

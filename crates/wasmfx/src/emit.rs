@@ -73,14 +73,20 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> V
 }
 
 /// Stores `values` into the value buffer of `cont`, after the values there
-/// (`append`) or from the start. `reserve(b, cont, needed)` emits the call
-/// that grows the buffer when it is too small.
+/// (`append`) or from the start.
+///
+/// A buffer always has room for the parameters and for the results of the
+/// function type its continuation was created with (`cont.new` sizes it),
+/// so arguments, bound arguments, results and an exception (one value)
+/// need no check. A tag's payload may need more: for it, `reserve` is
+/// `Some(emit)`, where `emit(b, cont, needed)` emits the call that grows
+/// the buffer when it is too small.
 pub fn store_values(
     b: &mut FunctionBuilder<'_>,
     cont: Value,
     values: &[Value],
     append: bool,
-    reserve: &mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value),
+    reserve: Option<&mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value)>,
 ) {
     if values.is_empty() {
         return;
@@ -91,22 +97,28 @@ pub fn store_values(
         b.ins().iconst(I32, 0)
     };
     let needed = b.ins().iadd_imm_s(len, values.len() as i64);
-    let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
-    let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
-    let grow = b.create_block();
-    let ready = b.create_block();
-    b.ins().brif(too_small, grow, &[], ready, &[]);
-    b.set_cold_block(grow);
-    b.switch_to_block(grow);
-    b.seal_block(grow);
-    reserve(b, cont, needed);
-    b.ins().jump(ready, &[]);
-    b.switch_to_block(ready);
-    b.seal_block(ready);
+    if let Some(reserve) = reserve {
+        let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
+        let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
+        let grow = b.create_block();
+        let ready = b.create_block();
+        b.ins().brif(too_small, grow, &[], ready, &[]);
+        b.set_cold_block(grow);
+        b.switch_to_block(grow);
+        b.seal_block(grow);
+        reserve(b, cont, needed);
+        b.ins().jump(ready, &[]);
+        b.switch_to_block(ready);
+        b.seal_block(ready);
+    }
     let base = load(b, I64, cont, o::CONT_VALUES);
-    let first = b.ins().uextend(I64, len);
-    let skip = b.ins().imul_imm_s(first, i64::from(VAL_RAW_SIZE));
-    let at = b.ins().iadd(base, skip);
+    let at = if append {
+        let first = b.ins().uextend(I64, len);
+        let skip = b.ins().imul_imm_s(first, i64::from(VAL_RAW_SIZE));
+        b.ins().iadd(base, skip)
+    } else {
+        base
+    };
     for (i, value) in values.iter().enumerate() {
         store(b, *value, at, i as u32 * VAL_RAW_SIZE);
     }
@@ -140,9 +152,9 @@ pub fn handler_list(
     suspend: &[Value],
     switch: &[Value],
 ) -> ir::StackSlot {
-    // At least one tag's room: `find_handler` reads the first one before
-    // it looks at the count.
-    let count = (suspend.len() + switch.len()).max(1);
+    // A word more than the tags: `find_handler` reads the first tag of a
+    // kind before it looks at that kind's count.
+    let count = suspend.len() + switch.len() + 1;
     let size = o::HANDLERS_TAGS + 8 * count as u32;
     let slot =
         pos.func
@@ -252,29 +264,35 @@ pub fn find_handler(
     let index = b.append_block_param(found, I64);
 
     let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    if switch {
-        b.ins().jump(chain, &[start.into()]);
+    // Fast path: the first clause of the kind wanted, in the clauses of the
+    // resume running the current continuation.
+    let first_matches = b.create_block();
+    b.ins().trapz(start, traps.unhandled);
+    let list = load(b, I64, start, o::CONT_HANDLERS);
+    // The index of the kind's first clause, the list shifted so that
+    // `HANDLERS_TAGS` finds its tag, and where the kind's count is.
+    let (first, shifted, count_offset) = if switch {
+        let first = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
+        let skip = b.ins().imul_imm_s(first, 8);
+        let shifted = b.ins().iadd(list, skip);
+        (first, shifted, o::HANDLERS_SWITCH_COUNT)
     } else {
-        // Fast path: the first clause of the nearest resume.
-        let first_matches = b.create_block();
-        b.ins().trapz(start, traps.unhandled);
-        let list = load(b, I64, start, o::CONT_HANDLERS);
-        let first = load(b, I64, list, o::HANDLERS_TAGS);
-        let matches = b.ins().icmp(IntCC::Equal, first, tag);
-        b.ins()
-            .brif(matches, first_matches, &[], chain, &[start.into()]);
-        b.switch_to_block(first_matches);
-        b.seal_block(first_matches);
-        let suspend_count = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
-        let zero = b.ins().iconst(I64, 0);
-        b.ins().brif(
-            suspend_count,
-            found,
-            &[start.into(), zero.into()],
-            chain,
-            &[start.into()],
-        );
-    }
+        (b.ins().iconst(I64, 0), list, o::HANDLERS_SUSPEND_COUNT)
+    };
+    let first_tag = load(b, I64, shifted, o::HANDLERS_TAGS);
+    let matches = b.ins().icmp(IntCC::Equal, first_tag, tag);
+    b.ins()
+        .brif(matches, first_matches, &[], chain, &[start.into()]);
+    b.switch_to_block(first_matches);
+    b.seal_block(first_matches);
+    let clauses = load(b, I64, list, count_offset);
+    b.ins().brif(
+        clauses,
+        found,
+        &[start.into(), first.into()],
+        chain,
+        &[start.into()],
+    );
 
     // Each continuation of the chain: the clauses of the resume running it.
     b.switch_to_block(chain);

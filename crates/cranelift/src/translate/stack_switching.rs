@@ -94,7 +94,7 @@ impl FuncTranslator<'_> {
         let reference = self.pop();
         let args = self.pop_values(bound);
         let cont = emit::consume(&mut self.builder, reference, traps());
-        self.store_values(cont, &args, true);
+        self.store_arguments(cont, &args, true);
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
     }
@@ -120,7 +120,7 @@ impl FuncTranslator<'_> {
             }
         };
         let cont = emit::consume(&mut self.builder, reference, traps());
-        self.store_values(cont, &values, transfer == TRANSFER_RESUME);
+        self.store_arguments(cont, &values, transfer == TRANSFER_RESUME);
 
         let mut suspend_tags = Vec::new();
         let mut switch_tags = Vec::new();
@@ -233,7 +233,7 @@ impl FuncTranslator<'_> {
             false,
             traps(),
         );
-        self.store_values(root, &args, false);
+        self.store_payload(root, &args);
         emit::suspend(&mut self.builder, store_context, root, index);
         self.wake(root, &ir_types(ty.results()));
     }
@@ -261,7 +261,7 @@ impl FuncTranslator<'_> {
         let (root, _) =
             emit::find_handler(&mut self.builder, store_context, tag_address, true, traps());
         args.push(emit::reference(&mut self.builder, root));
-        self.store_values(target, &args, true);
+        self.store_arguments(target, &args, true);
         emit::switch(&mut self.builder, store_context, root, target);
         self.wake(root, &received);
         Ok(())
@@ -321,14 +321,22 @@ impl FuncTranslator<'_> {
         self.vmctx_field(self.offsets.tag(tag))
     }
 
-    /// Stores `values` into the buffer of continuation object `cont`.
-    fn store_values(&mut self, cont: Value, values: &[Value], append: bool) {
+    /// Stores `values` into the buffer of continuation object `cont`:
+    /// arguments of its type, which always fit (see
+    /// `fxtime_wasmfx::emit::store_values`).
+    fn store_arguments(&mut self, cont: Value, values: &[Value], append: bool) {
+        emit::store_values(&mut self.builder, cont, values, append, None);
+    }
+
+    /// Stores a tag's payload into the buffer of continuation object
+    /// `cont`, growing the buffer when it is too small.
+    fn store_payload(&mut self, cont: Value, values: &[Value]) {
         let sig = self.builtin_sig(Builtin::ContReserve);
         let vmctx = self.vmctx;
         let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
             abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
         };
-        emit::store_values(&mut self.builder, cont, values, append, &mut reserve);
+        emit::store_values(&mut self.builder, cont, values, false, Some(&mut reserve));
     }
 }
 
