@@ -78,6 +78,12 @@ impl RunCommand {
             Ok(instance) => instance,
             Err(error) => return report(error),
         };
+        // A WASI reactor sets itself up in `_initialize` before any call.
+        if let Some(initialize) = instance.get_func(&store, "_initialize")
+            && let Err(error) = initialize.call(&mut store, &[], &mut [])
+        {
+            return report(error);
+        }
         let name = self.invoke.as_deref().unwrap_or("_start");
         let Some(func) = instance.get_func(&store, name) else {
             if self.invoke.is_none() {

@@ -103,6 +103,19 @@ fn arguments_environment_stdio_and_exit_codes() {
 }
 
 #[test]
+fn a_reactor_is_initialized_before_the_invoked_export() {
+    let dir = scratch("reactor");
+    let wasm = compile(
+        &Path::new(SOURCES).join("reactor.c"),
+        &dir,
+        &["-mexec-model=reactor"],
+    );
+    let out = fxtime(&["run", "--invoke", "answer", path(&wasm), "2"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "answering 2\n42\n");
+}
+
+#[test]
 fn files_and_directories_in_a_preopened_directory() {
     let dir = scratch("files");
     let wasm = compile(&Path::new(SOURCES).join("files.c"), &dir, &[]);
