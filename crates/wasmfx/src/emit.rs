@@ -250,14 +250,17 @@ pub fn find_handler(
     switch: bool,
     traps: Traps,
 ) -> (Value, Value) {
+    // chain(c): the clauses of the resume running continuation c.
     let chain = b.create_block();
     let c = b.append_block_param(chain, I64);
+    // scan(c, list, at, end): `at` walks the tags of the wanted kind.
     let scan = b.create_block();
     let scan_c = b.append_block_param(scan, I64);
     let scan_list = b.append_block_param(scan, I64);
-    let scan_i = b.append_block_param(scan, I64);
+    let scan_at = b.append_block_param(scan, I64);
     let scan_end = b.append_block_param(scan, I64);
     let check = b.create_block();
+    let hit = b.create_block();
     let outer = b.create_block();
     let found = b.create_block();
     let root = b.append_block_param(found, I64);
@@ -294,38 +297,39 @@ pub fn find_handler(
         &[start.into()],
     );
 
-    // Each continuation of the chain: the clauses of the resume running it.
     b.switch_to_block(chain);
     b.ins().trapz(c, traps.unhandled);
     let list = load(b, I64, c, o::CONT_HANDLERS);
     let suspend_count = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
-    let (first, end) = if switch {
+    let tags = b.ins().iadd_imm_s(list, i64::from(o::HANDLERS_TAGS));
+    let suspend_end = b.ins().ishl_imm_u(suspend_count, 3);
+    let suspend_end = b.ins().iadd(tags, suspend_end);
+    let (from, end) = if switch {
         let switch_count = load(b, I64, list, o::HANDLERS_SWITCH_COUNT);
-        let end = b.ins().iadd(suspend_count, switch_count);
-        (suspend_count, end)
+        let size = b.ins().ishl_imm_u(switch_count, 3);
+        let end = b.ins().iadd(suspend_end, size);
+        (suspend_end, end)
     } else {
-        (b.ins().iconst(I64, 0), suspend_count)
+        (tags, suspend_end)
     };
     b.ins()
-        .jump(scan, &[c.into(), list.into(), first.into(), end.into()]);
+        .jump(scan, &[c.into(), list.into(), from.into(), end.into()]);
 
     b.switch_to_block(scan);
     let done = b
         .ins()
-        .icmp(IntCC::UnsignedGreaterThanOrEqual, scan_i, scan_end);
+        .icmp(IntCC::UnsignedGreaterThanOrEqual, scan_at, scan_end);
     b.ins().brif(done, outer, &[], check, &[]);
 
     b.switch_to_block(check);
     b.seal_block(check);
-    let skip = b.ins().imul_imm_s(scan_i, 8);
-    let at = b.ins().iadd(scan_list, skip);
-    let candidate = load(b, I64, at, o::HANDLERS_TAGS);
-    let next = b.ins().iadd_imm_s(scan_i, 1);
+    let candidate = load(b, I64, scan_at, 0);
+    let next = b.ins().iadd_imm_s(scan_at, 8);
     let matches = b.ins().icmp(IntCC::Equal, candidate, tag);
     b.ins().brif(
         matches,
-        found,
-        &[scan_c.into(), scan_i.into()],
+        hit,
+        &[],
         scan,
         &[
             scan_c.into(),
@@ -335,6 +339,14 @@ pub fn find_handler(
         ],
     );
     b.seal_block(scan);
+
+    // The clause's index in the whole list.
+    b.switch_to_block(hit);
+    b.seal_block(hit);
+    let offset = b.ins().isub(scan_at, scan_list);
+    let offset = b.ins().iadd_imm_s(offset, -i64::from(o::HANDLERS_TAGS));
+    let clause = b.ins().ushr_imm_u(offset, 3);
+    b.ins().jump(found, &[scan_c.into(), clause.into()]);
 
     b.switch_to_block(outer);
     b.seal_block(outer);

@@ -153,36 +153,37 @@ impl FuncTranslator<'_> {
         let threw = self.builder.create_block();
         let ended = self.builder.create_block();
         let clauses: Vec<_> = labels.iter().map(|_| self.builder.create_block()).collect();
-        match clauses.as_slice() {
-            [] => {
-                self.builder.ins().jump(ended, &[]);
-            }
-            [only] => {
-                let suspended =
-                    self.builder
-                        .ins()
-                        .icmp_imm_u(IntCC::Equal, why, TRANSFER_SUSPEND as i64);
-                self.builder.ins().brif(suspended, *only, &[], ended, &[]);
-            }
-            _ => {
-                let clause = self.builder.ins().ireduce(I32, why);
-                let clause = self
+        if clauses.len() <= MAX_COMPARED_CLAUSES {
+            // A compare per clause: cheaper than a jump table for a few.
+            for (k, clause) in clauses.iter().enumerate() {
+                let transfer = TRANSFER_SUSPEND + k as u64;
+                let this = self
                     .builder
                     .ins()
-                    .iadd_imm_s(clause, -(TRANSFER_SUSPEND as i64));
-                let pool = &mut self.builder.func.dfg.value_lists;
-                let targets: Vec<_> = clauses
-                    .iter()
-                    .map(|b| BlockCall::new(*b, [], pool))
-                    .collect();
-                // Below TRANSFER_SUSPEND, `clause` wraps around to a large
-                // index: the default.
-                let default = BlockCall::new(ended, [], pool);
-                let jump_table = self
-                    .builder
-                    .create_jump_table(JumpTableData::new(default, &targets));
-                self.builder.ins().br_table(clause, jump_table);
+                    .icmp_imm_u(IntCC::Equal, why, transfer as i64);
+                let next = self.builder.create_block();
+                self.builder.ins().brif(this, *clause, &[], next, &[]);
+                self.enter_block(next);
             }
+            self.builder.ins().jump(ended, &[]);
+        } else {
+            let clause = self.builder.ins().ireduce(I32, why);
+            let clause = self
+                .builder
+                .ins()
+                .iadd_imm_s(clause, -(TRANSFER_SUSPEND as i64));
+            let pool = &mut self.builder.func.dfg.value_lists;
+            let targets: Vec<_> = clauses
+                .iter()
+                .map(|b| BlockCall::new(*b, [], pool))
+                .collect();
+            // Below TRANSFER_SUSPEND, `clause` wraps around to a large
+            // index: the default.
+            let default = BlockCall::new(ended, [], pool);
+            let jump_table = self
+                .builder
+                .create_jump_table(JumpTableData::new(default, &targets));
+            self.builder.ins().br_table(clause, jump_table);
         }
         self.enter_block(ended);
         let threw_out = self
@@ -339,6 +340,10 @@ impl FuncTranslator<'_> {
         emit::store_values(&mut self.builder, cont, values, false, Some(&mut reserve));
     }
 }
+
+/// Up to this many `(on $tag $label)` clauses, a `resume` dispatches with
+/// a compare per clause; beyond, with a jump table.
+const MAX_COMPARED_CLAUSES: usize = 4;
 
 /// How a `resume` starts the continuation.
 enum Throw {
