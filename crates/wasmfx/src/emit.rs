@@ -72,6 +72,10 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> V
     cont
 }
 
+/// Emits, given the continuation object and the number of values needed,
+/// the call that grows its value buffer.
+pub type EmitReserve<'a> = &'a mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value);
+
 /// Stores `values` into the value buffer of `cont`, after the values there
 /// (`append`) or from the start.
 ///
@@ -86,7 +90,7 @@ pub fn store_values(
     cont: Value,
     values: &[Value],
     append: bool,
-    reserve: Option<&mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value)>,
+    reserve: Option<EmitReserve<'_>>,
 ) {
     if values.is_empty() {
         return;
