@@ -137,9 +137,9 @@ pub struct VMStoreContext {
     pub continuation_depth: u64,
     /// The limit of `continuation_depth`.
     pub max_continuation_depth: u64,
-    /// The store's continuations, opaque to generated code (for the
-    /// runtime to give back the stacks of continuations a trap abandons).
-    pub continuations: *mut u8,
+    /// The store's continuations: a [`VMContinuationFreeList`] first, the
+    /// rest opaque to generated code.
+    pub continuations: *mut VMContinuationFreeList,
 }
 
 impl Default for VMStoreContext {
@@ -213,6 +213,33 @@ pub struct VMContRef {
     /// [`TRANSFER_RETURN`], [`TRANSFER_THROW`] or [`TRANSFER_SUSPEND`] plus
     /// the index of the handler clause.
     pub transfer: u64,
+    /// 1 while the continuation holds its stack (fresh, running or
+    /// suspended), 0 once it returned, threw out or was abandoned and its
+    /// object waits in the free list (see [`VMContinuationFreeList`]).
+    pub live: u64,
+}
+
+/// Values the buffer of every continuation object holds at least (its
+/// inline slots): `cont.new` of a type needing no more can take a free
+/// object as it is.
+pub const CONT_INLINE_VALUES: usize = 4;
+
+/// The free continuation objects of a store, shared by the runtime and
+/// generated code: `cont.new` takes the first (a fresh stack from the pool
+/// only when there is none), and a continuation that returns or throws out
+/// is pushed back, both without calling into the runtime. A free object
+/// keeps its stack (the object lives in the stack's header), its revision
+/// (already bumped) and its value buffer; while it is free, its `parent`
+/// links to the next free object.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContinuationFreeList {
+    /// The first free object (null when none).
+    pub head: *mut VMContRef,
+    /// Number of continuations holding a stack.
+    pub live: u64,
+    /// The start trampoline, where a fresh continuation's stack begins.
+    pub start: *const u8,
 }
 
 /// Into a continuation: continue with the values in its buffer.
@@ -331,6 +358,16 @@ pub mod offsets {
     pub const CONT_VALUES_CAPACITY: u32 = offset_of!(VMContRef, values_capacity) as u32;
     /// `VMContRef::transfer`.
     pub const CONT_TRANSFER: u32 = offset_of!(VMContRef, transfer) as u32;
+    /// `VMContRef::live`.
+    pub const CONT_LIVE: u32 = offset_of!(VMContRef, live) as u32;
+    /// `VMStoreContext::continuations`.
+    pub const STORE_CONTINUATIONS: u32 = offset_of!(VMStoreContext, continuations) as u32;
+    /// `VMContinuationFreeList::head`.
+    pub const FREE_LIST_HEAD: u32 = offset_of!(VMContinuationFreeList, head) as u32;
+    /// `VMContinuationFreeList::live`.
+    pub const FREE_LIST_LIVE: u32 = offset_of!(VMContinuationFreeList, live) as u32;
+    /// `VMContinuationFreeList::start`.
+    pub const FREE_LIST_START: u32 = offset_of!(VMContinuationFreeList, start) as u32;
     /// `VMHandlerList::suspend_count`.
     pub const HANDLERS_SUSPEND_COUNT: u32 = offset_of!(VMHandlerList, suspend_count) as u32;
     /// `VMHandlerList::switch_count`.
@@ -428,9 +465,6 @@ builtins! {
     /// `cont.new`: (function reference, continuation type index) -> a
     /// fresh continuation, or null when no stack can be had.
     ContNew(Pointer, I32) -> Pointer;
-    /// Gives a continuation that returned or threw out back to the store:
-    /// (continuation).
-    ContRelease(Pointer);
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
 }
@@ -457,7 +491,9 @@ mod tests {
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the two 32-bit value counts.
         assert_eq!(offsets::CONT_ENTRY, 0);
-        assert_eq!(size_of::<VMContRef>(), 88);
+        assert_eq!(size_of::<VMContRef>(), 96);
+        assert_eq!(offsets::CONT_LIVE % 8, 0);
+        assert_eq!(size_of::<VMContinuationFreeList>(), 24);
         assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);
         assert_eq!(offsets::CONT_TRANSFER % 8, 0);
         assert_eq!(offsets::HANDLERS_TAGS, 16);

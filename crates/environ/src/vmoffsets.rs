@@ -22,6 +22,8 @@
 //! | VMGlobalDefinition, per defined global|
 //! +---------------------------------------+ func_refs
 //! | VMFuncRef, per defined function       |
+//! +---------------------------------------+ continuation_entries
+//! | *const u8, per module type            |  a continuation type's entry
 //! +---------------------------------------+ size
 //! ```
 
@@ -49,6 +51,7 @@ pub struct VMOffsets {
     imported_globals: u32,
     defined_globals: u32,
     func_refs: u32,
+    continuation_entries: u32,
     size: u32,
 }
 
@@ -73,7 +76,9 @@ impl VMOffsets {
         );
         let global_size = size_of::<VMGlobalDefinition>() as u32;
         let func_refs = defined_globals + global_size * count(module.num_defined_globals());
-        let size = func_refs + size_of::<VMFuncRef>() as u32 * count(module.num_defined_funcs());
+        let continuation_entries =
+            func_refs + size_of::<VMFuncRef>() as u32 * count(module.num_defined_funcs());
+        let size = continuation_entries + PTR * count(module.types.len());
         VMOffsets {
             num_types: count(module.types.len()),
             num_imported_funcs: count(module.num_imported_funcs),
@@ -87,6 +92,7 @@ impl VMOffsets {
             imported_globals,
             defined_globals,
             func_refs,
+            continuation_entries,
             size,
         }
     }
@@ -145,6 +151,14 @@ impl VMOffsets {
     pub fn func_ref(&self, f: DefinedFuncIndex) -> u32 {
         self.func_refs + size_of::<VMFuncRef>() as u32 * f.0
     }
+
+    /// The code address of the continuation entry of module type `t`, if
+    /// it is a continuation type (null otherwise): what `cont.new` stores
+    /// in a new continuation.
+    pub fn continuation_entry(&self, t: TypeIndex) -> u32 {
+        debug_assert!(t.0 < self.num_types);
+        self.continuation_entries + PTR * t.0
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +192,10 @@ mod tests {
             o.func_ref(DefinedFuncIndex(0)),
             o.defined_global(GlobalIndex(3)) + 16
         );
-        assert_eq!(o.size(), o.func_ref(DefinedFuncIndex(2)) + 24);
+        assert_eq!(
+            o.continuation_entry(TypeIndex(0)),
+            o.func_ref(DefinedFuncIndex(2)) + 24
+        );
+        assert_eq!(o.size(), o.continuation_entry(TypeIndex(2)) + 8);
     }
 }

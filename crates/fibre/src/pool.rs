@@ -81,7 +81,9 @@ impl FiberStack {
     }
 }
 
-/// Hands out continuation stacks of one size and takes them back.
+/// Hands out continuation stacks of one size. They stay mapped while the
+/// pool lives; reusing them is up to their owner (the runtime keeps free
+/// stacks in a list threaded through their headers).
 #[derive(Debug)]
 pub struct StackPool {
     /// Usable bytes per stack (page-aligned).
@@ -91,10 +93,6 @@ pub struct StackPool {
     chunks: Vec<Mmap>,
     /// Stacks not yet handed out in the newest chunk.
     fresh: Vec<FiberStack>,
-    /// Released stacks, reused first (last released, first reused: its
-    /// pages are most likely still in cache).
-    free: Vec<FiberStack>,
-    in_use: usize,
 }
 
 impl StackPool {
@@ -118,8 +116,6 @@ impl StackPool {
             header_size: header_size.next_multiple_of(16),
             chunks: Vec::new(),
             fresh: Vec::new(),
-            free: Vec::new(),
-            in_use: 0,
         }
     }
 
@@ -128,47 +124,12 @@ impl StackPool {
         self.stack_size
     }
 
-    /// A stack: a released one if any, else a new one.
-    #[inline]
+    /// A stack never handed out before: its memory reads as zero.
     pub fn allocate(&mut self) -> io::Result<FiberStack> {
-        let stack = match self.free.pop() {
-            Some(stack) => stack,
-            None => self.allocate_fresh()?,
-        };
-        self.in_use += 1;
-        Ok(stack)
-    }
-
-    /// A stack never handed out before, from the newest chunk or a new one.
-    #[cold]
-    fn allocate_fresh(&mut self) -> io::Result<FiberStack> {
         if self.fresh.is_empty() {
             self.add_chunk()?;
         }
         Ok(self.fresh.pop().expect("a chunk was just added"))
-    }
-
-    /// Takes a stack back for reuse. Its contents are kept.
-    #[inline]
-    pub fn release(&mut self, stack: FiberStack) {
-        debug_assert!(self.in_use > 0, "released more stacks than allocated");
-        self.in_use -= 1;
-        self.free.push(stack);
-    }
-
-    /// Takes a stack back like [`release`](Self::release), first returning
-    /// its memory below the topmost page to the system: for stacks that
-    /// may have been used deeply (a trap, say a stack overflow, ended
-    /// their continuation), so reuse does not keep their pages resident.
-    pub fn release_discarding(&mut self, stack: FiberStack) -> io::Result<()> {
-        self.discard_below_top_page(stack)?;
-        self.release(stack);
-        Ok(())
-    }
-
-    /// Number of stacks handed out and not released.
-    pub fn in_use(&self) -> usize {
-        self.in_use
     }
 
     /// Number of mappings made so far.
@@ -176,17 +137,11 @@ impl StackPool {
         self.chunks.len()
     }
 
-    /// Returns the memory of released stacks to the system, all but their
-    /// top pages (which hold the headers); their address space stays
-    /// reserved for reuse.
-    pub fn trim(&mut self) -> io::Result<()> {
-        for stack in self.free.clone() {
-            self.discard_below_top_page(stack)?;
-        }
-        Ok(())
-    }
-
-    fn discard_below_top_page(&self, stack: FiberStack) -> io::Result<()> {
+    /// Returns the memory of `stack` below its top page (which holds the
+    /// header) to the system: for a stack that may have been used deeply
+    /// (a trap, say a stack overflow, ended its continuation), so that its
+    /// reuse does not keep those pages resident. The stack stays usable.
+    pub fn discard_below_top_page(&self, stack: FiberStack) -> io::Result<()> {
         let base = stack.top - self.stack_size;
         let chunk = self
             .chunks
@@ -236,7 +191,6 @@ mod tests {
     fn stacks_are_disjoint_aligned_and_writable() {
         let mut pool = StackPool::new(128 * 1024);
         let stacks: Vec<_> = (0..40).map(|_| pool.allocate().unwrap()).collect();
-        assert_eq!(pool.in_use(), 40);
         for (i, a) in stacks.iter().enumerate() {
             assert_eq!(a.initial_stack_pointer() % 16, 0);
             assert!(a.limit() < a.initial_stack_pointer());
@@ -256,23 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn released_stacks_are_reused_without_new_mappings() {
-        let mut pool = StackPool::new(64 * 1024);
-        let first = pool.allocate().unwrap();
-        pool.release(first);
-        let mappings = pool.mappings();
-        // A million create/destroy cycles: no mapping beyond the first.
-        for _ in 0..1_000_000 {
-            let stack = pool.allocate().unwrap();
-            assert_eq!(stack, first);
-            pool.release(stack);
-        }
-        assert_eq!(pool.mappings(), mappings);
-        assert_eq!(pool.in_use(), 0);
-    }
-
-    #[test]
-    fn chunks_grow_and_trim_keeps_stacks_usable() {
+    fn chunks_grow_and_discarded_stacks_keep_their_headers() {
         let mut pool = StackPool::with_header(64 * 1024, 64);
         let stacks: Vec<_> = (0..100).map(|_| pool.allocate().unwrap()).collect();
         // 16 + 32 + 64 stacks: three chunks for a hundred stacks.
@@ -285,11 +223,10 @@ mod tests {
                 *stack.header().cast::<u64>() = 7;
                 *((stack.top() - size) as *mut u64) = 9;
             }
-            pool.release(*stack);
+            pool.discard_below_top_page(*stack).unwrap();
         }
-        pool.trim().unwrap();
-        let again = pool.allocate().unwrap();
-        // SAFETY: as above. Trimmed memory reads as zero; headers stay.
+        let again = stacks[42];
+        // SAFETY: as above. Discarded memory reads as zero; headers stay.
         unsafe {
             assert_eq!(*((again.top() - size) as *const u64), 0);
             assert_eq!(*again.header().cast::<u64>(), 7);

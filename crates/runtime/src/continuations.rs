@@ -3,19 +3,22 @@
 //! Objects are never freed while the store lives: a reference may point at
 //! an object long after its continuation ended, and must still find a
 //! revision there that tells it is stale (see `VMContRef`). A continuation
-//! that returns, throws out, or is abandoned by a trap gives its stack back
-//! to the pool and its object to the free list, so creating continuations
-//! costs no system call in the steady state and memory stays bounded by
-//! the number alive at once. (Suspended continuations nobody resumes stay
+//! that returns, throws out, or is abandoned by a trap goes, with its
+//! stack, onto the free list (`VMContinuationFreeList`), which `cont.new`
+//! takes from first: creating continuations costs no system call in the
+//! steady state, and memory stays bounded by the number alive at once.
+//! Generated code pops and pushes free objects itself; the functions here
+//! are its slow paths (no free object, a large value buffer) and the
+//! runtime's own uses (traps). (Suspended continuations nobody resumes stay
 //! until the store is dropped: there is no collector yet.)
 
-use fxtime_environ::vm::{VMContRef, VMFuncRef};
+use fxtime_environ::vm::{CONT_INLINE_VALUES, VMContRef, VMContinuationFreeList, VMFuncRef};
 use fxtime_fibre::{FiberStack, StackPool};
 use std::collections::HashMap;
 use std::mem::size_of;
 
 /// Values a continuation's buffer holds without a heap allocation.
-const INLINE_VALUES: usize = 4;
+const INLINE_VALUES: usize = CONT_INLINE_VALUES;
 
 /// A continuation object with what only the runtime needs. It lives in the
 /// header of its stack (the top page, which the continuation touches
@@ -28,17 +31,20 @@ struct Continuation {
     vm: VMContRef,
     /// The stack whose header this is.
     stack: FiberStack,
-    /// Whether the continuation holds its stack (not yet given back).
-    live: u32,
     /// Whether its value buffer moved to the heap (`Continuations::spilled`).
-    spilled: u32,
+    spilled: u64,
     /// The value buffer while it is small enough.
     inline: [u128; INLINE_VALUES],
 }
 
 /// The continuations of one store.
+#[repr(C)]
 #[derive(Debug)]
 pub struct Continuations {
+    /// First: `VMStoreContext::continuations` points here, for generated
+    /// code.
+    free: VMContinuationFreeList,
+    /// Where stacks come from when no free object has one.
     pool: StackPool,
     /// Value buffers that outgrew their object's inline slots, by object
     /// address (kept for the object's next continuations).
@@ -62,6 +68,11 @@ impl Continuations {
     /// No continuations yet; stacks of at least `stack_size` bytes.
     pub fn new(stack_size: usize) -> Continuations {
         Continuations {
+            free: VMContinuationFreeList {
+                head: std::ptr::null_mut(),
+                live: 0,
+                start: fxtime_fibre::fxtime_fibre_start as *const u8,
+            },
             pool: StackPool::with_header(stack_size, size_of::<Continuation>()),
             spilled: HashMap::new(),
         }
@@ -75,7 +86,7 @@ impl Continuations {
     /// Number of continuations holding a stack (fresh, running or
     /// suspended).
     pub fn live(&self) -> usize {
-        self.pool.in_use()
+        self.free.live as usize
     }
 
     /// Whether no continuation was ever created.
@@ -92,29 +103,57 @@ impl Continuations {
         func: *const VMFuncRef,
         capacity: usize,
     ) -> Option<*mut VMContRef> {
-        let stack = self.pool.allocate().ok()?;
-        let cont = stack.header().cast::<Continuation>();
-        // SAFETY: the header of a stack just handed out: room for a
-        // `Continuation` (the pool's header size), 16-aligned, zero when
-        // new and otherwise as the last continuation on it left it (all of
-        // its fields are plain integers and pointers, valid for any bits).
-        // Nothing else uses it.
-        let object = unsafe { &mut *cont };
-        // SAFETY: the stack was just handed out, so nothing runs on it.
-        unsafe { stack.prepare_start() };
-        object.stack = stack;
-        object.live = 1;
+        let object = match self.pop_free() {
+            Some(object) => object,
+            None => self.new_object()?,
+        };
+        // SAFETY: an object in the header of one of this store's stacks,
+        // alive as long as the store; it was free or new, so nothing else
+        // uses it or runs on its stack.
+        let object = unsafe { &mut *object };
+        // SAFETY: as above, nothing runs on the stack.
+        unsafe { object.stack.prepare_start() };
+        object.vm.live = 1;
         object.vm.entry = entry;
         object.vm.func = func;
-        object.vm.context = stack.control_context();
         object.vm.parent = std::ptr::null_mut();
         object.vm.innermost = &mut object.vm;
         object.vm.handlers = std::ptr::null();
-        object.vm.stack_limit = stack.limit();
         object.vm.transfer = 0;
         object.vm.values_len = 0;
         self.ensure_capacity(object, capacity.max(1));
+        self.free.live += 1;
         Some(&mut object.vm)
+    }
+
+    /// The first free object, taken off the list.
+    fn pop_free(&mut self) -> Option<*mut Continuation> {
+        let head = self.free.head;
+        if head.is_null() {
+            return None;
+        }
+        // SAFETY: the list links objects in the headers of this store's
+        // stacks (see `give_back`), alive as long as the store.
+        self.free.head = unsafe { (*head).parent };
+        Some(head.cast())
+    }
+
+    /// The object in the header of a stack new from the pool.
+    #[cold]
+    fn new_object(&mut self) -> Option<*mut Continuation> {
+        let stack = self.pool.allocate().ok()?;
+        let object = stack.header().cast::<Continuation>();
+        // SAFETY: the header of a stack never handed out: room for a
+        // `Continuation` (the pool's header size), 16-aligned and zero (all
+        // of its fields are plain integers and pointers, valid as zero).
+        // Nothing else uses it, and the pool never unmaps it while the
+        // store lives.
+        unsafe {
+            (*object).stack = stack;
+            (*object).vm.context = stack.control_context();
+            (*object).vm.stack_limit = stack.limit();
+        }
+        Some(object)
     }
 
     /// Gives the stack of `cont` (which returned, threw out, or was
@@ -139,18 +178,21 @@ impl Continuations {
         // SAFETY: per the contract, an object in one of our stack headers,
         // not in use.
         let object = unsafe { &mut *cont.cast::<Continuation>() };
-        if object.live == 0 {
+        if object.vm.live == 0 {
             return;
         }
-        object.live = 0;
+        object.vm.live = 0;
         // Every reference issued for it was consumed, which bumped the
         // revision; a bump more keeps stale copies stale regardless.
         object.vm.revision += 1;
         object.vm.values_len = 0;
-        let stack = object.stack;
-        if !discard || self.pool.release_discarding(stack).is_err() {
-            self.pool.release(stack);
+        if discard {
+            // Best effort: a stack that keeps its pages is still usable.
+            let _ = self.pool.discard_below_top_page(object.stack);
         }
+        object.vm.parent = self.free.head;
+        self.free.head = cont;
+        self.free.live -= 1;
     }
 
     /// Grows the value buffer of `cont` to at least `needed` values,
@@ -251,6 +293,25 @@ mod tests {
             "stale references stay stale"
         );
         assert_eq!(continuations.live(), 1);
+    }
+
+    #[test]
+    fn a_million_continuations_reuse_one_stack() {
+        let mut continuations = Continuations::new(64 * 1024);
+        let null = std::ptr::null();
+        let first = continuations.allocate(null, std::ptr::null(), 1).unwrap();
+        // SAFETY: a live continuation object of this store; nothing runs
+        // on it (here and below).
+        unsafe { continuations.release(first) };
+        let mappings = continuations.pool.mappings();
+        for _ in 0..1_000_000 {
+            let cont = continuations.allocate(null, std::ptr::null(), 1).unwrap();
+            assert_eq!(cont, first);
+            // SAFETY: as above.
+            unsafe { continuations.release(cont) };
+        }
+        assert_eq!(continuations.pool.mappings(), mappings);
+        assert_eq!(continuations.live(), 0);
     }
 
     #[test]

@@ -173,7 +173,12 @@ impl Instance {
                 },
             );
             for (i, id) in module.type_ids.iter().enumerate() {
-                instance.write(offsets.type_id(TypeIndex(i as u32)), *id);
+                let ty = TypeIndex(i as u32);
+                instance.write(offsets.type_id(ty), *id);
+                let entry = module
+                    .continuation_entry(ty)
+                    .map_or(std::ptr::null(), |(entry, _)| entry);
+                instance.write(offsets.continuation_entry(ty), entry);
             }
             for (i, func_ref) in imports.funcs.iter().enumerate() {
                 instance.write(offsets.imported_func(FuncIndex(i as u32)), *func_ref);

@@ -29,7 +29,6 @@ pub fn builtins() -> *const usize {
                 Builtin::IsSubtype => is_subtype as *const () as usize,
                 Builtin::Throw => fxtime_throw as *const () as usize,
                 Builtin::ContNew => cont_new as *const () as usize,
-                Builtin::ContRelease => cont_release as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
             })
             .collect()
@@ -254,12 +253,6 @@ unsafe extern "C" fn cont_new(
         .continuations()
         .allocate(entry, func, capacity)
         .unwrap_or(std::ptr::null_mut())
-}
-
-unsafe extern "C" fn cont_release(vmctx: *mut u8, cont: *mut VMContRef) {
-    // SAFETY: called by generated code with its vmctx, for a continuation
-    // of its store that just returned or threw out.
-    unsafe { instance(vmctx).store().continuations().release(cont) }
 }
 
 unsafe extern "C" fn cont_reserve(vmctx: *mut u8, cont: *mut VMContRef, needed: u32) {

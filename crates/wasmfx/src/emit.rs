@@ -59,6 +59,59 @@ pub fn object(b: &mut FunctionBuilder<'_>, reference: Value) -> Value {
     b.ins().isplit(reference).0
 }
 
+/// Makes `object`, the first free continuation object of `free_list` (see
+/// `VMContinuationFreeList`), a fresh continuation that runs `func` through
+/// the continuation entry `entry`: takes it off the list and sets what a
+/// new continuation needs. What a free object keeps is already right: its
+/// stack, stack limit and context address, its bumped revision, an empty
+/// value buffer of at least `CONT_INLINE_VALUES` values.
+pub fn reuse_free(
+    b: &mut FunctionBuilder<'_>,
+    free_list: Value,
+    object: Value,
+    entry: Value,
+    func: Value,
+) {
+    let next = load(b, I64, object, o::CONT_PARENT);
+    store(b, next, free_list, o::FREE_LIST_HEAD);
+    let live = load(b, I64, free_list, o::FREE_LIST_LIVE);
+    let live = b.ins().iadd_imm_s(live, 1);
+    store(b, live, free_list, o::FREE_LIST_LIVE);
+    // The stack starts in the start trampoline, its frame at the context.
+    let context = load(b, I64, object, o::CONT_CONTEXT);
+    store(b, context, context, o::CONTROL_STACK_POINTER);
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, context, o::CONTROL_FRAME_POINTER);
+    let start = load(b, I64, free_list, o::FREE_LIST_START);
+    store(b, start, context, o::CONTROL_INSTRUCTION_POINTER);
+    let one = b.ins().iconst(I64, 1);
+    store(b, one, object, o::CONT_LIVE);
+    store(b, entry, object, o::CONT_ENTRY);
+    store(b, func, object, o::CONT_FUNC);
+    store(b, zero, object, o::CONT_PARENT);
+    store(b, object, object, o::CONT_INNERMOST);
+    store(b, zero, object, o::CONT_TRANSFER);
+}
+
+/// Gives continuation object `cont`, which returned or threw out (its
+/// buffer taken), back to `free_list` with its stack: what the runtime's
+/// `Continuations::release` does, without the call.
+pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, cont, o::CONT_LIVE);
+    // Every reference was consumed; a bump more keeps stale copies stale
+    // regardless.
+    let revision = load(b, I64, cont, o::CONT_REVISION);
+    let revision = b.ins().iadd_imm_s(revision, 1);
+    store(b, revision, cont, o::CONT_REVISION);
+    let head = load(b, I64, free_list, o::FREE_LIST_HEAD);
+    store(b, head, cont, o::CONT_PARENT);
+    store(b, cont, free_list, o::FREE_LIST_HEAD);
+    let live = load(b, I64, free_list, o::FREE_LIST_LIVE);
+    let live = b.ins().iadd_imm_s(live, -1);
+    store(b, live, free_list, o::FREE_LIST_LIVE);
+}
+
 /// Checks `reference` (not null, not consumed) and consumes it: bumps the
 /// revision so that no copy of it is valid any more. Returns the object.
 pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> Value {

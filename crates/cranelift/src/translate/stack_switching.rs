@@ -14,13 +14,15 @@
 //! exception there (`resume_throw`).
 
 use super::FuncTranslator;
-use super::env::trusted_readonly;
+use super::env::{trusted, trusted_readonly};
 use crate::abi::{self, POINTER, ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::{Builtin, TRANSFER_RESUME, TRANSFER_SUSPEND, TRANSFER_THROW, offsets};
+use fxtime_environ::vm::{
+    Builtin, CONT_INLINE_VALUES, TRANSFER_RESUME, TRANSFER_SUSPEND, TRANSFER_THROW, offsets,
+};
 use fxtime_environ::{
     HeapType, TagIndex, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult, WasmValType,
 };
@@ -79,13 +81,49 @@ impl FuncTranslator<'_> {
         let func = self.pop();
         let is_null = self.is_null(func);
         self.trap_if(is_null, TrapKind::NullFunctionReference);
+        let ty = self.module.cont_func_type(cont_type);
+        let values = ty.params.len().max(ty.results.len());
+        let done = self.builder.create_block();
+        let cont = self.builder.append_block_param(done, POINTER);
+        if values <= CONT_INLINE_VALUES {
+            // A free object if there is one: no call.
+            let free_list = self.free_list();
+            let head = self.builder.ins().load(
+                POINTER,
+                trusted(),
+                free_list,
+                offsets::FREE_LIST_HEAD as i32,
+            );
+            let reuse = self.builder.create_block();
+            let allocate = self.builder.create_block();
+            self.builder.ins().brif(head, reuse, &[], allocate, &[]);
+            self.enter_block(reuse);
+            let entry = self.vmctx_field(self.offsets.continuation_entry(cont_type));
+            emit::reuse_free(&mut self.builder, free_list, head, entry, func);
+            self.builder.ins().jump(done, &[head.into()]);
+            self.builder.set_cold_block(allocate);
+            self.enter_block(allocate);
+        }
         let index = self.i32_const(cont_type.0);
-        let cont = self
+        let allocated = self
             .call_builtin(Builtin::ContNew, &[func, index])
             .expect("ContNew returns the continuation");
-        self.trap_if_zero(cont, TrapKind::ContinuationAllocation);
+        self.trap_if_zero(allocated, TrapKind::ContinuationAllocation);
+        self.builder.ins().jump(done, &[allocated.into()]);
+        self.enter_block(done);
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
+    }
+
+    /// The store's `VMContinuationFreeList`.
+    fn free_list(&mut self) -> Value {
+        let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        self.builder.ins().load(
+            POINTER,
+            trusted_readonly(),
+            store_context,
+            offsets::STORE_CONTINUATIONS as i32,
+        )
     }
 
     fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) {
@@ -210,14 +248,16 @@ impl FuncTranslator<'_> {
         self.builder.set_cold_block(threw);
         self.enter_block(threw);
         let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
-        self.call_builtin(Builtin::ContRelease, &[root]);
+        let free_list = self.free_list();
+        emit::release(&mut self.builder, free_list, root);
         self.throw_exception(exception);
 
         self.enter_block(returned);
         self.reachable = true;
         let results = ir_types(ty.results());
         let results = emit::take_values(&mut self.builder, root, &results);
-        self.call_builtin(Builtin::ContRelease, &[root]);
+        let free_list = self.free_list();
+        emit::release(&mut self.builder, free_list, root);
         self.stack.extend(results);
         Ok(())
     }
