@@ -34,6 +34,15 @@ fn compile(source: &Path, out_dir: &Path, extra: &[&str]) -> PathBuf {
     wasm
 }
 
+/// Compiles `tests/wasi/PROGRAM.c` into a fresh scratch folder; returns
+/// the folder and the module.
+fn build(program: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let dir = scratch(program);
+    let source = Path::new(SOURCES).join(format!("{program}.c"));
+    let wasm = compile(&source, &dir, extra);
+    (dir, wasm)
+}
+
 fn fxtime(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
         .args(args)
@@ -64,8 +73,7 @@ fn the_echo_example_prints_its_arguments() {
 
 #[test]
 fn arguments_environment_stdio_and_exit_codes() {
-    let dir = scratch("hello");
-    let wasm = compile(&Path::new(SOURCES).join("hello.c"), &dir, &[]);
+    let (_, wasm) = build("hello", &[]);
     let wasm = path(&wasm);
 
     let out = fxtime(&["run", "--env", "GREETING=hi", wasm, "a", "b c"], b"");
@@ -104,12 +112,7 @@ fn arguments_environment_stdio_and_exit_codes() {
 
 #[test]
 fn a_reactor_is_initialized_before_the_invoked_export() {
-    let dir = scratch("reactor");
-    let wasm = compile(
-        &Path::new(SOURCES).join("reactor.c"),
-        &dir,
-        &["-mexec-model=reactor"],
-    );
+    let (_, wasm) = build("reactor", &["-mexec-model=reactor"]);
     let out = fxtime(&["run", "--invoke", "answer", path(&wasm), "2"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "answering 2\n42\n");
@@ -117,8 +120,7 @@ fn a_reactor_is_initialized_before_the_invoked_export() {
 
 #[test]
 fn files_and_directories_in_a_preopened_directory() {
-    let dir = scratch("files");
-    let wasm = compile(&Path::new(SOURCES).join("files.c"), &dir, &[]);
+    let (dir, wasm) = build("files", &[]);
     let sandbox = dir.join("sandbox");
     std::fs::create_dir(&sandbox).unwrap();
     std::fs::write(sandbox.join("input.txt"), "first\nsecond\n").unwrap();
@@ -161,8 +163,7 @@ fn files_and_directories_in_a_preopened_directory() {
 
 #[test]
 fn nothing_escapes_a_preopened_directory() {
-    let dir = scratch("escape");
-    let wasm = compile(&Path::new(SOURCES).join("escape.c"), &dir, &[]);
+    let (dir, wasm) = build("escape", &[]);
     let sandbox = dir.join("sandbox");
     std::fs::create_dir(&sandbox).unwrap();
     std::fs::write(dir.join("secret.txt"), "secret\n").unwrap();
@@ -205,8 +206,7 @@ fn nothing_escapes_a_preopened_directory() {
 
 #[test]
 fn clocks_sleep_random_and_polling_stdin() {
-    let dir = scratch("clocks");
-    let wasm = compile(&Path::new(SOURCES).join("clocks.c"), &dir, &[]);
+    let (_, wasm) = build("clocks", &[]);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

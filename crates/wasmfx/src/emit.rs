@@ -42,6 +42,13 @@ fn store(b: &mut FunctionBuilder<'_>, value: Value, base: Value, offset: u32) {
     b.ins().store(flags(), value, base, offset as i32);
 }
 
+/// Adds `delta` to the 64-bit word at `base + offset`.
+fn add_to(b: &mut FunctionBuilder<'_>, base: Value, offset: u32, delta: i64) {
+    let word = load(b, I64, base, offset);
+    let word = b.ins().iadd_imm_s(word, delta);
+    store(b, word, base, offset);
+}
+
 /// A reference to continuation object `cont` with its current revision.
 pub fn reference(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
     let revision = load(b, I64, cont, o::CONT_REVISION);
@@ -74,9 +81,7 @@ pub fn reuse_free(
 ) {
     let next = load(b, I64, object, o::CONT_PARENT);
     store(b, next, free_list, o::FREE_LIST_HEAD);
-    let live = load(b, I64, free_list, o::FREE_LIST_LIVE);
-    let live = b.ins().iadd_imm_s(live, 1);
-    store(b, live, free_list, o::FREE_LIST_LIVE);
+    add_to(b, free_list, o::FREE_LIST_LIVE, 1);
     // The stack starts in the start trampoline, its frame at the context.
     let context = load(b, I64, object, o::CONT_CONTEXT);
     store(b, context, context, o::CONTROL_STACK_POINTER);
@@ -101,15 +106,11 @@ pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
     store(b, zero, cont, o::CONT_LIVE);
     // Every reference was consumed; a bump more keeps stale copies stale
     // regardless.
-    let revision = load(b, I64, cont, o::CONT_REVISION);
-    let revision = b.ins().iadd_imm_s(revision, 1);
-    store(b, revision, cont, o::CONT_REVISION);
+    add_to(b, cont, o::CONT_REVISION, 1);
     let head = load(b, I64, free_list, o::FREE_LIST_HEAD);
     store(b, head, cont, o::CONT_PARENT);
     store(b, cont, free_list, o::FREE_LIST_HEAD);
-    let live = load(b, I64, free_list, o::FREE_LIST_LIVE);
-    let live = b.ins().iadd_imm_s(live, -1);
-    store(b, live, free_list, o::FREE_LIST_LIVE);
+    add_to(b, free_list, o::FREE_LIST_LIVE, -1);
 }
 
 /// Checks `reference` (not null, not consumed) and consumes it: bumps the
