@@ -10,6 +10,16 @@ use std::mem::size_of;
 /// costs memory.
 pub const HOST_HEADROOM: usize = 256 * 1024;
 
+/// Stacks lie a multiple of the page size apart, so without care the hot
+/// top of every stack (header, control context, first frames) would fall
+/// into the same cache sets, and a program that runs thousands of
+/// continuations in turn would evict its own lines constantly. Each stack
+/// of a chunk therefore starts below its top by a different color: 0 to
+/// `LINE_COLORS - 1` cache lines plus 0 to `PAGE_COLORS - 1` pages. The
+/// pages are address space only, added to every stack's size.
+const LINE_COLORS: usize = 32;
+const PAGE_COLORS: usize = 32;
+
 /// Most stacks one chunk holds; chunks double from 16 up to this.
 const MAX_CHUNK_STACKS: usize = 1024;
 
@@ -19,6 +29,9 @@ const MAX_CHUNK_STACKS: usize = 1024;
 pub struct FiberStack {
     top: usize,
     limit: usize,
+    /// Bytes between the top and the header: a different amount for
+    /// neighbouring stacks (see [`STACK_COLORS`]).
+    color: usize,
     /// Bytes at the top kept for the pool's user (see
     /// [`StackPool::with_header`]), above the control context.
     header_size: usize,
@@ -38,12 +51,13 @@ impl FiberStack {
         self.limit
     }
 
-    /// The header: `header_size` bytes at the very top, 16-aligned. It
+    /// The header: `header_size` bytes at the top (below the stack's
+    /// color), 16-aligned. It
     /// stays as it was left while the stack is free, and keeps its contents
-    /// for as long as the pool lives (nothing discards the top page).
+    /// for as long as the pool lives (nothing discards its page).
     #[inline]
     pub fn header(&self) -> *mut u8 {
-        (self.top - self.header_size) as *mut u8
+        (self.top - self.color - self.header_size) as *mut u8
     }
 
     /// The stack's control context, in the 16-aligned slot below the
@@ -51,7 +65,7 @@ impl FiberStack {
     #[inline]
     pub fn control_context(&self) -> *mut VMControlContext {
         let size = size_of::<VMControlContext>().next_multiple_of(16);
-        (self.top - self.header_size - size) as *mut VMControlContext
+        (self.top - self.color - self.header_size - size) as *mut VMControlContext
     }
 
     /// The initial stack pointer: the control context's address (16-byte
@@ -88,6 +102,8 @@ impl FiberStack {
 pub struct StackPool {
     /// Usable bytes per stack (page-aligned).
     stack_size: usize,
+    /// Distance between neighbouring stacks: the size and the most color.
+    stride: usize,
     guard_size: usize,
     header_size: usize,
     chunks: Vec<Mmap>,
@@ -112,6 +128,7 @@ impl StackPool {
             .next_multiple_of(page);
         StackPool {
             stack_size,
+            stride: stack_size + PAGE_COLORS * page,
             guard_size: page,
             header_size: header_size.next_multiple_of(16),
             chunks: Vec::new(),
@@ -137,21 +154,19 @@ impl StackPool {
         self.chunks.len()
     }
 
-    /// Returns the memory of `stack` below its top page (which holds the
-    /// header) to the system: for a stack that may have been used deeply
+    /// Returns the memory of `stack` below the page that holds its header
+    /// to the system: for a stack that may have been used deeply
     /// (a trap, say a stack overflow, ended its continuation), so that its
     /// reuse does not keep those pages resident. The stack stays usable.
-    pub fn discard_below_top_page(&self, stack: FiberStack) -> io::Result<()> {
-        let base = stack.top - self.stack_size;
+    pub fn discard_below_header(&self, stack: FiberStack) -> io::Result<()> {
+        let base = stack.top - self.stride;
+        let top_page = (stack.control_context() as usize) & !(page_size() - 1);
         let chunk = self
             .chunks
             .iter()
             .find(|c| (c.as_ptr() as usize..c.as_ptr() as usize + c.len()).contains(&base))
             .expect("a stack belongs to a chunk");
-        chunk.discard(
-            base - chunk.as_ptr() as usize,
-            self.stack_size - page_size(),
-        )
+        chunk.discard(base - chunk.as_ptr() as usize, top_page - base)
     }
 
     fn add_chunk(&mut self) -> io::Result<()> {
@@ -162,17 +177,15 @@ impl StackPool {
         // (65,530 by default) would then cap live continuations at about
         // 32,000. Wasm code never runs past a stack's limit (every
         // prologue checks it), and host code gets the headroom below it.
-        let chunk = Mmap::reserve(self.guard_size + self.stack_size * count)?;
-        chunk.protect(
-            self.guard_size,
-            self.stack_size * count,
-            Protection::ReadWrite,
-        )?;
+        let chunk = Mmap::reserve(self.guard_size + self.stride * count)?;
+        chunk.protect(self.guard_size, self.stride * count, Protection::ReadWrite)?;
         for i in 0..count {
-            let base = chunk.as_ptr() as usize + self.guard_size + i * self.stack_size;
+            let base = chunk.as_ptr() as usize + self.guard_size + i * self.stride;
+            let color = (i % LINE_COLORS) * 64 + (i / LINE_COLORS % PAGE_COLORS) * page_size();
             self.fresh.push(FiberStack {
-                top: base + self.stack_size,
+                top: base + self.stride,
                 limit: base + HOST_HEADROOM,
+                color,
                 header_size: self.header_size,
             });
         }
@@ -218,12 +231,18 @@ mod tests {
         let size = pool.stack_size();
         for stack in &stacks {
             assert!((stack.control_context() as usize) + 24 <= stack.header() as usize);
+            // Header and context share a page, which is never discarded.
+            let page_of = |address: usize| address & !(page_size() - 1);
+            assert_eq!(
+                page_of(stack.header() as usize + 63),
+                page_of(stack.control_context() as usize)
+            );
             // SAFETY: the header and the lowest word lie inside the stack.
             unsafe {
                 *stack.header().cast::<u64>() = 7;
                 *((stack.top() - size) as *mut u64) = 9;
             }
-            pool.discard_below_top_page(*stack).unwrap();
+            pool.discard_below_header(*stack).unwrap();
         }
         let again = stacks[42];
         // SAFETY: as above. Discarded memory reads as zero; headers stay.

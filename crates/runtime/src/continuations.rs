@@ -21,7 +21,7 @@ use std::mem::size_of;
 const INLINE_VALUES: usize = CONT_INLINE_VALUES;
 
 /// A continuation object with what only the runtime needs. It lives in the
-/// header of its stack (the top page, which the continuation touches
+/// header of its stack (its top page, which the continuation touches
 /// anyway and which the pool never discards), so a continuation costs no
 /// allocation besides its stack, and the object stays at its address, its
 /// revision intact, while the store lives.
@@ -169,7 +169,7 @@ impl Continuations {
     }
 
     /// [`release`](Self::release), returning the stack's pages below its
-    /// top page to the system when `discard`.
+    /// header's page to the system when `discard`.
     ///
     /// # Safety
     ///
@@ -188,7 +188,7 @@ impl Continuations {
         object.vm.values_len = 0;
         if discard {
             // Best effort: a stack that keeps its pages is still usable.
-            let _ = self.pool.discard_below_top_page(object.stack);
+            let _ = self.pool.discard_below_header(object.stack);
         }
         object.vm.parent = self.free.head;
         self.free.head = cont;
