@@ -3,6 +3,10 @@
 //! ```text
 //!  chunk (one mapping, carved into stacks)            high addresses
 //!  +--------------------------------------------+ <- top of stack 0
+//!  | color: 0-31 pages and 0-31 cache lines,    |    different for
+//!  | unused                                     |    neighbouring stacks
+//!  +--------------------------------------------+
+//!  | header (the owner's, e.g. the continuation)|
 //!  | VMControlContext (24 bytes, 16-aligned     |    where a switch to
 //!  | slot): sp, fp, ip                          |    this stack resumes
 //!  +--------------------------------------------+
@@ -18,11 +22,12 @@
 //! ```
 //!
 //! [`StackPool`] hands out stacks from chunks of one mapping each (chunks
-//! grow geometrically, so small programs reserve little) and takes them
-//! back for reuse: in the steady state, creating a continuation costs no
-//! system call. Memory is reserved up front but only touched pages cost
-//! memory. [`fxtime_fibre_start`] is the frame every stack starts with; its
-//! unwind information links each continuation's frames to its parent's.
+//! grow geometrically, so small programs reserve little); their owner
+//! reuses them (the runtime through a free list in their headers), so in
+//! the steady state creating a continuation costs no system call. Memory
+//! is reserved up front but only touched pages cost memory.
+//! [`fxtime_fibre_start`] is the frame every stack starts with; its unwind
+//! information links each continuation's frames to its parent's.
 
 #![deny(missing_docs)]
 
