@@ -43,6 +43,15 @@ fn build(program: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
     (dir, wasm)
 }
 
+/// A `sandbox` folder in `dir`, and the `--dir` value that shows it to the
+/// program as `/sandbox`.
+fn sandbox(dir: &Path) -> (PathBuf, String) {
+    let sandbox = dir.join("sandbox");
+    std::fs::create_dir(&sandbox).unwrap();
+    let mapping = format!("{}::/sandbox", path(&sandbox));
+    (sandbox, mapping)
+}
+
 fn fxtime(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
         .args(args)
@@ -121,10 +130,8 @@ fn a_reactor_is_initialized_before_the_invoked_export() {
 #[test]
 fn files_and_directories_in_a_preopened_directory() {
     let (dir, wasm) = build("files", &[]);
-    let sandbox = dir.join("sandbox");
-    std::fs::create_dir(&sandbox).unwrap();
+    let (sandbox, mapping) = sandbox(&dir);
     std::fs::write(sandbox.join("input.txt"), "first\nsecond\n").unwrap();
-    let mapping = format!("{}::/sandbox", path(&sandbox));
 
     let out = fxtime(&["run", "--dir", &mapping, path(&wasm)], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -164,13 +171,11 @@ fn files_and_directories_in_a_preopened_directory() {
 #[test]
 fn nothing_escapes_a_preopened_directory() {
     let (dir, wasm) = build("escape", &[]);
-    let sandbox = dir.join("sandbox");
-    std::fs::create_dir(&sandbox).unwrap();
+    let (sandbox, mapping) = sandbox(&dir);
     std::fs::write(dir.join("secret.txt"), "secret\n").unwrap();
     std::fs::write(sandbox.join("mine.txt"), "mine\n").unwrap();
     std::os::unix::fs::symlink("..", sandbox.join("up")).unwrap();
     std::os::unix::fs::symlink(dir.join("secret.txt"), sandbox.join("abs")).unwrap();
-    let mapping = format!("{}::/sandbox", path(&sandbox));
 
     let out = fxtime(&["run", "--dir", &mapping, path(&wasm)], b"");
     // Leaving through `..` or a symlink is refused by the host (EPERM, as
