@@ -30,7 +30,7 @@ pub struct FiberStack {
     top: usize,
     limit: usize,
     /// Bytes between the top and the header: a different amount for
-    /// neighbouring stacks (see [`STACK_COLORS`]).
+    /// neighbouring stacks (see `LINE_COLORS`).
     color: usize,
     /// Bytes at the top kept for the pool's user (see
     /// [`StackPool::with_header`]), above the control context.
@@ -51,10 +51,10 @@ impl FiberStack {
         self.limit
     }
 
-    /// The header: `header_size` bytes at the top (below the stack's
-    /// color), 16-aligned. It
-    /// stays as it was left while the stack is free, and keeps its contents
-    /// for as long as the pool lives (nothing discards its page).
+    /// The header: `header_size` bytes at the top, below the stack's
+    /// color, 16-aligned. It stays as it was left while the stack is free,
+    /// and keeps its contents for as long as the pool lives (nothing
+    /// discards its page).
     #[inline]
     pub fn header(&self) -> *mut u8 {
         (self.top - self.color - self.header_size) as *mut u8

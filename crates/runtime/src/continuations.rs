@@ -17,12 +17,9 @@ use fxtime_fibre::{FiberStack, StackPool};
 use std::collections::HashMap;
 use std::mem::size_of;
 
-/// Values a continuation's buffer holds without a heap allocation.
-const INLINE_VALUES: usize = CONT_INLINE_VALUES;
-
 /// A continuation object with what only the runtime needs. It lives in the
-/// header of its stack (its top page, which the continuation touches
-/// anyway and which the pool never discards), so a continuation costs no
+/// header of its stack (in a page the continuation touches anyway and
+/// that nothing discards), so a continuation costs no
 /// allocation besides its stack, and the object stays at its address, its
 /// revision intact, while the store lives.
 #[repr(C)]
@@ -34,7 +31,7 @@ struct Continuation {
     /// Whether its value buffer moved to the heap (`Continuations::spilled`).
     spilled: u64,
     /// The value buffer while it is small enough.
-    inline: [u128; INLINE_VALUES],
+    inline: [u128; CONT_INLINE_VALUES],
 }
 
 /// The continuations of one store.
@@ -232,9 +229,9 @@ impl Continuations {
     /// continuations) that grows by doubling.
     #[inline]
     fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
-        if object.spilled == 0 && needed <= INLINE_VALUES {
+        if object.spilled == 0 && needed <= CONT_INLINE_VALUES {
             object.vm.values = object.inline.as_mut_ptr();
-            object.vm.values_capacity = INLINE_VALUES as u32;
+            object.vm.values_capacity = CONT_INLINE_VALUES as u32;
             return;
         }
         self.ensure_heap_capacity(object, needed);
