@@ -180,6 +180,16 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     let vmctx = b
         .ins()
         .load(POINTER, flags, func_ref, offsets::FUNC_REF_VMCTX as i32);
+    let store_context = b
+        .ins()
+        .load(POINTER, flags, vmctx, offsets::VMCTX_STORE_CONTEXT as i32);
+    let max_depth = b.ins().load(
+        POINTER,
+        flags,
+        store_context,
+        offsets::STORE_MAX_CONTINUATION_DEPTH as i32,
+    );
+    emit::check_depth(&mut b, cont, max_depth, crate::translate::traps());
     let code = b
         .ins()
         .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);

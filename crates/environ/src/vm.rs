@@ -129,13 +129,10 @@ pub struct VMStoreContext {
     /// the host entered). `suspend` and `switch` search for handlers from
     /// here outwards.
     pub current_continuation: *mut VMContRef,
-    /// Number of `resume`s running (not returned or suspended) since the
-    /// host entered wasm: the nesting depth of continuations. A `resume`
-    /// at `max_continuation_depth` traps "call stack exhausted", as
-    /// runaway recursion through continuations would otherwise take a new
-    /// stack per level until memory runs out.
-    pub continuation_depth: u64,
-    /// The limit of `continuation_depth`.
+    /// How deep continuations may nest (see [`VMContRef::depth`]): a
+    /// continuation that would start deeper traps "call stack exhausted",
+    /// as runaway recursion through continuations would otherwise take a
+    /// new stack per level until memory runs out.
     pub max_continuation_depth: u64,
     /// The store's continuations: a [`VMContinuationFreeList`] first, the
     /// rest opaque to generated code.
@@ -148,7 +145,6 @@ impl Default for VMStoreContext {
             stack_limit: 0,
             last_wasm_exit_fp: 0,
             current_continuation: std::ptr::null_mut(),
-            continuation_depth: 0,
             max_continuation_depth: DEFAULT_MAX_CONTINUATION_DEPTH,
             continuations: std::ptr::null_mut(),
         }
@@ -217,6 +213,12 @@ pub struct VMContRef {
     /// suspended), 0 once it returned, threw out or was abandoned and its
     /// object waits in the free list (see [`VMContinuationFreeList`]).
     pub live: u64,
+    /// How deep it nests, set when it starts running: one more than its
+    /// parent's (1 under the stack the host entered wasm on). Fixed from
+    /// then on, so that `resume` and `suspend` need not count; runaway
+    /// recursion through continuations starts a new one per level and
+    /// meets `VMStoreContext::max_continuation_depth`.
+    pub depth: u64,
 }
 
 /// Values the buffer of every continuation object holds at least (its
@@ -260,6 +262,11 @@ pub const TRANSFER_SUSPEND: u64 = 2;
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMHandlerList {
+    /// The tag of the first `(on $tag $label)` clause, null if none: the
+    /// handler search tries it before anything else, without a count.
+    pub first_suspend_tag: *const VMTagDefinition,
+    /// The tag of the first `(on $tag switch)` clause, null if none.
+    pub first_switch_tag: *const VMTagDefinition,
     /// Number of `(on $tag $label)` clauses.
     pub suspend_count: u64,
     /// Number of `(on $tag switch)` clauses.
@@ -326,8 +333,6 @@ pub mod offsets {
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
-    /// `VMStoreContext::continuation_depth`.
-    pub const STORE_CONTINUATION_DEPTH: u32 = offset_of!(VMStoreContext, continuation_depth) as u32;
     /// `VMStoreContext::max_continuation_depth`.
     pub const STORE_MAX_CONTINUATION_DEPTH: u32 =
         offset_of!(VMStoreContext, max_continuation_depth) as u32;
@@ -360,6 +365,8 @@ pub mod offsets {
     pub const CONT_TRANSFER: u32 = offset_of!(VMContRef, transfer) as u32;
     /// `VMContRef::live`.
     pub const CONT_LIVE: u32 = offset_of!(VMContRef, live) as u32;
+    /// `VMContRef::depth`.
+    pub const CONT_DEPTH: u32 = offset_of!(VMContRef, depth) as u32;
     /// `VMStoreContext::continuations`.
     pub const STORE_CONTINUATIONS: u32 = offset_of!(VMStoreContext, continuations) as u32;
     /// `VMContinuationFreeList::head`.
@@ -368,6 +375,10 @@ pub mod offsets {
     pub const FREE_LIST_LIVE: u32 = offset_of!(VMContinuationFreeList, live) as u32;
     /// `VMContinuationFreeList::start`.
     pub const FREE_LIST_START: u32 = offset_of!(VMContinuationFreeList, start) as u32;
+    /// `VMHandlerList::first_suspend_tag`.
+    pub const HANDLERS_FIRST_SUSPEND_TAG: u32 = offset_of!(VMHandlerList, first_suspend_tag) as u32;
+    /// `VMHandlerList::first_switch_tag`.
+    pub const HANDLERS_FIRST_SWITCH_TAG: u32 = offset_of!(VMHandlerList, first_switch_tag) as u32;
     /// `VMHandlerList::suspend_count`.
     pub const HANDLERS_SUSPEND_COUNT: u32 = offset_of!(VMHandlerList, suspend_count) as u32;
     /// `VMHandlerList::switch_count`.
@@ -491,12 +502,12 @@ mod tests {
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the two 32-bit value counts.
         assert_eq!(offsets::CONT_ENTRY, 0);
-        assert_eq!(size_of::<VMContRef>(), 96);
+        assert_eq!(size_of::<VMContRef>(), 104);
         assert_eq!(offsets::CONT_LIVE % 8, 0);
         assert_eq!(size_of::<VMContinuationFreeList>(), 24);
         assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);
         assert_eq!(offsets::CONT_TRANSFER % 8, 0);
-        assert_eq!(offsets::HANDLERS_TAGS, 16);
+        assert_eq!(offsets::HANDLERS_TAGS, 32);
     }
 
     #[test]

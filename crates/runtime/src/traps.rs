@@ -59,7 +59,6 @@ struct Activation {
     /// The running continuation when this activation began (its chain is
     /// invisible to this one: a suspension does not cross host frames).
     saved_continuation: *mut VMContRef,
-    saved_continuation_depth: u64,
     unwound: UnsafeCell<Option<Unwound>>,
 }
 
@@ -100,7 +99,6 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         saved_exit_fp: context.last_wasm_exit_fp,
         saved_stack_limit: context.stack_limit,
         saved_continuation: context.current_continuation,
-        saved_continuation_depth: context.continuation_depth,
         unwound: UnsafeCell::new(None),
     };
     context.current_continuation = std::ptr::null_mut();
@@ -143,7 +141,6 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         &mut context.current_continuation,
         activation.saved_continuation,
     );
-    context.continuation_depth = activation.saved_continuation_depth;
     if trapped == 0 {
         return Ok(());
     }

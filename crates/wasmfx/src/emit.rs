@@ -117,13 +117,25 @@ pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
 /// revision so that no copy of it is valid any more. Returns the object.
 pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> Value {
     let (cont, revision) = b.ins().isplit(reference);
-    b.ins().trapz(cont, traps.null);
-    let current = load(b, I64, cont, o::CONT_REVISION);
+    // A null object faults on this load (the first pages are never
+    // mapped): the null check costs no instruction.
+    let current = b
+        .ins()
+        .load(I64, faulting(traps.null), cont, o::CONT_REVISION as i32);
     let stale = b.ins().icmp(IntCC::NotEqual, current, revision);
     b.ins().trapnz(stale, traps.consumed);
     let next = b.ins().iadd_imm_s(current, 1);
     store(b, next, cont, o::CONT_REVISION);
     cont
+}
+
+/// Flags for a load through a pointer that may be null, which traps with
+/// `code` when it is: the fault of reading the unmapped first page, which
+/// the signal handler turns into that trap.
+fn faulting(code: ir::TrapCode) -> MemFlagsData {
+    MemFlagsData::new()
+        .with_aligned()
+        .with_trap_code(Some(code))
 }
 
 /// Emits, given the continuation object and the number of values needed,
@@ -135,8 +147,9 @@ pub type EmitReserve<'a> = &'a mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Va
 ///
 /// A buffer always has room for the parameters and for the results of the
 /// function type its continuation was created with (`cont.new` sizes it),
-/// so arguments, bound arguments, results and an exception (one value)
-/// need no check. A tag's payload may need more: for it, `reserve` is
+/// and for at least `CONT_INLINE_VALUES` values, so arguments, bound
+/// arguments, results, an exception (one value) and small payloads need no
+/// check. A tag's payload may need more: for it, `reserve` is
 /// `Some(emit)`, where `emit(b, cont, needed)` emits the call that grows
 /// the buffer when it is too small.
 pub fn store_values(
@@ -210,27 +223,37 @@ pub fn handler_list(
     suspend: &[Value],
     switch: &[Value],
 ) -> ir::StackSlot {
-    // A word more than the tags: `find_handler` reads the first tag of a
-    // kind before it looks at that kind's count.
-    let count = suspend.len() + switch.len() + 1;
+    let count = suspend.len() + switch.len();
     let size = o::HANDLERS_TAGS + 8 * count as u32;
     let slot =
         pos.func
             .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
     let list = pos.ins().stack_addr(I64, slot, 0);
-    let n = pos.ins().iconst(I64, suspend.len() as i64);
-    pos.ins()
-        .store(flags(), n, list, o::HANDLERS_SUSPEND_COUNT as i32);
-    let n = pos.ins().iconst(I64, switch.len() as i64);
-    pos.ins()
-        .store(flags(), n, list, o::HANDLERS_SWITCH_COUNT as i32);
+    let set = |pos: &mut FuncCursor<'_>, value: Value, offset: u32| {
+        pos.ins().store(flags(), value, list, offset as i32);
+    };
+    for (tags, first_offset, count_offset) in [
+        (
+            suspend,
+            o::HANDLERS_FIRST_SUSPEND_TAG,
+            o::HANDLERS_SUSPEND_COUNT,
+        ),
+        (
+            switch,
+            o::HANDLERS_FIRST_SWITCH_TAG,
+            o::HANDLERS_SWITCH_COUNT,
+        ),
+    ] {
+        let first = match tags.first() {
+            Some(tag) => *tag,
+            None => pos.ins().iconst(I64, 0),
+        };
+        set(pos, first, first_offset);
+        let n = pos.ins().iconst(I64, tags.len() as i64);
+        set(pos, n, count_offset);
+    }
     for (i, tag) in suspend.iter().chain(switch).enumerate() {
-        pos.ins().store(
-            flags(),
-            *tag,
-            list,
-            (o::HANDLERS_TAGS + 8 * i as u32) as i32,
-        );
+        set(pos, *tag, o::HANDLERS_TAGS + 8 * i as u32);
     }
     slot
 }
@@ -246,16 +269,7 @@ pub fn resume(
     cont: Value,
     handlers: Value,
     transfer: u64,
-    traps: Traps,
 ) -> Value {
-    let depth = load(b, I64, store_context, o::STORE_CONTINUATION_DEPTH);
-    let max_depth = load(b, I64, store_context, o::STORE_MAX_CONTINUATION_DEPTH);
-    let too_deep = b
-        .ins()
-        .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max_depth);
-    b.ins().trapnz(too_deep, traps.too_deep);
-    let deeper = b.ins().iadd_imm_s(depth, 1);
-    store(b, deeper, store_context, o::STORE_CONTINUATION_DEPTH);
     store(b, handlers, cont, o::CONT_HANDLERS);
     // A suspended or fresh continuation's `transfer` is never
     // TRANSFER_THROW (a woken one resets it when it raises), so a plain
@@ -269,12 +283,44 @@ pub fn resume(
     let innermost = load(b, I64, cont, o::CONT_INNERMOST);
     enter(b, store_context, innermost);
     let context = load(b, I64, cont, o::CONT_CONTEXT);
-    let root = b.ins().stack_switch(context, context, innermost);
-    // Back on this stack: the resumer's chain, depth and stack limit again.
+    // The payload is the root of the chain that wakes up (see `suspend`).
+    let root = b.ins().stack_switch(context, context, cont);
+    // Back on this stack: the resumer's chain and stack limit again. The
+    // chain that came back took `cont`'s place, parent included (a
+    // `switch` hands it on): reading it there spares keeping it across
+    // the switch.
+    let parent = load(b, I64, root, o::CONT_PARENT);
     store(b, parent, store_context, o::STORE_CURRENT_CONTINUATION);
     store(b, limit, store_context, o::STORE_STACK_LIMIT);
-    store(b, depth, store_context, o::STORE_CONTINUATION_DEPTH);
     root
+}
+
+/// The start of a continuation's first run, in its continuation entry:
+/// sets its [depth](fxtime_environ::vm::VMContRef::depth), trapping with
+/// `traps.too_deep` beyond `max_depth`.
+pub fn check_depth(b: &mut FunctionBuilder<'_>, cont: Value, max_depth: Value, traps: Traps) {
+    let parent = load(b, I64, cont, o::CONT_PARENT);
+    let under_host = b.create_block();
+    let under_parent = b.create_block();
+    let known = b.create_block();
+    let parent_depth = b.append_block_param(known, I64);
+    b.ins().brif(parent, under_parent, &[], under_host, &[]);
+    b.switch_to_block(under_parent);
+    b.seal_block(under_parent);
+    let depth = load(b, I64, parent, o::CONT_DEPTH);
+    b.ins().jump(known, &[depth.into()]);
+    b.switch_to_block(under_host);
+    b.seal_block(under_host);
+    let zero = b.ins().iconst(I64, 0);
+    b.ins().jump(known, &[zero.into()]);
+    b.switch_to_block(known);
+    b.seal_block(known);
+    let too_deep = b
+        .ins()
+        .icmp(IntCC::UnsignedGreaterThanOrEqual, parent_depth, max_depth);
+    b.ins().trapnz(too_deep, traps.too_deep);
+    let depth = b.ins().iadd_imm_s(parent_depth, 1);
+    store(b, depth, cont, o::CONT_DEPTH);
 }
 
 /// Makes `innermost` the running continuation, with its stack limit.
@@ -296,18 +342,30 @@ pub fn transfer(b: &mut FunctionBuilder<'_>, root: Value) -> Value {
     load(b, I64, root, o::CONT_TRANSFER)
 }
 
+/// Where [`find_handler`] found the clause.
+#[derive(Debug, Clone, Copy)]
+pub struct Handler {
+    /// The continuation whose `resume` has the clause: the root of the
+    /// chain to suspend.
+    pub root: Value,
+    /// For an `(on $tag $label)` clause, its index in the list (0 for a
+    /// switch clause, whose index no one needs).
+    pub index: Value,
+    /// The running continuation, innermost of the chain.
+    pub current: Value,
+}
+
 /// Finds the nearest handler for `tag` (a tag address) from the running
 /// continuation outwards: among the `(on $tag switch)` clauses if
 /// `switch`, else among the `(on $tag $label)` ones. Traps when the search
-/// reaches the stack the host entered wasm on. Returns the continuation
-/// whose `resume` has the clause and the clause's index in the list.
+/// reaches the stack the host entered wasm on.
 pub fn find_handler(
     b: &mut FunctionBuilder<'_>,
     store_context: Value,
     tag: Value,
     switch: bool,
     traps: Traps,
-) -> (Value, Value) {
+) -> Handler {
     // chain(c): the clauses of the resume running continuation c.
     let chain = b.create_block();
     let c = b.append_block_param(chain, I64);
@@ -324,33 +382,28 @@ pub fn find_handler(
     let root = b.append_block_param(found, I64);
     let index = b.append_block_param(found, I64);
 
-    let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
     // Fast path: the first clause of the kind wanted, in the clauses of the
-    // resume running the current continuation.
-    let first_matches = b.create_block();
-    b.ins().trapz(start, traps.unhandled);
-    let list = load(b, I64, start, o::CONT_HANDLERS);
-    // The index of the kind's first clause, the list shifted so that
-    // `HANDLERS_TAGS` finds its tag, and where the kind's count is.
-    let (first, shifted, count_offset) = if switch {
-        let first = load(b, I64, list, o::HANDLERS_SUSPEND_COUNT);
-        let skip = b.ins().imul_imm_s(first, 8);
-        let shifted = b.ins().iadd(list, skip);
-        (first, shifted, o::HANDLERS_SWITCH_COUNT)
+    // resume running the current continuation (none on the host's stack:
+    // the load of its null `handlers` traps).
+    let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
+    let list = b.ins().load(
+        I64,
+        faulting(traps.unhandled),
+        start,
+        o::CONT_HANDLERS as i32,
+    );
+    let first_offset = if switch {
+        o::HANDLERS_FIRST_SWITCH_TAG
     } else {
-        (b.ins().iconst(I64, 0), list, o::HANDLERS_SUSPEND_COUNT)
+        o::HANDLERS_FIRST_SUSPEND_TAG
     };
-    let first_tag = load(b, I64, shifted, o::HANDLERS_TAGS);
+    let first_tag = load(b, I64, list, first_offset);
     let matches = b.ins().icmp(IntCC::Equal, first_tag, tag);
-    b.ins()
-        .brif(matches, first_matches, &[], chain, &[start.into()]);
-    b.switch_to_block(first_matches);
-    b.seal_block(first_matches);
-    let clauses = load(b, I64, list, count_offset);
+    let zero = b.ins().iconst(I64, 0);
     b.ins().brif(
-        clauses,
+        matches,
         found,
-        &[start.into(), first.into()],
+        &[start.into(), zero.into()],
         chain,
         &[start.into()],
     );
@@ -401,9 +454,13 @@ pub fn find_handler(
     // The clause's index in the whole list.
     b.switch_to_block(hit);
     b.seal_block(hit);
-    let offset = b.ins().isub(scan_at, scan_list);
-    let offset = b.ins().iadd_imm_s(offset, -i64::from(o::HANDLERS_TAGS));
-    let clause = b.ins().ushr_imm_u(offset, 3);
+    let clause = if switch {
+        b.ins().iconst(I64, 0)
+    } else {
+        let offset = b.ins().isub(scan_at, scan_list);
+        let offset = b.ins().iadd_imm_s(offset, -i64::from(o::HANDLERS_TAGS));
+        b.ins().ushr_imm_u(offset, 3)
+    };
     b.ins().jump(found, &[scan_c.into(), clause.into()]);
 
     b.switch_to_block(outer);
@@ -414,30 +471,45 @@ pub fn find_handler(
 
     b.switch_to_block(found);
     b.seal_block(found);
-    (root, index)
+    Handler {
+        root,
+        index,
+        current: start,
+    }
 }
 
-/// Suspends the chain from `root` (found by [`find_handler`]) to the
-/// running continuation, to clause `index` of the resume running `root`.
-/// Returns once the chain is resumed; the caller then looks at
-/// [`transfer`] of `root`.
-pub fn suspend(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, index: Value) {
+/// Suspends the chain from the root of `handler` to the running
+/// continuation, to the clause `handler` found. Returns once the chain is
+/// resumed, with its root (the caller then looks at its [`transfer`]).
+///
+/// Whoever wakes a suspended chain passes its root as the payload of the
+/// switch (`resume` the continuation it resumes, `switch` its target), so
+/// the woken code has it in a register, not spilled across the switch.
+pub fn suspend(b: &mut FunctionBuilder<'_>, handler: Handler) -> Value {
+    let Handler {
+        root,
+        index,
+        current,
+    } = handler;
     let transfer = b.ins().iadd_imm_s(index, TRANSFER_SUSPEND as i64);
     store(b, transfer, root, o::CONT_TRANSFER);
-    let innermost = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    store(b, innermost, root, o::CONT_INNERMOST);
+    store(b, current, root, o::CONT_INNERMOST);
     let context = load(b, I64, root, o::CONT_CONTEXT);
-    b.ins().stack_switch(context, context, root);
+    b.ins().stack_switch(context, context, root)
 }
 
-/// `switch`: suspends the chain from `root` (found by [`find_handler`]) to
-/// the running continuation, and runs `target` (consumed already, its
-/// arguments in its buffer) in its place under the same `resume`. Returns
-/// once the suspended chain is resumed; the caller then looks at
-/// [`transfer`] of `root`.
-pub fn switch(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, target: Value) {
-    let innermost = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    store(b, innermost, root, o::CONT_INNERMOST);
+/// `switch`: suspends the chain from the root of `handler` to the running
+/// continuation, and runs `target` (consumed already, its arguments in its
+/// buffer) in its place under the same `resume`. Returns once the
+/// suspended chain is resumed, with its root, as [`suspend`] does.
+pub fn switch(
+    b: &mut FunctionBuilder<'_>,
+    store_context: Value,
+    handler: Handler,
+    target: Value,
+) -> Value {
+    let root = handler.root;
+    store(b, handler.current, root, o::CONT_INNERMOST);
     // The target takes the root's place in the chain.
     let parent = load(b, I64, root, o::CONT_PARENT);
     store(b, parent, target, o::CONT_PARENT);
@@ -463,5 +535,5 @@ pub fn switch(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value, ta
         let word = load(b, I64, root_context, 8 * i);
         store(b, word, target_context, 8 * i);
     }
-    b.ins().stack_switch(root_context, saved, target_innermost);
+    b.ins().stack_switch(root_context, saved, target)
 }

@@ -27,6 +27,8 @@ mod stack_switching;
 mod table;
 mod variables;
 
+pub(crate) use stack_switching::traps;
+
 use crate::abi::{enter_function, ir_type, wasm_signature};
 use control::ControlFrame;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};

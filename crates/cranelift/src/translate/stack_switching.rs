@@ -29,7 +29,8 @@ use fxtime_environ::{
 use fxtime_wasmfx::emit::{self, Traps};
 use wasmparser::{Handle, Operator, ResumeTable};
 
-fn traps() -> Traps {
+/// The trap codes of the switching paths.
+pub(crate) fn traps() -> Traps {
     Traps {
         null: trap_code(TrapKind::NullContinuationReference),
         consumed: trap_code(TrapKind::ContinuationAlreadyConsumed),
@@ -175,14 +176,7 @@ impl FuncTranslator<'_> {
         let slot = self.handler_list(&suspend_tags, &switch_tags);
         let handlers = self.builder.ins().stack_addr(POINTER, slot, 0);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let root = emit::resume(
-            &mut self.builder,
-            store_context,
-            cont,
-            handlers,
-            transfer,
-            traps(),
-        );
+        let root = emit::resume(&mut self.builder, store_context, cont, handlers, transfer);
 
         // Dispatch on why control came back: a suspension first (the
         // frequent case), then a return or an exception.
@@ -267,15 +261,15 @@ impl FuncTranslator<'_> {
         let args = self.pop_values(ty.params.len());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let (root, index) = emit::find_handler(
+        let handler = emit::find_handler(
             &mut self.builder,
             store_context,
             tag_address,
             false,
             traps(),
         );
-        self.store_payload(root, &args);
-        emit::suspend(&mut self.builder, store_context, root, index);
+        self.store_payload(handler.root, &args);
+        let root = emit::suspend(&mut self.builder, handler);
         self.wake(root, &ir_types(ty.results()));
     }
 
@@ -299,11 +293,11 @@ impl FuncTranslator<'_> {
         let target = emit::consume(&mut self.builder, target, traps());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let (root, _) =
+        let handler =
             emit::find_handler(&mut self.builder, store_context, tag_address, true, traps());
-        args.push(emit::reference(&mut self.builder, root));
+        args.push(emit::reference(&mut self.builder, handler.root));
         self.store_arguments(target, &args, true);
-        emit::switch(&mut self.builder, store_context, root, target);
+        let root = emit::switch(&mut self.builder, store_context, handler, target);
         self.wake(root, &received);
         Ok(())
     }
@@ -370,8 +364,13 @@ impl FuncTranslator<'_> {
     }
 
     /// Stores a tag's payload into the buffer of continuation object
-    /// `cont`, growing the buffer when it is too small.
+    /// `cont`, growing the buffer when it is too small. Every buffer holds
+    /// `CONT_INLINE_VALUES` values, so a payload of no more needs no check.
     fn store_payload(&mut self, cont: Value, values: &[Value]) {
+        if values.len() <= CONT_INLINE_VALUES {
+            emit::store_values(&mut self.builder, cont, values, false, None);
+            return;
+        }
         let sig = self.builtin_sig(Builtin::ContReserve);
         let vmctx = self.vmctx;
         let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
