@@ -172,21 +172,28 @@ pub const DEFAULT_MAX_CONTINUATION_DEPTH: u64 = 100_000;
 /// `root` suspends the whole chain from `root` to the innermost running
 /// continuation: `root.innermost` remembers where to continue, and a
 /// reference to `root` stands for the chain.
-#[repr(C)]
+///
+/// Layout: the object heads its stack's header, at the top of the stack
+/// (see fxtime-fibre's `StackTop`, which it begins with), 64-aligned. What
+/// every switch touches lies in its first two cache lines; what only
+/// `cont.new` and the start touch comes last.
+#[repr(C, align(64))]
 #[derive(Debug)]
 pub struct VMContRef {
+    /// Its stack's control context, the stack's top. While the
+    /// continuation runs, it holds where its parent continues; while it is
+    /// suspended, where it continues itself (in its innermost
+    /// continuation).
+    pub context: VMControlContext,
     /// What the start trampoline calls on the first switch to the stack,
-    /// with this object as argument: `extern "C" fn(*mut VMContRef) ->
-    /// *mut VMContRef` (the continuation entry of its function type). It
-    /// returns the object, with `transfer` set, as the payload for the
-    /// switch back to the parent. First, as fibre's `FiberEntry` requires.
+    /// with this object as the switch's payload: `extern "C" fn(*mut
+    /// VMContRef) -> *mut VMContRef` (the continuation entry of its
+    /// function type). It returns the object, with `transfer` set, as the
+    /// payload for the switch back to the parent. Right after the context,
+    /// where the trampoline looks for it.
     pub entry: *const u8,
     /// Revision of the only valid reference (see above).
     pub revision: u64,
-    /// The control context at the top of its stack. While the continuation
-    /// runs, it holds where its parent continues; while it is suspended,
-    /// where it continues itself (in its innermost continuation).
-    pub context: *mut VMControlContext,
     /// While running: the continuation that resumed it.
     pub parent: *mut VMContRef,
     /// While suspended: the innermost continuation of the suspended chain
@@ -196,19 +203,22 @@ pub struct VMContRef {
     pub handlers: *const VMHandlerList,
     /// The lowest address wasm code on its stack may use.
     pub stack_limit: usize,
-    /// The function a fresh continuation calls.
-    pub func: *const VMFuncRef,
-    /// Values in transit (arguments, results, tag payloads), 16 bytes each.
+    /// Values in transit (arguments, results, tag payloads), 16 bytes each:
+    /// `inline_values`, or a bigger buffer on the heap.
     pub values: *mut u128,
-    /// Number of values in `values` (bound arguments between uses).
-    pub values_len: u32,
-    /// Room in `values`, in values.
-    pub values_capacity: u32,
     /// Why control reached the other side of a switch: into a continuation
     /// [`TRANSFER_RESUME`] or [`TRANSFER_THROW`]; out of it
     /// [`TRANSFER_RETURN`], [`TRANSFER_THROW`] or [`TRANSFER_SUSPEND`] plus
     /// the index of the handler clause.
     pub transfer: u64,
+    /// Number of values in `values` (bound arguments between uses).
+    pub values_len: u32,
+    /// Room in `values`, in values.
+    pub values_capacity: u32,
+    /// The value buffer while it is small enough.
+    pub inline_values: [u128; CONT_INLINE_VALUES],
+    /// The function a fresh continuation calls.
+    pub func: *const VMFuncRef,
     /// 1 while the continuation holds its stack (fresh, running or
     /// suspended), 0 once it returned, threw out or was abandoned and its
     /// object waits in the free list (see [`VMContinuationFreeList`]).
@@ -262,16 +272,23 @@ pub const TRANSFER_SUSPEND: u64 = 2;
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMHandlerList {
-    /// The tag of the first `(on $tag $label)` clause, null if none: the
-    /// handler search tries it before anything else, without a count.
-    pub first_suspend_tag: *const VMTagDefinition,
+    /// The tags of the first [`LEADING_SUSPEND_CLAUSES`] `(on $tag $label)`
+    /// clauses, null where there are fewer: the handler search compares
+    /// them before anything else, without counting.
+    pub leading_suspend_tags: [*const VMTagDefinition; LEADING_SUSPEND_CLAUSES],
     /// The tag of the first `(on $tag switch)` clause, null if none.
-    pub first_switch_tag: *const VMTagDefinition,
+    pub leading_switch_tag: *const VMTagDefinition,
     /// Number of `(on $tag $label)` clauses.
     pub suspend_count: u64,
     /// Number of `(on $tag switch)` clauses.
     pub switch_count: u64,
 }
+
+/// How many `(on $tag $label)` clauses of a `resume` the handler search
+/// tries first (see [`VMHandlerList::leading_suspend_tags`]): a handler
+/// of one or two effects (a generator's yield; a state's get and put) is
+/// found without a loop.
+pub const LEADING_SUSPEND_CLAUSES: usize = 2;
 
 /// The fixed header at the start of every `VMContext`.
 #[repr(C)]
@@ -375,10 +392,12 @@ pub mod offsets {
     pub const FREE_LIST_LIVE: u32 = offset_of!(VMContinuationFreeList, live) as u32;
     /// `VMContinuationFreeList::start`.
     pub const FREE_LIST_START: u32 = offset_of!(VMContinuationFreeList, start) as u32;
-    /// `VMHandlerList::first_suspend_tag`.
-    pub const HANDLERS_FIRST_SUSPEND_TAG: u32 = offset_of!(VMHandlerList, first_suspend_tag) as u32;
-    /// `VMHandlerList::first_switch_tag`.
-    pub const HANDLERS_FIRST_SWITCH_TAG: u32 = offset_of!(VMHandlerList, first_switch_tag) as u32;
+    /// `VMHandlerList::leading_suspend_tags`.
+    pub const HANDLERS_LEADING_SUSPEND_TAGS: u32 =
+        offset_of!(VMHandlerList, leading_suspend_tags) as u32;
+    /// `VMHandlerList::leading_switch_tag`.
+    pub const HANDLERS_LEADING_SWITCH_TAG: u32 =
+        offset_of!(VMHandlerList, leading_switch_tag) as u32;
     /// `VMHandlerList::suspend_count`.
     pub const HANDLERS_SUSPEND_COUNT: u32 = offset_of!(VMHandlerList, suspend_count) as u32;
     /// `VMHandlerList::switch_count`.
@@ -501,13 +520,32 @@ mod tests {
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the two 32-bit value counts.
-        assert_eq!(offsets::CONT_ENTRY, 0);
-        assert_eq!(size_of::<VMContRef>(), 104);
+        // The object begins with fibre's `StackTop`: the control context,
+        // then the entry the start trampoline calls.
+        assert_eq!(offsets::CONT_CONTEXT, 0);
+        assert_eq!(offsets::CONT_ENTRY, size_of::<VMControlContext>() as u32);
+        // What a resume, suspend or switch touches: two cache lines, the
+        // first two inline values included.
+        for hot in [
+            offsets::CONT_REVISION,
+            offsets::CONT_PARENT,
+            offsets::CONT_INNERMOST,
+            offsets::CONT_HANDLERS,
+            offsets::CONT_STACK_LIMIT,
+            offsets::CONT_VALUES,
+            offsets::CONT_TRANSFER,
+            offsets::CONT_VALUES_LEN,
+        ] {
+            assert!(hot < 128, "{hot}");
+        }
+        assert_eq!(offset_of!(VMContRef, inline_values), 96);
+        assert_eq!(align_of::<VMContRef>(), 64);
+        assert_eq!(size_of::<VMContRef>(), 192);
         assert_eq!(offsets::CONT_LIVE % 8, 0);
         assert_eq!(size_of::<VMContinuationFreeList>(), 24);
         assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);
         assert_eq!(offsets::CONT_TRANSFER % 8, 0);
-        assert_eq!(offsets::HANDLERS_TAGS, 32);
+        assert_eq!(offsets::HANDLERS_TAGS, 40);
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //!  | color: 0-31 pages and 0-31 cache lines,    |    different for
 //!  | unused                                     |    neighbouring stacks
 //!  +--------------------------------------------+
-//!  | header (the owner's, e.g. the continuation)|
-//!  | VMControlContext (24 bytes, 16-aligned     |    where a switch to
-//!  | slot): sp, fp, ip                          |    this stack resumes
-//!  +--------------------------------------------+
+//!  | header (the owner's, e.g. the continuation,|
+//!  | 64-aligned), starting with the StackTop:   |
+//!  |   VMControlContext: sp, fp, ip             |    where a switch to
+//!  |   entry: what a fresh stack runs           |    this stack resumes
+//!  +--------------------------------------------+ <- initial stack pointer
 //!  | frames of the continuation, growing down   |
 //!  |                                            |
 //!  | ...                                        |
@@ -37,4 +38,4 @@ mod trampoline;
 
 pub use pool::HOST_HEADROOM;
 pub use pool::{FiberStack, StackPool};
-pub use trampoline::{FiberEntry, fxtime_fibre_start, start_trampoline_range};
+pub use trampoline::{StackTop, fxtime_fibre_start, start_trampoline_range};

@@ -1,6 +1,7 @@
 //! [`StackPool`]: allocation and reuse of continuation stacks.
 
 use crate::mmap::{Mmap, Protection, page_size};
+use crate::trampoline::StackTop;
 use fxtime_environ::vm::VMControlContext;
 use std::io;
 use std::mem::size_of;
@@ -20,6 +21,9 @@ pub const HOST_HEADROOM: usize = 256 * 1024;
 const LINE_COLORS: usize = 32;
 const PAGE_COLORS: usize = 32;
 
+/// Bytes in a cache line: the unit of the colors and of header alignment.
+const CACHE_LINE: usize = 64;
+
 /// Most stacks one chunk holds; chunks double from 16 up to this.
 const MAX_CHUNK_STACKS: usize = 1024;
 
@@ -33,7 +37,7 @@ pub struct FiberStack {
     /// neighbouring stacks (see `LINE_COLORS`).
     color: usize,
     /// Bytes at the top kept for the pool's user (see
-    /// [`StackPool::with_header`]), above the control context.
+    /// [`StackPool::with_header`]), its [`StackTop`] first.
     header_size: usize,
 }
 
@@ -52,31 +56,32 @@ impl FiberStack {
     }
 
     /// The header: `header_size` bytes at the top, below the stack's
-    /// color, 16-aligned. It stays as it was left while the stack is free,
-    /// and keeps its contents for as long as the pool lives (nothing
-    /// discards its page).
+    /// color, 64-aligned (a cache line), starting with the stack's
+    /// [`StackTop`]. It stays as it was left while the stack is free, and
+    /// keeps its contents for as long as the pool lives (nothing discards
+    /// its page).
     #[inline]
     pub fn header(&self) -> *mut u8 {
         (self.top - self.color - self.header_size) as *mut u8
     }
 
-    /// The stack's control context, in the 16-aligned slot below the
-    /// header.
+    /// The stack's control context: the start of the header.
     #[inline]
     pub fn control_context(&self) -> *mut VMControlContext {
-        let size = size_of::<VMControlContext>().next_multiple_of(16);
-        (self.top - self.color - self.header_size - size) as *mut VMControlContext
+        self.header().cast()
     }
 
-    /// The initial stack pointer: the control context's address (16-byte
-    /// aligned); the start trampoline's frame is the context itself.
+    /// The initial stack pointer: the header's address; the start
+    /// trampoline's frame is the control context itself, and the stack
+    /// grows down from there.
     #[inline]
     pub fn initial_stack_pointer(&self) -> usize {
-        self.control_context() as usize
+        self.header() as usize
     }
 
     /// Prepares the stack to run the start trampoline on the next switch to
-    /// it.
+    /// it, which calls the header's [`StackTop::entry`] (the owner's to
+    /// set).
     ///
     /// # Safety
     ///
@@ -112,16 +117,23 @@ pub struct StackPool {
 }
 
 impl StackPool {
-    /// A pool of stacks with at least `stack_size` usable bytes each.
+    /// A pool of stacks with at least `stack_size` usable bytes each,
+    /// whose headers hold just their [`StackTop`].
     pub fn new(stack_size: usize) -> StackPool {
-        StackPool::with_header(stack_size, 0)
+        StackPool::with_header(stack_size, size_of::<StackTop>())
     }
 
-    /// A pool whose stacks keep `header_size` bytes (rounded up to 16, at
-    /// most 1 KiB) at the top for the user, e.g. the object that owns the
-    /// stack: it lives in the page the stack touches anyway.
+    /// A pool whose stacks keep `header_size` bytes (at least a
+    /// [`StackTop`], which comes first; rounded up to a cache line; at most
+    /// 1 KiB) at the top for the user, e.g. the object that owns the stack:
+    /// it lives in the page the stack touches anyway, beside the control
+    /// context a switch reads, and starts a cache line.
     pub fn with_header(stack_size: usize, header_size: usize) -> StackPool {
         assert!(header_size <= 1024, "a stack header fits in the top page");
+        assert!(
+            header_size >= size_of::<StackTop>(),
+            "a stack header starts with the stack's top record"
+        );
         let page = page_size();
         let stack_size = stack_size
             .max(HOST_HEADROOM + 4 * page)
@@ -130,7 +142,7 @@ impl StackPool {
             stack_size,
             stride: stack_size + PAGE_COLORS * page,
             guard_size: page,
-            header_size: header_size.next_multiple_of(16),
+            header_size: header_size.next_multiple_of(CACHE_LINE),
             chunks: Vec::new(),
             fresh: Vec::new(),
         }
@@ -181,7 +193,8 @@ impl StackPool {
         chunk.protect(self.guard_size, self.stride * count, Protection::ReadWrite)?;
         for i in 0..count {
             let base = chunk.as_ptr() as usize + self.guard_size + i * self.stride;
-            let color = (i % LINE_COLORS) * 64 + (i / LINE_COLORS % PAGE_COLORS) * page_size();
+            let color =
+                (i % LINE_COLORS) * CACHE_LINE + (i / LINE_COLORS % PAGE_COLORS) * page_size();
             self.fresh.push(FiberStack {
                 top: base + self.stride,
                 limit: base + HOST_HEADROOM,
@@ -205,7 +218,7 @@ mod tests {
         let mut pool = StackPool::new(128 * 1024);
         let stacks: Vec<_> = (0..40).map(|_| pool.allocate().unwrap()).collect();
         for (i, a) in stacks.iter().enumerate() {
-            assert_eq!(a.initial_stack_pointer() % 16, 0);
+            assert_eq!(a.initial_stack_pointer() % 64, 0);
             assert!(a.limit() < a.initial_stack_pointer());
             for b in &stacks[i + 1..] {
                 let (a_base, b_base) = (a.top() - pool.stack_size(), b.top() - pool.stack_size());
@@ -224,22 +237,23 @@ mod tests {
 
     #[test]
     fn chunks_grow_and_discarded_stacks_keep_their_headers() {
-        let mut pool = StackPool::with_header(64 * 1024, 64);
+        let mut pool = StackPool::with_header(64 * 1024, 100);
         let stacks: Vec<_> = (0..100).map(|_| pool.allocate().unwrap()).collect();
         // 16 + 32 + 64 stacks: three chunks for a hundred stacks.
         assert_eq!(pool.mappings(), 3);
         let size = pool.stack_size();
         for stack in &stacks {
-            assert!((stack.control_context() as usize) + 24 <= stack.header() as usize);
-            // Header and context share a page, which is never discarded.
+            // A header of two cache lines, one page, never discarded.
+            assert_eq!(stack.control_context() as usize, stack.header() as usize);
+            assert_eq!(stack.header() as usize % 64, 0);
             let page_of = |address: usize| address & !(page_size() - 1);
             assert_eq!(
-                page_of(stack.header() as usize + 63),
-                page_of(stack.control_context() as usize)
+                page_of(stack.header() as usize),
+                page_of(stack.header() as usize + 127)
             );
             // SAFETY: the header and the lowest word lie inside the stack.
             unsafe {
-                *stack.header().cast::<u64>() = 7;
+                *stack.header().add(64).cast::<u64>() = 7;
                 *((stack.top() - size) as *mut u64) = 9;
             }
             pool.discard_below_header(*stack).unwrap();
@@ -248,7 +262,7 @@ mod tests {
         // SAFETY: as above. Discarded memory reads as zero; headers stay.
         unsafe {
             assert_eq!(*((again.top() - size) as *const u64), 0);
-            assert_eq!(*again.header().cast::<u64>(), 7);
+            assert_eq!(*again.header().add(64).cast::<u64>(), 7);
         }
     }
 }

@@ -1,13 +1,15 @@
 //! The start trampoline: the bottom frame of every continuation stack.
 //!
-//! A fresh stack's control context points at `fxtime_fibre_start` with the
-//! stack pointer at the context itself. The first switch to the stack
-//! (Cranelift's `stack_switch`, or any code with the same convention)
-//! jumps there with the payload in rdi: a pointer to a [`FiberEntry`],
-//! whose function the trampoline calls with the entry as argument. When it
-//! returns, the trampoline switches to whatever the control context then
-//! describes (the parent: a switch *into* a stack stores the switcher's
-//! state there), passing the function's result as the payload in rdi.
+//! Every stack begins, at its top, with a [`StackTop`]: its control
+//! context and the function it starts with. A fresh stack's control
+//! context points at `fxtime_fibre_start` with the stack pointer at the
+//! record itself. The first switch to the stack (Cranelift's
+//! `stack_switch`, or any code with the same convention) jumps there with
+//! a payload in rdi, and the trampoline calls the record's `entry` with
+//! it. When that returns, the trampoline switches to whatever the control
+//! context then describes (the parent: a switch *into* a stack stores the
+//! switcher's state there), passing the function's result as the payload
+//! in rdi.
 //!
 //! While the continuation runs, its frames chain into the parent's:
 //!
@@ -19,14 +21,18 @@
 //!   three words, so `_Unwind_Backtrace`, gdb and perf continue into the
 //!   parent's frames.
 
-/// What a fresh stack starts running: `func(entry)`, whose result becomes
-/// the payload of the switch back to the parent. Embedders put more data
-/// after it (`#[repr(C)]`, this first).
+use fxtime_environ::vm::VMControlContext;
+
+/// The record at the top of every stack, the first bytes of its header.
 #[repr(C)]
 #[derive(Debug)]
-pub struct FiberEntry {
-    /// The function to run.
-    pub func: unsafe extern "C" fn(*mut FiberEntry) -> usize,
+pub struct StackTop {
+    /// Where a switch to the stack resumes.
+    pub context: VMControlContext,
+    /// What a fresh stack runs first: the address of an `extern "C"
+    /// fn(payload: usize) -> usize`, called with the payload of the first
+    /// switch to the stack; its result is the payload of the switch back.
+    pub entry: *const u8,
 }
 
 unsafe extern "C" {
@@ -45,7 +51,8 @@ pub fn start_trampoline_range() -> std::ops::Range<usize> {
 }
 
 // CFI, in DWARF expressions over rsp (register 7), which points at the
-// control context throughout the trampoline:
+// stack's `StackTop` (its control context first) throughout the
+// trampoline:
 //   CFA := *(rsp + 0)          0x0f (def_cfa_expression), 3 bytes: breg7 0, deref
 //   rbp (6) saved at rsp + 8   0x10 (expression), reg 6, 2 bytes: breg7 8
 //   rip (16) saved at rsp + 16 0x10 (expression), reg 16, 2 bytes: breg7 16
@@ -64,7 +71,8 @@ std::arch::global_asm!(
     ".cfi_escape 0x10, 0x06, 0x02, 0x77, 0x08",
     ".cfi_escape 0x10, 0x10, 0x02, 0x77, 0x10",
     "lea rbp, [rsp + 8]",
-    "call qword ptr [rdi]",
+    // `StackTop::entry`, after the 24 bytes of the control context.
+    "call qword ptr [rsp + 24]",
     // Done: switch to the parent, the result as payload.
     "mov rdi, rax",
     "mov rcx, rsp",
@@ -78,3 +86,15 @@ std::arch::global_asm!(
     ".size fxtime_fibre_start, . - fxtime_fibre_start",
     ".popsection",
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn the_trampoline_finds_the_entry_after_the_context() {
+        assert_eq!(offset_of!(StackTop, context), 0);
+        assert_eq!(offset_of!(StackTop, entry), 24);
+    }
+}

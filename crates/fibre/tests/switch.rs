@@ -2,7 +2,7 @@
 //! unwinding from it into the parent: by frame pointers and by DWARF CFI.
 
 use fxtime_environ::vm::VMControlContext;
-use fxtime_fibre::{FiberEntry, FiberStack, StackPool};
+use fxtime_fibre::{FiberStack, StackPool, StackTop};
 
 unsafe extern "C" {
     /// Switches to the stack described by `context`, storing this one there
@@ -11,9 +11,10 @@ unsafe extern "C" {
     fn test_switch(context: *mut VMControlContext, payload: usize) -> usize;
     /// The address the parent resumes at after `test_switch` switched away.
     static test_switch_resume: u8;
-    /// An entry function that returns the return address of the frame that
-    /// rbp designates at its entry (the trampoline's frame).
-    fn test_return_address_of_caller_frame(entry: *mut FiberEntry) -> usize;
+    /// An entry function (its argument unused) that returns the return
+    /// address of the frame that rbp designates at its entry (the
+    /// trampoline's frame).
+    fn test_return_address_of_caller_frame();
 }
 
 // A switch with the same convention as `stack_switch`, saving the host's
@@ -70,17 +71,16 @@ std::arch::global_asm!(
     "ret",
 );
 
-#[repr(C)]
+/// What the tests pass to the stack's entry function.
 struct Entry {
-    base: FiberEntry,
     input: usize,
     stack_range: (usize, usize),
     backtrace: String,
 }
 
-unsafe extern "C" fn double_on_the_fiber(entry: *mut FiberEntry) -> usize {
-    // SAFETY: the test passes an `Entry`, whose first field is the base.
-    let entry = unsafe { &mut *entry.cast::<Entry>() };
+unsafe extern "C" fn double_on_the_fiber(entry: *mut Entry) -> usize {
+    // SAFETY: `run` passes its `Entry`, alive during the call.
+    let entry = unsafe { &mut *entry };
     let here = 0u8;
     let sp = &here as *const u8 as usize;
     assert!(
@@ -90,22 +90,23 @@ unsafe extern "C" fn double_on_the_fiber(entry: *mut FiberEntry) -> usize {
     entry.input * 2
 }
 
-unsafe extern "C" fn capture_backtrace(entry: *mut FiberEntry) -> usize {
+unsafe extern "C" fn capture_backtrace(entry: *mut Entry) -> usize {
     // SAFETY: as above.
-    let entry = unsafe { &mut *entry.cast::<Entry>() };
+    let entry = unsafe { &mut *entry };
     entry.backtrace = std::backtrace::Backtrace::force_capture().to_string();
     0
 }
 
-fn run(
-    pool: &StackPool,
-    stack: FiberStack,
-    func: unsafe extern "C" fn(*mut FiberEntry) -> usize,
-) -> (usize, Entry) {
-    // SAFETY: a stack from the pool that nothing runs on.
-    unsafe { stack.prepare_start() };
+/// Runs `func` (an `extern "C" fn(*mut Entry) -> usize`) on `stack` through
+/// the start trampoline.
+fn run(pool: &StackPool, stack: FiberStack, func: *const u8) -> (usize, Entry) {
+    // SAFETY: a stack from the pool that nothing runs on; its header starts
+    // with its `StackTop`.
+    unsafe {
+        stack.prepare_start();
+        (*stack.header().cast::<StackTop>()).entry = func;
+    }
     let mut entry = Entry {
-        base: FiberEntry { func },
         input: 21,
         stack_range: (stack.top() - pool.stack_size(), stack.top()),
         backtrace: String::new(),
@@ -122,7 +123,7 @@ fn a_function_runs_on_the_fiber_and_its_result_comes_back() {
     let stack = pool.allocate().unwrap();
     // One stack, started again and again.
     for _ in 0..1000 {
-        let (result, _) = run(&pool, stack, double_on_the_fiber);
+        let (result, _) = run(&pool, stack, double_on_the_fiber as *const u8);
         assert_eq!(result, 42);
     }
 }
@@ -131,7 +132,11 @@ fn a_function_runs_on_the_fiber_and_its_result_comes_back() {
 fn the_frame_pointer_chain_leads_into_the_parent() {
     let mut pool = StackPool::new(256 * 1024);
     let stack = pool.allocate().unwrap();
-    let (return_address, _) = run(&pool, stack, test_return_address_of_caller_frame);
+    let (return_address, _) = run(
+        &pool,
+        stack,
+        test_return_address_of_caller_frame as *const u8,
+    );
     // SAFETY: only the symbol's address is taken.
     let resume = unsafe { &test_switch_resume as *const u8 as usize };
     assert_eq!(return_address, resume);
@@ -141,7 +146,7 @@ fn the_frame_pointer_chain_leads_into_the_parent() {
 fn dwarf_unwinding_crosses_into_the_parent_stack() {
     let mut pool = StackPool::new(1024 * 1024);
     let stack = pool.allocate().unwrap();
-    let (_, entry) = run(&pool, stack, capture_backtrace);
+    let (_, entry) = run(&pool, stack, capture_backtrace as *const u8);
     let trace = entry.backtrace;
     // Inside the fiber: the capturing function and the trampoline...
     assert!(trace.contains("capture_backtrace"), "{trace}");

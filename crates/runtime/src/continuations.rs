@@ -30,8 +30,6 @@ struct Continuation {
     stack: FiberStack,
     /// Whether its value buffer moved to the heap (`Continuations::spilled`).
     spilled: u64,
-    /// The value buffer while it is small enough.
-    inline: [u128; CONT_INLINE_VALUES],
 }
 
 /// The continuations of one store.
@@ -110,8 +108,10 @@ impl Continuations {
         let object = unsafe { &mut *object };
         // SAFETY: as above, nothing runs on the stack.
         unsafe { object.stack.prepare_start() };
-        object.vm.live = 1;
+        // The stack's `StackTop` is the object's context and entry (a test
+        // checks the layouts).
         object.vm.entry = entry;
+        object.vm.live = 1;
         object.vm.func = func;
         object.vm.parent = std::ptr::null_mut();
         object.vm.innermost = &mut object.vm;
@@ -141,13 +141,12 @@ impl Continuations {
         let stack = self.pool.allocate().ok()?;
         let object = stack.header().cast::<Continuation>();
         // SAFETY: the header of a stack never handed out: room for a
-        // `Continuation` (the pool's header size), 16-aligned and zero (all
+        // `Continuation` (the pool's header size), 64-aligned and zero (all
         // of its fields are plain integers and pointers, valid as zero).
         // Nothing else uses it, and the pool never unmaps it while the
         // store lives.
         unsafe {
             (*object).stack = stack;
-            (*object).vm.context = stack.control_context();
             (*object).vm.stack_limit = stack.limit();
         }
         Some(object)
@@ -230,7 +229,7 @@ impl Continuations {
     #[inline]
     fn ensure_capacity(&mut self, object: &mut Continuation, needed: usize) {
         if object.spilled == 0 && needed <= CONT_INLINE_VALUES {
-            object.vm.values = object.inline.as_mut_ptr();
+            object.vm.values = object.vm.inline_values.as_mut_ptr();
             object.vm.values_capacity = CONT_INLINE_VALUES as u32;
             return;
         }
@@ -268,6 +267,28 @@ impl Continuations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fxtime_fibre::StackTop;
+    use std::mem::offset_of;
+
+    #[test]
+    fn an_object_begins_with_its_stacks_start_record() {
+        assert_eq!(
+            offset_of!(VMContRef, context),
+            offset_of!(StackTop, context)
+        );
+        assert_eq!(offset_of!(VMContRef, entry), offset_of!(StackTop, entry));
+        let mut continuations = Continuations::new(64 * 1024);
+        let cont = continuations
+            .allocate(std::ptr::null(), std::ptr::null(), 1)
+            .unwrap();
+        // SAFETY: a live continuation object of this store, unused.
+        let object = unsafe { &*cont.cast::<Continuation>() };
+        assert_eq!(object.stack.header(), cont.cast::<u8>());
+        assert_eq!(
+            object.stack.control_context(),
+            &object.vm.context as *const _ as *mut _
+        );
+    }
 
     #[test]
     fn objects_outlive_their_continuations_with_growing_revisions() {

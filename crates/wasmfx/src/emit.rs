@@ -15,7 +15,9 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
-use fxtime_environ::vm::{TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o};
+use fxtime_environ::vm::{
+    LEADING_SUSPEND_CLAUSES, TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o,
+};
 
 /// The trap codes of the switching paths.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +72,7 @@ pub fn object(b: &mut FunctionBuilder<'_>, reference: Value) -> Value {
 /// `VMContinuationFreeList`), a fresh continuation that runs `func` through
 /// the continuation entry `entry`: takes it off the list and sets what a
 /// new continuation needs. What a free object keeps is already right: its
-/// stack, stack limit and context address, its bumped revision, an empty
+/// stack and stack limit, its bumped revision, an empty
 /// value buffer of at least `CONT_INLINE_VALUES` values.
 pub fn reuse_free(
     b: &mut FunctionBuilder<'_>,
@@ -82,8 +84,9 @@ pub fn reuse_free(
     let next = load(b, I64, object, o::CONT_PARENT);
     store(b, next, free_list, o::FREE_LIST_HEAD);
     add_to(b, free_list, o::FREE_LIST_LIVE, 1);
-    // The stack starts in the start trampoline, its frame at the context.
-    let context = load(b, I64, object, o::CONT_CONTEXT);
+    // The stack starts in the start trampoline, its frame at the context,
+    // the top of the stack.
+    let context = context(b, object);
     store(b, context, context, o::CONTROL_STACK_POINTER);
     let zero = b.ins().iconst(I64, 0);
     store(b, zero, context, o::CONTROL_FRAME_POINTER);
@@ -96,6 +99,12 @@ pub fn reuse_free(
     store(b, zero, object, o::CONT_PARENT);
     store(b, object, object, o::CONT_INNERMOST);
     store(b, zero, object, o::CONT_TRANSFER);
+}
+
+/// The control context of continuation object `cont`, which it begins
+/// with: no load.
+fn context(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
+    b.ins().iadd_imm_s(cont, i64::from(o::CONT_CONTEXT))
 }
 
 /// Gives continuation object `cont`, which returned or threw out (its
@@ -232,23 +241,20 @@ pub fn handler_list(
     let set = |pos: &mut FuncCursor<'_>, value: Value, offset: u32| {
         pos.ins().store(flags(), value, list, offset as i32);
     };
-    for (tags, first_offset, count_offset) in [
-        (
-            suspend,
-            o::HANDLERS_FIRST_SUSPEND_TAG,
-            o::HANDLERS_SUSPEND_COUNT,
-        ),
-        (
-            switch,
-            o::HANDLERS_FIRST_SWITCH_TAG,
-            o::HANDLERS_SWITCH_COUNT,
-        ),
+    let zero = pos.ins().iconst(I64, 0);
+    for k in 0..LEADING_SUSPEND_CLAUSES {
+        let tag = suspend.get(k).copied().unwrap_or(zero);
+        set(pos, tag, o::HANDLERS_LEADING_SUSPEND_TAGS + 8 * k as u32);
+    }
+    set(
+        pos,
+        switch.first().copied().unwrap_or(zero),
+        o::HANDLERS_LEADING_SWITCH_TAG,
+    );
+    for (tags, count_offset) in [
+        (suspend, o::HANDLERS_SUSPEND_COUNT),
+        (switch, o::HANDLERS_SWITCH_COUNT),
     ] {
-        let first = match tags.first() {
-            Some(tag) => *tag,
-            None => pos.ins().iconst(I64, 0),
-        };
-        set(pos, first, first_offset);
         let n = pos.ins().iconst(I64, tags.len() as i64);
         set(pos, n, count_offset);
     }
@@ -282,7 +288,7 @@ pub fn resume(
     store(b, parent, cont, o::CONT_PARENT);
     let innermost = load(b, I64, cont, o::CONT_INNERMOST);
     enter(b, store_context, innermost);
-    let context = load(b, I64, cont, o::CONT_CONTEXT);
+    let context = context(b, cont);
     // The payload is the root of the chain that wakes up (see `suspend`).
     let root = b.ins().stack_switch(context, context, cont);
     // Back on this stack: the resumer's chain and stack limit again. The
@@ -382,9 +388,9 @@ pub fn find_handler(
     let root = b.append_block_param(found, I64);
     let index = b.append_block_param(found, I64);
 
-    // Fast path: the first clause of the kind wanted, in the clauses of the
-    // resume running the current continuation (none on the host's stack:
-    // the load of its null `handlers` traps).
+    // Fast path: the leading clauses of the kind wanted, in the clauses of
+    // the resume running the current continuation (none on the host's
+    // stack: the load of its null `handlers` traps).
     let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
     let list = b.ins().load(
         I64,
@@ -392,21 +398,34 @@ pub fn find_handler(
         start,
         o::CONT_HANDLERS as i32,
     );
-    let first_offset = if switch {
-        o::HANDLERS_FIRST_SWITCH_TAG
+    let leading: Vec<u32> = if switch {
+        vec![o::HANDLERS_LEADING_SWITCH_TAG]
     } else {
-        o::HANDLERS_FIRST_SUSPEND_TAG
+        (0..LEADING_SUSPEND_CLAUSES as u32)
+            .map(|k| o::HANDLERS_LEADING_SUSPEND_TAGS + 8 * k)
+            .collect()
     };
-    let first_tag = load(b, I64, list, first_offset);
-    let matches = b.ins().icmp(IntCC::Equal, first_tag, tag);
-    let zero = b.ins().iconst(I64, 0);
-    b.ins().brif(
-        matches,
-        found,
-        &[start.into(), zero.into()],
-        chain,
-        &[start.into()],
-    );
+    for (k, offset) in leading.iter().enumerate() {
+        let leading_tag = load(b, I64, list, *offset);
+        let matches = b.ins().icmp(IntCC::Equal, leading_tag, tag);
+        // A switch clause's index is not needed (see `Handler::index`).
+        let index = b.ins().iconst(I64, if switch { 0 } else { k as i64 });
+        if k + 1 == leading.len() {
+            b.ins().brif(
+                matches,
+                found,
+                &[start.into(), index.into()],
+                chain,
+                &[start.into()],
+            );
+        } else {
+            let next = b.create_block();
+            b.ins()
+                .brif(matches, found, &[start.into(), index.into()], next, &[]);
+            b.switch_to_block(next);
+            b.seal_block(next);
+        }
+    }
 
     b.switch_to_block(chain);
     b.ins().trapz(c, traps.unhandled);
@@ -494,7 +513,7 @@ pub fn suspend(b: &mut FunctionBuilder<'_>, handler: Handler) -> Value {
     let transfer = b.ins().iadd_imm_s(index, TRANSFER_SUSPEND as i64);
     store(b, transfer, root, o::CONT_TRANSFER);
     store(b, current, root, o::CONT_INNERMOST);
-    let context = load(b, I64, root, o::CONT_CONTEXT);
+    let context = context(b, root);
     b.ins().stack_switch(context, context, root)
 }
 
@@ -520,8 +539,8 @@ pub fn switch(
     // The root's context holds where the resume continues; the target's,
     // where the target continues. Hand the former to the target, keep the
     // latter to switch to, and leave this stack's state in the root's.
-    let root_context = load(b, I64, root, o::CONT_CONTEXT);
-    let target_context = load(b, I64, target, o::CONT_CONTEXT);
+    let root_context = context(b, root);
+    let target_context = context(b, target);
     let words = 3;
     let slot = b.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
