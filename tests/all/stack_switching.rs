@@ -238,6 +238,56 @@ fn a_suspension_does_not_cross_a_host_frame() -> Result<()> {
     })
 }
 
+const NEST_THROUGH_HOST: &str = r#"(module
+  (import "host" "again" (func $again))
+  (type $f (func))
+  (type $c (cont $f))
+  ;; Each level runs the next in a new continuation, through the host.
+  (func $body (call $again))
+  (func (export "nest") (resume $c (cont.new $c (ref.func $body))))
+  (func (export "seven") (result i32) (i32.const 7))
+  (elem declare func $body))"#;
+
+#[test]
+fn recursion_through_host_functions_meets_the_nesting_limit() -> Result<()> {
+    with_big_stack(|| {
+        let mut config = config();
+        config.max_continuation_depth(40);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, NEST_THROUGH_HOST)?;
+        // The store counts the levels; the host gives up far beyond the
+        // limit, so that a missing limit fails the test rather than
+        // exhausting memory.
+        let mut store = Store::new(&engine, 0u32);
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "again", |mut caller: fxtime::Caller<'_, u32>| {
+            *caller.data_mut() += 1;
+            if *caller.data() > 1000 {
+                anyhow::bail!("the nesting limit did not stop the recursion");
+            }
+            let nest = caller.get_export("nest").unwrap().into_func().unwrap();
+            nest.call(&mut caller, &[], &mut [])
+        })?;
+        let instance = linker.instantiate(&mut store, &module)?;
+        let nest = instance.get_typed_func::<(), ()>(&store, "nest")?;
+        for _ in 0..2 {
+            *store.data_mut() = 0;
+            let error = nest.call(&mut store, ()).unwrap_err();
+            assert!(
+                format!("{error:?}").contains("call stack exhausted"),
+                "{error:?}"
+            );
+            // Each level is a continuation 1 deeper than the one the host
+            // was called from.
+            assert_eq!(*store.data(), 40);
+            assert_eq!(store.live_continuations(), 0);
+        }
+        let seven = instance.get_typed_func::<(), i32>(&store, "seven")?;
+        assert_eq!(seven.call(&mut store, ())?, 7);
+        Ok(())
+    })
+}
+
 const HANDLES: &str = r#"(module
   (type $f (func (param i32) (result i32)))
   (type $c (cont $f))

@@ -154,7 +154,9 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
 /// the function does not catch stops here, by a catch-all, and waits in
 /// the buffer (`TRANSFER_THROW`) for the resumer to raise it again on its
 /// own stack; so does the exception of a `resume_throw` that arrives before
-/// the function started.
+/// the function started. Either way, it makes the parent the running
+/// continuation again before it returns. On the first run, it also sets
+/// the continuation's nesting depth.
 pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
     let mut func =
         ir::Function::with_name_signature(UserFuncName::user(1, 2), c_signature(1, Some(POINTER)));
@@ -166,14 +168,6 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     let flags = MemFlagsData::trusted();
     let run = b.create_block();
     let done = b.create_block();
-    let transfer = emit::transfer(&mut b, cont);
-    let throw = b
-        .ins()
-        .icmp_imm_u(IntCC::Equal, transfer, TRANSFER_THROW as i64);
-    b.ins().brif(throw, done, &[], run, &[]);
-
-    b.switch_to_block(run);
-    b.seal_block(run);
     let func_ref = b
         .ins()
         .load(POINTER, flags, cont, offsets::CONT_FUNC as i32);
@@ -183,6 +177,14 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     let store_context = b
         .ins()
         .load(POINTER, flags, vmctx, offsets::VMCTX_STORE_CONTEXT as i32);
+    let transfer = emit::transfer(&mut b, cont);
+    let throw = b
+        .ins()
+        .icmp_imm_u(IntCC::Equal, transfer, TRANSFER_THROW as i64);
+    b.ins().brif(throw, done, &[], run, &[]);
+
+    b.switch_to_block(run);
+    b.seal_block(run);
     let max_depth = b.ins().load(
         POINTER,
         flags,
@@ -236,6 +238,8 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
 
     b.switch_to_block(done);
     b.seal_block(done);
+    // The start trampoline switches to the parent.
+    emit::leave(&mut b, store_context, cont);
     b.ins().return_(&[cont]);
     b.finalize(frontend);
     func

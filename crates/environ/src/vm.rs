@@ -125,9 +125,10 @@ pub struct VMStoreContext {
     /// taken in host code starts walking wasm frames.
     pub last_wasm_exit_fp: usize,
     /// The continuation running now: the innermost of the chain of
-    /// `resume`s since the host last entered wasm (null on the stack where
-    /// the host entered). `suspend` and `switch` search for handlers from
-    /// here outwards.
+    /// `resume`s since the host last entered wasm, or, on the stack where
+    /// the host entered, that entry's stand-in (see
+    /// [`VMContRef::host_stand_in`]); never null while wasm runs.
+    /// `suspend` and `switch` search for handlers from here outwards.
     pub current_continuation: *mut VMContRef,
     /// How deep continuations may nest (see [`VMContRef::depth`]): a
     /// continuation that would start deeper traps "call stack exhausted",
@@ -167,11 +168,14 @@ pub const DEFAULT_MAX_CONTINUATION_DEPTH: u64 = 100_000;
 /// continuation that reuses its object.
 ///
 /// Chains: while a continuation runs, `parent` is the continuation that
-/// resumed it (null for the stack the host entered wasm on) and `handlers`
-/// the clauses of that `resume`. A `suspend` to a handler of continuation
-/// `root` suspends the whole chain from `root` to the innermost running
-/// continuation: `root.innermost` remembers where to continue, and a
-/// reference to `root` stands for the chain.
+/// resumed it (the host's stand-in for the stack the host entered wasm on)
+/// and `handlers` the clauses of that `resume`. A `suspend` to a handler
+/// of continuation `root` suspends the whole chain from `root` to the
+/// innermost running continuation: `root.innermost` remembers where to
+/// continue, and a reference to `root` stands for the chain. Whatever
+/// leaves a chain for its parent (a suspension, a return, an exception
+/// thrown out) makes the parent the running continuation again, with its
+/// stack limit, so that a `resume` has nothing to restore.
 ///
 /// Layout: the object heads its stack's header, at the top of the stack
 /// (see fxtime-fibre's `StackTop`, which it begins with), 64-aligned. What
@@ -224,11 +228,41 @@ pub struct VMContRef {
     /// object waits in the free list (see [`VMContinuationFreeList`]).
     pub live: u64,
     /// How deep it nests, set when it starts running: one more than its
-    /// parent's (1 under the stack the host entered wasm on). Fixed from
+    /// parent's (see [`VMContRef::host_stand_in`] for the stack the host
+    /// entered wasm on). Fixed from
     /// then on, so that `resume` and `suspend` need not count; runaway
     /// recursion through continuations starts a new one per level and
     /// meets `VMStoreContext::max_continuation_depth`.
     pub depth: u64,
+}
+
+impl VMContRef {
+    /// What stands for the stack the host entered wasm on while that wasm
+    /// runs: the parent of the outermost continuations it resumes. It has
+    /// no handlers (`handlers` is an empty list, `parent` null: a search
+    /// ends there), the stack limit of that wasm, and a depth that counts
+    /// the continuations the host was called from, so that recursion
+    /// through host functions meets the nesting limit too. Generated code
+    /// only reads it.
+    pub fn host_stand_in(stack_limit: usize, depth: u64, handlers: &'static VMHandlerList) -> Self {
+        VMContRef {
+            context: VMControlContext::default(),
+            entry: std::ptr::null(),
+            revision: 0,
+            parent: std::ptr::null_mut(),
+            innermost: std::ptr::null_mut(),
+            handlers,
+            stack_limit,
+            values: std::ptr::null_mut(),
+            transfer: 0,
+            values_len: 0,
+            values_capacity: 0,
+            inline_values: [0; CONT_INLINE_VALUES],
+            func: std::ptr::null(),
+            live: 0,
+            depth,
+        }
+    }
 }
 
 /// Values the buffer of every continuation object holds at least (its
@@ -282,6 +316,16 @@ pub struct VMHandlerList {
     pub suspend_count: u64,
     /// Number of `(on $tag switch)` clauses.
     pub switch_count: u64,
+}
+
+impl VMHandlerList {
+    /// No clauses.
+    pub const EMPTY: VMHandlerList = VMHandlerList {
+        leading_suspend_tags: [std::ptr::null(); LEADING_SUSPEND_CLAUSES],
+        leading_switch_tag: std::ptr::null(),
+        suspend_count: 0,
+        switch_count: 0,
+    };
 }
 
 /// How many `(on $tag $label)` clauses of a `resume` the handler search

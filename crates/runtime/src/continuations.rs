@@ -204,16 +204,17 @@ impl Continuations {
     }
 
     /// Releases the chain of running continuations from `innermost`
-    /// outwards (through `parent` links up to null): after a trap, nothing
-    /// will run on their stacks again.
+    /// outwards (through `parent` links up to `outside`, the stand-in of
+    /// the host's entry): after a trap, nothing will run on their stacks
+    /// again.
     ///
     /// # Safety
     ///
-    /// `innermost` must be null or the innermost running continuation of
-    /// this store, with the chain's links intact.
-    pub unsafe fn abandon_chain(&mut self, innermost: *mut VMContRef) {
+    /// `innermost` must be `outside` or the innermost running continuation
+    /// of this store, with the chain's links intact up to `outside`.
+    pub unsafe fn abandon_chain(&mut self, innermost: *mut VMContRef, outside: *mut VMContRef) {
         let mut cont = innermost;
-        while !cont.is_null() {
+        while cont != outside && !cont.is_null() {
             // SAFETY: per the contract, every link is one of our objects.
             let parent = unsafe { (*cont).parent };
             // SAFETY: the trap left the chain; nothing runs on it. It may

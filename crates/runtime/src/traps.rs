@@ -17,7 +17,7 @@
 use crate::code::{PcKind, lookup_pc, lookup_trap};
 use crate::continuations::Continuations;
 use fxtime_environ::TrapKind;
-use fxtime_environ::vm::{VMContRef, VMStoreContext};
+use fxtime_environ::vm::{VMContRef, VMHandlerList, VMStoreContext};
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Once;
 
@@ -59,6 +59,10 @@ struct Activation {
     /// The running continuation when this activation began (its chain is
     /// invisible to this one: a suspension does not cross host frames).
     saved_continuation: *mut VMContRef,
+    /// The stand-in for this activation's stack (see
+    /// `VMContRef::host_stand_in`): the running continuation until wasm
+    /// resumes one.
+    host: UnsafeCell<VMContRef>,
     unwound: UnsafeCell<Option<Unwound>>,
 }
 
@@ -99,9 +103,9 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         saved_exit_fp: context.last_wasm_exit_fp,
         saved_stack_limit: context.stack_limit,
         saved_continuation: context.current_continuation,
+        host: UnsafeCell::new(VMContRef::host_stand_in(0, 0, &NO_HANDLERS.0)),
         unwound: UnsafeCell::new(None),
     };
-    context.current_continuation = std::ptr::null_mut();
     if !activation.previous.is_null() && context.stack_limit == 0 {
         // Entered from a host function of another store's wasm: this runs
         // on the stack that wasm ran on (perhaps a continuation's), whose
@@ -116,6 +120,17 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         let floor = thread_stack_low().saturating_add(HOST_STACK_HEADROOM);
         context.stack_limit = sp.saturating_sub(max_wasm_stack).max(floor);
     }
+    // SAFETY: nothing else refers to the stand-in yet; the previous
+    // activation and its store are alive, and while it runs wasm its
+    // store's running continuation (a continuation or a stand-in) is too.
+    unsafe {
+        let host = &mut *activation.host.get();
+        host.stack_limit = context.stack_limit;
+        if let Some(previous) = activation.previous.as_ref() {
+            host.depth = (*(*previous.store).current_continuation).depth;
+        }
+    }
+    context.current_continuation = activation.host.get();
     ACTIVATION.with(|a| a.set(&activation));
 
     let mut f = Some(f);
@@ -144,10 +159,14 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     if trapped == 0 {
         return Ok(());
     }
-    if !abandoned.is_null() {
+    if abandoned != activation.host.get() {
         // SAFETY: the store's context points at its continuations; the
-        // trap left `abandoned` and the chain it was running in.
-        unsafe { (*context.continuations.cast::<Continuations>()).abandon_chain(abandoned) };
+        // trap left `abandoned` and the chain it was running in, which ends
+        // at this activation's stand-in.
+        unsafe {
+            (*context.continuations.cast::<Continuations>())
+                .abandon_chain(abandoned, activation.host.get())
+        };
     }
     Err(activation
         .unwound
@@ -157,6 +176,14 @@ pub unsafe fn catch_traps<F: FnOnce()>(
             pcs: Vec::new(),
         })))
 }
+
+/// The handler list of every stand-in: none.
+struct NoHandlers(VMHandlerList);
+
+// SAFETY: the list holds only null pointers and is never written.
+unsafe impl Sync for NoHandlers {}
+
+static NO_HANDLERS: NoHandlers = NoHandlers(VMHandlerList::EMPTY);
 
 /// Stack kept free below the wasm stack limit for host code.
 const HOST_STACK_HEADROOM: usize = 128 * 1024;

@@ -284,21 +284,23 @@ pub fn resume(
         set_transfer(b, cont, transfer);
     }
     let parent = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    let limit = load(b, I64, store_context, o::STORE_STACK_LIMIT);
     store(b, parent, cont, o::CONT_PARENT);
     let innermost = load(b, I64, cont, o::CONT_INNERMOST);
     enter(b, store_context, innermost);
     let context = context(b, cont);
     // The payload is the root of the chain that wakes up (see `suspend`).
-    let root = b.ins().stack_switch(context, context, cont);
-    // Back on this stack: the resumer's chain and stack limit again. The
-    // chain that came back took `cont`'s place, parent included (a
-    // `switch` hands it on): reading it there spares keeping it across
-    // the switch.
+    // Whatever comes back made this stack's continuation the running one
+    // again (see `leave`).
+    b.ins().stack_switch(context, context, cont)
+}
+
+/// Before a switch from the chain of `root` back to the resume that runs
+/// it (a suspension, a return, an exception thrown out): makes the
+/// resumer's continuation, `root`'s parent, the running one again, with
+/// its stack limit.
+pub fn leave(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value) {
     let parent = load(b, I64, root, o::CONT_PARENT);
-    store(b, parent, store_context, o::STORE_CURRENT_CONTINUATION);
-    store(b, limit, store_context, o::STORE_STACK_LIMIT);
-    root
+    enter(b, store_context, parent);
 }
 
 /// The start of a continuation's first run, in its continuation entry:
@@ -306,21 +308,7 @@ pub fn resume(
 /// `traps.too_deep` beyond `max_depth`.
 pub fn check_depth(b: &mut FunctionBuilder<'_>, cont: Value, max_depth: Value, traps: Traps) {
     let parent = load(b, I64, cont, o::CONT_PARENT);
-    let under_host = b.create_block();
-    let under_parent = b.create_block();
-    let known = b.create_block();
-    let parent_depth = b.append_block_param(known, I64);
-    b.ins().brif(parent, under_parent, &[], under_host, &[]);
-    b.switch_to_block(under_parent);
-    b.seal_block(under_parent);
-    let depth = load(b, I64, parent, o::CONT_DEPTH);
-    b.ins().jump(known, &[depth.into()]);
-    b.switch_to_block(under_host);
-    b.seal_block(under_host);
-    let zero = b.ins().iconst(I64, 0);
-    b.ins().jump(known, &[zero.into()]);
-    b.switch_to_block(known);
-    b.seal_block(known);
+    let parent_depth = load(b, I64, parent, o::CONT_DEPTH);
     let too_deep = b
         .ins()
         .icmp(IntCC::UnsignedGreaterThanOrEqual, parent_depth, max_depth);
@@ -390,14 +378,9 @@ pub fn find_handler(
 
     // Fast path: the leading clauses of the kind wanted, in the clauses of
     // the resume running the current continuation (none on the host's
-    // stack: the load of its null `handlers` traps).
+    // stand-in).
     let start = load(b, I64, store_context, o::STORE_CURRENT_CONTINUATION);
-    let list = b.ins().load(
-        I64,
-        faulting(traps.unhandled),
-        start,
-        o::CONT_HANDLERS as i32,
-    );
+    let list = load(b, I64, start, o::CONT_HANDLERS);
     let leading: Vec<u32> = if switch {
         vec![o::HANDLERS_LEADING_SWITCH_TAG]
     } else {
@@ -504,7 +487,7 @@ pub fn find_handler(
 /// Whoever wakes a suspended chain passes its root as the payload of the
 /// switch (`resume` the continuation it resumes, `switch` its target), so
 /// the woken code has it in a register, not spilled across the switch.
-pub fn suspend(b: &mut FunctionBuilder<'_>, handler: Handler) -> Value {
+pub fn suspend(b: &mut FunctionBuilder<'_>, store_context: Value, handler: Handler) -> Value {
     let Handler {
         root,
         index,
@@ -513,6 +496,7 @@ pub fn suspend(b: &mut FunctionBuilder<'_>, handler: Handler) -> Value {
     let transfer = b.ins().iadd_imm_s(index, TRANSFER_SUSPEND as i64);
     store(b, transfer, root, o::CONT_TRANSFER);
     store(b, current, root, o::CONT_INNERMOST);
+    leave(b, store_context, root);
     let context = context(b, root);
     b.ins().stack_switch(context, context, root)
 }

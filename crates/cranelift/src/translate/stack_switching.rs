@@ -269,7 +269,7 @@ impl FuncTranslator<'_> {
             traps(),
         );
         self.store_payload(handler.root, &args);
-        let root = emit::suspend(&mut self.builder, handler);
+        let root = emit::suspend(&mut self.builder, store_context, handler);
         self.wake(root, &ir_types(ty.results()));
     }
 
