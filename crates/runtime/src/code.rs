@@ -74,7 +74,11 @@ pub enum PcKind {
     ContinuationEntry,
 }
 
-const FUNCTION_ALIGN: usize = 16;
+/// Every function's code starts a cache line, so that how its loops fall
+/// into cache lines and the decoder's windows does not depend on the sizes
+/// of the functions before it (hot switching loops ran up to 15% slower or
+/// faster with a function added in front at 16-byte alignment).
+const FUNCTION_ALIGN: usize = 64;
 
 impl CodeObject {
     /// Links `functions` into executable memory and registers it. For
