@@ -13,7 +13,7 @@ use cranelift_codegen::cursor::FuncCursor;
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
     LEADING_SUSPEND_CLAUSES, TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o,
@@ -349,17 +349,30 @@ pub struct Handler {
     pub current: Value,
 }
 
+/// What to do where [`find_handler`] found the clause: emits the switch
+/// away (given where the clause is) and returns the root of the chain once
+/// it wakes up.
+pub type EmitAtHandler<'a> = &'a mut dyn FnMut(&mut FunctionBuilder<'_>, Handler) -> Value;
+
 /// Finds the nearest handler for `tag` (a tag address) from the running
-/// continuation outwards: among the `(on $tag switch)` clauses if
-/// `switch`, else among the `(on $tag $label)` ones. Traps when the search
-/// reaches the stack the host entered wasm on.
+/// continuation outwards, among the `(on $tag switch)` clauses if
+/// `switch`, else among the `(on $tag $label)` ones, and runs `at_handler`
+/// there; traps when the search reaches the host's stand-in. Returns what
+/// `at_handler` returned.
+///
+/// The leading clauses of the nearest resume are tried first, each with
+/// its own copy of `at_handler`'s code (which then knows the root and the
+/// clause's index as constants), the general search last with another.
 pub fn find_handler(
     b: &mut FunctionBuilder<'_>,
     store_context: Value,
     tag: Value,
     switch: bool,
     traps: Traps,
-) -> Handler {
+    at_handler: EmitAtHandler<'_>,
+) -> Value {
+    let woken = b.create_block();
+    let root_after = b.append_block_param(woken, I64);
     // chain(c): the clauses of the resume running continuation c.
     let chain = b.create_block();
     let c = b.append_block_param(chain, I64);
@@ -372,9 +385,6 @@ pub fn find_handler(
     let check = b.create_block();
     let hit = b.create_block();
     let outer = b.create_block();
-    let found = b.create_block();
-    let root = b.append_block_param(found, I64);
-    let index = b.append_block_param(found, I64);
 
     // Fast path: the leading clauses of the kind wanted, in the clauses of
     // the resume running the current continuation (none on the host's
@@ -391,20 +401,26 @@ pub fn find_handler(
     for (k, offset) in leading.iter().enumerate() {
         let leading_tag = load(b, I64, list, *offset);
         let matches = b.ins().icmp(IntCC::Equal, leading_tag, tag);
+        let here = b.create_block();
+        let next = if k + 1 == leading.len() {
+            chain
+        } else {
+            b.create_block()
+        };
+        let next_args: &[BlockArg] = if next == chain { &[start.into()] } else { &[] };
+        b.ins().brif(matches, here, &[], next, next_args);
+        b.switch_to_block(here);
+        b.seal_block(here);
         // A switch clause's index is not needed (see `Handler::index`).
         let index = b.ins().iconst(I64, if switch { 0 } else { k as i64 });
-        if k + 1 == leading.len() {
-            b.ins().brif(
-                matches,
-                found,
-                &[start.into(), index.into()],
-                chain,
-                &[start.into()],
-            );
-        } else {
-            let next = b.create_block();
-            b.ins()
-                .brif(matches, found, &[start.into(), index.into()], next, &[]);
+        let handler = Handler {
+            root: start,
+            index,
+            current: start,
+        };
+        let root = at_handler(b, handler);
+        b.ins().jump(woken, &[root.into()]);
+        if next != chain {
             b.switch_to_block(next);
             b.seal_block(next);
         }
@@ -463,7 +479,13 @@ pub fn find_handler(
         let offset = b.ins().iadd_imm_s(offset, -i64::from(o::HANDLERS_TAGS));
         b.ins().ushr_imm_u(offset, 3)
     };
-    b.ins().jump(found, &[scan_c.into(), clause.into()]);
+    let handler = Handler {
+        root: scan_c,
+        index: clause,
+        current: start,
+    };
+    let root = at_handler(b, handler);
+    b.ins().jump(woken, &[root.into()]);
 
     b.switch_to_block(outer);
     b.seal_block(outer);
@@ -471,13 +493,9 @@ pub fn find_handler(
     b.ins().jump(chain, &[parent.into()]);
     b.seal_block(chain);
 
-    b.switch_to_block(found);
-    b.seal_block(found);
-    Handler {
-        root,
-        index,
-        current: start,
-    }
+    b.switch_to_block(woken);
+    b.seal_block(woken);
+    root_after
 }
 
 /// Suspends the chain from the root of `handler` to the running

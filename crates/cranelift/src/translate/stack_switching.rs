@@ -261,15 +261,30 @@ impl FuncTranslator<'_> {
         let args = self.pop_values(ty.params.len());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let handler = emit::find_handler(
+        // Every buffer holds `CONT_INLINE_VALUES` values; only a bigger
+        // payload may need to grow it.
+        let grow = (args.len() > CONT_INLINE_VALUES)
+            .then(|| (self.builtin_sig(Builtin::ContReserve), self.vmctx));
+        let mut at_handler = |b: &mut FunctionBuilder<'_>, handler: emit::Handler| {
+            match grow {
+                None => emit::store_values(b, handler.root, &args, false, None),
+                Some((sig, vmctx)) => {
+                    let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
+                        abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
+                    };
+                    emit::store_values(b, handler.root, &args, false, Some(&mut reserve));
+                }
+            }
+            emit::suspend(b, store_context, handler)
+        };
+        let root = emit::find_handler(
             &mut self.builder,
             store_context,
             tag_address,
             false,
             traps(),
+            &mut at_handler,
         );
-        self.store_payload(handler.root, &args);
-        let root = emit::suspend(&mut self.builder, store_context, handler);
         self.wake(root, &ir_types(ty.results()));
     }
 
@@ -289,15 +304,26 @@ impl FuncTranslator<'_> {
         };
         let received = ir_types(self.module.cont_func_type(own_type).params());
         let target = self.pop();
-        let mut args = self.pop_values(ty.params.len() - 1);
+        let args = self.pop_values(ty.params.len() - 1);
         let target = emit::consume(&mut self.builder, target, traps());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let handler =
-            emit::find_handler(&mut self.builder, store_context, tag_address, true, traps());
-        args.push(emit::reference(&mut self.builder, handler.root));
-        self.store_arguments(target, &args, true);
-        let root = emit::switch(&mut self.builder, store_context, handler, target);
+        let mut at_handler = |b: &mut FunctionBuilder<'_>, handler: emit::Handler| {
+            // The switcher's continuation goes last (always room: see
+            // `store_arguments`).
+            let mut args = args.clone();
+            args.push(emit::reference(b, handler.root));
+            emit::store_values(b, target, &args, true, None);
+            emit::switch(b, store_context, handler, target)
+        };
+        let root = emit::find_handler(
+            &mut self.builder,
+            store_context,
+            tag_address,
+            true,
+            traps(),
+            &mut at_handler,
+        );
         self.wake(root, &received);
         Ok(())
     }
@@ -361,22 +387,6 @@ impl FuncTranslator<'_> {
     /// `fxtime_wasmfx::emit::store_values`).
     fn store_arguments(&mut self, cont: Value, values: &[Value], append: bool) {
         emit::store_values(&mut self.builder, cont, values, append, None);
-    }
-
-    /// Stores a tag's payload into the buffer of continuation object
-    /// `cont`, growing the buffer when it is too small. Every buffer holds
-    /// `CONT_INLINE_VALUES` values, so a payload of no more needs no check.
-    fn store_payload(&mut self, cont: Value, values: &[Value]) {
-        if values.len() <= CONT_INLINE_VALUES {
-            emit::store_values(&mut self.builder, cont, values, false, None);
-            return;
-        }
-        let sig = self.builtin_sig(Builtin::ContReserve);
-        let vmctx = self.vmctx;
-        let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
-            abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
-        };
-        emit::store_values(&mut self.builder, cont, values, false, Some(&mut reserve));
     }
 }
 
