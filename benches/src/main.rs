@@ -60,11 +60,13 @@ fn main() -> Result<()> {
              cargo install wasmtime-cli --version 48.0.8 --locked"
         );
     }
-    let (suite_dir, mut flags) = match args.suite.as_str() {
-        "cpu" => ("benches/cpu", Vec::new()),
+    // Each suite's programs, flags, and where their fiber-free floors are.
+    let (suite_dir, mut flags, floor_dir) = match args.suite.as_str() {
+        "cpu" => ("benches/cpu", Vec::new(), None),
         "stack-switching" => (
             "benches/stack-switching",
             vec!["stack-switching=y,exceptions=y,function-references=y".to_string()],
+            Some("benches/floor"),
         ),
         other => bail!("unknown suite `{other}` (cpu, stack-switching)"),
     };
@@ -80,8 +82,9 @@ fn main() -> Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let floor_program = root.join(format!("benches/floor/{name}_plain.wat"));
-        let floor_program = floor_program.exists().then_some(floor_program);
+        let floor_program = floor_dir
+            .map(|dir| root.join(dir).join(format!("{name}_plain.wat")))
+            .filter(|path| path.exists());
         let mut floor_samples = Vec::new();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); engines.len()];
         for run in 0..args.runs {

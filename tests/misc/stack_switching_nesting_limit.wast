@@ -18,6 +18,7 @@
 )
 (assert_exhaustion (invoke "nest") "call stack exhausted")
 (assert_return (invoke "ok") (i32.const 5))
-;; The limit counts running resumes, not continuations ever made.
+;; The limit counts how deep a continuation starts, not continuations ever
+;; made.
 (assert_exhaustion (invoke "nest") "call stack exhausted")
 (assert_return (invoke "ok") (i32.const 5))

@@ -98,11 +98,13 @@ impl Config {
         self
     }
 
-    /// How many `resume`s may be running inside each other (default
-    /// 100,000) before the next traps with "call stack exhausted": each
-    /// level holds a stack, so runaway recursion through continuations
-    /// stops there instead of at the end of memory. (A suspended chain
-    /// resumed again counts as one level.)
+    /// How deeply continuations may nest (default 100,000): a continuation
+    /// that would start running deeper traps with "call stack exhausted".
+    /// Each level holds a stack, so runaway recursion through
+    /// continuations (or through host functions that call back into wasm
+    /// from a continuation) stops there instead of at the end of memory.
+    /// A continuation's depth is fixed when it first runs: one more than
+    /// the continuation that resumed it.
     pub fn max_continuation_depth(&mut self, depth: u64) -> &mut Self {
         self.max_continuation_depth = depth;
         self

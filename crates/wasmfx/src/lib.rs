@@ -8,16 +8,18 @@
 //! path calls into the runtime except to grow a value buffer.
 //!
 //! ```text
-//!   resume k         consume k; depth += 1 (trap at the limit);
-//!                    parent := current; current := k.innermost
-//!                    stack_switch(k.context, k.context, k.innermost)
-//!                    current, stack limit := the resumer's; dispatch on
-//!                    root.transfer (return / throw / handler clause)
+//!   resume k         consume k; k.parent := current;
+//!                    current, stack limit := k.innermost's
+//!                    stack_switch(k.context, k.context, k)
+//!                    dispatch on root.transfer (return / throw / clause)
 //!   suspend $t       root := the nearest running continuation whose resume
-//!                    has (on $t ..); root.innermost := current
+//!                    has (on $t ..); root.innermost := current;
+//!                    current, stack limit := root.parent's
 //!                    stack_switch(root.context, root.context, root)
 //!   switch $t k      h := nearest (on $t switch); k takes h's place under
 //!                    that resume; h's chain becomes the new continuation
+//!   (return)         the continuation entry: current, stack limit :=
+//!                    the parent's, then the start trampoline switches
 //! ```
 //!
 //! Invariants the code relies on are stated on `fxtime_environ::vm::VMContRef`
