@@ -96,40 +96,43 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     install_signal_handlers();
     // SAFETY: the caller guarantees `store` is valid.
     let context = unsafe { &mut *store };
-    let activation = Activation {
-        catch_point: CatchPoint::default(),
-        previous: ACTIVATION.with(Cell::get),
-        store,
-        saved_exit_fp: context.last_wasm_exit_fp,
-        saved_stack_limit: context.stack_limit,
-        saved_continuation: context.current_continuation,
-        host: UnsafeCell::new(VMContRef::host_stand_in(0, 0, &NO_HANDLERS.0)),
-        unwound: UnsafeCell::new(None),
-    };
-    if !activation.previous.is_null() && context.stack_limit == 0 {
-        // Entered from a host function of another store's wasm: this runs
-        // on the stack that wasm ran on (perhaps a continuation's), whose
-        // limit that store's context holds.
-        // SAFETY: installed activations and their stores are alive.
-        context.stack_limit = unsafe { (*(*activation.previous).store).stack_limit };
-    } else if activation.previous.is_null() {
+    let previous = ACTIVATION.with(Cell::get);
+    let stack_limit = if previous.is_null() {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
         // Never below the thread's real stack, whatever the budget: leave
         // room for host functions and the trap landing.
         let floor = thread_stack_low().saturating_add(HOST_STACK_HEADROOM);
-        context.stack_limit = sp.saturating_sub(max_wasm_stack).max(floor);
-    }
-    // SAFETY: nothing else refers to the stand-in yet; the previous
-    // activation and its store are alive, and while it runs wasm its
-    // store's running continuation (a continuation or a stand-in) is too.
-    unsafe {
-        let host = &mut *activation.host.get();
-        host.stack_limit = context.stack_limit;
-        if let Some(previous) = activation.previous.as_ref() {
-            host.depth = (*(*previous.store).current_continuation).depth;
-        }
-    }
+        sp.saturating_sub(max_wasm_stack).max(floor)
+    } else if context.stack_limit == 0 {
+        // Entered from a host function of another store's wasm: this runs
+        // on the stack that wasm ran on (perhaps a continuation's), whose
+        // limit that store's context holds.
+        // SAFETY: installed activations and their stores are alive.
+        unsafe { (*(*previous).store).stack_limit }
+    } else {
+        context.stack_limit
+    };
+    // The depth of the continuation the host was called from, if any.
+    let depth = if previous.is_null() {
+        0
+    } else {
+        // SAFETY: the previous activation and its store are alive, and
+        // while it runs wasm its store's running continuation (a
+        // continuation or a stand-in) is too.
+        unsafe { (*(*(*previous).store).current_continuation).depth }
+    };
+    let activation = Activation {
+        catch_point: CatchPoint::default(),
+        previous,
+        store,
+        saved_exit_fp: context.last_wasm_exit_fp,
+        saved_stack_limit: context.stack_limit,
+        saved_continuation: context.current_continuation,
+        host: UnsafeCell::new(VMContRef::host_stand_in(stack_limit, depth, &NO_HANDLERS.0)),
+        unwound: UnsafeCell::new(None),
+    };
+    context.stack_limit = stack_limit;
     context.current_continuation = activation.host.get();
     ACTIVATION.with(|a| a.set(&activation));
 

@@ -13,10 +13,11 @@ use cranelift_codegen::cursor::FuncCursor;
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
-    LEADING_SUSPEND_CLAUSES, TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE, offsets as o,
+    CONT_INLINE_VALUES, LEADING_SUSPEND_CLAUSES, TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE,
+    offsets as o,
 };
 
 /// The trap codes of the switching paths.
@@ -177,7 +178,10 @@ pub fn store_values(
         b.ins().iconst(I32, 0)
     };
     let needed = b.ins().iadd_imm_s(len, values.len() as i64);
-    if let Some(reserve) = reserve {
+    // Values that replace the buffer's contents and fit its inline slots
+    // need no check either.
+    let surely_fits = !append && values.len() <= CONT_INLINE_VALUES;
+    if let Some(reserve) = reserve.filter(|_| !surely_fits) {
         let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
         let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
         let grow = b.create_block();
@@ -402,13 +406,8 @@ pub fn find_handler(
         let leading_tag = load(b, I64, list, *offset);
         let matches = b.ins().icmp(IntCC::Equal, leading_tag, tag);
         let here = b.create_block();
-        let next = if k + 1 == leading.len() {
-            chain
-        } else {
-            b.create_block()
-        };
-        let next_args: &[BlockArg] = if next == chain { &[start.into()] } else { &[] };
-        b.ins().brif(matches, here, &[], next, next_args);
+        let next = b.create_block();
+        b.ins().brif(matches, here, &[], next, &[]);
         b.switch_to_block(here);
         b.seal_block(here);
         // A switch clause's index is not needed (see `Handler::index`).
@@ -420,11 +419,10 @@ pub fn find_handler(
         };
         let root = at_handler(b, handler);
         b.ins().jump(woken, &[root.into()]);
-        if next != chain {
-            b.switch_to_block(next);
-            b.seal_block(next);
-        }
+        b.switch_to_block(next);
+        b.seal_block(next);
     }
+    b.ins().jump(chain, &[start.into()]);
 
     b.switch_to_block(chain);
     b.ins().trapz(c, traps.unhandled);

@@ -261,20 +261,15 @@ impl FuncTranslator<'_> {
         let args = self.pop_values(ty.params.len());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        // Every buffer holds `CONT_INLINE_VALUES` values; only a bigger
-        // payload may need to grow it.
-        let grow = (args.len() > CONT_INLINE_VALUES)
-            .then(|| (self.builtin_sig(Builtin::ContReserve), self.vmctx));
+        let sig = self.builtin_sig(Builtin::ContReserve);
+        let vmctx = self.vmctx;
         let mut at_handler = |b: &mut FunctionBuilder<'_>, handler: emit::Handler| {
-            match grow {
-                None => emit::store_values(b, handler.root, &args, false, None),
-                Some((sig, vmctx)) => {
-                    let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
-                        abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
-                    };
-                    emit::store_values(b, handler.root, &args, false, Some(&mut reserve));
-                }
-            }
+            // A payload may outgrow the buffer (`store_values` checks only
+            // when it can).
+            let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
+                abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
+            };
+            emit::store_values(b, handler.root, &args, false, Some(&mut reserve));
             emit::suspend(b, store_context, handler)
         };
         let root = emit::find_handler(
