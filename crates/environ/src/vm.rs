@@ -184,18 +184,23 @@ pub const DEFAULT_MAX_CONTINUATION_DEPTH: u64 = 100_000;
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub struct VMContRef {
-    /// Its stack's control context, the stack's top. While the
-    /// continuation runs, it holds where its parent continues; while it is
-    /// suspended, where it continues itself (in its innermost
-    /// continuation).
+    /// Where the continuation continues while it is suspended (in its
+    /// innermost continuation), written by the switch that suspends it and
+    /// read by the one that wakes it. A fresh continuation's says: the
+    /// start trampoline, at the stack's top, with the continuation entry of
+    /// its function type in the frame-pointer word (see fxtime-fibre's
+    /// `StackTop`): `extern "C" fn(*mut VMContRef) -> *mut VMContRef`,
+    /// called with this object, which returns the object, with `transfer`
+    /// set, as the payload for the switch back to the parent.
     pub context: VMControlContext,
-    /// What the start trampoline calls on the first switch to the stack,
-    /// with this object as the switch's payload: `extern "C" fn(*mut
-    /// VMContRef) -> *mut VMContRef` (the continuation entry of its
-    /// function type). It returns the object, with `transfer` set, as the
-    /// payload for the switch back to the parent. Right after the context,
-    /// where the trampoline looks for it.
-    pub entry: *const u8,
+    /// Where the parent continues while this continuation runs: written by
+    /// the switch that wakes it (a `resume`, or a `switch` handing over
+    /// the root's), read by the one that leaves it. The start trampoline's
+    /// unwind rules and frame-pointer link lead here, so backtraces cross
+    /// from the stack into the parent's. A separate record from `context`,
+    /// so that a `switch` loads the target's state straight from where it
+    /// lies.
+    pub resumer: VMControlContext,
     /// Revision of the only valid reference (see above).
     pub revision: u64,
     /// While running: the continuation that resumed it.
@@ -247,7 +252,7 @@ impl VMContRef {
     pub fn host_stand_in(stack_limit: usize, depth: u64, handlers: &'static VMHandlerList) -> Self {
         VMContRef {
             context: VMControlContext::default(),
-            entry: std::ptr::null(),
+            resumer: VMControlContext::default(),
             revision: 0,
             parent: std::ptr::null_mut(),
             innermost: std::ptr::null_mut(),
@@ -400,12 +405,12 @@ pub mod offsets {
     /// `VMStoreContext::current_continuation`.
     pub const STORE_CURRENT_CONTINUATION: u32 =
         offset_of!(VMStoreContext, current_continuation) as u32;
-    /// `VMContRef::entry`.
-    pub const CONT_ENTRY: u32 = offset_of!(VMContRef, entry) as u32;
     /// `VMContRef::revision`.
     pub const CONT_REVISION: u32 = offset_of!(VMContRef, revision) as u32;
     /// `VMContRef::context`.
     pub const CONT_CONTEXT: u32 = offset_of!(VMContRef, context) as u32;
+    /// `VMContRef::resumer`.
+    pub const CONT_RESUMER: u32 = offset_of!(VMContRef, resumer) as u32;
     /// `VMContRef::parent`.
     pub const CONT_PARENT: u32 = offset_of!(VMContRef, parent) as u32;
     /// `VMContRef::innermost`.
@@ -564,12 +569,12 @@ mod tests {
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the two 32-bit value counts.
-        // The object begins with fibre's `StackTop`: the control context,
-        // then the entry the start trampoline calls.
+        // The object begins with fibre's `StackTop`: the continuation's
+        // control context, then its resumer's.
         assert_eq!(offsets::CONT_CONTEXT, 0);
-        assert_eq!(offsets::CONT_ENTRY, size_of::<VMControlContext>() as u32);
+        assert_eq!(offsets::CONT_RESUMER, size_of::<VMControlContext>() as u32);
         // What a resume, suspend or switch touches: two cache lines, the
-        // first two inline values included.
+        // first inline value included.
         for hot in [
             offsets::CONT_REVISION,
             offsets::CONT_PARENT,
@@ -582,9 +587,9 @@ mod tests {
         ] {
             assert!(hot < 128, "{hot}");
         }
-        assert_eq!(offset_of!(VMContRef, inline_values), 96);
+        assert_eq!(offset_of!(VMContRef, inline_values), 112);
         assert_eq!(align_of::<VMContRef>(), 64);
-        assert_eq!(size_of::<VMContRef>(), 192);
+        assert_eq!(size_of::<VMContRef>(), 256);
         assert_eq!(offsets::CONT_LIVE % 8, 0);
         assert_eq!(size_of::<VMContinuationFreeList>(), 24);
         assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);

@@ -8,8 +8,10 @@
 //!  +--------------------------------------------+
 //!  | header (the owner's, e.g. the continuation,|
 //!  | 64-aligned), starting with the StackTop:   |
-//!  |   VMControlContext: sp, fp, ip             |    where a switch to
-//!  |   entry: what a fresh stack runs           |    this stack resumes
+//!  |   context: sp, fp, ip                      |    where a switch to
+//!  |                                            |    this stack resumes
+//!  |   resumer: sp, fp, ip                      |    where a switch out
+//!  |                                            |    of it resumes
 //!  +--------------------------------------------+ <- initial stack pointer
 //!  | frames of the continuation, growing down   |
 //!  |                                            |

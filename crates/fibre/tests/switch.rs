@@ -1,14 +1,13 @@
 //! Running code on a pooled stack through the start trampoline, and
 //! unwinding from it into the parent: by frame pointers and by DWARF CFI.
 
-use fxtime_environ::vm::VMControlContext;
 use fxtime_fibre::{FiberStack, StackPool, StackTop};
 
 unsafe extern "C" {
-    /// Switches to the stack described by `context`, storing this one there
-    /// (the convention of Cranelift's `stack_switch`); returns the payload
-    /// of the switch back.
-    fn test_switch(context: *mut VMControlContext, payload: usize) -> usize;
+    /// Switches into the stack whose top is `top`: loads its own context
+    /// and stores this one in its resumer's (the convention of Cranelift's
+    /// `stack_switch`); returns the payload of the switch back.
+    fn test_switch(top: *mut StackTop, payload: usize) -> usize;
     /// The address the parent resumes at after `test_switch` switched away.
     static test_switch_resume: u8;
     /// An entry function (its argument unused) that returns the return
@@ -45,9 +44,9 @@ std::arch::global_asm!(
     "mov r9, [rdi + 8]",
     "mov r10, [rdi + 16]",
     "lea rax, [rip + test_switch_resume]",
-    "mov [rdi], rsp",
-    "mov [rdi + 8], rbp",
-    "mov [rdi + 16], rax",
+    "mov [rdi + 24], rsp",
+    "mov [rdi + 32], rbp",
+    "mov [rdi + 40], rax",
     "mov rsp, r8",
     "mov rbp, r9",
     "mov rdi, rsi",
@@ -100,20 +99,17 @@ unsafe extern "C" fn capture_backtrace(entry: *mut Entry) -> usize {
 /// Runs `func` (an `extern "C" fn(*mut Entry) -> usize`) on `stack` through
 /// the start trampoline.
 fn run(pool: &StackPool, stack: FiberStack, func: *const u8) -> (usize, Entry) {
-    // SAFETY: a stack from the pool that nothing runs on; its header starts
-    // with its `StackTop`.
-    unsafe {
-        stack.prepare_start();
-        (*stack.header().cast::<StackTop>()).entry = func;
-    }
+    // SAFETY: a stack from the pool that nothing runs on.
+    unsafe { stack.prepare_start(func as usize) };
     let mut entry = Entry {
         input: 21,
         stack_range: (stack.top() - pool.stack_size(), stack.top()),
         backtrace: String::new(),
     };
-    // SAFETY: the control context was prepared to run the trampoline, which
-    // switches back when `func` returns.
-    let result = unsafe { test_switch(stack.control_context(), &mut entry as *mut Entry as usize) };
+    let top = stack.header().cast::<StackTop>();
+    // SAFETY: the stack's own context was prepared to run the trampoline,
+    // which switches back when `func` returns.
+    let result = unsafe { test_switch(top, &mut entry as *mut Entry as usize) };
     (result, entry)
 }
 

@@ -106,11 +106,9 @@ impl Continuations {
         // alive as long as the store; it was free or new, so nothing else
         // uses it or runs on its stack.
         let object = unsafe { &mut *object };
-        // SAFETY: as above, nothing runs on the stack.
-        unsafe { object.stack.prepare_start() };
-        // The stack's `StackTop` is the object's context and entry (a test
-        // checks the layouts).
-        object.vm.entry = entry;
+        // SAFETY: as above, nothing runs on the stack. Its `StackTop` is the
+        // object's `context` and `resumer` (a test checks the layouts).
+        unsafe { object.stack.prepare_start(entry as usize) };
         object.vm.live = 1;
         object.vm.func = func;
         object.vm.parent = std::ptr::null_mut();
@@ -277,7 +275,10 @@ mod tests {
             offset_of!(VMContRef, context),
             offset_of!(StackTop, context)
         );
-        assert_eq!(offset_of!(VMContRef, entry), offset_of!(StackTop, entry));
+        assert_eq!(
+            offset_of!(VMContRef, resumer),
+            offset_of!(StackTop, resumer)
+        );
         let mut continuations = Continuations::new(64 * 1024);
         let cont = continuations
             .allocate(std::ptr::null(), std::ptr::null(), 1)

@@ -85,27 +85,33 @@ pub fn reuse_free(
     let next = load(b, I64, object, o::CONT_PARENT);
     store(b, next, free_list, o::FREE_LIST_HEAD);
     add_to(b, free_list, o::FREE_LIST_LIVE, 1);
-    // The stack starts in the start trampoline, its frame at the context,
-    // the top of the stack.
+    // The stack starts in the start trampoline, its frame at the top of the
+    // stack (the object), the entry in the frame-pointer word (fibre's
+    // `StackTop::start_context`).
     let context = context(b, object);
-    store(b, context, context, o::CONTROL_STACK_POINTER);
-    let zero = b.ins().iconst(I64, 0);
-    store(b, zero, context, o::CONTROL_FRAME_POINTER);
+    store(b, object, context, o::CONTROL_STACK_POINTER);
+    store(b, entry, context, o::CONTROL_FRAME_POINTER);
     let start = load(b, I64, free_list, o::FREE_LIST_START);
     store(b, start, context, o::CONTROL_INSTRUCTION_POINTER);
     let one = b.ins().iconst(I64, 1);
     store(b, one, object, o::CONT_LIVE);
-    store(b, entry, object, o::CONT_ENTRY);
     store(b, func, object, o::CONT_FUNC);
+    let zero = b.ins().iconst(I64, 0);
     store(b, zero, object, o::CONT_PARENT);
     store(b, object, object, o::CONT_INNERMOST);
     store(b, zero, object, o::CONT_TRANSFER);
 }
 
-/// The control context of continuation object `cont`, which it begins
-/// with: no load.
+/// The control context of continuation object `cont` (where it
+/// continues), which it begins with: no load.
 fn context(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
     b.ins().iadd_imm_s(cont, i64::from(o::CONT_CONTEXT))
+}
+
+/// The control context of the resumer of continuation object `cont`
+/// (where its parent continues while it runs).
+fn resumer(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
+    b.ins().iadd_imm_s(cont, i64::from(o::CONT_RESUMER))
 }
 
 /// Gives continuation object `cont`, which returned or threw out (its
@@ -292,10 +298,11 @@ pub fn resume(
     let innermost = load(b, I64, cont, o::CONT_INNERMOST);
     enter(b, store_context, innermost);
     let context = context(b, cont);
+    let resumer = resumer(b, cont);
     // The payload is the root of the chain that wakes up (see `suspend`).
     // Whatever comes back made this stack's continuation the running one
     // again (see `leave`).
-    b.ins().stack_switch(context, context, cont)
+    b.ins().stack_switch(resumer, context, cont)
 }
 
 /// Before a switch from the chain of `root` back to the resume that runs
@@ -514,7 +521,8 @@ pub fn suspend(b: &mut FunctionBuilder<'_>, store_context: Value, handler: Handl
     store(b, current, root, o::CONT_INNERMOST);
     leave(b, store_context, root);
     let context = context(b, root);
-    b.ins().stack_switch(context, context, root)
+    let resumer = resumer(b, root);
+    b.ins().stack_switch(context, resumer, root)
 }
 
 /// `switch`: suspends the chain from the root of `handler` to the running
@@ -536,23 +544,19 @@ pub fn switch(
     store(b, handlers, target, o::CONT_HANDLERS);
     let target_innermost = load(b, I64, target, o::CONT_INNERMOST);
     enter(b, store_context, target_innermost);
-    // The root's context holds where the resume continues; the target's,
-    // where the target continues. Hand the former to the target, keep the
-    // latter to switch to, and leave this stack's state in the root's.
+    // The target continues where it was suspended (or starts), and the
+    // resume that ran the root is now the target's resumer.
+    let root_resumer = resumer(b, root);
+    let target_resumer = resumer(b, target);
+    for offset in [
+        o::CONTROL_STACK_POINTER,
+        o::CONTROL_FRAME_POINTER,
+        o::CONTROL_INSTRUCTION_POINTER,
+    ] {
+        let word = load(b, I64, root_resumer, offset);
+        store(b, word, target_resumer, offset);
+    }
     let root_context = context(b, root);
     let target_context = context(b, target);
-    let words = 3;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(
-        StackSlotKind::ExplicitSlot,
-        8 * words,
-        3,
-    ));
-    let saved = b.ins().stack_addr(I64, slot, 0);
-    for i in 0..words {
-        let word = load(b, I64, target_context, 8 * i);
-        store(b, word, saved, 8 * i);
-        let word = load(b, I64, root_context, 8 * i);
-        store(b, word, target_context, 8 * i);
-    }
-    b.ins().stack_switch(root_context, saved, target)
+    b.ins().stack_switch(root_context, target_context, target)
 }

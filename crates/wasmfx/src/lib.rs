@@ -10,14 +10,16 @@
 //! ```text
 //!   resume k         consume k; k.parent := current;
 //!                    current, stack limit := k.innermost's
-//!                    stack_switch(k.context, k.context, k)
+//!                    stack_switch(k.resumer, k.context, k)
 //!                    dispatch on root.transfer (return / throw / clause)
 //!   suspend $t       root := the nearest running continuation whose resume
 //!                    has (on $t ..); root.innermost := current;
 //!                    current, stack limit := root.parent's
-//!                    stack_switch(root.context, root.context, root)
+//!                    stack_switch(root.context, root.resumer, root)
 //!   switch $t k      h := nearest (on $t switch); k takes h's place under
-//!                    that resume; h's chain becomes the new continuation
+//!                    that resume (parent, handlers, resumer); h's chain
+//!                    becomes the new continuation
+//!                    stack_switch(h.context, k.context, k)
 //!   (return)         the continuation entry: current, stack limit :=
 //!                    the parent's, then the start trampoline switches
 //! ```
