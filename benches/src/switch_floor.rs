@@ -1,0 +1,364 @@
+//! `switch-floor`: how fast a suspend/resume pair and a `switch` can be on
+//! this machine with fxtime's objects, written by hand.
+//!
+//! Each loop is x86-64 assembly that does only the memory traffic the
+//! semantics ask of fxtime's design, on the real `VMContRef`,
+//! `VMStoreContext` and `VMHandlerList` layouts and pooled stacks started
+//! through the real start trampoline:
+//!
+//! - resume: consume the reference (check and bump the revision), the
+//!   clause list and the parent into the continuation, its innermost
+//!   continuation made current with its stack limit, Cranelift's
+//!   `stack_switch` sequence (store the resumer's context, load the
+//!   continuation's), the `transfer` check after it;
+//! - suspend: the leading clause of the current continuation's list
+//!   compared with the tag, `transfer` and `innermost` set, the parent made
+//!   current with its stack limit, the switch back, the wake-up check;
+//! - switch: consume the target, find the leading switch clause, hand the
+//!   root's parent, clause list and resumer context to the target, make
+//!   the target's innermost continuation current with its stack limit,
+//!   pass the count and the root's reference through the target's buffer,
+//!   switch; the woken side reads its values back.
+//!
+//! As in generated code, nothing is kept in a register across a switch
+//! (`stack_switch` clobbers them all): the store context, the tag and the
+//! count live in the frame. No compiler, no spills beyond those: what is
+//! left is what any implementation of this design pays. The program prints
+//! nanoseconds per operation; compare with `fxtime run` of
+//! benches/stack-switching/{suspend_resume,switch}.wat, which do the same
+//! loops (20 M pairs, 10 M switches).
+
+use fxtime_environ::vm::{
+    LEADING_SUSPEND_CLAUSES, VMContRef, VMHandlerList, VMStoreContext, VMTagDefinition, offsets,
+};
+use fxtime_fibre::{FiberStack, StackPool};
+use std::arch::global_asm;
+use std::mem::size_of;
+use std::time::Instant;
+
+/// Cranelift's x86-64 `stack_switch` (basic model): store this stack's
+/// stack pointer, frame pointer and resume address at `$store`, continue
+/// from the context at `$load`; control comes back at `$resume`.
+macro_rules! stack_switch {
+    ($store:literal, $load:literal, $resume:literal) => {
+        concat!(
+            "mov rax, [",
+            $load,
+            "]\n",
+            "mov [",
+            $store,
+            "], rsp\n",
+            "mov rsp, rax\n",
+            "mov rax, [",
+            $load,
+            " + 8]\n",
+            "mov [",
+            $store,
+            " + 8], rbp\n",
+            "mov rbp, rax\n",
+            "mov rax, [",
+            $load,
+            " + 16]\n",
+            "lea rcx, [rip + ",
+            $resume,
+            "]\n",
+            "mov [",
+            $store,
+            " + 16], rcx\n",
+            "jmp rax\n",
+        )
+    };
+}
+
+/// Parameters the loops read into their frames when they start.
+#[repr(C)]
+struct Setup {
+    store: *mut VMStoreContext,
+    tag: *const VMTagDefinition,
+    count: u64,
+}
+
+/// Switches made, counted by the players as the benchmark counts them.
+static mut SWITCHES: u32 = 0;
+
+static mut SETUP: Setup = Setup {
+    store: std::ptr::null_mut(),
+    tag: std::ptr::null(),
+    count: 0,
+};
+
+global_asm!(
+    // extern "C" fn floor_resume_loop(cont: *mut VMContRef, handlers:
+    // *const VMHandlerList) -> u64: resumes `cont` (revision as it is) with
+    // `handlers` until it has suspended SETUP.count times.
+    // Frame: [rsp] store, [rsp + 8] cont, [rsp + 16] handlers,
+    // [rsp + 24] suspensions left.
+    ".globl floor_resume_loop",
+    "floor_resume_loop:",
+    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    "sub rsp, 40",
+    "mov rax, [rip + {setup} + 0]",
+    "mov [rsp], rax",
+    "mov [rsp + 8], rdi",
+    "mov [rsp + 16], rsi",
+    "mov rax, [rip + {setup} + 16]",
+    "mov [rsp + 24], rax",
+    "mov rax, [rdi + {revision}]",
+    "2:",
+    "mov rdi, [rsp + 8]",
+    "cmp rax, [rdi + {revision}]",
+    "jne 8f",
+    "inc rax",
+    "mov [rdi + {revision}], rax",
+    "mov rcx, [rsp + 16]",
+    "mov [rdi + {handlers}], rcx",
+    "mov r9, [rsp]",
+    "mov rdx, [r9 + {current}]",
+    "mov [rdi + {parent}], rdx",
+    "mov r10, [rdi + {innermost}]",
+    "mov [r9 + {current}], r10",
+    "mov r11, [r10 + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    stack_switch!("rdi + {resumer}", "rdi + {context}", "3f"),
+    "3:",
+    "cmp qword ptr [rdi + {transfer}], 2",
+    "jne 8f",
+    "mov rax, [rdi + {revision}]",
+    "dec qword ptr [rsp + 24]",
+    "jnz 2b",
+    "8:",
+    "mov rax, [rsp + 24]",
+    "add rsp, 40",
+    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
+    "ret",
+
+    // extern "C" fn floor_suspend_loop(cont: *mut VMContRef): the
+    // continuation's function, started by the trampoline; suspends with
+    // SETUP.tag, counting its suspensions as the benchmark's $body does,
+    // until the resumer stops resuming it. Frame: [rsp] store, [rsp + 8]
+    // tag, [rsp + 16] suspensions.
+    ".globl floor_suspend_loop",
+    "floor_suspend_loop:",
+    "sub rsp, 24",
+    "mov rax, [rip + {setup} + 0]",
+    "mov [rsp], rax",
+    "mov rax, [rip + {setup} + 8]",
+    "mov [rsp + 8], rax",
+    "mov qword ptr [rsp + 16], 0",
+    "4:",
+    "mov r9, [rsp]",
+    "mov rdi, [r9 + {current}]",
+    "mov rax, [rdi + {handlers}]",
+    "mov rax, [rax + {leading_suspend}]",
+    "cmp rax, [rsp + 8]",
+    "jne 9f",
+    "mov qword ptr [rdi + {transfer}], 2",
+    "mov [rdi + {innermost}], rdi",
+    "mov rdx, [rdi + {parent}]",
+    "mov [r9 + {current}], rdx",
+    "mov r11, [rdx + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    stack_switch!("rdi + {context}", "rdi + {resumer}", "5f"),
+    "5:",
+    "cmp qword ptr [rdi + {transfer}], 1",
+    "je 9f",
+    "inc qword ptr [rsp + 16]",
+    "mov rax, [rip + {setup} + 16]",
+    "cmp [rsp + 16], rax",
+    "jb 4b",
+    "9:",
+    "ud2",
+
+    // extern "C" fn floor_switch_player(me: *mut VMContRef): a player of
+    // the switch loop, started by the trampoline. Its buffer holds the
+    // count (slot 0) and the other player's reference (slot 1). Returns
+    // itself once the count reaches SETUP.count.
+    // Frame: [rsp] store, [rsp + 8] tag, [rsp + 16] count to reach.
+    ".globl floor_switch_player",
+    "floor_switch_player:",
+    "sub rsp, 24",
+    "mov rax, [rip + {setup} + 0]",
+    "mov [rsp], rax",
+    "mov rax, [rip + {setup} + 8]",
+    "mov [rsp + 8], rax",
+    "mov rax, [rip + {setup} + 16]",
+    "mov [rsp + 16], rax",
+    "6:",
+    // Woken (or started) with rdi = its own object: its values.
+    "cmp qword ptr [rdi + {transfer}], 1",
+    "je 9b",
+    "mov rcx, [rdi + {values}]",
+    "mov eax, [rcx]",
+    "mov rsi, [rcx + 16]",
+    "mov r8, [rcx + 24]",
+    "mov dword ptr [rdi + {values_len}], 0",
+    "cmp rax, [rsp + 16]",
+    "jae 7f",
+    "inc dword ptr [rip + {switches}]",
+    // Consume the target.
+    "cmp r8, [rsi + {revision}]",
+    "jne 9b",
+    "inc r8",
+    "mov [rsi + {revision}], r8",
+    // The root: the current continuation, if its clause list leads with
+    // the switch tag.
+    "mov r9, [rsp]",
+    "mov rdx, [r9 + {current}]",
+    "mov r10, [rdx + {handlers}]",
+    "mov r10, [r10 + {leading_switch}]",
+    "cmp r10, [rsp + 8]",
+    "jne 9b",
+    "mov [rdx + {innermost}], rdx",
+    "mov r10, [rdx + {parent}]",
+    "mov [rsi + {parent}], r10",
+    "mov r10, [rdx + {handlers}]",
+    "mov [rsi + {handlers}], r10",
+    "mov r10, [rdx + {resumer}]",
+    "mov [rsi + {resumer}], r10",
+    "mov r10, [rdx + {resumer} + 8]",
+    "mov [rsi + {resumer} + 8], r10",
+    "mov r10, [rdx + {resumer} + 16]",
+    "mov [rsi + {resumer} + 16], r10",
+    "mov r10, [rsi + {innermost}]",
+    "mov [r9 + {current}], r10",
+    "mov r11, [r10 + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    // The count and the root's reference into the target's buffer.
+    "mov rcx, [rsi + {values}]",
+    "mov r11d, [rsi + {values_len}]",
+    "shl r11, 4",
+    "inc eax",
+    "mov [rcx + r11], eax",
+    "mov [rcx + r11 + 16], rdx",
+    "mov r10, [rdx + {revision}]",
+    "mov [rcx + r11 + 24], r10",
+    "add dword ptr [rsi + {values_len}], 2",
+    "mov rdi, rsi",
+    stack_switch!("rdx + {context}", "rsi + {context}", "6b"),
+    "7:",
+    "mov qword ptr [rdi + {transfer}], 0",
+    "mov rax, rdi",
+    "add rsp, 24",
+    "ret",
+
+    setup = sym SETUP,
+    switches = sym SWITCHES,
+    revision = const offsets::CONT_REVISION,
+    context = const offsets::CONT_CONTEXT,
+    resumer = const offsets::CONT_RESUMER,
+    parent = const offsets::CONT_PARENT,
+    innermost = const offsets::CONT_INNERMOST,
+    handlers = const offsets::CONT_HANDLERS,
+    cont_limit = const offsets::CONT_STACK_LIMIT,
+    values = const offsets::CONT_VALUES,
+    values_len = const offsets::CONT_VALUES_LEN,
+    transfer = const offsets::CONT_TRANSFER,
+    current = const offsets::STORE_CURRENT_CONTINUATION,
+    store_limit = const offsets::STORE_STACK_LIMIT,
+    leading_suspend = const offsets::HANDLERS_LEADING_SUSPEND_TAGS,
+    leading_switch = const offsets::HANDLERS_LEADING_SWITCH_TAG,
+);
+
+unsafe extern "C" {
+    fn floor_resume_loop(cont: *mut VMContRef, handlers: *const VMHandlerList) -> u64;
+    fn floor_suspend_loop(cont: *mut VMContRef);
+    fn floor_switch_player(me: *mut VMContRef);
+}
+
+/// A fresh continuation object in the header of `stack` that runs `entry`.
+fn fresh(
+    stack: FiberStack,
+    entry: unsafe extern "C" fn(*mut VMContRef),
+    no_handlers: &'static VMHandlerList,
+) -> *mut VMContRef {
+    let object = stack.header().cast::<VMContRef>();
+    // SAFETY: the header of a stack nothing runs on, big enough for the
+    // object (the pool was made with its size) and 64-aligned.
+    unsafe {
+        object.write(VMContRef::host_stand_in(stack.limit(), 0, no_handlers));
+        stack.prepare_start(entry as usize);
+        (*object).innermost = object;
+        (*object).values = (*object).inline_values.as_mut_ptr();
+        (*object).values_capacity = (*object).inline_values.len() as u32;
+    }
+    object
+}
+
+fn main() {
+    let pairs: u64 = 20_000_000;
+    let switches: u64 = 10_000_000;
+    let tag = Box::new(0u64);
+    let tag = (&*tag as *const u64).cast::<VMTagDefinition>();
+    let mut pool = StackPool::with_header(1 << 20, size_of::<VMContRef>());
+    let no_handlers: &'static VMHandlerList = Box::leak(Box::new(VMHandlerList::EMPTY));
+    let mut host = Box::new(VMContRef::host_stand_in(0, 0, no_handlers));
+    let mut store = Box::new(VMStoreContext {
+        current_continuation: &mut *host,
+        ..VMStoreContext::default()
+    });
+
+    // Suspend/resume.
+    let mut list = VMHandlerList::EMPTY;
+    list.leading_suspend_tags = [tag; LEADING_SUSPEND_CLAUSES];
+    let cont = fresh(
+        pool.allocate().expect("a stack"),
+        floor_suspend_loop,
+        no_handlers,
+    );
+    let setup = std::ptr::addr_of_mut!(SETUP);
+    // SAFETY: single-threaded; the loops only read it.
+    unsafe {
+        setup.write(Setup {
+            store: &mut *store,
+            tag,
+            count: pairs,
+        })
+    };
+    let start = Instant::now();
+    // SAFETY: a fresh continuation of this store, its clause list alive
+    // for the call; the loop leaves it suspended, never to be resumed.
+    let left = unsafe { floor_resume_loop(cont, &list) };
+    let elapsed = start.elapsed();
+    assert_eq!(left, 0, "the continuation stopped early");
+    println!(
+        "suspend/resume pair: {:.2} ns",
+        elapsed.as_nanos() as f64 / pairs as f64
+    );
+
+    // Switch.
+    let mut list = VMHandlerList::EMPTY;
+    list.leading_switch_tag = tag;
+    let a = fresh(
+        pool.allocate().expect("a stack"),
+        floor_switch_player,
+        no_handlers,
+    );
+    let b = fresh(
+        pool.allocate().expect("a stack"),
+        floor_switch_player,
+        no_handlers,
+    );
+    // SAFETY: both objects are fresh and ours; slot 0 is the count, slot 1
+    // the other player's reference (address, then revision).
+    unsafe {
+        (*setup).count = switches;
+        let values = (*a).values.cast::<u64>();
+        values.write(0);
+        values.add(2).write(b as u64);
+        values.add(3).write((*b).revision);
+        (*a).values_len = 2;
+    }
+    let start = Instant::now();
+    // SAFETY: as above; the player that reaches the count returns, which
+    // ends the resume without a suspension.
+    let left = unsafe { floor_resume_loop(a, &list) };
+    let elapsed = start.elapsed();
+    assert_eq!(left, switches, "a player suspended");
+    // SAFETY: the players are done with it.
+    let made = unsafe { std::ptr::addr_of!(SWITCHES).read() };
+    assert_eq!(u64::from(made), switches);
+    println!(
+        "switch: {:.2} ns",
+        elapsed.as_nanos() as f64 / switches as f64
+    );
+}
