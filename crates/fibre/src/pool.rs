@@ -17,8 +17,12 @@ pub const HOST_HEADROOM: usize = 256 * 1024;
 /// continuations in turn would evict its own lines constantly. Each stack
 /// of a chunk therefore starts below its top by a different color: 0 to
 /// `LINE_COLORS - 1` cache lines plus 0 to `PAGE_COLORS - 1` pages. The
-/// pages are address space only, added to every stack's size.
-const LINE_COLORS: usize = 32;
+/// pages are address space only, added to every stack's size. 48 line
+/// colors spread the tops over all the sets of a page's lines (the first
+/// frames lie below the header) while leaving at least 800 bytes of the
+/// top page below the lowest header, so that the hot top of a
+/// continuation still fits one page (and one page of memory).
+const LINE_COLORS: usize = 48;
 const PAGE_COLORS: usize = 32;
 
 /// Stacks handed out one after the other (likely used together) get line
@@ -26,9 +30,10 @@ const PAGE_COLORS: usize = 32;
 /// of two such stacks then never lie at the same offsets within their
 /// pages, where a store to one holds up a later load from the other that
 /// matches it in the low 12 address bits (4K aliasing). Two continuations
-/// switching to each other ran 20% slower with neighbouring colors. Odd,
-/// so that the colors of `LINE_COLORS` stacks in a row are all different.
-const LINE_COLOR_STEP: usize = 15;
+/// switching to each other ran 20% slower with neighbouring colors.
+/// Coprime with `LINE_COLORS`, so that the colors of `LINE_COLORS` stacks
+/// in a row are all different.
+const LINE_COLOR_STEP: usize = 17;
 
 /// Bytes in a cache line: the unit of the colors and of header alignment.
 const CACHE_LINE: usize = 64;
@@ -246,18 +251,25 @@ mod tests {
     }
 
     #[test]
-    fn stacks_handed_out_in_a_row_keep_their_tops_apart_within_a_page() {
-        let mut pool = StackPool::new(128 * 1024);
+    fn stack_tops_are_spread_over_a_page_and_kept_apart_in_a_row() {
+        let mut pool = StackPool::with_header(128 * 1024, 256);
         let stacks: Vec<_> = (0..2 * LINE_COLORS)
             .map(|_| pool.allocate().unwrap())
             .collect();
         let page = page_size();
-        for pair in stacks.windows(2) {
-            let [a, b] = [pair[0], pair[1]].map(|s| s.header() as usize % page);
+        let offsets: Vec<usize> = stacks.iter().map(|s| s.header() as usize % page).collect();
+        for pair in offsets.windows(2) {
             // Far enough apart that a header and the frames below it do not
             // share page offsets with the neighbour's (4K aliasing).
-            assert!(a.abs_diff(b) >= 15 * CACHE_LINE, "{a:#x} {b:#x}");
+            assert!(pair[0].abs_diff(pair[1]) >= 15 * CACHE_LINE, "{pair:x?}");
         }
+        // Every line color once per `LINE_COLORS` stacks, each header with
+        // room for the first frames below it in its page.
+        let mut colors = offsets[..LINE_COLORS].to_vec();
+        colors.sort();
+        colors.dedup();
+        assert_eq!(colors.len(), LINE_COLORS);
+        assert!(offsets.iter().all(|&offset| offset >= 800), "{offsets:x?}");
     }
 
     #[test]
