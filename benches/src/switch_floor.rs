@@ -171,7 +171,8 @@ global_asm!(
 
     // extern "C" fn floor_switch_player(me: *mut VMContRef): a player of
     // the switch loop, started by the trampoline. Its buffer holds the
-    // count (slot 0) and the other player's reference (slot 1). Returns
+    // list of the count and the other player's reference, back to front
+    // (slots 1 and 0, see `VMContRef::values`). Returns
     // itself once the count reaches SETUP.count.
     // Frame: [rsp] store, [rsp + 8] tag, [rsp + 16] count to reach.
     ".globl floor_switch_player",
@@ -188,10 +189,9 @@ global_asm!(
     "cmp qword ptr [rdi + {transfer}], 1",
     "je 9b",
     "mov rcx, [rdi + {values}]",
-    "mov eax, [rcx]",
-    "mov rsi, [rcx + 16]",
-    "mov r8, [rcx + 24]",
-    "mov dword ptr [rdi + {values_len}], 0",
+    "mov eax, [rcx + 16]",
+    "mov rsi, [rcx]",
+    "mov r8, [rcx + 8]",
     "cmp rax, [rsp + 16]",
     "jae 7f",
     "inc dword ptr [rip + {switches}]",
@@ -225,14 +225,11 @@ global_asm!(
     "mov [r9 + {store_limit}], r11",
     // The count and the root's reference into the target's buffer.
     "mov rcx, [rsi + {values}]",
-    "mov r11d, [rsi + {values_len}]",
-    "shl r11, 4",
     "inc eax",
-    "mov [rcx + r11], eax",
-    "mov [rcx + r11 + 16], rdx",
+    "mov [rcx + 16], eax",
+    "mov [rcx], rdx",
     "mov r10, [rdx + {revision}]",
-    "mov [rcx + r11 + 24], r10",
-    "add dword ptr [rsi + {values_len}], 2",
+    "mov [rcx + 8], r10",
     "mov rdi, rsi",
     stack_switch!("rdx + {context}", "rsi + {context}", "6b"),
     "7:",
@@ -251,7 +248,6 @@ global_asm!(
     handlers = const offsets::CONT_HANDLERS,
     cont_limit = const offsets::CONT_STACK_LIMIT,
     values = const offsets::CONT_VALUES,
-    values_len = const offsets::CONT_VALUES_LEN,
     transfer = const offsets::CONT_TRANSFER,
     current = const offsets::STORE_CURRENT_CONTINUATION,
     store_limit = const offsets::STORE_STACK_LIMIT,
@@ -338,15 +334,14 @@ fn main() {
         floor_switch_player,
         no_handlers,
     );
-    // SAFETY: both objects are fresh and ours; slot 0 is the count, slot 1
+    // SAFETY: both objects are fresh and ours; slot 1 is the count, slot 0
     // the other player's reference (address, then revision).
     unsafe {
         (*setup).count = switches;
         let values = (*a).values.cast::<u64>();
-        values.write(0);
-        values.add(2).write(b as u64);
-        values.add(3).write((*b).revision);
-        (*a).values_len = 2;
+        values.write(b as u64);
+        values.add(1).write((*b).revision);
+        values.add(2).write(0);
     }
     let start = Instant::now();
     // SAFETY: as above; the player that reaches the count returns, which

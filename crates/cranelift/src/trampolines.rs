@@ -226,13 +226,13 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     b.switch_to_block(returned);
     b.seal_block(returned);
     let values = b.block_params(returned).to_vec();
-    emit::store_values(&mut b, cont, &values, false, None);
+    emit::store_values(&mut b, cont, &values, values.len(), None);
     emit::set_transfer(&mut b, cont, TRANSFER_RETURN);
     b.ins().jump(done, &[]);
 
     b.switch_to_block(caught);
     b.seal_block(caught);
-    emit::store_values(&mut b, cont, &[exception], false, None);
+    emit::store_values(&mut b, cont, &[exception], 1, None);
     emit::set_transfer(&mut b, cont, TRANSFER_THROW);
     b.ins().jump(done, &[]);
 

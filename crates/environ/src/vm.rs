@@ -213,15 +213,17 @@ pub struct VMContRef {
     /// The lowest address wasm code on its stack may use.
     pub stack_limit: usize,
     /// Values in transit (arguments, results, tag payloads), 16 bytes each:
-    /// `inline_values`, or a bigger buffer on the heap.
+    /// `inline_values`, or a bigger buffer on the heap. A list of `n`
+    /// values lies back to front, value `i` in slot `n - 1 - i`: both sides
+    /// know `n` from the types, so no count is kept, and `cont.bind` can
+    /// store the first arguments of a type before `resume` stores the rest
+    /// without either knowing about the other.
     pub values: *mut u128,
     /// Why control reached the other side of a switch: into a continuation
     /// [`TRANSFER_RESUME`] or [`TRANSFER_THROW`]; out of it
     /// [`TRANSFER_RETURN`], [`TRANSFER_THROW`] or [`TRANSFER_SUSPEND`] plus
     /// the index of the handler clause.
     pub transfer: u64,
-    /// Number of values in `values` (bound arguments between uses).
-    pub values_len: u32,
     /// Room in `values`, in values.
     pub values_capacity: u32,
     /// The value buffer while it is small enough.
@@ -260,7 +262,6 @@ impl VMContRef {
             stack_limit,
             values: std::ptr::null_mut(),
             transfer: 0,
-            values_len: 0,
             values_capacity: 0,
             inline_values: [0; CONT_INLINE_VALUES],
             func: std::ptr::null(),
@@ -423,8 +424,6 @@ pub mod offsets {
     pub const CONT_FUNC: u32 = offset_of!(VMContRef, func) as u32;
     /// `VMContRef::values`.
     pub const CONT_VALUES: u32 = offset_of!(VMContRef, values) as u32;
-    /// `VMContRef::values_len`.
-    pub const CONT_VALUES_LEN: u32 = offset_of!(VMContRef, values_len) as u32;
     /// `VMContRef::values_capacity`.
     pub const CONT_VALUES_CAPACITY: u32 = offset_of!(VMContRef, values_capacity) as u32;
     /// `VMContRef::transfer`.
@@ -568,7 +567,7 @@ mod tests {
         assert_eq!(size_of::<VMContextHeader>(), 32);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
         // Generated code loads and stores every continuation field as a
-        // 64-bit word except the two 32-bit value counts.
+        // 64-bit word except the 32-bit buffer capacity.
         // The object begins with fibre's `StackTop`: the continuation's
         // control context, then its resumer's.
         assert_eq!(offsets::CONT_CONTEXT, 0);
@@ -583,7 +582,6 @@ mod tests {
             offsets::CONT_STACK_LIMIT,
             offsets::CONT_VALUES,
             offsets::CONT_TRANSFER,
-            offsets::CONT_VALUES_LEN,
         ] {
             assert!(hot < 128, "{hot}");
         }
@@ -592,7 +590,6 @@ mod tests {
         assert_eq!(size_of::<VMContRef>(), 256);
         assert_eq!(offsets::CONT_LIVE % 8, 0);
         assert_eq!(size_of::<VMContinuationFreeList>(), 24);
-        assert_eq!(offsets::CONT_VALUES_CAPACITY, offsets::CONT_VALUES_LEN + 4);
         assert_eq!(offsets::CONT_TRANSFER % 8, 0);
         assert_eq!(offsets::HANDLERS_TAGS, 40);
     }

@@ -158,8 +158,11 @@ fn faulting(code: ir::TrapCode) -> MemFlagsData {
 /// the call that grows its value buffer.
 pub type EmitReserve<'a> = &'a mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Value);
 
-/// Stores `values` into the value buffer of `cont`, after the values there
-/// (`append`) or from the start.
+/// Stores `values`, the first `values.len()` of a list of `count`, into the
+/// value buffer of `cont`, back to front (value `i` in slot `count - 1 - i`;
+/// see `VMContRef::values`). So `cont.bind` stores the first arguments of
+/// a type with `count` parameters, and `resume` or `switch` the rest (a
+/// whole list of their own count), at slots known when compiling.
 ///
 /// A buffer always has room for the parameters and for the results of the
 /// function type its continuation was created with (`cont.new` sizes it),
@@ -167,27 +170,21 @@ pub type EmitReserve<'a> = &'a mut dyn FnMut(&mut FunctionBuilder<'_>, Value, Va
 /// arguments, results, an exception (one value) and small payloads need no
 /// check. A tag's payload may need more: for it, `reserve` is
 /// `Some(emit)`, where `emit(b, cont, needed)` emits the call that grows
-/// the buffer when it is too small.
+/// the buffer when it is too small (it keeps nothing of the old contents,
+/// which the payload replaces).
 pub fn store_values(
     b: &mut FunctionBuilder<'_>,
     cont: Value,
     values: &[Value],
-    append: bool,
+    count: usize,
     reserve: Option<EmitReserve<'_>>,
 ) {
+    debug_assert!(values.len() <= count);
     if values.is_empty() {
         return;
     }
-    let len = if append {
-        load(b, I32, cont, o::CONT_VALUES_LEN)
-    } else {
-        b.ins().iconst(I32, 0)
-    };
-    let needed = b.ins().iadd_imm_s(len, values.len() as i64);
-    // Values that replace the buffer's contents and fit its inline slots
-    // need no check either.
-    let surely_fits = !append && values.len() <= CONT_INLINE_VALUES;
-    if let Some(reserve) = reserve.filter(|_| !surely_fits) {
+    if let Some(reserve) = reserve.filter(|_| count > CONT_INLINE_VALUES) {
+        let needed = b.ins().iconst(I32, count as i64);
         let capacity = load(b, I32, cont, o::CONT_VALUES_CAPACITY);
         let too_small = b.ins().icmp(IntCC::UnsignedLessThan, capacity, needed);
         let grow = b.create_block();
@@ -202,34 +199,28 @@ pub fn store_values(
         b.seal_block(ready);
     }
     let base = load(b, I64, cont, o::CONT_VALUES);
-    let at = if append {
-        let first = b.ins().uextend(I64, len);
-        let skip = b.ins().imul_imm_s(first, i64::from(VAL_RAW_SIZE));
-        b.ins().iadd(base, skip)
-    } else {
-        base
-    };
     for (i, value) in values.iter().enumerate() {
-        store(b, *value, at, i as u32 * VAL_RAW_SIZE);
+        store(b, *value, base, slot(count, i));
     }
-    store(b, needed, cont, o::CONT_VALUES_LEN);
 }
 
-/// Loads values of `types` from the start of the value buffer of `cont`
-/// and empties the buffer.
+/// Loads a list of values of `types` from the value buffer of `cont` (see
+/// [`store_values`]).
 pub fn take_values(b: &mut FunctionBuilder<'_>, cont: Value, types: &[ir::Type]) -> Vec<Value> {
     if types.is_empty() {
         return Vec::new();
     }
     let base = load(b, I64, cont, o::CONT_VALUES);
-    let values = types
+    types
         .iter()
         .enumerate()
-        .map(|(i, ty)| load(b, *ty, base, i as u32 * VAL_RAW_SIZE))
-        .collect();
-    let zero = b.ins().iconst(I32, 0);
-    store(b, zero, cont, o::CONT_VALUES_LEN);
-    values
+        .map(|(i, ty)| load(b, *ty, base, slot(types.len(), i)))
+        .collect()
+}
+
+/// The offset of value `i` of a list of `count` in a value buffer.
+fn slot(count: usize, i: usize) -> u32 {
+    (count - 1 - i) as u32 * VAL_RAW_SIZE
 }
 
 /// Builds the handler list of a `resume` in a new slot of this frame, at

@@ -128,12 +128,13 @@ impl FuncTranslator<'_> {
     }
 
     fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) {
-        let bound = self.module.cont_func_type(from).params.len()
-            - self.module.cont_func_type(to).params.len();
+        let params = self.module.cont_func_type(from).params.len();
+        let bound = params - self.module.cont_func_type(to).params.len();
         let reference = self.pop();
         let args = self.pop_values(bound);
         let cont = emit::consume(&mut self.builder, reference, traps());
-        self.store_arguments(cont, &args, true);
+        // The first arguments of `from`; a later use stores the rest.
+        self.store_arguments(cont, &args, params);
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
     }
@@ -159,7 +160,7 @@ impl FuncTranslator<'_> {
             }
         };
         let cont = emit::consume(&mut self.builder, reference, traps());
-        self.store_arguments(cont, &values, transfer == TRANSFER_RESUME);
+        self.store_arguments(cont, &values, values.len());
 
         let mut suspend_tags = Vec::new();
         let mut switch_tags = Vec::new();
@@ -269,7 +270,7 @@ impl FuncTranslator<'_> {
             let mut reserve = |b: &mut FunctionBuilder<'_>, cont: Value, needed: Value| {
                 abi::call_builtin(b, sig, vmctx, Builtin::ContReserve, &[cont, needed]);
             };
-            emit::store_values(b, handler.root, &args, false, Some(&mut reserve));
+            emit::store_values(b, handler.root, &args, args.len(), Some(&mut reserve));
             emit::suspend(b, store_context, handler)
         };
         let root = emit::find_handler(
@@ -308,7 +309,7 @@ impl FuncTranslator<'_> {
             // `store_arguments`).
             let mut args = args.clone();
             args.push(emit::reference(b, handler.root));
-            emit::store_values(b, target, &args, true, None);
+            emit::store_values(b, target, &args, args.len(), None);
             emit::switch(b, store_context, handler, target)
         };
         let root = emit::find_handler(
@@ -377,11 +378,11 @@ impl FuncTranslator<'_> {
         self.vmctx_field(self.offsets.tag(tag))
     }
 
-    /// Stores `values` into the buffer of continuation object `cont`:
-    /// arguments of its type, which always fit (see
+    /// Stores `values`, the first of `count` arguments of its type, into the
+    /// buffer of continuation object `cont`, where they always fit (see
     /// `fxtime_wasmfx::emit::store_values`).
-    fn store_arguments(&mut self, cont: Value, values: &[Value], append: bool) {
-        emit::store_values(&mut self.builder, cont, values, append, None);
+    fn store_arguments(&mut self, cont: Value, values: &[Value], count: usize) {
+        emit::store_values(&mut self.builder, cont, values, count, None);
     }
 }
 
