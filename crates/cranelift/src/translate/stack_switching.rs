@@ -118,10 +118,21 @@ impl FuncTranslator<'_> {
 
     /// The store's `VMContinuationFreeList`.
     fn free_list(&mut self) -> Value {
-        let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        // Plain loads, not read-only ones, so that Cranelift neither hoists
+        // them nor merges them with an earlier one: a free-list pointer
+        // shared by a `cont.new` before a resume loop and the release after
+        // it would live across every switch of the loop, and regalloc
+        // reloads and spills it again on each iteration.
+        let vmctx = self.vmctx;
+        let store_context = self.builder.ins().load(
+            POINTER,
+            trusted(),
+            vmctx,
+            offsets::VMCTX_STORE_CONTEXT as i32,
+        );
         self.builder.ins().load(
             POINTER,
-            trusted_readonly(),
+            trusted(),
             store_context,
             offsets::STORE_CONTINUATIONS as i32,
         )
