@@ -3,7 +3,7 @@
 //! ```text
 //!  chunk (one mapping, carved into stacks)            high addresses
 //!  +--------------------------------------------+ <- top of stack 0
-//!  | color: 0-31 pages and 0-31 cache lines,    |    different for
+//!  | color: 0-31 pages and 0-47 cache lines,    |    different for
 //!  | unused                                     |    neighbouring stacks
 //!  +--------------------------------------------+
 //!  | header (the owner's, e.g. the continuation,|

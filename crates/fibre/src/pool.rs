@@ -15,15 +15,27 @@ pub const HOST_HEADROOM: usize = 256 * 1024;
 /// top of every stack (header, control context, first frames) would fall
 /// into the same cache sets, and a program that runs thousands of
 /// continuations in turn would evict its own lines constantly. Each stack
-/// of a chunk therefore starts below its top by a different color: 0 to
+/// therefore starts below its top by a different color: 0 to
 /// `LINE_COLORS - 1` cache lines plus 0 to `PAGE_COLORS - 1` pages. The
 /// pages are address space only, added to every stack's size. 48 line
 /// colors spread the tops over all the sets of a page's lines (the first
-/// frames lie below the header) while leaving at least 800 bytes of the
-/// top page below the lowest header, so that the hot top of a
-/// continuation still fits one page (and one page of memory).
+/// frames lie below the header), and the lowest header still ends
+/// `TOP_PAGE_FLOOR` bytes above its page's start: with the runtime's
+/// 320-byte header, 768 bytes for the first frames, so that the hot top
+/// of a continuation still fits one page (and one page of memory).
 const LINE_COLORS: usize = 48;
 const PAGE_COLORS: usize = 32;
+
+/// Where the end of the lowest header lies in its page (see
+/// `LINE_COLORS`).
+const TOP_PAGE_FLOOR: usize = 4096 - (LINE_COLORS - 1) * CACHE_LINE;
+
+/// The biggest header a pool keeps at the top of its stacks.
+const MAX_HEADER: usize = 1024;
+
+// Even the biggest header with the most line color stays in the top page,
+// so the page colors' room (`StackPool::stride`) holds every color.
+const _: () = assert!(TOP_PAGE_FLOOR >= MAX_HEADER);
 
 /// Stacks handed out one after the other (likely used together) get line
 /// colors this many lines apart, about 1 KiB, not one line: the hot tops
@@ -141,7 +153,10 @@ impl StackPool {
     /// it lives in the page the stack touches anyway, beside the control
     /// context a switch reads, and starts a cache line.
     pub fn with_header(stack_size: usize, header_size: usize) -> StackPool {
-        assert!(header_size <= 1024, "a stack header fits in the top page");
+        assert!(
+            header_size <= MAX_HEADER,
+            "a stack header fits in the top page"
+        );
         assert!(
             header_size >= size_of::<StackTop>(),
             "a stack header starts with the stack's top record"
@@ -185,7 +200,7 @@ impl StackPool {
     /// reuse does not keep those pages resident. The stack stays usable.
     pub fn discard_below_header(&self, stack: FiberStack) -> io::Result<()> {
         let base = stack.top - self.stride;
-        let top_page = (stack.control_context() as usize) & !(page_size() - 1);
+        let top_page = (stack.header() as usize) & !(page_size() - 1);
         let chunk = self
             .chunks
             .iter()
@@ -269,7 +284,7 @@ mod tests {
         colors.sort();
         colors.dedup();
         assert_eq!(colors.len(), LINE_COLORS);
-        assert!(offsets.iter().all(|&offset| offset >= 800), "{offsets:x?}");
+        assert_eq!(offsets.iter().min(), Some(&(TOP_PAGE_FLOOR - 256)));
     }
 
     #[test]

@@ -278,6 +278,9 @@ mod tests {
         // SAFETY: a live continuation object of this store, unused.
         let object = unsafe { &*cont.cast::<Continuation>() };
         assert_eq!(object.stack.header(), cont.cast::<u8>());
+        // The header size fibre's colors are laid out for: the lowest
+        // header leaves the first frames 768 bytes of its page.
+        assert!(size_of::<Continuation>() <= 320);
         assert_eq!(
             object.stack.control_context(),
             &object.vm.context as *const _ as *mut _

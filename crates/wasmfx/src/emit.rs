@@ -191,12 +191,10 @@ pub fn store_values(
         let ready = b.create_block();
         b.ins().brif(too_small, grow, &[], ready, &[]);
         b.set_cold_block(grow);
-        b.switch_to_block(grow);
-        b.seal_block(grow);
+        enter_sealed(b, grow);
         reserve(b, cont, needed);
         b.ins().jump(ready, &[]);
-        b.switch_to_block(ready);
-        b.seal_block(ready);
+        enter_sealed(b, ready);
     }
     let base = load(b, I64, cont, o::CONT_VALUES);
     for (i, value) in values.iter().enumerate() {
@@ -326,6 +324,12 @@ fn enter(b: &mut FunctionBuilder<'_>, store_context: Value, innermost: Value) {
     store(b, limit, store_context, o::STORE_STACK_LIMIT);
 }
 
+/// Continues emitting in `block`, whose predecessors are all known.
+fn enter_sealed(b: &mut FunctionBuilder<'_>, block: ir::Block) {
+    b.switch_to_block(block);
+    b.seal_block(block);
+}
+
 /// Sets the `transfer` of `cont`.
 pub fn set_transfer(b: &mut FunctionBuilder<'_>, cont: Value, transfer: u64) {
     let transfer = b.ins().iconst(I64, transfer as i64);
@@ -406,8 +410,7 @@ pub fn find_handler(
         let here = b.create_block();
         let next = b.create_block();
         b.ins().brif(matches, here, &[], next, &[]);
-        b.switch_to_block(here);
-        b.seal_block(here);
+        enter_sealed(b, here);
         // A switch clause's index is not needed (see `Handler::index`).
         let index = b.ins().iconst(I64, if switch { 0 } else { k as i64 });
         let handler = Handler {
@@ -417,8 +420,7 @@ pub fn find_handler(
         };
         let root = at_handler(b, handler);
         b.ins().jump(woken, &[root.into()]);
-        b.switch_to_block(next);
-        b.seal_block(next);
+        enter_sealed(b, next);
     }
     b.ins().jump(chain, &[start.into()]);
 
@@ -446,8 +448,7 @@ pub fn find_handler(
         .icmp(IntCC::UnsignedGreaterThanOrEqual, scan_at, scan_end);
     b.ins().brif(done, outer, &[], check, &[]);
 
-    b.switch_to_block(check);
-    b.seal_block(check);
+    enter_sealed(b, check);
     let candidate = load(b, I64, scan_at, 0);
     let next = b.ins().iadd_imm_s(scan_at, 8);
     let matches = b.ins().icmp(IntCC::Equal, candidate, tag);
@@ -466,8 +467,7 @@ pub fn find_handler(
     b.seal_block(scan);
 
     // The clause's index in the whole list.
-    b.switch_to_block(hit);
-    b.seal_block(hit);
+    enter_sealed(b, hit);
     let clause = if switch {
         b.ins().iconst(I64, 0)
     } else {
@@ -483,14 +483,12 @@ pub fn find_handler(
     let root = at_handler(b, handler);
     b.ins().jump(woken, &[root.into()]);
 
-    b.switch_to_block(outer);
-    b.seal_block(outer);
+    enter_sealed(b, outer);
     let parent = load(b, I64, scan_c, o::CONT_PARENT);
     b.ins().jump(chain, &[parent.into()]);
     b.seal_block(chain);
 
-    b.switch_to_block(woken);
-    b.seal_block(woken);
+    enter_sealed(b, woken);
     root_after
 }
 
