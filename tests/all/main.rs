@@ -2,6 +2,7 @@
 
 mod api;
 mod exceptions;
+mod memory64;
 mod misc;
 mod spec;
 mod stack_switching;

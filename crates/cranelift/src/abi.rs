@@ -57,6 +57,7 @@ pub(crate) fn builtin_signature(builtin: Builtin) -> Signature {
     let ir = |t: &BuiltinType| match t {
         BuiltinType::Pointer => POINTER,
         BuiltinType::I32 => types::I32,
+        BuiltinType::I64 => types::I64,
     };
     let call_conv = if builtin.uses_tail_convention() {
         CallConv::Tail

@@ -79,7 +79,7 @@ pub const FEATURES: &[Feature] = &[
         true,
     ),
     feature("exceptions", WasmFeatures::EXCEPTIONS, true),
-    feature("memory64", WasmFeatures::MEMORY64, false),
+    feature("memory64", WasmFeatures::MEMORY64, true),
     feature("threads", WasmFeatures::THREADS, false),
     opt_in(
         "stack-switching",

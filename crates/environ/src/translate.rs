@@ -7,7 +7,7 @@
 use crate::heap::{CompositeKind, composite_kind, convert_sub_type};
 use crate::{
     ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export,
-    FuncIndex, Global, GlobalIndex, GlobalType, Import, Limits, MemoryIndex, MemoryType,
+    FuncIndex, Global, GlobalIndex, GlobalType, Import, IndexType, Limits, MemoryIndex, MemoryType,
     ModuleInfo, TableIndex, TableType, TagIndex, TypeIndex, WasmError, WasmResult,
 };
 use wasmparser::{
@@ -273,9 +273,6 @@ fn read_names(
 }
 
 fn convert_table_type(info: &ModuleInfo, ty: &wasmparser::TableType) -> WasmResult<TableType> {
-    if ty.table64 {
-        return Err(WasmError::Unsupported("memory64 (64-bit tables)".into()));
-    }
     if ty.shared {
         return Err(WasmError::Unsupported("shared-everything-threads".into()));
     }
@@ -285,13 +282,19 @@ fn convert_table_type(info: &ModuleInfo, ty: &wasmparser::TableType) -> WasmResu
             min: ty.initial,
             max: ty.maximum,
         },
+        index_type: index_type(ty.table64),
     })
 }
 
-fn convert_memory_type(ty: &wasmparser::MemoryType) -> WasmResult<MemoryType> {
-    if ty.memory64 {
-        return Err(WasmError::Unsupported("memory64".into()));
+fn index_type(is_64: bool) -> IndexType {
+    if is_64 {
+        IndexType::I64
+    } else {
+        IndexType::I32
     }
+}
+
+fn convert_memory_type(ty: &wasmparser::MemoryType) -> WasmResult<MemoryType> {
     if ty.shared {
         return Err(WasmError::Unsupported("threads".into()));
     }
@@ -303,6 +306,7 @@ fn convert_memory_type(ty: &wasmparser::MemoryType) -> WasmResult<MemoryType> {
             min: ty.initial,
             max: ty.maximum,
         },
+        index_type: index_type(ty.memory64),
     })
 }
 

@@ -150,6 +150,37 @@ impl Limits {
     }
 }
 
+/// The type of the indices (addresses, sizes) of a memory or table: `i32`,
+/// or `i64` with the memory64 proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IndexType {
+    /// 32-bit indices.
+    #[default]
+    I32,
+    /// 64-bit indices.
+    I64,
+}
+
+impl IndexType {
+    /// The value type of an index.
+    pub fn val_type(self) -> WasmValType {
+        match self {
+            IndexType::I32 => WasmValType::I32,
+            IndexType::I64 => WasmValType::I64,
+        }
+    }
+
+    /// The index type of an operand shared by two memories or tables (the
+    /// length of a copy between them): 64-bit only when both are.
+    pub fn min(self, other: IndexType) -> IndexType {
+        if self == IndexType::I64 && other == IndexType::I64 {
+            IndexType::I64
+        } else {
+            IndexType::I32
+        }
+    }
+}
+
 /// A table type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TableType {
@@ -157,13 +188,17 @@ pub struct TableType {
     pub element: RefType,
     /// Size limits in elements.
     pub limits: Limits,
+    /// The type of element indices.
+    pub index_type: IndexType,
 }
 
-/// A linear memory type (32-bit memories only).
+/// A linear memory type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Size limits in 64 KiB pages.
     pub limits: Limits,
+    /// The type of addresses.
+    pub index_type: IndexType,
 }
 
 /// A global type.
@@ -264,19 +299,33 @@ impl GlobalType {
 }
 
 impl MemoryType {
-    /// A memory type with limits in 64 KiB pages.
+    /// A 32-bit memory type with limits in 64 KiB pages.
     pub fn new(min: u32, max: Option<u32>) -> MemoryType {
         MemoryType {
             limits: Limits {
                 min: u64::from(min),
                 max: max.map(u64::from),
             },
+            index_type: IndexType::I32,
         }
+    }
+
+    /// A 64-bit memory type (memory64) with limits in 64 KiB pages.
+    pub fn new64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType {
+            limits: Limits { min, max },
+            index_type: IndexType::I64,
+        }
+    }
+
+    /// Whether addresses are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.index_type == IndexType::I64
     }
 }
 
 impl TableType {
-    /// A table type with limits in elements.
+    /// A table type with 32-bit indices and limits in elements.
     pub fn new(element: RefType, min: u32, max: Option<u32>) -> TableType {
         TableType {
             element,
@@ -284,6 +333,21 @@ impl TableType {
                 min: u64::from(min),
                 max: max.map(u64::from),
             },
+            index_type: IndexType::I32,
         }
+    }
+
+    /// A table type with 64-bit indices (table64) and limits in elements.
+    pub fn new64(element: RefType, min: u64, max: Option<u64>) -> TableType {
+        TableType {
+            element,
+            limits: Limits { min, max },
+            index_type: IndexType::I64,
+        }
+    }
+
+    /// Whether element indices are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.index_type == IndexType::I64
     }
 }

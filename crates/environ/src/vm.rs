@@ -363,6 +363,15 @@ pub const WASM_PAGE_SIZE: u64 = 1 << 16;
 /// range, so that no index can reach past the reservation's guard.
 pub const MEMORY_RESERVATION: u64 = 1 << 32;
 
+/// Address space reserved for each 64-bit linear memory (memory64), and so
+/// the most it can grow to. Every 64-bit memory reserves the same, so that
+/// generated code can check an address against this constant instead of
+/// loading the memory's length: an address below it that lies beyond the
+/// accessible length faults like any access to the reservation's
+/// inaccessible part. (Address space, not memory: only pages made
+/// accessible count.)
+pub const MEMORY64_RESERVATION: u64 = 64 << 30;
+
 /// Inaccessible bytes after each memory's reservation. An access with a
 /// static offset plus size up to this needs no explicit bounds check.
 pub const MEMORY_GUARD_SIZE: u64 = 2 << 30;
@@ -465,6 +474,9 @@ pub enum BuiltinType {
     Pointer,
     /// A 32-bit integer.
     I32,
+    /// A 64-bit integer (addresses and lengths of memories, which 32-bit
+    /// memories zero-extend).
+    I64,
 }
 
 macro_rules! builtins {
@@ -506,15 +518,15 @@ macro_rules! builtins {
 
 builtins! {
     /// `memory.grow`: (memory, delta pages) -> old size or -1.
-    MemoryGrow(I32, I32) -> I32;
+    MemoryGrow(I32, I64) -> I64;
     /// `memory.fill`: (memory, dst, byte, len) -> 0 when out of bounds.
-    MemoryFill(I32, I32, I32, I32) -> I32;
+    MemoryFill(I32, I64, I32, I64) -> I32;
     /// `memory.copy`: (dst memory, src memory, dst, src, len) -> 0 when out
     /// of bounds.
-    MemoryCopy(I32, I32, I32, I32, I32) -> I32;
+    MemoryCopy(I32, I32, I64, I64, I64) -> I32;
     /// `memory.init`: (memory, data segment, dst, src, len) -> 0 when out
     /// of bounds.
-    MemoryInit(I32, I32, I32, I32, I32) -> I32;
+    MemoryInit(I32, I32, I64, I32, I32) -> I32;
     /// `data.drop`: (data segment).
     DataDrop(I32);
     /// `table.grow`: (table, init value's low and high words, delta) ->

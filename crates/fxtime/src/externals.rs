@@ -263,20 +263,21 @@ impl Table {
     }
 
     /// Number of elements.
-    pub fn size(&self, store: impl AsContext) -> u32 {
-        self.get_table(&store).len()
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        u64::from(self.get_table(&store).len())
     }
 
     /// Element `index`, or `None` out of bounds.
-    pub fn get(&self, store: impl AsContext, index: u32) -> Option<Val> {
+    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Val> {
         let id = store.as_context().0.id;
         let table = self.get_table(&store);
         let ty = fxtime_environ::WasmValType::Ref(table.ty().element);
-        table.get(index).map(|raw| Val::from_raw(raw, ty, id))
+        let raw = table.get(u32::try_from(index).ok()?)?;
+        Some(Val::from_raw(raw, ty, id))
     }
 
     /// Sets element `index`.
-    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
         let id = store.as_context_mut().0.id;
         let engine = store.as_context().0.engine.clone();
         let table = self.get_table_mut(&mut store);
@@ -286,18 +287,23 @@ impl Table {
         ) {
             bail!("value does not match the table's element type");
         }
-        if !table.set(index, value.to_raw(id)?) {
+        let in_bounds = match u32::try_from(index) {
+            Ok(index) => table.set(index, value.to_raw(id)?),
+            Err(_) => false,
+        };
+        if !in_bounds {
             bail!("out of bounds table access");
         }
         Ok(())
     }
 
     /// Grows by `delta` elements set to `init`; returns the old size.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let id = store.as_context_mut().0.id;
         let init = init.to_raw(id)?;
-        match self.get_table_mut(&mut store).grow(delta, init) {
-            Some(old) => Ok(old),
+        let table = self.get_table_mut(&mut store);
+        match u32::try_from(delta).ok().and_then(|d| table.grow(d, init)) {
+            Some(old) => Ok(u64::from(old)),
             None => bail!("failed to grow table by {delta} elements"),
         }
     }

@@ -7,7 +7,7 @@ use crate::{
 };
 use anyhow::{Context, Result, bail};
 use fxtime_environ::vm::VMFuncRef;
-use fxtime_environ::{EntityIndex, Limits};
+use fxtime_environ::{EntityIndex, IndexType, Limits};
 use fxtime_runtime::instance::{Imports, Instance as RuntimeInstance, InstantiationError};
 use fxtime_runtime::memory::LinearMemory;
 use fxtime_runtime::table::Table as RuntimeTable;
@@ -175,11 +175,16 @@ pub(crate) fn instantiate<T>(
                 let wanted = canonical_table(info, &module.runtime.type_ids, t);
                 // SAFETY: the table belongs to this store (checked).
                 let actual = unsafe { (*(table.ptr as *const RuntimeTable)).ty() };
-                if actual.element != wanted.element || !actual.limits.matches(&wanted.limits) {
+                if actual.element != wanted.element
+                    || actual.index_type != wanted.index_type
+                    || !actual.limits.matches(&wanted.limits)
+                {
                     return Err(incompatible(format!(
-                        "expected a table of {} with {}, found {} with {}",
+                        "expected a {}table of {} with {}, found a {}table of {} with {}",
+                        index_width(wanted.index_type),
                         wanted.element,
                         limits(&wanted.limits),
+                        index_width(actual.index_type),
                         actual.element,
                         limits(&actual.limits)
                     )));
@@ -191,10 +196,13 @@ pub(crate) fn instantiate<T>(
                 let wanted = info.memories[m.index()];
                 // SAFETY: the memory belongs to this store (checked).
                 let actual = unsafe { (*(memory.ptr as *const LinearMemory)).ty() };
-                if !actual.limits.matches(&wanted.limits) {
+                if actual.index_type != wanted.index_type || !actual.limits.matches(&wanted.limits)
+                {
                     return Err(incompatible(format!(
-                        "expected a memory with {}, found {}",
+                        "expected a {}memory with {}, found a {}memory with {}",
+                        index_width(wanted.index_type),
                         limits(&wanted.limits),
+                        index_width(actual.index_type),
                         limits(&actual.limits)
                     )));
                 }
@@ -272,6 +280,14 @@ pub(crate) fn instantiate<T>(
         start.call(crate::StoreContextMut(store), &[], &mut [])?;
     }
     Ok(instance)
+}
+
+/// How an error names a memory's or table's index type.
+fn index_width(ty: IndexType) -> &'static str {
+    match ty {
+        IndexType::I32 => "",
+        IndexType::I64 => "64-bit ",
+    }
 }
 
 fn limits(limits: &Limits) -> String {

@@ -51,8 +51,8 @@ pub use exception::{Tag, ThrownException};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use fxtime_environ::{
-    FuncType, GlobalType, HeapType, Limits, MemoryType, Mutability, RefType, TableType, TrapKind,
-    WasmError, WasmValType as ValType,
+    FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, Mutability, RefType, TableType,
+    TrapKind, WasmError, WasmValType as ValType,
 };
 pub use fxtime_runtime::code::FrameInfo;
 pub use instance::Instance;

@@ -381,7 +381,9 @@ impl Instance {
                 ElemSegmentKind::Passive => self.elements[i] = Some(values),
                 ElemSegmentKind::Declared => {}
                 ElemSegmentKind::Active { table, offset } => {
-                    let offset = self.eval(offset) as u32;
+                    // A table64 offset beyond 32 bits is out of bounds of
+                    // any table; the clamped one is too.
+                    let offset = u32::try_from(self.eval(offset) as u64).unwrap_or(u32::MAX);
                     if !self.table(*table).write(offset, &values) {
                         return Err(InstantiationError::Trap(TrapKind::TableOutOfBounds));
                     }
@@ -390,7 +392,7 @@ impl Instance {
         }
         for (i, segment) in info.data.iter().enumerate() {
             if let DataSegmentKind::Active { memory, offset } = &segment.kind {
-                let offset = self.eval(offset) as u32;
+                let offset = self.eval(offset) as u64;
                 let bytes = &module.wasm[segment.bytes.clone()];
                 self.data_dropped[i] = true;
                 if !copy_into(self.memory(*memory).data_mut(), offset, bytes) {
@@ -426,8 +428,10 @@ impl Instance {
 }
 
 /// Copies `bytes` into `memory` at `offset`; false when out of bounds.
-pub fn copy_into(memory: &mut [u8], offset: u32, bytes: &[u8]) -> bool {
-    let start = offset as usize;
+pub fn copy_into(memory: &mut [u8], offset: u64, bytes: &[u8]) -> bool {
+    let Ok(start) = usize::try_from(offset) else {
+        return false;
+    };
     match start.checked_add(bytes.len()) {
         Some(end) if end <= memory.len() => {
             memory[start..end].copy_from_slice(bytes);

@@ -56,28 +56,28 @@ fn status(ok: bool) -> u32 {
     u32::from(ok)
 }
 
-/// The byte range `start..start + len` if it lies within `size` bytes.
-fn range(start: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
-    let end = u64::from(start) + u64::from(len);
+/// The range `start..start + len` if it lies within `size` elements.
+/// Memories pass 64-bit addresses (32-bit ones zero-extended).
+fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
     (end <= size as u64).then_some(start as usize..end as usize)
 }
 
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
+/// `memory.grow`'s result for a 32-bit memory is the low half: -1 stays -1
+/// and sizes of such memories fit.
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
     let memory = instance.memory(MemoryIndex(memory));
-    match memory.grow(u64::from(delta)) {
-        Some(old) => old as u32,
-        None => u32::MAX,
-    }
+    memory.grow(delta).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_fill(
     vmctx: *mut u8,
     memory: u32,
-    dst: u32,
+    dst: u64,
     byte: u32,
-    len: u32,
+    len: u64,
 ) -> u32 {
     // SAFETY: called by generated code with its vmctx.
     let data = unsafe { instance(vmctx) }
@@ -94,9 +94,9 @@ unsafe extern "C" fn memory_copy(
     vmctx: *mut u8,
     dst_memory: u32,
     src_memory: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
@@ -123,7 +123,7 @@ unsafe extern "C" fn memory_init(
     vmctx: *mut u8,
     memory: u32,
     data: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> u32 {
@@ -133,7 +133,11 @@ unsafe extern "C" fn memory_init(
     let bytes = instance.data_bytes(DataIndex(data));
     // SAFETY: the memory is alive and distinct from the module's bytes.
     let target = unsafe { (*memory).data_mut() };
-    match (range(src, len, bytes.len()), range(dst, len, target.len())) {
+    let len = u64::from(len);
+    match (
+        range(u64::from(src), len, bytes.len()),
+        range(dst, len, target.len()),
+    ) {
         (Some(s), Some(d)) => {
             target[d].copy_from_slice(&bytes[s]);
             status(true)
@@ -211,7 +215,7 @@ unsafe extern "C" fn table_init(
     let instance = unsafe { instance(vmctx) };
     let table = instance.table_ptr(TableIndex(table));
     let values = instance.element_values(ElemIndex(elem));
-    let Some(range) = range(src, len, values.len()) else {
+    let Some(range) = range(u64::from(src), u64::from(len), values.len()) else {
         return status(false);
     };
     // SAFETY: the table is alive and not part of the instance's segments.

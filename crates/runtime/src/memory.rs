@@ -1,15 +1,28 @@
-//! Linear memories: a reservation of the whole 32-bit index range plus a
-//! guard region, of which the first `current_length` bytes are accessible.
+//! Linear memories: a reservation (the whole index range of a 32-bit
+//! memory, `MEMORY64_RESERVATION` for a 64-bit one) plus a guard region, of
+//! which the first `current_length` bytes are accessible.
 
 use crate::mmap::{Mmap, Protection};
 use fxtime_environ::MemoryType;
 use fxtime_environ::vm::{
-    MEMORY_GUARD_SIZE, MEMORY_RESERVATION, VMMemoryDefinition, WASM_PAGE_SIZE,
+    MEMORY_GUARD_SIZE, MEMORY_RESERVATION, MEMORY64_RESERVATION, VMMemoryDefinition, WASM_PAGE_SIZE,
 };
 use std::io;
 
 /// Most pages a 32-bit memory can have.
 pub const MAX_PAGES: u64 = MEMORY_RESERVATION / WASM_PAGE_SIZE;
+
+/// Most pages a 64-bit memory can have here (its reservation).
+pub const MAX_PAGES_64: u64 = MEMORY64_RESERVATION / WASM_PAGE_SIZE;
+
+/// The bytes reserved for a memory of type `ty`, without the guard.
+fn reservation(ty: &MemoryType) -> u64 {
+    if ty.is_64() {
+        MEMORY64_RESERVATION
+    } else {
+        MEMORY_RESERVATION
+    }
+}
 
 /// A linear memory. `#[repr(C)]` with the definition first, so the
 /// `*mut VMMemoryDefinition` in a `VMContext` also points to this object.
@@ -30,14 +43,15 @@ unsafe impl Sync for LinearMemory {}
 impl LinearMemory {
     /// A memory of type `ty`, with its initial pages accessible and zero.
     pub fn new(ty: MemoryType) -> io::Result<Box<LinearMemory>> {
-        if ty.limits.min > MAX_PAGES {
+        let reserved = reservation(&ty);
+        if ty.limits.min > reserved / WASM_PAGE_SIZE {
             return Err(io::Error::other(format!(
-                "memory minimum of {} pages is larger than 4 GiB",
-                ty.limits.min
+                "memory minimum of {} pages is larger than {} GiB",
+                ty.limits.min,
+                reserved >> 30
             )));
         }
-        let reservation = (MEMORY_RESERVATION + MEMORY_GUARD_SIZE) as usize;
-        let mmap = Mmap::reserve(reservation)?;
+        let mmap = Mmap::reserve((reserved + MEMORY_GUARD_SIZE) as usize)?;
         let length = (ty.limits.min * WASM_PAGE_SIZE) as usize;
         mmap.protect(0, length, Protection::ReadWrite)?;
         Ok(Box::new(LinearMemory {
@@ -87,7 +101,8 @@ impl LinearMemory {
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
-        if new > self.ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
+        let most = reservation(&self.ty) / WASM_PAGE_SIZE;
+        if new > self.ty.limits.max.unwrap_or(most).min(most) {
             return None;
         }
         let old_bytes = (old * WASM_PAGE_SIZE) as usize;
@@ -116,21 +131,26 @@ impl LinearMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fxtime_environ::Limits;
 
     #[test]
     fn grow_respects_the_maximum() {
-        let ty = MemoryType {
-            limits: Limits {
-                min: 1,
-                max: Some(3),
-            },
-        };
+        let ty = MemoryType::new(1, Some(3));
         let mut memory = LinearMemory::new(ty).unwrap();
         memory.data_mut()[65535] = 1;
         assert_eq!(memory.grow(2), Some(1));
         memory.data_mut()[3 * 65536 - 1] = 2;
         assert_eq!(memory.grow(1), None);
         assert_eq!(memory.pages(), 3);
+    }
+
+    #[test]
+    fn a_64_bit_memory_grows_past_4_gib_up_to_its_reservation() {
+        let mut memory = LinearMemory::new(MemoryType::new64(1, None)).unwrap();
+        assert_eq!(memory.grow(MAX_PAGES), Some(1));
+        let len = memory.len();
+        assert_eq!(len as u64, (MAX_PAGES + 1) * WASM_PAGE_SIZE);
+        memory.data_mut()[len - 1] = 7;
+        assert_eq!(memory.data()[len - 1], 7);
+        assert_eq!(memory.grow(MAX_PAGES_64 - memory.pages() + 1), None);
     }
 }

@@ -2,10 +2,9 @@
 //!
 //! It follows the reference interpreter's `spectest` module: print functions
 //! (which record what they print, as the interpreter would show it), four constant globals holding 666 / 666.6, a funcref
-//! table of 10..20 elements, and a memory of 1..2 pages.
-//! `spectest.unknown` deliberately does not exist. The reference
-//! interpreter's 64-bit indexed `table64` is missing: fxtime's `TableType`
-//! cannot describe a 64-bit table yet.
+//! table of 10..20 elements (and `table64`, the same with 64-bit indices),
+//! and a memory of 1..2 pages. `spectest.unknown` deliberately does not
+//! exist.
 
 use anyhow::Result;
 use fxtime::{
@@ -77,9 +76,12 @@ pub(crate) fn register(
         Val::FuncRef(None),
     )?;
     linker.define(&*store, MODULE, "table", Extern::Table(table))?;
-
-    // The reference interpreter also has `table64`, a 64-bit indexed table
-    // (used by `table64.wast`); fxtime's `TableType` has no index type yet.
+    let table64 = Table::new(
+        &mut *store,
+        TableType::new64(RefType::FUNCREF, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
+    linker.define(&*store, MODULE, "table64", Extern::Table(table64))?;
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, MODULE, "memory", Extern::Memory(memory))?;

@@ -5,13 +5,22 @@
 //! with `offset + size <= GUARD_SIZE` needs no bounds check: an access past
 //! the accessible length faults, and the signal handler turns the fault into
 //! "out of bounds memory access". Larger offsets get an explicit check.
+//!
+//! A 64-bit memory reserves `MEMORY64_RESERVATION` plus the same guard, so
+//! the same holds once the index is known to be at most the reservation:
+//! one compare of the index with that constant (no load) per access. What
+//! lies between the accessible length and the reservation's end faults.
+//!
+//! Operands of the bulk operations and `memory.grow` reach the builtins as
+//! 64-bit values; those of 32-bit memories are zero-extended (the type of
+//! an operand's value tells which).
 
 use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::{POINTER, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types::*};
-use fxtime_environ::vm::{Builtin, MEMORY_GUARD_SIZE, offsets};
+use fxtime_environ::vm::{Builtin, MEMORY_GUARD_SIZE, MEMORY64_RESERVATION, offsets};
 use fxtime_environ::{MemoryIndex, TrapKind, WasmResult};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
@@ -70,28 +79,45 @@ impl FuncTranslator<'_> {
             O::MemorySize { mem } => {
                 let length = self.memory_length(MemoryIndex(*mem));
                 let pages = self.builder.ins().ushr_imm_u(length, 16);
-                let pages = self.builder.ins().ireduce(I32, pages);
+                let pages = if self.module.memories[*mem as usize].is_64() {
+                    pages
+                } else {
+                    self.builder.ins().ireduce(I32, pages)
+                };
                 self.stack.push(pages);
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
+                let index_type = self.builder.func.dfg.value_type(delta);
+                let delta = self.widen_address(delta);
                 let mem = self.i32_const(*mem);
-                let result = self.call_builtin(Builtin::MemoryGrow, &[mem, delta]);
-                self.stack.extend(result);
+                let result = self
+                    .call_builtin(Builtin::MemoryGrow, &[mem, delta])
+                    .expect("memory.grow has a result");
+                // -1 and the sizes of 32-bit memories survive narrowing.
+                let result = if index_type == I64 {
+                    result
+                } else {
+                    self.builder.ins().ireduce(I32, result)
+                };
+                self.stack.push(result);
             }
             O::MemoryFill { mem } => {
                 let [dst, value, len] = self.popn();
+                let (dst, len) = (self.widen_address(dst), self.widen_address(len));
                 let mem = self.i32_const(*mem);
                 self.call_checked(Builtin::MemoryFill, &[mem, dst, value, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let [dst, src, len] = self.popn();
+                let [dst, src, len] = [dst, src, len].map(|v| self.widen_address(v));
                 let dst_mem = self.i32_const(*dst_mem);
                 let src_mem = self.i32_const(*src_mem);
                 self.call_checked(Builtin::MemoryCopy, &[dst_mem, src_mem, dst, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 let [dst, src, len] = self.popn();
+                let dst = self.widen_address(dst);
                 let mem = self.i32_const(*mem);
                 let data = self.i32_const(*data_index);
                 self.call_checked(Builtin::MemoryInit, &[mem, data, dst, src, len]);
@@ -146,21 +172,48 @@ impl FuncTranslator<'_> {
             // Array targets come with GC, which validation turned away.
             MemArgTarget::Array(_) => 0,
         });
-        let index = self.builder.ins().uextend(I64, index);
+        let is_64 = self.builder.func.dfg.value_type(index) == I64;
+        let index = self.widen_address(index);
         let base_offset = self.offsets.memory_base(memory);
         let base = self.vmctx_field(base_offset);
-        if memarg.offset + u64::from(size) > MEMORY_GUARD_SIZE {
+        // With 64-bit offsets, `offset + size` itself may overflow: such an
+        // access is out of bounds whatever the index.
+        let reach = memarg.offset.checked_add(u64::from(size));
+        match reach {
+            Some(reach) if reach <= MEMORY_GUARD_SIZE => {
+                if is_64 {
+                    // Within the reservation, the guard does the rest.
+                    let beyond = self.builder.ins().icmp_imm_u(
+                        IntCC::UnsignedGreaterThan,
+                        index,
+                        MEMORY64_RESERVATION as i64,
+                    );
+                    self.trap_if(beyond, TrapKind::MemoryOutOfBounds);
+                }
+            }
             // The guard region cannot catch this access: check explicitly.
-            let end = self
-                .builder
-                .ins()
-                .iadd_imm_u(index, (memarg.offset + u64::from(size)) as i64);
-            let length = self.memory_length(memory);
-            let out_of_bounds = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.trap_if(out_of_bounds, TrapKind::MemoryOutOfBounds);
+            Some(reach) => {
+                let end = if is_64 {
+                    let reach = self.builder.ins().iconst(I64, reach as i64);
+                    self.builder.ins().uadd_overflow_trap(
+                        index,
+                        reach,
+                        trap_code(TrapKind::MemoryOutOfBounds),
+                    )
+                } else {
+                    self.builder.ins().iadd_imm_u(index, reach as i64)
+                };
+                let length = self.memory_length(memory);
+                let out_of_bounds =
+                    self.builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, end, length);
+                self.trap_if(out_of_bounds, TrapKind::MemoryOutOfBounds);
+            }
+            None => {
+                let always = self.builder.ins().iconst(I8, 1);
+                self.trap_if(always, TrapKind::MemoryOutOfBounds);
+            }
         }
         let addr = self.builder.ins().iadd(base, index);
         match i32::try_from(memarg.offset) {
@@ -169,6 +222,16 @@ impl FuncTranslator<'_> {
                 let addr = self.builder.ins().iadd_imm_u(addr, memarg.offset as i64);
                 (addr, 0)
             }
+        }
+    }
+
+    /// An address, size or length operand as a 64-bit value: those of
+    /// 32-bit memories and tables are zero-extended.
+    pub(crate) fn widen_address(&mut self, value: Value) -> Value {
+        if self.builder.func.dfg.value_type(value) == I64 {
+            value
+        } else {
+            self.builder.ins().uextend(I64, value)
         }
     }
 

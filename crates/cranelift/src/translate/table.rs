@@ -7,6 +7,12 @@
 //!
 //! A null check looks at the low word: for a continuation reference, the
 //! object address.
+//!
+//! Indices of 64-bit tables (table64) are compared with the length as they
+//! are. The builtins take 32-bit indices: a 64-bit operand beyond that
+//! range is clamped to `u32::MAX`, which is out of bounds of every table
+//! (`MAX_TABLE_ELEMENTS` is far below it), so the builtin fails as the
+//! unclamped operand would have.
 
 use super::FuncTranslator;
 use super::env::trusted;
@@ -38,18 +44,33 @@ impl FuncTranslator<'_> {
             }
             O::TableSize { table } => {
                 let length = self.table_length(TableIndex(*table));
-                let length = self.builder.ins().ireduce(I32, length);
+                let length = if self.module.tables[*table as usize].is_64() {
+                    length
+                } else {
+                    self.builder.ins().ireduce(I32, length)
+                };
                 self.stack.push(length);
             }
             O::TableGrow { table } => {
                 let [init, delta] = self.popn();
+                let is_64 = self.builder.func.dfg.value_type(delta) == I64;
+                let delta = self.clamp_table_index(delta);
                 let table = self.i32_const(*table);
                 let (low, high) = self.split_reference(init);
-                let result = self.call_builtin(Builtin::TableGrow, &[table, low, high, delta]);
-                self.stack.extend(result);
+                let result = self
+                    .call_builtin(Builtin::TableGrow, &[table, low, high, delta])
+                    .expect("table.grow has a result");
+                // -1 stays -1; sizes are below 2^31.
+                let result = if is_64 {
+                    self.builder.ins().sextend(I64, result)
+                } else {
+                    result
+                };
+                self.stack.push(result);
             }
             O::TableFill { table } => {
                 let [dst, value, len] = self.popn();
+                let [dst, len] = [dst, len].map(|v| self.clamp_table_index(v));
                 let table = self.i32_const(*table);
                 let (low, high) = self.split_reference(value);
                 self.call_checked(Builtin::TableFill, &[table, dst, low, high, len]);
@@ -59,12 +80,14 @@ impl FuncTranslator<'_> {
                 src_table,
             } => {
                 let [dst, src, len] = self.popn();
+                let [dst, src, len] = [dst, src, len].map(|v| self.clamp_table_index(v));
                 let dst_table = self.i32_const(*dst_table);
                 let src_table = self.i32_const(*src_table);
                 self.call_checked(Builtin::TableCopy, &[dst_table, src_table, dst, src, len]);
             }
             O::TableInit { elem_index, table } => {
                 let [dst, src, len] = self.popn();
+                let dst = self.clamp_table_index(dst);
                 let table = self.i32_const(*table);
                 let elem = self.i32_const(*elem_index);
                 self.call_checked(Builtin::TableInit, &[table, elem, dst, src, len]);
@@ -113,7 +136,7 @@ impl FuncTranslator<'_> {
             self.builder
                 .ins()
                 .load(POINTER, trusted(), definition, offsets::TABLE_LENGTH as i32);
-        let index = self.builder.ins().uextend(I64, index);
+        let index = self.widen_address(index);
         let in_bounds = self
             .builder
             .ins()
@@ -148,6 +171,17 @@ impl FuncTranslator<'_> {
         } else {
             (value, self.builder.ins().iconst(I64, 0))
         }
+    }
+
+    /// A table index, size or length as the 32-bit operand of a builtin:
+    /// 64-bit ones beyond `u32::MAX` become `u32::MAX` (see the module doc).
+    fn clamp_table_index(&mut self, value: Value) -> Value {
+        if self.builder.func.dfg.value_type(value) != I64 {
+            return value;
+        }
+        let most = self.builder.ins().iconst(I64, i64::from(u32::MAX));
+        let clamped = self.builder.ins().umin(value, most);
+        self.builder.ins().ireduce(I32, clamped)
     }
 
     fn table_length(&mut self, table: TableIndex) -> Value {
