@@ -33,11 +33,13 @@
 (assert_trap (invoke "store8" (i64.const 0x100010000) (i32.const 1)) "out of bounds memory access")
 (assert_return (invoke "load64" (i64.const 0x10000fff8)) (i64.const 0xa500000000000000))
 (assert_trap (invoke "load64" (i64.const 0x10000fff9)) "out of bounds memory access")
-;; The reservation (64 GiB), around it, and the top of the address space.
-(assert_trap (invoke "load8" (i64.const 0x1000000000)) "out of bounds memory access")
-(assert_trap (invoke "load8" (i64.const 0xfffffffff)) "out of bounds memory access")
-(assert_trap (invoke "load8" (i64.const 0x1000000001)) "out of bounds memory access")
-(assert_trap (invoke "load8" (i64.const 0x107fffffff)) "out of bounds memory access")
+;; The reservation (32 GiB), around it, the end of the guard region after
+;; it, and the top of the address space.
+(assert_trap (invoke "load8" (i64.const 0x800000000)) "out of bounds memory access")
+(assert_trap (invoke "load8" (i64.const 0x7ffffffff)) "out of bounds memory access")
+(assert_trap (invoke "load8" (i64.const 0x800000001)) "out of bounds memory access")
+(assert_trap (invoke "load8" (i64.const 0x87fffffff)) "out of bounds memory access")
+(assert_trap (invoke "load8" (i64.const 0x880000000)) "out of bounds memory access")
 (assert_trap (invoke "load8" (i64.const -1)) "out of bounds memory access")
 (assert_trap (invoke "load64" (i64.const -8)) "out of bounds memory access")
 ;; A static offset of 4 GiB is beyond the guard: checked explicitly.
@@ -51,7 +53,8 @@
 (assert_trap (invoke "load_last_offset" (i64.const 0)) "out of bounds memory access")
 ;; The largest offset the guard covers, from an index near the reservation.
 (assert_return (invoke "load_guard_offset" (i64.const 0)) (i32.const 0))
-(assert_trap (invoke "load_guard_offset" (i64.const 0xfffffffff)) "out of bounds memory access")
+(assert_trap (invoke "load_guard_offset" (i64.const 0x7ffffffff)) "out of bounds memory access")
+(assert_trap (invoke "load_guard_offset" (i64.const 0x800000000)) "out of bounds memory access")
 ;; Bulk operations above 4 GiB.
 (assert_return (invoke "fill" (i64.const 0x100000000) (i32.const 7) (i64.const 16)))
 (assert_return (invoke "load8" (i64.const 0x10000000f)) (i32.const 7))
@@ -60,8 +63,9 @@
 (assert_trap (invoke "fill" (i64.const 0x10000fff0) (i32.const 7) (i64.const 17)) "out of bounds memory access")
 (assert_trap (invoke "fill" (i64.const 0x10) (i32.const 7) (i64.const -1)) "out of bounds memory access")
 (assert_trap (invoke "copy" (i64.const -1) (i64.const 0) (i64.const 2)) "out of bounds memory access")
-;; Growing beyond the 64 GiB reservation fails; beyond 2^48 pages is -1 too.
-(assert_return (invoke "grow" (i64.const 0x100000)) (i64.const -1))
+;; Growing beyond the 32 GiB reservation fails; beyond 2^48 pages is -1 too.
+(assert_return (invoke "grow" (i64.const 0x80000)) (i64.const -1))
+(assert_return (invoke "grow" (i64.const 0x70000)) (i64.const -1))
 (assert_return (invoke "grow" (i64.const -1)) (i64.const -1))
 (assert_return (invoke "size") (i64.const 65537))
 

@@ -370,7 +370,7 @@ pub const MEMORY_RESERVATION: u64 = 1 << 32;
 /// accessible length faults like any access to the reservation's
 /// inaccessible part. (Address space, not memory: only pages made
 /// accessible count.)
-pub const MEMORY64_RESERVATION: u64 = 64 << 30;
+pub const MEMORY64_RESERVATION: u64 = 32 << 30;
 
 /// Inaccessible bytes after each memory's reservation. An access with a
 /// static offset plus size up to this needs no explicit bounds check.

@@ -65,7 +65,7 @@ feature_switches! {
     wasm_exceptions => "exceptions",
     /// Stack switching: typed continuations (off by default).
     wasm_stack_switching => "stack-switching",
-    /// 64-bit memories (not supported yet).
+    /// 64-bit memories and tables (on by default).
     wasm_memory64 => "memory64",
     /// Threads (not supported).
     wasm_threads => "threads",

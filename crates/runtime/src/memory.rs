@@ -51,7 +51,17 @@ impl LinearMemory {
                 reserved >> 30
             )));
         }
-        let mmap = Mmap::reserve((reserved + MEMORY_GUARD_SIZE) as usize)?;
+        let size = reserved + MEMORY_GUARD_SIZE;
+        let mmap = Mmap::reserve(size as usize).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot reserve {} GiB of address space for a linear memory ({e}); \
+                     is the address space limited (ulimit -v, valgrind)?",
+                    size >> 30
+                ),
+            )
+        })?;
         let length = (ty.limits.min * WASM_PAGE_SIZE) as usize;
         mmap.protect(0, length, Protection::ReadWrite)?;
         Ok(Box::new(LinearMemory {
