@@ -37,6 +37,11 @@ struct Args {
     /// Extra `-W` flags for both engines, e.g. `stack-switching=y`.
     #[arg(short = 'W', long = "wasm")]
     wasm: Vec<String>,
+    /// Extra `-W` flags (e.g. `epoch-interruption=y`): every engine also
+    /// runs with them, and the table gives each engine's time with them
+    /// over its time without.
+    #[arg(long)]
+    variant: Option<String>,
     /// Where to write the Markdown report.
     #[arg(long, default_value = "benches/results/report.md")]
     report: PathBuf,
@@ -76,9 +81,20 @@ fn main() -> Result<()> {
     };
     flags.extend(args.wasm.iter().cloned());
     let programs = collect_programs(&args.programs, &root.join(suite_dir))?;
-    let engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &flags))
+    let mut engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &flags))
         .chain(wasmtime.map(|path| Engine::new("wasmtime", path, &flags)))
         .collect();
+    let plain = engines.len();
+    let mut ratios = Vec::new();
+    if plain == 2 {
+        ratios.push((0, 1));
+    }
+    if let Some(variant) = &args.variant {
+        for i in 0..plain {
+            engines.push(engines[i].with_variant(variant));
+            ratios.push((plain + i, i));
+        }
+    }
 
     let mut rows = Vec::new();
     for program in &programs {
@@ -110,7 +126,7 @@ fn main() -> Result<()> {
         let floor = floor_program.map(|_| floor_samples);
         rows.push(report::Row::new(name, &engines, samples, floor));
     }
-    let table = report::markdown(&engines, &rows, args.runs);
+    let table = report::markdown(&engines, &rows, args.runs, &ratios);
     println!("{table}");
     if let Some(dir) = args.report.parent() {
         std::fs::create_dir_all(dir).ok();

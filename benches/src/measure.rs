@@ -6,23 +6,32 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An engine's command line: `BINARY run [-W ...] PROGRAM`.
+#[derive(Clone)]
 pub struct Engine {
-    pub name: &'static str,
+    pub name: String,
     binary: PathBuf,
     flags: Vec<String>,
 }
 
 impl Engine {
-    pub fn new(name: &'static str, binary: PathBuf, wasm_flags: &[String]) -> Engine {
+    pub fn new(name: &str, binary: PathBuf, wasm_flags: &[String]) -> Engine {
         let flags = wasm_flags
             .iter()
             .flat_map(|f| ["-W".to_string(), f.clone()])
             .collect();
         Engine {
-            name,
+            name: name.to_string(),
             binary,
             flags,
         }
+    }
+
+    /// The same engine with the extra `-W` flags `variant`.
+    pub fn with_variant(&self, variant: &str) -> Engine {
+        let mut engine = self.clone();
+        engine.name = format!("{} -W {variant}", self.name);
+        engine.flags.extend(["-W".to_string(), variant.to_string()]);
+        engine
     }
 }
 

@@ -52,10 +52,16 @@ fn seconds(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
-/// The report: a table with a column pair per engine and the ratio.
-pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
+/// The report: a table with a column pair per engine, then the ratio of
+/// each pair `(a, b)` of engine indices in `ratios` (a's time over b's).
+pub fn markdown(
+    engines: &[Engine],
+    rows: &[Row],
+    runs: usize,
+    ratios: &[(usize, usize)],
+) -> String {
     let mut out = String::new();
-    let names: Vec<&str> = engines.iter().map(|e| e.name).collect();
+    let names: Vec<&str> = engines.iter().map(|e| e.name.as_str()).collect();
     out.push_str(&format!(
         "Median wall time of {runs} runs per engine (engines alternating), peak RSS.\n\n"
     ));
@@ -64,8 +70,8 @@ pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
         header.push(format!("{name} time"));
         header.push(format!("{name} peak RSS"));
     }
-    if names.len() == 2 {
-        header.push(format!("{} / {}", names[0], names[1]));
+    for &(a, b) in ratios {
+        header.push(format!("{} / {}", names[a], names[b]));
     }
     let floors = rows.iter().any(|r| r.floor.is_some());
     if floors {
@@ -88,10 +94,13 @@ pub fn markdown(engines: &[Engine], rows: &[Row], runs: usize) -> String {
                 }
             }
         }
-        if let [Ok((a, _)), Ok((b, _))] = row.cells.as_slice() {
-            cells.push(format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()));
-        } else if row.cells.len() == 2 {
-            cells.push("-".to_string());
+        for &(a, b) in ratios {
+            match (&row.cells[a], &row.cells[b]) {
+                (Ok((a, _)), Ok((b, _))) => {
+                    cells.push(format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()));
+                }
+                _ => cells.push("-".to_string()),
+            }
         }
         if floors {
             match (&row.floor, row.cells.first()) {

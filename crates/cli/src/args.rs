@@ -1,8 +1,9 @@
 //! Options shared by the subcommands.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use fxtime::Config;
+use fxtime::{Config, StoreLimits, StoreLimitsBuilder};
+use std::time::Duration;
 
 /// WebAssembly feature switches and limits: `-W NAME[=y|n][,...]`,
 /// `-W LIMIT=BYTES`.
@@ -11,18 +12,63 @@ pub struct WasmOptions {
     /// Enable or disable WebAssembly features, e.g. `-W multi-memory=n`
     /// or `-W stack-switching`; names as Wasmtime spells them. Limits in
     /// bytes (suffix K, M or G allowed): `-W max-wasm-stack=N` (default
-    /// 512K), `-W continuation-stack-size=N` (default 1M).
+    /// 512K), `-W continuation-stack-size=N` (default 1M). With `run`:
+    /// `-W fuel=N`, `-W timeout=DURATION` (`100ms`, `2s`),
+    /// `-W epoch-interruption`, `-W max-memory-size=BYTES`,
+    /// `-W max-table-elements=N`, `-W max-instances=N`, `-W max-tables=N`,
+    /// `-W max-memories=N`, `-W max-continuations=N`,
+    /// `-W max-continuation-stack-bytes=BYTES`, `-W trap-on-grow-failure`.
     #[arg(short = 'W', long = "wasm", value_name = "NAME[=y|n]")]
     wasm: Vec<String>,
 }
 
+/// What `-W` options set: the engine's configuration, and what `run`
+/// sets on its store.
+#[derive(Default)]
+pub struct Settings {
+    pub config: Config,
+    /// `-W fuel=N`.
+    pub fuel: Option<u64>,
+    /// `-W timeout=DURATION`.
+    pub timeout: Option<Duration>,
+    /// The `-W max-*` limits and `trap-on-grow-failure`, if any was given.
+    pub limits: Option<StoreLimitsBuilder>,
+}
+
+impl Settings {
+    /// The store limits, if any were given.
+    pub fn store_limits(&self) -> Option<StoreLimits> {
+        self.limits.clone().map(StoreLimitsBuilder::build)
+    }
+
+    fn limits(&mut self) -> &mut StoreLimitsBuilder {
+        self.limits.get_or_insert_with(StoreLimitsBuilder::new)
+    }
+}
+
 impl WasmOptions {
-    /// The configuration these options describe.
+    /// The engine configuration alone (for `wast`, whose scripts make
+    /// their own stores): store settings are refused.
     pub fn config(&self) -> Result<Config> {
-        let mut config = Config::new();
+        let settings = self.settings()?;
+        if settings.fuel.is_some() || settings.timeout.is_some() || settings.limits.is_some() {
+            bail!("-W fuel, timeout and the max-* limits apply to `fxtime run` only");
+        }
+        Ok(settings.config)
+    }
+
+    /// Everything these options describe.
+    pub fn settings(&self) -> Result<Settings> {
+        let mut settings = Settings::default();
         for switch in self.wasm.iter().flat_map(|s| s.split(',')) {
             let switch = switch.trim();
             if switch.is_empty() {
+                continue;
+            }
+            if let Some((name, value)) = switch.split_once('=')
+                && store_setting(&mut settings, name, value)
+                    .with_context(|| format!("-W {switch}"))?
+            {
                 continue;
             }
             if let Some((name, value)) = switch.split_once('=')
@@ -30,7 +76,7 @@ impl WasmOptions {
             {
                 let bytes = parse_size(value)
                     .ok_or_else(|| anyhow::anyhow!("-W {switch}: expected a size in bytes"))?;
-                set(&mut config, bytes);
+                set(&mut settings.config, bytes);
                 continue;
             }
             let (name, enable) = match switch.split_once('=') {
@@ -39,10 +85,77 @@ impl WasmOptions {
                 Some((name, "n" | "no" | "false")) => (name, false),
                 Some((_, value)) => bail!("-W {switch}: expected `y` or `n`, found `{value}`"),
             };
-            config.wasm_feature(name, enable)?;
+            match name {
+                "epoch-interruption" => {
+                    settings.config.epoch_interruption(enable);
+                }
+                "trap-on-grow-failure" => {
+                    let limits = settings.limits().clone();
+                    *settings.limits() = limits.trap_on_grow_failure(enable);
+                }
+                _ => {
+                    settings.config.wasm_feature(name, enable)?;
+                }
+            }
         }
-        Ok(config)
+        Ok(settings)
     }
+}
+
+/// Applies `-W name=value` if `name` is a setting of the store (fuel, the
+/// timeout, a resource limit); false if it is not one.
+fn store_setting(settings: &mut Settings, name: &str, value: &str) -> Result<bool> {
+    let count = || -> Result<usize> {
+        parse_size(value).ok_or_else(|| anyhow::anyhow!("expected a number, found `{value}`"))
+    };
+    let limits = settings.limits.clone().unwrap_or_default();
+    let limits = match name {
+        "fuel" => {
+            let fuel = value
+                .parse::<u64>()
+                .map_err(|_| anyhow::anyhow!("expected an amount of fuel, found `{value}`"))?;
+            settings.config.consume_fuel(true);
+            settings.fuel = Some(fuel);
+            return Ok(true);
+        }
+        "timeout" => {
+            let timeout = parse_duration(value).ok_or_else(|| {
+                anyhow::anyhow!("expected a duration such as `100ms` or `2s`, found `{value}`")
+            })?;
+            settings.config.epoch_interruption(true);
+            settings.timeout = Some(timeout);
+            return Ok(true);
+        }
+        "max-memory-size" => limits.memory_size(count()?),
+        "max-table-elements" => limits.table_elements(count()?),
+        "max-instances" => limits.instances(count()?),
+        "max-tables" => limits.tables(count()?),
+        "max-memories" => limits.memories(count()?),
+        "max-continuations" => limits.continuations(count()?),
+        "max-continuation-stack-bytes" => limits.continuation_stack_bytes(count()?),
+        _ => return Ok(false),
+    };
+    settings.limits = Some(limits);
+    Ok(true)
+}
+
+/// `100ms`, `2s`, `1.5s`, `250us`, `1m`, `1h` (a bare number: seconds).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "ms" => number / 1e3,
+        "us" => number / 1e6,
+        "ns" => number / 1e9,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// The setter of the limit `name`, if it is one.
@@ -71,7 +184,19 @@ fn parse_size(text: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{Duration, parse_duration, parse_size};
+
+    #[test]
+    fn durations_parse_as_wasmtime_spells_them() {
+        assert_eq!(parse_duration("100ms"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("10 parsecs"), None);
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("-1s"), None);
+    }
 
     #[test]
     fn sizes_parse_with_units() {

@@ -13,6 +13,12 @@ use std::process::ExitCode;
 /// Exit code of a run that trapped (as Wasmtime: 128 + SIGABRT).
 const TRAP_EXIT_CODE: u8 = 134;
 
+/// The store's host data: WASI's context and the `-W max-*` limits.
+struct Host {
+    wasi: WasiCtx,
+    limits: fxtime::StoreLimits,
+}
+
 #[derive(Args)]
 pub struct RunCommand {
     #[command(flatten)]
@@ -50,7 +56,8 @@ pub struct RunCommand {
 
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
-        let mut config = self.wasm.config()?;
+        let settings = self.wasm.settings()?;
+        let mut config = settings.config.clone();
         // One module per run: describing it to gdb costs next to nothing.
         config.debug_info(true);
         match self.profile.as_deref() {
@@ -60,9 +67,30 @@ impl RunCommand {
         };
         let engine = Engine::new(&config)?;
         let module = load(&engine, &self.file)?;
-        let mut store = Store::new(&engine, self.wasi_ctx()?);
+        let host = Host {
+            wasi: self.wasi_ctx()?,
+            limits: settings.store_limits().unwrap_or_default(),
+        };
+        let mut store = Store::new(&engine, host);
+        if settings.limits.is_some() {
+            store.limiter(|host| &mut host.limits);
+        }
+        if let Some(fuel) = settings.fuel {
+            store.set_fuel(fuel)?;
+        }
+        if let Some(timeout) = settings.timeout {
+            // The deadline is the next epoch, which a timer thread starts
+            // once the time is up; wasm then stops at its next function
+            // entry or loop header, on whatever stack it runs.
+            store.set_epoch_deadline(1);
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            });
+        }
         let mut linker = Linker::new(&engine);
-        fxtime_wasi::add_to_linker(&mut linker, |wasi| wasi)?;
+        fxtime_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
         for preload in &self.preload {
             let Some((name, path)) = preload.split_once('=') else {
                 bail!("--preload {preload}: expected NAME=MODULE");

@@ -83,6 +83,36 @@ pub(crate) fn call_builtin(
     args: &[ir::Value],
 ) -> Option<ir::Value> {
     let callee = builtin_pointer(b, vmctx, builtin);
+    call_builtin_at(b, sig, vmctx, callee, args)
+}
+
+/// [`call_builtin`] from a cold block inside a loop: the builtin's address
+/// is loaded right there. (Hoisted out of the loop, as the address of a
+/// builtin may be, it would hold a callee-saved register through the hot
+/// path, which regalloc then shuffles around the call.)
+pub(crate) fn call_builtin_cold(
+    b: &mut FunctionBuilder<'_>,
+    sig: ir::SigRef,
+    vmctx: ir::Value,
+    builtin: Builtin,
+    args: &[ir::Value],
+) -> Option<ir::Value> {
+    let plain = ir::MemFlagsData::trusted();
+    let table = b
+        .ins()
+        .load(POINTER, plain, vmctx, offsets::VMCTX_BUILTINS as i32);
+    let slot = builtin as u32 * POINTER.bytes();
+    let callee = b.ins().load(POINTER, plain, table, slot as i32);
+    call_builtin_at(b, sig, vmctx, callee, args)
+}
+
+fn call_builtin_at(
+    b: &mut FunctionBuilder<'_>,
+    sig: ir::SigRef,
+    vmctx: ir::Value,
+    callee: ir::Value,
+    args: &[ir::Value],
+) -> Option<ir::Value> {
     let mut call_args = Vec::with_capacity(args.len() + 1);
     call_args.push(vmctx);
     call_args.extend_from_slice(args);

@@ -38,14 +38,25 @@ use fxtime_environ::{
 };
 use rayon::prelude::*;
 
+/// What generated code does beyond the semantics of wasm: the checks that
+/// let an embedder stop it. Fixed per engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodegenOptions {
+    /// Count fuel (`Config::consume_fuel`).
+    pub consume_fuel: bool,
+    /// Check the epoch deadline (`Config::epoch_interruption`).
+    pub epoch_interruption: bool,
+}
+
 /// Compiles modules and trampolines for the host.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    options: CodegenOptions,
 }
 
 impl Compiler {
     /// A compiler for the host CPU. Fails on anything but x86-64.
-    pub fn new() -> WasmResult<Compiler> {
+    pub fn new(options: CodegenOptions) -> WasmResult<Compiler> {
         if !cfg!(target_arch = "x86_64") {
             return Err(WasmError::Unsupported(
                 "this host architecture: fxtime runs on x86-64 only".into(),
@@ -73,7 +84,7 @@ impl Compiler {
             .map_err(|e| WasmError::Unsupported(format!("this host CPU: {e}")))?
             .finish(settings::Flags::new(flags))
             .map_err(|e| WasmError::Bug(format!("building the target ISA: {e}")))?;
-        Ok(Compiler { isa })
+        Ok(Compiler { isa, options })
     }
 
     /// Compiles every function body of `translation`, in parallel.
@@ -95,6 +106,7 @@ impl Compiler {
                     index,
                     body,
                     self.isa.frontend_config(),
+                    self.options,
                 )?;
                 self.compile(func)
             })

@@ -50,11 +50,20 @@ pub enum TrapKind {
     UnhandledTag,
     /// No memory for a continuation's stack.
     ContinuationAllocation,
+    /// Fuel ran out (`Config::consume_fuel`).
+    OutOfFuel,
+    /// The epoch deadline was reached (`Config::epoch_interruption`).
+    Interrupt,
+    /// `cont.new` past the store's limit on live continuations.
+    TooManyContinuations,
+    /// `cont.new` needed a new stack past the store's limit on the bytes of
+    /// continuation stacks.
+    ContinuationStackBytes,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 19] = [
+    pub const ALL: [TrapKind; 23] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -74,6 +83,10 @@ impl TrapKind {
         TrapKind::ContinuationAlreadyConsumed,
         TrapKind::UnhandledTag,
         TrapKind::ContinuationAllocation,
+        TrapKind::OutOfFuel,
+        TrapKind::Interrupt,
+        TrapKind::TooManyContinuations,
+        TrapKind::ContinuationStackBytes,
     ];
 
     /// The message the WebAssembly reference interpreter uses.
@@ -98,6 +111,16 @@ impl TrapKind {
             TrapKind::ContinuationAlreadyConsumed => "continuation already consumed",
             TrapKind::UnhandledTag => "unhandled tag",
             TrapKind::ContinuationAllocation => "cannot allocate a continuation stack",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapKind::Interrupt => "interrupt",
+            TrapKind::TooManyContinuations => {
+                "continuation limit reached: the store's limit on live continuations \
+                 (max-continuations)"
+            }
+            TrapKind::ContinuationStackBytes => {
+                "continuation limit reached: the store's limit on the bytes of continuation \
+                 stacks (max-continuation-stack-bytes)"
+            }
         }
     }
 

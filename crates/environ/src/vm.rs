@@ -5,6 +5,7 @@
 //! so a layout can only change in one place.
 
 use std::mem::{offset_of, size_of};
+use std::sync::atomic::AtomicU64;
 
 /// A function reference: what `ref.func`, tables and imports point to.
 /// Calling it means calling `wasm_call(vmctx, caller_vmctx, args...)` with
@@ -138,6 +139,35 @@ pub struct VMStoreContext {
     /// The store's continuations: a [`VMContinuationFreeList`] first, the
     /// rest opaque to generated code.
     pub continuations: *mut VMContinuationFreeList,
+    /// Fuel left, with `Config::consume_fuel`: generated code subtracts
+    /// the cost of what it ran and, at function entries and loop headers,
+    /// traps "all fuel consumed" once this is negative.
+    pub fuel: i64,
+}
+
+/// A store's epoch deadline, shared with its engine (which raises
+/// `interrupt` when it advances the epoch to the deadline) and read by
+/// generated code through [`VMContextHeader::epoch`]: one word to test at
+/// each check, not a comparison of the engine's epoch with the deadline.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMEpochState {
+    /// Non-zero once the epoch reached `deadline` (possibly spuriously:
+    /// the `EpochInterrupt` builtin checks again). With
+    /// `Config::epoch_interruption`, generated code calls that builtin at
+    /// a function entry or loop header when it finds this set.
+    pub interrupt: AtomicU64,
+    /// The epoch at which wasm of the store is to stop.
+    pub deadline: AtomicU64,
+}
+
+impl Default for VMEpochState {
+    fn default() -> Self {
+        VMEpochState {
+            interrupt: AtomicU64::new(0),
+            deadline: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 impl Default for VMStoreContext {
@@ -148,6 +178,7 @@ impl Default for VMStoreContext {
             current_continuation: std::ptr::null_mut(),
             max_continuation_depth: DEFAULT_MAX_CONTINUATION_DEPTH,
             continuations: std::ptr::null_mut(),
+            fuel: 0,
         }
     }
 }
@@ -354,6 +385,8 @@ pub struct VMContextHeader {
     pub store_context: *mut VMStoreContext,
     /// The table of builtin function addresses, indexed by [`Builtin`].
     pub builtins: *const usize,
+    /// The store's epoch state (null in host function contexts).
+    pub epoch: *const VMEpochState,
 }
 
 /// Bytes in a WebAssembly page.
@@ -407,6 +440,12 @@ pub mod offsets {
         offset_of!(VMControlContext, instruction_pointer) as u32;
     /// `VMStoreContext::stack_limit`.
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
+    /// `VMStoreContext::fuel`.
+    pub const STORE_FUEL: u32 = offset_of!(VMStoreContext, fuel) as u32;
+    /// `VMContextHeader::epoch`.
+    pub const VMCTX_EPOCH: u32 = offset_of!(VMContextHeader, epoch) as u32;
+    /// `VMEpochState::interrupt`.
+    pub const EPOCH_INTERRUPT: u32 = offset_of!(VMEpochState, interrupt) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
     /// `VMStoreContext::max_continuation_depth`.
@@ -517,7 +556,8 @@ macro_rules! builtins {
 }
 
 builtins! {
-    /// `memory.grow`: (memory, delta pages) -> old size or -1.
+    /// `memory.grow`: (memory, delta pages) -> old size, -1 when refused,
+    /// or [`GROW_TRAP`] (trap with the error the store keeps).
     MemoryGrow(I32, I64) -> I64;
     /// `memory.fill`: (memory, dst, byte, len) -> 0 when out of bounds.
     MemoryFill(I32, I64, I32, I64) -> I32;
@@ -530,7 +570,7 @@ builtins! {
     /// `data.drop`: (data segment).
     DataDrop(I32);
     /// `table.grow`: (table, init value's low and high words, delta) ->
-    /// old size or -1.
+    /// old size, -1 when refused, or [`GROW_TRAP`] (as for memories).
     TableGrow(I32, Pointer, Pointer, I32) -> I32;
     /// `table.fill`: (table, dst, value's low and high words, len) -> 0
     /// when out of bounds.
@@ -553,11 +593,34 @@ builtins! {
     /// tail calling convention (see `Builtin::uses_tail_convention`).
     Throw(Pointer);
     /// `cont.new`: (function reference, continuation type index) -> a
-    /// fresh continuation, or null when no stack can be had.
+    /// fresh continuation; null when no stack can be had,
+    /// [`CONT_LIMIT_COUNT`] or [`CONT_LIMIT_BYTES`] past a store limit.
     ContNew(Pointer, I32) -> Pointer;
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
+    /// The epoch reached the store's deadline: () -> [`EPOCH_CONTINUE`]
+    /// (with a new deadline set), [`EPOCH_TRAP`] (trap "interrupt") or
+    /// [`EPOCH_ERROR`] (trap with the error the store keeps).
+    EpochInterrupt() -> I32;
 }
+
+/// What `MemoryGrow` and `TableGrow` return for a growth that must trap
+/// (a resource limiter's error, or `trap_on_grow_failure`): -2 in their
+/// result's width.
+pub const GROW_TRAP: i64 = -2;
+
+/// `ContNew`'s result past the store's limit on live continuations.
+pub const CONT_LIMIT_COUNT: usize = 1;
+
+/// `ContNew`'s result past the store's limit on continuation stack bytes.
+pub const CONT_LIMIT_BYTES: usize = 2;
+
+/// `EpochInterrupt`: go on running.
+pub const EPOCH_CONTINUE: u32 = 1;
+/// `EpochInterrupt`: trap "interrupt".
+pub const EPOCH_TRAP: u32 = 0;
+/// `EpochInterrupt`: trap with the store's pending error.
+pub const EPOCH_ERROR: u32 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -576,7 +639,9 @@ mod tests {
         assert_eq!(size_of::<VMTableDefinition>(), 16);
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
-        assert_eq!(size_of::<VMContextHeader>(), 32);
+        assert_eq!(size_of::<VMContextHeader>(), 40);
+        assert_eq!(offsets::EPOCH_INTERRUPT, 0);
+        assert_eq!(size_of::<VMEpochState>(), 16);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the 32-bit buffer capacity.

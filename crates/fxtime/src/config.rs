@@ -13,6 +13,7 @@ pub struct Config {
     pub(crate) max_continuation_depth: u64,
     pub(crate) profiling: crate::ProfilingStrategy,
     pub(crate) debug_info: bool,
+    pub(crate) codegen: fxtime_cranelift::CodegenOptions,
 }
 
 impl Default for Config {
@@ -24,6 +25,7 @@ impl Default for Config {
             max_continuation_depth: fxtime_environ::vm::DEFAULT_MAX_CONTINUATION_DEPTH,
             profiling: crate::ProfilingStrategy::None,
             debug_info: false,
+            codegen: fxtime_cranelift::CodegenOptions::default(),
         }
     }
 }
@@ -122,6 +124,27 @@ impl Config {
     /// it costs an in-memory ELF image per module).
     pub fn debug_info(&mut self, enable: bool) -> &mut Self {
         self.debug_info = enable;
+        self
+    }
+
+    /// Whether wasm consumes fuel (default: off). Each operator costs one
+    /// unit (`nop`, `drop`, `block`, `loop`, `end` and `else` none); at
+    /// function entries and loop headers, on every stack, code that has
+    /// used more than the store's fuel traps "all fuel consumed by
+    /// WebAssembly". A store starts with none: give it some with
+    /// [`Store::set_fuel`](crate::Store::set_fuel).
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.codegen.consume_fuel = enable;
+        self
+    }
+
+    /// Whether wasm checks the engine's epoch against its store's deadline
+    /// at function entries and loop headers (default: off); see
+    /// [`Engine::increment_epoch`](crate::Engine::increment_epoch) and
+    /// [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline). A
+    /// store has no deadline until one is set.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.codegen.epoch_interruption = enable;
         self
     }
 

@@ -5,11 +5,13 @@ use crate::Config;
 use crate::profiling::Profiler;
 use anyhow::{Context, Result};
 use fxtime_cranelift::{Compiler, UnwindInfo};
+use fxtime_environ::vm::VMEpochState;
 use fxtime_environ::{FeatureSet, FuncType, WasmError};
 use fxtime_runtime::code::{CodeKind, CodeObject};
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// The entry trampoline's signature: `(callee_vmctx, caller_vmctx, code,
 /// values)`.
@@ -32,6 +34,12 @@ struct EngineInner {
     trampolines: RwLock<Trampolines>,
     profiler: Profiler,
     debug_info: bool,
+    codegen: fxtime_cranelift::CodegenOptions,
+    /// The epoch: stores' deadlines are counted in it.
+    epoch: AtomicU64,
+    /// The epoch states of the stores (with `Config::epoch_interruption`),
+    /// whose interrupt words `increment_epoch` raises at their deadlines.
+    epoch_stores: Mutex<Vec<Weak<VMEpochState>>>,
 }
 
 #[derive(Default)]
@@ -61,7 +69,7 @@ impl Engine {
     /// feature fxtime does not implement, or on an unsupported host.
     pub fn new(config: &Config) -> Result<Engine> {
         let features = config.features()?;
-        let compiler = Compiler::new()?;
+        let compiler = Compiler::new(config.codegen)?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 compiler,
@@ -73,6 +81,9 @@ impl Engine {
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
                 debug_info: config.debug_info,
+                codegen: config.codegen,
+                epoch: AtomicU64::new(0),
+                epoch_stores: Mutex::default(),
             }),
         })
     }
@@ -80,6 +91,51 @@ impl Engine {
     /// Whether two handles are the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Advances the epoch by one. Callable from any thread (not from a
+    /// signal handler: it takes a lock); wasm of every store of this
+    /// engine whose deadline is reached then stops at its next loop header
+    /// or function entry (with `Config::epoch_interruption`). Costs a pass
+    /// over the engine's live stores.
+    pub fn increment_epoch(&self) {
+        let now = self.inner.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut stores = self
+            .inner
+            .epoch_stores
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        stores.retain(|store| match store.upgrade() {
+            Some(state) => {
+                if now >= state.deadline.load(Ordering::SeqCst) {
+                    state.interrupt.store(1, Ordering::SeqCst);
+                }
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// The epoch counter, for stores.
+    pub(crate) fn epoch_counter(&self) -> &AtomicU64 {
+        &self.inner.epoch
+    }
+
+    /// Makes `increment_epoch` watch a store's deadline.
+    pub(crate) fn watch_epoch(&self, state: &Arc<VMEpochState>) {
+        if self.inner.codegen.epoch_interruption {
+            let mut stores = self
+                .inner
+                .epoch_stores
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            stores.retain(|store| store.strong_count() > 0);
+            stores.push(Arc::downgrade(state));
+        }
+    }
+
+    pub(crate) fn codegen(&self) -> fxtime_cranelift::CodegenOptions {
+        self.inner.codegen
     }
 
     pub(crate) fn compiler(&self) -> &Compiler {

@@ -84,6 +84,7 @@ impl Func {
                     instance: std::ptr::null_mut(),
                     store_context: store.opaque.context(),
                     builtins: builtins(),
+                    epoch: std::ptr::null(),
                 },
                 callback: host_callback::<T> as *const () as *const u8,
             },

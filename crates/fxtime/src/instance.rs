@@ -256,6 +256,10 @@ pub(crate) fn instantiate<T>(
             }
         }
     }
+    store.check_instantiation(
+        &info.memories[info.num_imported_memories..],
+        &info.tables[info.num_imported_tables..],
+    )?;
     // SAFETY: every import was checked to belong to this store and to have
     // the type the module expects.
     let result = unsafe { store.opaque.instantiate(module.runtime.clone(), &resolved) };

@@ -38,10 +38,12 @@ mod exception;
 mod externals;
 mod func;
 mod instance;
+mod limits;
 mod linker;
 mod module;
 mod profiling;
 mod store;
+mod store_hooks;
 mod trap;
 mod values;
 
@@ -56,10 +58,15 @@ pub use fxtime_environ::{
 };
 pub use fxtime_runtime::code::FrameInfo;
 pub use instance::Instance;
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use profiling::ProfilingStrategy;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store_hooks::UpdateDeadline;
 pub use trap::{Trap, WasmBacktrace};
 pub use values::{AnyRef, ContRef, ExnRef, ExternRef, Val};
 

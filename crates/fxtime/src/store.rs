@@ -33,6 +33,10 @@ pub struct StoreInner<T> {
     pub(crate) id: StoreId,
     pub(crate) host: HostState,
     pub(crate) data: T,
+    /// The resource limiter, from the host data (`Store::limiter`).
+    pub(crate) limiter: Option<crate::store_hooks::LimiterFn<T>>,
+    /// What reaching the epoch deadline does (`Store::epoch_deadline_*`).
+    pub(crate) epoch_deadline: crate::store_hooks::EpochDeadline<T>,
 }
 
 /// Host-side objects of a store.
@@ -61,6 +65,9 @@ impl<T> Store<T> {
         let mut opaque = StoreOpaque::new();
         opaque.set_continuation_stack_size(engine.continuation_stack_size());
         opaque.set_max_continuation_depth(engine.max_continuation_depth());
+        // SAFETY: the store keeps its engine, and so the counter, alive.
+        unsafe { opaque.set_epoch_counter(engine.epoch_counter()) };
+        engine.watch_epoch(opaque.epoch_state());
         Store {
             inner: Box::new(StoreInner {
                 opaque,
@@ -68,6 +75,8 @@ impl<T> Store<T> {
                 id: StoreId::fresh(),
                 host: HostState::default(),
                 data,
+                limiter: None,
+                epoch_deadline: crate::store_hooks::EpochDeadline::Trap,
             }),
         }
     }
@@ -78,6 +87,10 @@ impl<T> Store<T> {
     /// dropped.
     pub fn live_continuations(&self) -> usize {
         self.inner.opaque.live_continuations()
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut StoreInner<T> {
+        &mut self.inner
     }
 
     /// The engine.
@@ -116,6 +129,25 @@ pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
 
 /// An exclusive borrow of a store.
 pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+}
 
 /// Things that give shared access to a store: `Store`, `Caller` and
 /// references to them.

@@ -44,6 +44,44 @@ pub struct Continuations {
     /// Value buffers that outgrew their object's inline slots, by object
     /// address (kept for the object's next continuations).
     spilled: HashMap<usize, Box<[u128]>>,
+    /// Stacks carved from the pool so far: every object is live or free,
+    /// and free ones are reused before a stack is carved, so this bounds
+    /// the live continuations, and the bytes of their stacks.
+    carved: usize,
+    /// The store's limits on live continuations and on the bytes of their
+    /// stacks (`StoreLimits`): checked only when a stack is carved, never
+    /// on `cont.new`'s fast path (see `carved`).
+    limits: ContinuationLimits,
+}
+
+/// The most continuations a store may hold at once, and the most bytes
+/// their stacks may take (each stack counts its usable size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContinuationLimits {
+    /// Live continuations.
+    pub count: usize,
+    /// Bytes of continuation stacks.
+    pub stack_bytes: usize,
+}
+
+impl Default for ContinuationLimits {
+    fn default() -> Self {
+        ContinuationLimits {
+            count: usize::MAX,
+            stack_bytes: usize::MAX,
+        }
+    }
+}
+
+/// Why `cont.new` got no continuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationError {
+    /// The system gave no memory for a stack.
+    NoMemory,
+    /// The limit on live continuations is reached.
+    TooMany,
+    /// Another stack would pass the limit on stack bytes.
+    TooManyBytes,
 }
 
 // SAFETY: the raw pointers point into stacks this value owns; a store and
@@ -70,7 +108,14 @@ impl Continuations {
             },
             pool: StackPool::with_header(stack_size, size_of::<Continuation>()),
             spilled: HashMap::new(),
+            carved: 0,
+            limits: ContinuationLimits::default(),
         }
+    }
+
+    /// Sets the limits on live continuations and the bytes of their stacks.
+    pub fn set_limits(&mut self, limits: ContinuationLimits) {
+        self.limits = limits;
     }
 
     /// Usable bytes of each continuation stack.
@@ -90,14 +135,14 @@ impl Continuations {
     }
 
     /// A fresh continuation that will call `entry` with itself, which runs
-    /// `func`; its buffer holds `capacity` values. `None` when no stack can
-    /// be had.
+    /// `func`; its buffer holds `capacity` values. Fails when no stack can
+    /// be had or a limit is reached.
     pub fn allocate(
         &mut self,
         entry: *const u8,
         func: *const VMFuncRef,
         capacity: usize,
-    ) -> Option<*mut VMContRef> {
+    ) -> Result<*mut VMContRef, AllocationError> {
         let object = match self.pop_free() {
             Some(object) => object,
             None => self.new_object()?,
@@ -117,7 +162,7 @@ impl Continuations {
         object.vm.transfer = 0;
         self.ensure_capacity(object, capacity.max(1));
         self.free.live += 1;
-        Some(&mut object.vm)
+        Ok(&mut object.vm)
     }
 
     /// The first free object, taken off the list.
@@ -134,8 +179,19 @@ impl Continuations {
 
     /// The object in the header of a stack new from the pool.
     #[cold]
-    fn new_object(&mut self) -> Option<*mut Continuation> {
-        let stack = self.pool.allocate().ok()?;
+    fn new_object(&mut self) -> Result<*mut Continuation, AllocationError> {
+        if self.carved >= self.limits.count {
+            return Err(AllocationError::TooMany);
+        }
+        let bytes = (self.carved + 1).checked_mul(self.stack_size());
+        if bytes.is_none_or(|bytes| bytes > self.limits.stack_bytes) {
+            return Err(AllocationError::TooManyBytes);
+        }
+        let stack = self
+            .pool
+            .allocate()
+            .map_err(|_| AllocationError::NoMemory)?;
+        self.carved += 1;
         let object = stack.header().cast::<Continuation>();
         // SAFETY: the header of a stack never handed out: room for a
         // `Continuation` (the pool's header size), 64-aligned and zero (all
@@ -146,7 +202,7 @@ impl Continuations {
             (*object).stack = stack;
             (*object).vm.stack_limit = stack.limit();
         }
-        Some(object)
+        Ok(object)
     }
 
     /// Gives the stack of `cont` (which returned, threw out, or was

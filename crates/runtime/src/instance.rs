@@ -170,6 +170,7 @@ impl Instance {
                     // SAFETY: the store outlives its instances.
                     store_context: (*store).context(),
                     builtins,
+                    epoch: Arc::as_ptr((*store).epoch_state()),
                 },
             );
             for (i, id) in module.type_ids.iter().enumerate() {

@@ -3,9 +3,14 @@
 //! Each takes the calling instance's vmctx first. None of them unwinds:
 //! those that can fail return 0 and the generated code raises the trap.
 
+use crate::continuations::AllocationError;
 use crate::exceptions::fxtime_throw;
 use crate::instance::Instance;
-use fxtime_environ::vm::{Builtin, VMContRef, VMFuncRef};
+use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque};
+use fxtime_environ::vm::{
+    Builtin, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, EPOCH_CONTINUE, EPOCH_ERROR, EPOCH_TRAP,
+    GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
+};
 use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex};
 use std::sync::LazyLock;
 
@@ -30,6 +35,7 @@ pub fn builtins() -> *const usize {
                 Builtin::Throw => fxtime_throw as *const () as usize,
                 Builtin::ContNew => cont_new as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
+                Builtin::EpochInterrupt => epoch_interrupt as *const () as usize,
             })
             .collect()
     });
@@ -63,13 +69,52 @@ fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     (end <= size as u64).then_some(start as usize..end as usize)
 }
 
-/// `memory.grow`'s result for a 32-bit memory is the low half: -1 stays -1
-/// and sizes of such memories fit.
+/// A growth by `delta` (pages or elements, `unit` bytes each) from
+/// `current` units, as the store's limiter rules: the old size; -1
+/// (`u64::MAX`) when refused or failed; `GROW_TRAP` when it must trap.
+fn grow(
+    store: &mut StoreOpaque,
+    what: Growable,
+    current: u64,
+    delta: u64,
+    unit: u64,
+    maximum: Option<u64>,
+    grow: impl FnOnce() -> Option<u64>,
+) -> u64 {
+    if delta > 0 {
+        let bytes = |units: u64| usize::try_from(units.saturating_mul(unit)).unwrap_or(usize::MAX);
+        let desired = bytes(current.saturating_add(delta));
+        match store.growing(what, bytes(current), desired, maximum.map(bytes)) {
+            GrowVerdict::Allow => {}
+            GrowVerdict::Deny => return u64::MAX,
+            GrowVerdict::Trap => return GROW_TRAP as u64,
+        }
+    }
+    match grow() {
+        Some(old) => old,
+        None if store.grow_failed(what) => GROW_TRAP as u64,
+        None => u64::MAX,
+    }
+}
+
+/// `memory.grow`'s result for a 32-bit memory is the low half: -1 and -2
+/// stay themselves and sizes of such memories fit.
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    let memory = instance.memory(MemoryIndex(memory));
-    memory.grow(delta).unwrap_or(u64::MAX)
+    // SAFETY: the memory is alive (owned by the store) and nothing else
+    // refers to it while this builtin runs.
+    let memory = unsafe { &mut *instance.memory_ptr(MemoryIndex(memory)) };
+    let maximum = memory.ty().limits.max;
+    grow(
+        instance.store(),
+        Growable::Memory,
+        memory.pages(),
+        delta,
+        WASM_PAGE_SIZE,
+        maximum,
+        || memory.grow(delta),
+    )
 }
 
 unsafe extern "C" fn memory_fill(
@@ -160,8 +205,22 @@ unsafe extern "C" fn table_grow(
 ) -> u32 {
     let init = join(init_low, init_high);
     // SAFETY: called by generated code with its vmctx.
-    let table = unsafe { instance(vmctx) }.table(TableIndex(table));
-    table.grow(delta, init).unwrap_or(u32::MAX)
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: the table is alive (owned by the store) and nothing else
+    // refers to it while this builtin runs.
+    let table = unsafe { &mut *instance.table_ptr(TableIndex(table)) };
+    let maximum = table.ty().limits.max;
+    let result = grow(
+        instance.store(),
+        Growable::Table,
+        u64::from(table.len()),
+        u64::from(delta),
+        1,
+        maximum,
+        || table.grow(delta, init).map(u64::from),
+    );
+    // -1 and -2 narrow to themselves.
+    result as u32
 }
 
 unsafe extern "C" fn table_fill(
@@ -252,11 +311,25 @@ unsafe extern "C" fn cont_new(
     let Some((entry, capacity)) = instance.module().continuation_entry(TypeIndex(cont_type)) else {
         return std::ptr::null_mut();
     };
-    instance
+    match instance
         .store()
         .continuations()
         .allocate(entry, func, capacity)
-        .unwrap_or(std::ptr::null_mut())
+    {
+        Ok(cont) => cont,
+        Err(AllocationError::NoMemory) => std::ptr::null_mut(),
+        Err(AllocationError::TooMany) => CONT_LIMIT_COUNT as *mut VMContRef,
+        Err(AllocationError::TooManyBytes) => CONT_LIMIT_BYTES as *mut VMContRef,
+    }
+}
+
+unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    match unsafe { instance(vmctx) }.store().epoch_deadline_reached() {
+        EpochVerdict::Continue(_) => EPOCH_CONTINUE,
+        EpochVerdict::Trap => EPOCH_TRAP,
+        EpochVerdict::Error => EPOCH_ERROR,
+    }
 }
 
 unsafe extern "C" fn cont_reserve(vmctx: *mut u8, cont: *mut VMContRef, needed: u32) {

@@ -7,8 +7,11 @@ use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
 use fxtime_environ::TableType;
-use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
+use fxtime_environ::vm::{
+    VMEpochState, VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition,
+};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Owns the instances, memories, tables and host globals of one store.
 /// Everything is boxed, so the raw pointers generated code and handles hold
@@ -30,6 +33,67 @@ pub struct StoreOpaque {
     exceptions: Vec<Box<[u128]>>,
     /// Continuation objects and stacks; the context points here.
     continuations: Box<Continuations>,
+    /// The embedder's side of the store, once it asks to be consulted
+    /// (a resource limiter, an epoch deadline callback).
+    hooks: Option<*mut dyn StoreHooks>,
+    /// The epoch deadline, shared with the engine, which raises its
+    /// interrupt word; every vmctx points to it.
+    epoch: Arc<VMEpochState>,
+    /// The engine's epoch (null until set).
+    epoch_counter: *const AtomicU64,
+}
+
+/// A memory or a table, as a resource limiter sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growable {
+    /// A linear memory (sizes in bytes).
+    Memory,
+    /// A table (sizes in elements).
+    Table,
+}
+
+/// What a limiter says of a growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrowVerdict {
+    /// Grow (if the memory or table can).
+    Allow,
+    /// Fail: `memory.grow` or `table.grow` returns -1.
+    Deny,
+    /// Trap with the error the embedder keeps for the call.
+    Trap,
+}
+
+/// What happens when the epoch reaches the store's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochVerdict {
+    /// Go on, with the deadline this many epochs from now.
+    Continue(u64),
+    /// Trap "interrupt".
+    Trap,
+    /// Trap with the error the embedder keeps for the call.
+    Error,
+}
+
+/// What the runtime asks of the embedder's store while wasm runs. The API's
+/// store implements it (it knows the host data's type, the runtime does
+/// not) and installs itself with [`StoreOpaque::set_hooks`].
+pub trait StoreHooks {
+    /// A memory or table wants to grow from `current` to `desired`
+    /// (`maximum` from its type).
+    fn growing(
+        &mut self,
+        what: Growable,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> GrowVerdict;
+
+    /// An allowed growth failed (beyond the maximum, or no memory): whether
+    /// to trap instead of returning -1.
+    fn grow_failed(&mut self, what: Growable) -> bool;
+
+    /// The epoch reached the deadline.
+    fn epoch_deadline(&mut self) -> EpochVerdict;
 }
 
 // SAFETY: the context's raw pointers point into this store's own objects
@@ -55,6 +119,9 @@ impl StoreOpaque {
             tags: Vec::new(),
             exceptions: Vec::new(),
             continuations: Box::default(),
+            hooks: None,
+            epoch: Arc::default(),
+            epoch_counter: std::ptr::null(),
         };
         store.context.continuations = (&mut *store.continuations as *mut Continuations).cast();
         store
@@ -74,6 +141,11 @@ impl StoreOpaque {
         self.context.max_continuation_depth = depth;
     }
 
+    /// How many instances, memories and tables the store holds.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.instances.len(), self.memories.len(), self.tables.len())
+    }
+
     /// Number of continuations holding a stack.
     pub fn live_continuations(&self) -> usize {
         self.continuations.live()
@@ -82,6 +154,111 @@ impl StoreOpaque {
     /// The store's continuations.
     pub fn continuations(&mut self) -> &mut Continuations {
         &mut self.continuations
+    }
+
+    /// Makes the runtime consult `hooks` (see [`StoreHooks`]).
+    ///
+    /// # Safety
+    ///
+    /// `hooks` must stay valid, and not be borrowed while wasm of this
+    /// store runs, for as long as this store lives.
+    pub unsafe fn set_hooks(&mut self, hooks: *mut dyn StoreHooks) {
+        self.hooks = Some(hooks);
+    }
+
+    /// Asks the embedder about a growth; without hooks, it may grow.
+    pub fn growing(
+        &mut self,
+        what: Growable,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> GrowVerdict {
+        match self.hooks {
+            // SAFETY: valid and unborrowed while wasm runs (`set_hooks`).
+            Some(hooks) => unsafe { (*hooks).growing(what, current, desired, maximum) },
+            None => GrowVerdict::Allow,
+        }
+    }
+
+    /// Tells the embedder a growth failed; whether to trap.
+    pub fn grow_failed(&mut self, what: Growable) -> bool {
+        match self.hooks {
+            // SAFETY: as in `growing`.
+            Some(hooks) => unsafe { (*hooks).grow_failed(what) },
+            None => false,
+        }
+    }
+
+    /// Generated code found the interrupt word raised: asks the embedder
+    /// (if the deadline is really reached) and sets the new deadline if it
+    /// lets wasm go on. Without hooks, wasm traps.
+    pub fn epoch_deadline_reached(&mut self) -> EpochVerdict {
+        if self.epoch() < self.epoch.deadline.load(Ordering::SeqCst) {
+            // Raised for an earlier deadline, since moved.
+            self.set_epoch_deadline_at(self.epoch.deadline.load(Ordering::SeqCst));
+            return EpochVerdict::Continue(0);
+        }
+        let verdict = match self.hooks {
+            // SAFETY: as in `growing`.
+            Some(hooks) => unsafe { (*hooks).epoch_deadline() },
+            None => EpochVerdict::Trap,
+        };
+        if let EpochVerdict::Continue(delta) = verdict {
+            self.set_epoch_deadline(delta);
+        }
+        verdict
+    }
+
+    /// Sets the engine's epoch counter.
+    ///
+    /// # Safety
+    ///
+    /// `counter` must stay valid as long as this store lives.
+    pub unsafe fn set_epoch_counter(&mut self, counter: *const AtomicU64) {
+        self.epoch_counter = counter;
+    }
+
+    /// The store's epoch state, for the engine to raise its interrupt word.
+    pub fn epoch_state(&self) -> &Arc<VMEpochState> {
+        &self.epoch
+    }
+
+    /// The engine's current epoch (0 without a counter).
+    fn epoch(&self) -> u64 {
+        if self.epoch_counter.is_null() {
+            return 0;
+        }
+        // SAFETY: the engine's counter, alive as long as the store
+        // (`set_epoch_counter`).
+        unsafe { (*self.epoch_counter).load(Ordering::SeqCst) }
+    }
+
+    /// Sets the deadline `delta` epochs after the current one.
+    pub fn set_epoch_deadline(&mut self, delta: u64) {
+        self.set_epoch_deadline_at(self.epoch().saturating_add(delta));
+    }
+
+    /// Sets the deadline to epoch `deadline`, raising the interrupt word if
+    /// it has passed. The engine raises it too when it advances the epoch;
+    /// with both sides sequentially consistent, an increment that races
+    /// with this is seen by one of them.
+    fn set_epoch_deadline_at(&mut self, deadline: u64) {
+        self.epoch.deadline.store(deadline, Ordering::SeqCst);
+        self.epoch.interrupt.store(0, Ordering::SeqCst);
+        if self.epoch() >= deadline {
+            self.epoch.interrupt.store(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Fuel left (negative once generated code overran it).
+    pub fn fuel(&self) -> i64 {
+        self.context.fuel
+    }
+
+    /// Sets the fuel left.
+    pub fn set_fuel(&mut self, fuel: i64) {
+        self.context.fuel = fuel;
     }
 
     /// The context generated code reads (stack limit, exit frame).

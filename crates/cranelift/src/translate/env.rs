@@ -62,6 +62,13 @@ impl FuncTranslator<'_> {
         self.builder.ins().trapz(value, trap_code(kind));
     }
 
+    /// [`call_builtin`](Self::call_builtin) from a cold block in a loop
+    /// (see `abi::call_builtin_cold`).
+    pub(crate) fn call_builtin_cold(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
+        let sig = self.builtin_sig(builtin);
+        abi::call_builtin_cold(&mut self.builder, sig, self.vmctx, builtin, args)
+    }
+
     /// Calls `builtin` with this function's vmctx followed by `args`.
     pub(crate) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
         let sig = self.builtin_sig(builtin);

@@ -20,7 +20,7 @@ use super::env::trusted;
 use crate::abi::{POINTER, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types::*};
-use fxtime_environ::vm::{Builtin, MEMORY_GUARD_SIZE, MEMORY64_RESERVATION, offsets};
+use fxtime_environ::vm::{Builtin, GROW_TRAP, MEMORY_GUARD_SIZE, MEMORY64_RESERVATION, offsets};
 use fxtime_environ::{MemoryIndex, TrapKind, WasmResult};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
@@ -94,6 +94,7 @@ impl FuncTranslator<'_> {
                 let result = self
                     .call_builtin(Builtin::MemoryGrow, &[mem, delta])
                     .expect("memory.grow has a result");
+                self.trap_if_grow_trapped(result);
                 // -1 and the sizes of 32-bit memories survive narrowing.
                 let result = if index_type == I64 {
                     result
@@ -223,6 +224,16 @@ impl FuncTranslator<'_> {
                 (addr, 0)
             }
         }
+    }
+
+    /// Traps with the store's pending error when a grow builtin returned
+    /// `GROW_TRAP` (a resource limiter's verdict).
+    pub(crate) fn trap_if_grow_trapped(&mut self, result: Value) {
+        let trapped = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::Equal, result, GROW_TRAP);
+        self.trap_if(trapped, TrapKind::HostError);
     }
 
     /// An address, size or length operand as a 64-bit value: those of

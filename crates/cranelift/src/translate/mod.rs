@@ -21,6 +21,7 @@ mod casts;
 mod control;
 mod env;
 mod exceptions;
+mod interrupts;
 mod memory;
 mod numeric;
 mod stack_switching;
@@ -29,6 +30,7 @@ mod variables;
 
 pub(crate) use stack_switching::traps;
 
+use crate::CodegenOptions;
 use crate::abi::{enter_function, ir_type, wasm_signature};
 use control::ControlFrame;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -50,6 +52,7 @@ pub(crate) fn translate_function(
     index: DefinedFuncIndex,
     body: FunctionBodyData<'_>,
     frontend: TargetFrontendConfig,
+    options: CodegenOptions,
 ) -> WasmResult<ir::Function> {
     let func_index = module.func_index(index);
     let ty = module.func_type(func_index);
@@ -82,6 +85,8 @@ pub(crate) fn translate_function(
         builtin_sigs: HashMap::new(),
         handler_scopes: Vec::new(),
         prologue_end,
+        options,
+        fuel_pending: 0,
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.builder.declare_var(ir_type(*ty));
@@ -122,6 +127,11 @@ pub(crate) struct FuncTranslator<'a> {
     /// The entry block's jump to the body: instructions inserted before it
     /// run once per call.
     prologue_end: ir::Inst,
+    /// Fuel and epoch checks to emit.
+    options: CodegenOptions,
+    /// The fuel cost of the straight-line code translated since fuel was
+    /// last paid (see `interrupts`).
+    fuel_pending: i64,
 }
 
 impl FuncTranslator<'_> {
@@ -148,6 +158,7 @@ impl FuncTranslator<'_> {
             }
         }
         self.begin_function_body();
+        self.entry_interruption_point(&body.body);
         let mut reader = wasmparser::OperatorsReader::new(locals.get_binary_reader());
         while !reader.eof() {
             let offset = reader.original_position();
@@ -177,6 +188,7 @@ impl FuncTranslator<'_> {
         if !self.reachable {
             return self.translate_unreachable_operator(op);
         }
+        self.account_fuel(op);
         if numeric::translate(&mut self.builder, &mut self.stack, op)
             || self.translate_control(op)?
             || self.translate_variable(op)?

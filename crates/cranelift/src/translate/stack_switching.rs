@@ -21,7 +21,8 @@ use cranelift_codegen::ir::types::I32;
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
-    Builtin, CONT_INLINE_VALUES, TRANSFER_RESUME, TRANSFER_SUSPEND, TRANSFER_THROW, offsets,
+    Builtin, CONT_INLINE_VALUES, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, TRANSFER_RESUME,
+    TRANSFER_SUSPEND, TRANSFER_THROW, offsets,
 };
 use fxtime_environ::{
     HeapType, TagIndex, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult, WasmValType,
@@ -110,6 +111,16 @@ impl FuncTranslator<'_> {
             .call_builtin(Builtin::ContNew, &[func, index])
             .expect("ContNew returns the continuation");
         self.trap_if_zero(allocated, TrapKind::ContinuationAllocation);
+        for (code, kind) in [
+            (CONT_LIMIT_COUNT, TrapKind::TooManyContinuations),
+            (CONT_LIMIT_BYTES, TrapKind::ContinuationStackBytes),
+        ] {
+            let limited = self
+                .builder
+                .ins()
+                .icmp_imm_u(IntCC::Equal, allocated, code as i64);
+            self.trap_if(limited, kind);
+        }
         self.builder.ins().jump(done, &[allocated.into()]);
         self.enter_block(done);
         let reference = emit::reference(&mut self.builder, cont);
@@ -358,7 +369,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Switches to `block`, whose predecessors are all known.
-    fn enter_block(&mut self, block: ir::Block) {
+    pub(super) fn enter_block(&mut self, block: ir::Block) {
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
     }

@@ -60,6 +60,7 @@ impl FuncTranslator<'_> {
                 let result = self
                     .call_builtin(Builtin::TableGrow, &[table, low, high, delta])
                     .expect("table.grow has a result");
+                self.trap_if_grow_trapped(result);
                 // -1 stays -1; sizes are below 2^31.
                 let result = if is_64 {
                     self.builder.ins().sextend(I64, result)

@@ -1,0 +1,336 @@
+//! Keeping guest code in bounds through the API: fuel, epoch deadlines and
+//! resource limits, on plain code and across continuations.
+
+use anyhow::Result;
+use fxtime::{
+    Config, Engine, Instance, Linker, Module, ResourceLimiter, Store, StoreLimits,
+    StoreLimitsBuilder, Trap, TrapKind, UpdateDeadline,
+};
+use std::time::{Duration, Instant};
+
+fn trap_kind(error: &anyhow::Error) -> Option<TrapKind> {
+    error.downcast_ref::<Trap>().map(Trap::kind)
+}
+
+fn instantiate<T: Send + 'static>(store: &mut Store<T>, wat: &str) -> Result<Instance> {
+    let module = Module::new(store.engine(), wat)?;
+    Linker::new(store.engine()).instantiate(store, &module)
+}
+
+/// A loop of `n` iterations, a generator of values suspended in a loop,
+/// and a loop for ever.
+const PROGRAM: &str = r#"(module
+    (type $f (func))
+    (type $c (cont $f))
+    (tag $yield)
+    (func (export "three") (result i32) (i32.add (i32.const 1) (i32.const 2)))
+    (func (export "count") (param $n i32) (result i32)
+      (local $i i32)
+      (loop $again
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $i))
+    (func $body (loop $again (suspend $yield) (br $again)))
+    (elem declare func $body)
+    (func (export "generate") (param $n i32) (result i32)
+      (local $k (ref null $c)) (local $i i32)
+      (local.set $k (cont.new $c (ref.func $body)))
+      (loop $next
+        (block $on_yield (result (ref $c))
+          (resume $c (on $yield $on_yield) (local.get $k))
+          (unreachable))
+        (local.set $k)
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $i))
+    (func (export "spin") (loop $again (br $again))))"#;
+
+fn engine(configure: impl FnOnce(&mut Config)) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_stack_switching(true);
+    configure(&mut config);
+    Engine::new(&config)
+}
+
+#[test]
+fn fuel_counts_each_operator_exactly() -> Result<()> {
+    let engine = engine(|c| {
+        c.consume_fuel(true);
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&mut store, PROGRAM)?;
+    let three = instance.get_typed_func::<(), i32>(&store, "three")?;
+    store.set_fuel(100)?;
+    assert_eq!(three.call(&mut store, ())?, 3);
+    // i32.const, i32.const, i32.add; `end` is free.
+    assert_eq!(store.get_fuel()?, 97);
+
+    // A loop costs the same every iteration: the total is linear in n.
+    let count = instance.get_typed_func::<i32, i32>(&store, "count")?;
+    let mut used = Vec::new();
+    for n in [1, 2, 10] {
+        store.set_fuel(1_000_000)?;
+        assert_eq!(count.call(&mut store, n)?, n);
+        used.push(1_000_000 - store.get_fuel()?);
+    }
+    let per_iteration = used[1] - used[0];
+    assert_eq!(used[2] - used[0], 9 * per_iteration, "{used:?}");
+    Ok(())
+}
+
+#[test]
+fn running_out_of_fuel_traps_at_the_same_point_every_time() -> Result<()> {
+    let engine = engine(|c| {
+        c.consume_fuel(true);
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&mut store, PROGRAM)?;
+    let generate = instance.get_typed_func::<i32, i32>(&store, "generate")?;
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        store.set_fuel(5_000)?;
+        let error = generate.call(&mut store, 1_000_000).unwrap_err();
+        assert_eq!(trap_kind(&error), Some(TrapKind::OutOfFuel));
+        assert_eq!(error.to_string(), "all fuel consumed by WebAssembly");
+        // The interrupted chain gave its stack back.
+        assert_eq!(store.live_continuations(), 0);
+        let trap = error.downcast_ref::<Trap>().unwrap();
+        let frames: Vec<_> = trap
+            .backtrace()
+            .frames()
+            .iter()
+            .map(|f| (f.func_index, f.wasm_offset))
+            .collect();
+        outcomes.push((frames, store.get_fuel()?));
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{outcomes:?}");
+    // Refuelled, the store runs again.
+    store.set_fuel(u64::MAX)?;
+    assert_eq!(generate.call(&mut store, 1000)?, 1000);
+    Ok(())
+}
+
+#[test]
+fn fuel_without_the_setting_is_an_error() {
+    let mut store = Store::new(&Engine::default(), ());
+    assert!(store.set_fuel(1).is_err());
+    assert!(store.get_fuel().is_err());
+}
+
+#[test]
+fn an_epoch_deadline_stops_a_loop_and_the_store_runs_again() -> Result<()> {
+    let engine = engine(|c| {
+        c.epoch_interruption(true);
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&mut store, PROGRAM)?;
+    let spin = instance.get_typed_func::<(), ()>(&store, "spin")?;
+    let generate = instance.get_typed_func::<i32, i32>(&store, "generate")?;
+    // No deadline set: nothing stops a finite run.
+    assert_eq!(generate.call(&mut store, 1000)?, 1000);
+
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let started = Instant::now();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        ticker.increment_epoch();
+    });
+    let error = spin.call(&mut store, ()).unwrap_err();
+    timer.join().unwrap();
+    assert_eq!(trap_kind(&error), Some(TrapKind::Interrupt));
+    assert_eq!(error.to_string(), "interrupt");
+    assert!(started.elapsed() >= Duration::from_millis(50));
+
+    // The deadline passed: the next call stops at once, until a new one.
+    // (The first call left its generator suspended: no collector yet.)
+    let live = store.live_continuations();
+    let error = generate.call(&mut store, 10).unwrap_err();
+    assert_eq!(trap_kind(&error), Some(TrapKind::Interrupt));
+    assert_eq!(store.live_continuations(), live);
+    store.set_epoch_deadline(1);
+    assert_eq!(generate.call(&mut store, 10)?, 10);
+    Ok(())
+}
+
+#[test]
+fn a_deadline_callback_extends_the_deadline_or_fails() -> Result<()> {
+    let engine = engine(|c| {
+        c.epoch_interruption(true);
+    })?;
+    // The host data counts the callback's calls.
+    let mut store = Store::new(&engine, 0u32);
+    let instance = instantiate(&mut store, PROGRAM)?;
+    let spin = instance.get_typed_func::<(), ()>(&store, "spin")?;
+    store.epoch_deadline_callback(|mut cx| {
+        *cx.data_mut() += 1;
+        if *cx.data() < 3 {
+            Ok(UpdateDeadline::Continue(1))
+        } else {
+            anyhow::bail!("enough")
+        }
+    });
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let timer = std::thread::spawn(move || {
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(20));
+            ticker.increment_epoch();
+        }
+    });
+    let error = spin.call(&mut store, ()).unwrap_err();
+    timer.join().unwrap();
+    assert_eq!(error.to_string(), "enough");
+    assert_eq!(*store.data(), 3);
+    Ok(())
+}
+
+/// A limiter that counts what it was asked.
+struct Counting {
+    limits: StoreLimits,
+    asked: usize,
+}
+
+impl ResourceLimiter for Counting {
+    fn memory_growing(&mut self, c: usize, d: usize, m: Option<usize>) -> Result<bool> {
+        self.asked += 1;
+        self.limits.memory_growing(c, d, m)
+    }
+    fn table_growing(&mut self, c: usize, d: usize, m: Option<usize>) -> Result<bool> {
+        self.asked += 1;
+        self.limits.table_growing(c, d, m)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+}
+
+#[test]
+fn memory_and_table_growth_follow_the_limiter() -> Result<()> {
+    let engine = Engine::default();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(4 * 65536)
+        .table_elements(10)
+        .build();
+    let mut store = Store::new(&engine, Counting { limits, asked: 0 });
+    store.limiter(|c| c);
+    let instance = instantiate(
+        &mut store,
+        r#"(module (memory 1) (table 1 funcref)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+            (func (export "grow_table") (param i32) (result i32)
+              (table.grow (ref.null func) (local.get 0))))"#,
+    )?;
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow")?;
+    let grow_table = instance.get_typed_func::<i32, i32>(&store, "grow_table")?;
+    assert_eq!(grow.call(&mut store, 3)?, 1);
+    assert_eq!(grow.call(&mut store, 1)?, -1);
+    assert_eq!(grow_table.call(&mut store, 9)?, 1);
+    assert_eq!(grow_table.call(&mut store, 1)?, -1);
+    // Instantiation asked about the initial memory and table, then four
+    // growths.
+    assert_eq!(store.data().asked, 6);
+    Ok(())
+}
+
+#[test]
+fn trap_on_grow_failure_traps_with_the_reason() -> Result<()> {
+    let engine = Engine::default();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(2 * 65536)
+        .trap_on_grow_failure(true)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = instantiate(
+        &mut store,
+        r#"(module (memory 1 3)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )?;
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow")?;
+    assert_eq!(grow.call(&mut store, 1)?, 1);
+    let error = grow.call(&mut store, 1).unwrap_err();
+    assert!(
+        error.to_string().contains("exceeds the store's limit"),
+        "{error}"
+    );
+    // Past the type's own maximum, the failure traps too.
+    let error = grow.call(&mut store, 5).unwrap_err();
+    assert!(error.to_string().contains("exceeds"), "{error}");
+    assert_eq!(grow.call(&mut store, 0)?, 2);
+    Ok(())
+}
+
+#[test]
+fn instances_memories_and_tables_are_counted() -> Result<()> {
+    let engine = Engine::default();
+    let limits = StoreLimitsBuilder::new()
+        .instances(2)
+        .memories(1)
+        .tables(1)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    instantiate(&mut store, "(module (memory 1))")?;
+    let error = instantiate(&mut store, "(module (memory 1))").unwrap_err();
+    assert!(error.to_string().contains("memory count"), "{error}");
+    instantiate(&mut store, "(module (table 1 funcref))")?;
+    let error = instantiate(&mut store, "(module)").unwrap_err();
+    assert!(error.to_string().contains("instance count"), "{error}");
+
+    let limits = StoreLimitsBuilder::new().memory_size(65536).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let error = instantiate(&mut store, "(module (memory 2))").unwrap_err();
+    assert!(
+        error.to_string().contains("exceeds the store's limit"),
+        "{error}"
+    );
+    Ok(())
+}
+
+/// Creates `n` continuations that each suspend once and stay alive.
+const SPAWN: &str = r#"(module
+    (type $f (func))
+    (type $c (cont $f))
+    (tag $yield)
+    (func $body (suspend $yield))
+    (elem declare func $body)
+    (func (export "spawn") (param $n i32)
+      (loop $next
+        (if (i32.eqz (local.get $n)) (then (return)))
+        (block $on_yield (result (ref $c))
+          (resume $c (on $yield $on_yield) (cont.new $c (ref.func $body)))
+          (return))
+        (drop)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))"#;
+
+#[test]
+fn live_continuations_and_their_stack_bytes_are_limited() -> Result<()> {
+    let engine = engine(|c| {
+        c.continuation_stack_size(1 << 20);
+    })?;
+    let limits = StoreLimitsBuilder::new().continuations(1000).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = instantiate(&mut store, SPAWN)?;
+    let spawn = instance.get_typed_func::<i32, ()>(&store, "spawn")?;
+    spawn.call(&mut store, 1000)?;
+    assert_eq!(store.live_continuations(), 1000);
+    let error = spawn.call(&mut store, 1).unwrap_err();
+    assert_eq!(trap_kind(&error), Some(TrapKind::TooManyContinuations));
+    assert!(error.to_string().contains("max-continuations"), "{error}");
+
+    let limits = StoreLimitsBuilder::new()
+        .continuation_stack_bytes(10 << 20)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = instantiate(&mut store, SPAWN)?;
+    let spawn = instance.get_typed_func::<i32, ()>(&store, "spawn")?;
+    let error = spawn.call(&mut store, 11).unwrap_err();
+    assert_eq!(trap_kind(&error), Some(TrapKind::ContinuationStackBytes));
+    assert_eq!(store.live_continuations(), 10);
+    Ok(())
+}
