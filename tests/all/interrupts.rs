@@ -30,6 +30,20 @@ const PROGRAM: &str = r#"(module
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
       (local.get $i))
+    (func (export "count_in_try") (param $n i32) (result i32)
+      (local $i i32)
+      (try_table
+        (loop $again
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (local.get $n)))))
+      (local.get $i))
+    (func $add (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "count_by_calls") (param $n i32) (result i32)
+      (local $i i32)
+      (loop $again
+        (local.set $i (call $add (local.get $i) (i32.const 1)))
+        (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $i))
     (func $body (loop $again (suspend $yield) (br $again)))
     (elem declare func $body)
     (func (export "generate") (param $n i32) (result i32)
@@ -75,6 +89,21 @@ fn fuel_counts_each_operator_exactly() -> Result<()> {
     }
     let per_iteration = used[1] - used[0];
     assert_eq!(used[2] - used[0], 9 * per_iteration, "{used:?}");
+
+    // Fuel kept in memory (a function with a `try_table`) counts the
+    // same as fuel kept in a register, plus the `try_table` itself.
+    let count_in_try = instance.get_typed_func::<i32, i32>(&store, "count_in_try")?;
+    store.set_fuel(1_000_000)?;
+    assert_eq!(count_in_try.call(&mut store, 10)?, 10);
+    assert_eq!(1_000_000 - store.get_fuel()?, used[2] + 1);
+
+    // A callee's fuel is counted: `call $add` takes the place of
+    // `i32.add`, and the callee's two `local.get`s and `i32.add` cost 3
+    // more per iteration (its `end` is free).
+    let by_calls = instance.get_typed_func::<i32, i32>(&store, "count_by_calls")?;
+    store.set_fuel(1_000_000)?;
+    assert_eq!(by_calls.call(&mut store, 10)?, 10);
+    assert_eq!(1_000_000 - store.get_fuel()?, used[2] + 10 * 3);
     Ok(())
 }
 

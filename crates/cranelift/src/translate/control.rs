@@ -194,6 +194,7 @@ impl FuncTranslator<'_> {
             Operator::Return => {
                 let arity = self.control[0].num_results;
                 let results = self.peekn(arity).to_vec();
+                self.fuel_to_memory();
                 self.builder.ins().return_(&results);
                 self.reachable = false;
             }
@@ -263,6 +264,7 @@ impl FuncTranslator<'_> {
         }
         if self.control.is_empty() && self.reachable {
             let results = self.stack.clone();
+            self.fuel_to_memory();
             self.builder.ins().return_(&results);
             self.reachable = false;
         }

@@ -8,14 +8,20 @@
 //! switching or resuming each other for ever are caught too. Leaf
 //! functions go unchecked: their callers' checks bound them.
 //!
-//! Fuel lives in the store context (`VMStoreContext::fuel`), not in a
-//! register, so it is right on every stack at every switch. Each operator
+//! Fuel is the store context's (`VMStoreContext::fuel`). Each operator
 //! costs 1 (`nop`, `drop`, `block`, `loop`, `end` and `else` nothing); the
 //! translator adds up the costs of straight-line code and subtracts the sum
 //! in one update before the operator that leaves it (a branch, a call, a
 //! switch, the end of a block), so every path pays for exactly what it ran.
 //! A check traps "all fuel consumed" when the fuel is negative: the same
-//! module with the same fuel stops at the same check.
+//! module with the same fuel stops at the same check. A function that
+//! control enters only at its start and leaves only by calls, returns and
+//! throws (no `try_table`, `resume`, `suspend` or `switch`) keeps its fuel
+//! in a variable, a register through its loops: in memory before each of
+//! those, back from memory after each call. The others update memory at
+//! each payment, correct on every stack at every switch. (A trap other
+//! than running out loses what was used since the last write to memory:
+//! the same amount every time.)
 //!
 //! The epoch check tests the store's interrupt word (`VMEpochState`),
 //! which the engine raises when it advances the epoch to the store's
@@ -26,7 +32,7 @@
 use super::FuncTranslator;
 use super::env::trusted;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, types::*};
+use cranelift_codegen::ir::{InstBuilder, Value, types::*};
 use fxtime_environ::TrapKind;
 use fxtime_environ::vm::{Builtin, EPOCH_ERROR, offsets};
 use wasmparser::Operator;
@@ -81,45 +87,128 @@ fn ends_straight_line(op: &Operator<'_>) -> bool {
     )
 }
 
-/// Whether a function body starts other activations (calls of any kind,
-/// `resume`, `switch`): only then can a run enter it again and again
-/// without passing one of its loop headers, so only then does its entry
-/// need a check. A leaf (most small helpers) runs its straight-line code
-/// once per call, and its callers' checks bound how often it is called.
-/// Invalid bodies count as non-leaves; validation reports them later.
-pub(super) fn starts_activations(body: &wasmparser::FunctionBody<'_>) -> bool {
+/// What the checks need to know of a function body before translating it.
+pub(super) struct BodySummary {
+    /// Whether it starts other activations (calls of any kind, `resume`,
+    /// `switch`): only then can a run enter it again and again without
+    /// passing one of its loop headers, so only then does its entry need a
+    /// check. A leaf (most small helpers) runs its straight-line code once
+    /// per call, and its callers' checks bound how often it is called.
+    pub(super) starts_activations: bool,
+    /// Whether control can come back into it other than by a call's
+    /// return (a `try_table`'s catch, a `resume`'s handler, a suspended
+    /// `suspend` or `switch` woken up): then its fuel stays in memory.
+    pub(super) reentered: bool,
+}
+
+/// Scans a body's operators. Invalid bodies count as calling and
+/// reentered; validation reports them when they are translated.
+pub(super) fn summarize(body: &wasmparser::FunctionBody<'_>) -> BodySummary {
     use Operator as O;
+    let mut summary = BodySummary {
+        starts_activations: false,
+        reentered: false,
+    };
     let Ok(mut reader) = body.get_operators_reader() else {
-        return true;
+        return BodySummary {
+            starts_activations: true,
+            reentered: true,
+        };
     };
     while !reader.eof() {
-        match reader.read() {
-            Ok(
-                O::Call { .. }
-                | O::CallIndirect { .. }
-                | O::CallRef { .. }
-                | O::ReturnCall { .. }
-                | O::ReturnCallIndirect { .. }
-                | O::ReturnCallRef { .. }
-                | O::Resume { .. }
-                | O::ResumeThrow { .. }
-                | O::ResumeThrowRef { .. }
-                | O::Switch { .. },
-            )
-            | Err(_) => return true,
-            Ok(_) => {}
+        let Ok(op) = reader.read() else {
+            return BodySummary {
+                starts_activations: true,
+                reentered: true,
+            };
+        };
+        match op {
+            O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. } => summary.starts_activations = true,
+            O::Resume { .. }
+            | O::ResumeThrow { .. }
+            | O::ResumeThrowRef { .. }
+            | O::Switch { .. } => {
+                summary.starts_activations = true;
+                summary.reentered = true;
+            }
+            O::Suspend { .. } | O::TryTable { .. } => summary.reentered = true,
+            _ => {}
         }
     }
-    false
+    summary
+}
+
+/// Whether the store's fuel must be up to date in memory before `op`: it
+/// runs other code, or leaves the function (returns store it where they
+/// are emitted, as a branch to the function's label returns too).
+fn needs_fuel_in_memory(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
+    )
 }
 
 impl FuncTranslator<'_> {
-    /// At a function's entry: the checks, unless the function is a leaf
-    /// (see [`starts_activations`]).
+    /// At a function's entry: where its fuel lives, and the checks, unless
+    /// the function is a leaf (see [`BodySummary`]).
     pub(super) fn entry_interruption_point(&mut self, body: &wasmparser::FunctionBody<'_>) {
-        let checks = self.options.consume_fuel || self.options.epoch_interruption;
-        if checks && starts_activations(body) {
+        if !self.options.consume_fuel && !self.options.epoch_interruption {
+            return;
+        }
+        let summary = summarize(body);
+        if self.options.consume_fuel && !summary.reentered {
+            let var = self.builder.declare_var(I64);
+            let fuel = self.load_fuel();
+            self.builder.def_var(var, fuel);
+            self.fuel_var = Some(var);
+        }
+        if summary.starts_activations {
             self.interruption_point();
+        }
+    }
+
+    fn load_fuel(&mut self) -> Value {
+        let store = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        self.builder
+            .ins()
+            .load(I64, trusted(), store, offsets::STORE_FUEL as i32)
+    }
+
+    fn store_fuel(&mut self, fuel: Value) {
+        let store = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        self.builder
+            .ins()
+            .store(trusted(), fuel, store, offsets::STORE_FUEL as i32);
+    }
+
+    /// After `op`: a function that keeps its fuel in a variable takes it
+    /// back from memory when a call returns (the callee used some).
+    pub(super) fn after_fuel_sync(&mut self, op: &Operator<'_>) {
+        use Operator as O;
+        let Some(var) = self.fuel_var else {
+            return;
+        };
+        if self.reachable
+            && matches!(
+                op,
+                O::Call { .. } | O::CallIndirect { .. } | O::CallRef { .. }
+            )
+        {
+            let fuel = self.load_fuel();
+            self.builder.def_var(var, fuel);
         }
     }
 
@@ -142,26 +231,61 @@ impl FuncTranslator<'_> {
         }
         self.fuel_pending += fuel_cost(op);
         if ends_straight_line(op) && self.fuel_pending > 0 {
-            let store = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-            let offset = offsets::STORE_FUEL as i32;
-            let fuel = self.builder.ins().load(I64, trusted(), store, offset);
-            let fuel = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
-            self.builder.ins().store(trusted(), fuel, store, offset);
+            match self.fuel_var {
+                Some(var) => {
+                    let fuel = self.builder.use_var(var);
+                    let fuel = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
+                    self.builder.def_var(var, fuel);
+                }
+                None => {
+                    let fuel = self.load_fuel();
+                    let fuel = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
+                    self.store_fuel(fuel);
+                }
+            }
             self.fuel_pending = 0;
+        }
+        if needs_fuel_in_memory(op) {
+            self.fuel_to_memory();
+        }
+    }
+
+    /// Before a call, a throw or a return: the fuel of a function that
+    /// keeps it in a variable goes to memory.
+    pub(super) fn fuel_to_memory(&mut self) {
+        if let Some(var) = self.fuel_var {
+            let fuel = self.builder.use_var(var);
+            self.store_fuel(fuel);
         }
     }
 
     fn check_fuel(&mut self) {
-        let store = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let fuel = self
-            .builder
-            .ins()
-            .load(I64, trusted(), store, offsets::STORE_FUEL as i32);
+        let Some(var) = self.fuel_var else {
+            let fuel = self.load_fuel();
+            let exhausted = self
+                .builder
+                .ins()
+                .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
+            self.trap_if(exhausted, TrapKind::OutOfFuel);
+            return;
+        };
+        // The variable goes to memory before the trap, so that the store
+        // tells how much is left.
+        let fuel = self.builder.use_var(var);
         let exhausted = self
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
-        self.trap_if(exhausted, TrapKind::OutOfFuel);
+        let out = self.builder.create_block();
+        let resume = self.builder.create_block();
+        self.builder.ins().brif(exhausted, out, &[], resume, &[]);
+        self.builder.set_cold_block(out);
+        self.enter_block(out);
+        self.store_fuel(fuel);
+        self.builder
+            .ins()
+            .trap(crate::abi::trap_code(TrapKind::OutOfFuel));
+        self.enter_block(resume);
     }
 
     fn check_epoch(&mut self) {

@@ -87,6 +87,7 @@ pub(crate) fn translate_function(
         prologue_end,
         options,
         fuel_pending: 0,
+        fuel_var: None,
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.builder.declare_var(ir_type(*ty));
@@ -132,6 +133,9 @@ pub(crate) struct FuncTranslator<'a> {
     /// The fuel cost of the straight-line code translated since fuel was
     /// last paid (see `interrupts`).
     fuel_pending: i64,
+    /// The variable holding the fuel, in a function that keeps it out of
+    /// memory (see `interrupts`).
+    fuel_var: Option<Variable>,
 }
 
 impl FuncTranslator<'_> {
@@ -199,6 +203,7 @@ impl FuncTranslator<'_> {
             || self.translate_cast(op)?
             || self.translate_stack_switching(op)?
         {
+            self.after_fuel_sync(op);
             return Ok(());
         }
         Err(WasmError::Unsupported(unsupported_operator(op)))
