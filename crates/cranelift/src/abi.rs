@@ -82,37 +82,30 @@ pub(crate) fn call_builtin(
     builtin: Builtin,
     args: &[ir::Value],
 ) -> Option<ir::Value> {
-    let callee = builtin_pointer(b, vmctx, builtin);
-    call_builtin_at(b, sig, vmctx, callee, args)
+    call_builtin_with(b, sig, vmctx, builtin, args, Placement::Hoistable)
 }
 
-/// [`call_builtin`] from a cold block inside a loop: the builtin's address
-/// is loaded right there. (Hoisted out of the loop, as the address of a
-/// builtin may be, it would hold a callee-saved register through the hot
-/// path, which regalloc then shuffles around the call.)
-pub(crate) fn call_builtin_cold(
+/// Where the address of a called builtin is loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Wherever Cranelift likes: out of loops, shared by calls.
+    Hoistable,
+    /// At the call: for a cold block inside a loop, where a hoisted address
+    /// would hold a callee-saved register through the hot path, which
+    /// regalloc then shuffles around the call.
+    AtCall,
+}
+
+/// [`call_builtin`] with the builtin's address loaded as `placement` says.
+pub(crate) fn call_builtin_with(
     b: &mut FunctionBuilder<'_>,
     sig: ir::SigRef,
     vmctx: ir::Value,
     builtin: Builtin,
     args: &[ir::Value],
+    placement: Placement,
 ) -> Option<ir::Value> {
-    let plain = ir::MemFlagsData::trusted();
-    let table = b
-        .ins()
-        .load(POINTER, plain, vmctx, offsets::VMCTX_BUILTINS as i32);
-    let slot = builtin as u32 * POINTER.bytes();
-    let callee = b.ins().load(POINTER, plain, table, slot as i32);
-    call_builtin_at(b, sig, vmctx, callee, args)
-}
-
-fn call_builtin_at(
-    b: &mut FunctionBuilder<'_>,
-    sig: ir::SigRef,
-    vmctx: ir::Value,
-    callee: ir::Value,
-    args: &[ir::Value],
-) -> Option<ir::Value> {
+    let callee = builtin_pointer_with(b, vmctx, builtin, placement);
     let mut call_args = Vec::with_capacity(args.len() + 1);
     call_args.push(vmctx);
     call_args.extend_from_slice(args);
@@ -126,12 +119,24 @@ pub(crate) fn builtin_pointer(
     vmctx: ir::Value,
     builtin: Builtin,
 ) -> ir::Value {
-    let readonly = ir::MemFlagsData::trusted().with_readonly().with_can_move();
+    builtin_pointer_with(b, vmctx, builtin, Placement::Hoistable)
+}
+
+fn builtin_pointer_with(
+    b: &mut FunctionBuilder<'_>,
+    vmctx: ir::Value,
+    builtin: Builtin,
+    placement: Placement,
+) -> ir::Value {
+    let flags = match placement {
+        Placement::Hoistable => ir::MemFlagsData::trusted().with_readonly().with_can_move(),
+        Placement::AtCall => ir::MemFlagsData::trusted(),
+    };
     let table = b
         .ins()
-        .load(POINTER, readonly, vmctx, offsets::VMCTX_BUILTINS as i32);
+        .load(POINTER, flags, vmctx, offsets::VMCTX_BUILTINS as i32);
     let slot = builtin as u32 * POINTER.bytes();
-    b.ins().load(POINTER, readonly, table, slot as i32)
+    b.ins().load(POINTER, flags, table, slot as i32)
 }
 
 /// The Cranelift trap code that stands for `kind`.

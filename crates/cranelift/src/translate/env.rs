@@ -66,7 +66,14 @@ impl FuncTranslator<'_> {
     /// (see `abi::call_builtin_cold`).
     pub(crate) fn call_builtin_cold(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
         let sig = self.builtin_sig(builtin);
-        abi::call_builtin_cold(&mut self.builder, sig, self.vmctx, builtin, args)
+        abi::call_builtin_with(
+            &mut self.builder,
+            sig,
+            self.vmctx,
+            builtin,
+            args,
+            abi::Placement::AtCall,
+        )
     }
 
     /// Calls `builtin` with this function's vmctx followed by `args`.

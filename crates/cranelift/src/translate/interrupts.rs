@@ -50,41 +50,56 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
     }
 }
 
-/// Whether the code after `op` (or `op` itself) can be reached other than
-/// from the code before it, or the code before it can go elsewhere: where
-/// accumulated fuel must be paid first.
-fn ends_straight_line(op: &Operator<'_>) -> bool {
+/// Whether `op` calls a function (and returns, or tail-calls).
+fn is_call(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,
-        O::Loop { .. }
-            | O::If { .. }
-            | O::Else
-            | O::End
-            | O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::BrOnNull { .. }
-            | O::BrOnNonNull { .. }
-            | O::BrOnCast { .. }
-            | O::BrOnCastFail { .. }
-            | O::Return
-            | O::Call { .. }
+        O::Call { .. }
             | O::CallIndirect { .. }
             | O::CallRef { .. }
             | O::ReturnCall { .. }
             | O::ReturnCallIndirect { .. }
             | O::ReturnCallRef { .. }
-            | O::Throw { .. }
-            | O::ThrowRef
-            | O::TryTable { .. }
-            | O::ContNew { .. }
-            | O::Resume { .. }
-            | O::ResumeThrow { .. }
-            | O::ResumeThrowRef { .. }
-            | O::Suspend { .. }
-            | O::Switch { .. }
     )
+}
+
+/// Whether `op` runs another continuation (and may come back later).
+fn is_resume_or_switch(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Resume { .. } | O::ResumeThrow { .. } | O::ResumeThrowRef { .. } | O::Switch { .. }
+    )
+}
+
+/// Whether the code after `op` (or `op` itself) can be reached other than
+/// from the code before it, or the code before it can go elsewhere: where
+/// accumulated fuel must be paid first.
+fn ends_straight_line(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    is_call(op)
+        || is_resume_or_switch(op)
+        || matches!(
+            op,
+            O::Loop { .. }
+                | O::If { .. }
+                | O::Else
+                | O::End
+                | O::Br { .. }
+                | O::BrIf { .. }
+                | O::BrTable { .. }
+                | O::BrOnNull { .. }
+                | O::BrOnNonNull { .. }
+                | O::BrOnCast { .. }
+                | O::BrOnCastFail { .. }
+                | O::Return
+                | O::Throw { .. }
+                | O::ThrowRef
+                | O::TryTable { .. }
+                | O::ContNew { .. }
+                | O::Suspend { .. }
+        )
 }
 
 /// What the checks need to know of a function body before translating it.
@@ -122,22 +137,13 @@ pub(super) fn summarize(body: &wasmparser::FunctionBody<'_>) -> BodySummary {
                 reentered: true,
             };
         };
-        match op {
-            O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. } => summary.starts_activations = true,
-            O::Resume { .. }
-            | O::ResumeThrow { .. }
-            | O::ResumeThrowRef { .. }
-            | O::Switch { .. } => {
-                summary.starts_activations = true;
-                summary.reentered = true;
-            }
-            O::Suspend { .. } | O::TryTable { .. } => summary.reentered = true,
-            _ => {}
+        if is_call(&op) {
+            summary.starts_activations = true;
+        } else if is_resume_or_switch(&op) {
+            summary.starts_activations = true;
+            summary.reentered = true;
+        } else if matches!(op, O::Suspend { .. } | O::TryTable { .. }) {
+            summary.reentered = true;
         }
     }
     summary
@@ -147,18 +153,7 @@ pub(super) fn summarize(body: &wasmparser::FunctionBody<'_>) -> BodySummary {
 /// runs other code, or leaves the function (returns store it where they
 /// are emitted, as a branch to the function's label returns too).
 fn needs_fuel_in_memory(op: &Operator<'_>) -> bool {
-    use Operator as O;
-    matches!(
-        op,
-        O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::Throw { .. }
-            | O::ThrowRef
-    )
+    is_call(op) || matches!(op, Operator::Throw { .. } | Operator::ThrowRef)
 }
 
 impl FuncTranslator<'_> {
