@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use fxtime::{
-    Config, Engine, Instance, Linker, Module, ResourceLimiter, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, TrapKind, UpdateDeadline,
+    Config, Engine, Instance, Linker, Memory, MemoryType, Module, RefType, ResourceLimiter, Store,
+    StoreLimits, StoreLimitsBuilder, Table, TableType, Trap, TrapKind, UpdateDeadline, Val,
 };
 use std::time::{Duration, Instant};
 
@@ -315,6 +315,21 @@ fn instances_memories_and_tables_are_counted() -> Result<()> {
         error.to_string().contains("exceeds the store's limit"),
         "{error}"
     );
+
+    // Memories and tables the host creates count too.
+    let limits = StoreLimitsBuilder::new()
+        .memories(1)
+        .table_elements(5)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    Memory::new(&mut store, MemoryType::new(1, None))?;
+    let error = Memory::new(&mut store, MemoryType::new(1, None)).unwrap_err();
+    assert!(error.to_string().contains("memory count"), "{error}");
+    let funcs = |min| TableType::new(RefType::FUNCREF, min, None);
+    Table::new(&mut store, funcs(5), Val::FuncRef(None))?;
+    let error = Table::new(&mut store, funcs(6), Val::FuncRef(None)).unwrap_err();
+    assert!(error.to_string().contains("table minimum"), "{error}");
     Ok(())
 }
 

@@ -123,6 +123,7 @@ impl Memory {
     /// A new memory of type `ty`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut().0;
+        store.check_new(0, &[ty], &[])?;
         let memory = LinearMemory::new(ty)?;
         let ptr = store.opaque.add_memory(memory) as usize;
         Ok(Memory {
@@ -239,6 +240,7 @@ impl Table {
             bail!("table initial value does not match the element type");
         }
         let init = init.to_raw(store.id)?;
+        store.check_new(0, &[], &[ty])?;
         let table = RuntimeTable::new(ty, init).map_err(anyhow::Error::msg)?;
         let ptr = store.opaque.add_table(table) as usize;
         Ok(Table {

@@ -256,7 +256,8 @@ pub(crate) fn instantiate<T>(
             }
         }
     }
-    store.check_instantiation(
+    store.check_new(
+        1,
         &info.memories[info.num_imported_memories..],
         &info.tables[info.num_imported_tables..],
     )?;

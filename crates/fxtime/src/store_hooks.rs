@@ -121,11 +121,13 @@ impl<T: 'static> StoreInner<T> {
 }
 
 impl<T> StoreInner<T> {
-    /// Checks the instance, memory and table counts that instantiating a
-    /// module with `memories` and `tables` defined would reach, and their
-    /// initial sizes.
-    pub(crate) fn check_instantiation(
+    /// Checks the instance, memory and table counts that creating
+    /// `instances` instances (0 or 1) with `memories` and `tables` would
+    /// reach, and their initial sizes: for instantiation, and for memories
+    /// and tables the host creates.
+    pub(crate) fn check_new(
         &mut self,
+        instances: usize,
         memories: &[fxtime_environ::MemoryType],
         tables: &[fxtime_environ::TableType],
     ) -> Result<()> {
@@ -133,8 +135,8 @@ impl<T> StoreInner<T> {
             return Ok(());
         };
         let limiter = get(&mut self.data);
-        let (instances, memory_count, table_count) = self.opaque.counts();
-        if instances + 1 > limiter.instances() {
+        let (instance_count, memory_count, table_count) = self.opaque.counts();
+        if instance_count + instances > limiter.instances() {
             bail!(
                 "instance count exceeds the store's limit of {}",
                 limiter.instances()
