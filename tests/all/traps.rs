@@ -277,3 +277,27 @@ fn backtrace_frames_point_at_their_wasm_instructions() -> Result<()> {
     assert_eq!(wasm[offset as usize], 0x28, "i32.load");
     Ok(())
 }
+
+/// `unreachable` as the whole body of a taken `if` is reported at the
+/// `unreachable` (0x00), not at the `if` (0x04) whose branch Cranelift
+/// would otherwise fold into a conditional trap.
+#[test]
+fn an_unreachable_under_an_if_is_reported_where_it_is() -> Result<()> {
+    let wat = r#"(module
+        (func (export "check") (param i32) (result i32)
+          (if (local.get 0) (then (unreachable)))
+          (i32.const 7)))"#;
+    let wasm = wat::parse_str(wat)?;
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(&engine, &wasm)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let check = instance.get_typed_func::<i32, i32>(&store, "check")?;
+    assert_eq!(check.call(&mut store, 0)?, 7);
+    let error = check.call(&mut store, 1).unwrap_err();
+    let trap = error.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.kind(), TrapKind::Unreachable);
+    let offset = trap.backtrace().frames()[0].wasm_offset.unwrap();
+    assert_eq!(wasm[offset as usize], 0x00, "unreachable");
+    Ok(())
+}

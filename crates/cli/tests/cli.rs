@@ -335,3 +335,16 @@ fn jitdump_records_every_compiled_function() {
         );
     }
 }
+
+#[test]
+fn text_errors_name_the_file() {
+    let path = file("garbage.wat", "hello\u{0}\u{1} not wasm");
+    let out = fxtime(&["run", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:1:6", path.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<anon>"), "{stderr}");
+}

@@ -53,7 +53,12 @@ impl Module {
         let path = path.as_ref();
         let bytes =
             std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-        Module::new(engine, bytes)
+        // Text errors name the file and line, not `<anon>`.
+        let bytes = wat::parse_bytes(&bytes).map_err(|mut e| {
+            e.set_path(path);
+            e
+        })?;
+        Module::from_binary(engine, &bytes)
     }
 
     /// Compiles a module from its binary format.

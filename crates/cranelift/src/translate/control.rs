@@ -81,7 +81,16 @@ impl FuncTranslator<'_> {
         match op {
             Operator::Nop => {}
             Operator::Unreachable => {
-                self.builder.ins().trap(trap_code(TrapKind::Unreachable));
+                // Cranelift folds a branch to a block that does nothing but
+                // trap into a conditional trap at the branch, which would
+                // report an `if (...) (then unreachable)` at the `if`. A
+                // conditional trap that always fires is not folded, and
+                // keeps this instruction's offset; the `trap` after it only
+                // ends the block.
+                let code = trap_code(TrapKind::Unreachable);
+                let never = self.builder.ins().iconst(ir::types::I32, 0);
+                self.builder.ins().trapz(never, code);
+                self.builder.ins().trap(code);
                 self.reachable = false;
             }
             Operator::Block { blockty } => {
