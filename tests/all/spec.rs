@@ -63,6 +63,27 @@ fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
     results
 }
 
+/// The suite again with fuel and epoch checks compiled in (unlimited fuel,
+/// no deadline): the checks change every function's control flow, and
+/// must change no result.
+#[test]
+fn core_suite_with_fuel_and_epoch_checks() {
+    let skip = skip_list();
+    let files: Vec<PathBuf> = scripts("spec/testsuite")
+        .into_iter()
+        .filter(|f| !skip.contains_key(&name(f)))
+        .collect();
+    let mut config = Config::new();
+    config.consume_fuel(true).epoch_interruption(true);
+    let mut report = String::new();
+    for (_, outcome) in run_all(&files, &config) {
+        for failure in &outcome.failures {
+            report.push_str(&format!("{failure}\n"));
+        }
+    }
+    assert!(report.is_empty(), "failures with the checks:\n{report}");
+}
+
 #[test]
 fn core_suite() {
     let skip = skip_list();

@@ -18,16 +18,22 @@ fn config() -> Config {
     config
 }
 
+/// The proposal's scripts, plain and with fuel and epoch checks compiled
+/// in (unlimited fuel, no deadline), which must change no result.
 #[test]
 fn proposal_scripts_pass() {
     let dir = shared_dir().join("spec/stack-switching");
     let mut report = String::new();
-    for name in ["cont", "resume_throw", "validation", "validation_gc"] {
-        let path = dir.join(format!("{name}.wast"));
-        let outcome = with_big_stack(|| WastRunner::new(&config()).unwrap().run_file(&path));
-        assert!(outcome.total() > 0, "{name} ran nothing");
-        for failure in outcome.failures {
-            report.push_str(&format!("{failure}\n"));
+    for checks in [false, true] {
+        let mut config = config();
+        config.consume_fuel(checks).epoch_interruption(checks);
+        for name in ["cont", "resume_throw", "validation", "validation_gc"] {
+            let path = dir.join(format!("{name}.wast"));
+            let outcome = with_big_stack(|| WastRunner::new(&config).unwrap().run_file(&path));
+            assert!(outcome.total() > 0, "{name} ran nothing");
+            for failure in outcome.failures {
+                report.push_str(&format!("checks {checks}: {failure}\n"));
+            }
         }
     }
     assert!(report.is_empty(), "failures:\n{report}");

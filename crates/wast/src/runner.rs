@@ -475,9 +475,14 @@ impl WastRunner {
     }
 }
 
-/// A store and a linker with the `spectest` module defined.
+/// A store and a linker with the `spectest` module defined. With
+/// `Config::consume_fuel`, the store has all the fuel there is: scripts
+/// then run through the fuel checks without running out.
 fn fresh_store(engine: &Engine, printed: &Printed) -> Result<(Store<()>, Linker<()>)> {
     let mut store = Store::new(engine, ());
+    if store.get_fuel().is_ok() {
+        store.set_fuel(u64::MAX)?;
+    }
     let mut linker = Linker::new(engine);
     // Like the reference interpreter, a later `register` of a name replaces
     // the earlier one.
