@@ -41,8 +41,9 @@ impl Settings {
         self.limits.clone().map(StoreLimitsBuilder::build)
     }
 
-    fn limits(&mut self) -> &mut StoreLimitsBuilder {
-        self.limits.get_or_insert_with(StoreLimitsBuilder::new)
+    /// Applies `set` to the limits given so far.
+    fn update_limits(&mut self, set: impl FnOnce(StoreLimitsBuilder) -> StoreLimitsBuilder) {
+        self.limits = Some(set(self.limits.take().unwrap_or_default()));
     }
 }
 
@@ -90,8 +91,7 @@ impl WasmOptions {
                     settings.config.epoch_interruption(enable);
                 }
                 "trap-on-grow-failure" => {
-                    let limits = settings.limits().clone();
-                    *settings.limits() = limits.trap_on_grow_failure(enable);
+                    settings.update_limits(|limits| limits.trap_on_grow_failure(enable));
                 }
                 _ => {
                     settings.config.wasm_feature(name, enable)?;
@@ -105,11 +105,7 @@ impl WasmOptions {
 /// Applies `-W name=value` if `name` is a setting of the store (fuel, the
 /// timeout, a resource limit); false if it is not one.
 fn store_setting(settings: &mut Settings, name: &str, value: &str) -> Result<bool> {
-    let count = || -> Result<usize> {
-        parse_size(value).ok_or_else(|| anyhow::anyhow!("expected a number, found `{value}`"))
-    };
-    let limits = settings.limits.clone().unwrap_or_default();
-    let limits = match name {
+    let limit: fn(StoreLimitsBuilder, usize) -> StoreLimitsBuilder = match name {
         "fuel" => {
             let fuel = value
                 .parse::<u64>()
@@ -126,16 +122,18 @@ fn store_setting(settings: &mut Settings, name: &str, value: &str) -> Result<boo
             settings.timeout = Some(timeout);
             return Ok(true);
         }
-        "max-memory-size" => limits.memory_size(count()?),
-        "max-table-elements" => limits.table_elements(count()?),
-        "max-instances" => limits.instances(count()?),
-        "max-tables" => limits.tables(count()?),
-        "max-memories" => limits.memories(count()?),
-        "max-continuations" => limits.continuations(count()?),
-        "max-continuation-stack-bytes" => limits.continuation_stack_bytes(count()?),
+        "max-memory-size" => StoreLimitsBuilder::memory_size,
+        "max-table-elements" => StoreLimitsBuilder::table_elements,
+        "max-instances" => StoreLimitsBuilder::instances,
+        "max-tables" => StoreLimitsBuilder::tables,
+        "max-memories" => StoreLimitsBuilder::memories,
+        "max-continuations" => StoreLimitsBuilder::continuations,
+        "max-continuation-stack-bytes" => StoreLimitsBuilder::continuation_stack_bytes,
         _ => return Ok(false),
     };
-    settings.limits = Some(limits);
+    let count =
+        parse_size(value).ok_or_else(|| anyhow::anyhow!("expected a number, found `{value}`"))?;
+    settings.update_limits(|limits| limit(limits, count));
     Ok(true)
 }
 

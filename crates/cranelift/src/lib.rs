@@ -87,6 +87,11 @@ impl Compiler {
         Ok(Compiler { isa, options })
     }
 
+    /// The checks this compiler emits.
+    pub fn options(&self) -> CodegenOptions {
+        self.options
+    }
+
     /// Compiles every function body of `translation`, in parallel.
     pub fn compile_functions(
         &self,

@@ -161,26 +161,6 @@ pub enum IndexType {
     I64,
 }
 
-impl IndexType {
-    /// The value type of an index.
-    pub fn val_type(self) -> WasmValType {
-        match self {
-            IndexType::I32 => WasmValType::I32,
-            IndexType::I64 => WasmValType::I64,
-        }
-    }
-
-    /// The index type of an operand shared by two memories or tables (the
-    /// length of a copy between them): 64-bit only when both are.
-    pub fn min(self, other: IndexType) -> IndexType {
-        if self == IndexType::I64 && other == IndexType::I64 {
-            IndexType::I64
-        } else {
-            IndexType::I32
-        }
-    }
-}
-
 /// A table type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TableType {

@@ -11,7 +11,7 @@ use fxtime_runtime::code::{CodeKind, CodeObject};
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// The entry trampoline's signature: `(callee_vmctx, caller_vmctx, code,
 /// values)`.
@@ -34,7 +34,6 @@ struct EngineInner {
     trampolines: RwLock<Trampolines>,
     profiler: Profiler,
     debug_info: bool,
-    codegen: fxtime_cranelift::CodegenOptions,
     /// The epoch: stores' deadlines are counted in it.
     epoch: AtomicU64,
     /// The epoch states of the stores (with `Config::epoch_interruption`),
@@ -81,7 +80,6 @@ impl Engine {
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
                 debug_info: config.debug_info,
-                codegen: config.codegen,
                 epoch: AtomicU64::new(0),
                 epoch_stores: Mutex::default(),
             }),
@@ -100,12 +98,7 @@ impl Engine {
     /// over the engine's live stores.
     pub fn increment_epoch(&self) {
         let now = self.inner.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut stores = self
-            .inner
-            .epoch_stores
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        stores.retain(|store| match store.upgrade() {
+        self.epoch_stores().retain(|store| match store.upgrade() {
             Some(state) => {
                 if now >= state.deadline.load(Ordering::SeqCst) {
                     state.interrupt.store(1, Ordering::SeqCst);
@@ -123,19 +116,29 @@ impl Engine {
 
     /// Makes `increment_epoch` watch a store's deadline.
     pub(crate) fn watch_epoch(&self, state: &Arc<VMEpochState>) {
-        if self.inner.codegen.epoch_interruption {
-            let mut stores = self
-                .inner
-                .epoch_stores
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            stores.retain(|store| store.strong_count() > 0);
-            stores.push(Arc::downgrade(state));
+        if !self.codegen().epoch_interruption {
+            return;
         }
+        let mut stores = self.epoch_stores();
+        // Dropped stores leave dead entries, which `increment_epoch` also
+        // sweeps; sweeping when the list is full keeps it within twice the
+        // live stores at a constant cost per store, with or without epochs.
+        if stores.len() == stores.capacity() {
+            stores.retain(|store| store.strong_count() > 0);
+        }
+        stores.push(Arc::downgrade(state));
+    }
+
+    fn epoch_stores(&self) -> MutexGuard<'_, Vec<Weak<VMEpochState>>> {
+        // A panic while the lock was held left the list itself intact.
+        self.inner
+            .epoch_stores
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn codegen(&self) -> fxtime_cranelift::CodegenOptions {
-        self.inner.codegen
+        self.inner.compiler.options()
     }
 
     pub(crate) fn compiler(&self) -> &Compiler {

@@ -8,7 +8,7 @@ use crate::limits::ResourceLimiter;
 use crate::store::{StoreContextMut, StoreInner};
 use anyhow::{Result, bail};
 use fxtime_runtime::continuations::ContinuationLimits;
-use fxtime_runtime::store::{EpochVerdict, GrowVerdict, Growable, StoreHooks};
+use fxtime_runtime::store::{EpochVerdict, GrowVerdict, Growable, StoreHooks, limiter_size};
 
 /// Gives the limiter out of the host data.
 pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
@@ -32,7 +32,7 @@ pub enum UpdateDeadline {
     Continue(u64),
 }
 
-impl<T: 'static> Store<T> {
+impl<T> Store<T> {
     /// Sets the fuel the store's wasm may still consume (with
     /// `Config::consume_fuel`).
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
@@ -65,7 +65,9 @@ impl<T: 'static> Store<T> {
     pub fn epoch_deadline_trap(&mut self) {
         self.inner_mut().epoch_deadline = EpochDeadline::Trap;
     }
+}
 
+impl<T: 'static> Store<T> {
     /// Reaching the deadline runs `callback`, which either lets wasm go on
     /// with a new deadline or fails, trapping with its error.
     pub fn epoch_deadline_callback(
@@ -155,19 +157,20 @@ impl<T> StoreInner<T> {
             );
         }
         let page = fxtime_environ::vm::WASM_PAGE_SIZE;
-        let bytes =
-            |n: u64, unit: u64| usize::try_from(n.saturating_mul(unit)).unwrap_or(usize::MAX);
         for ty in memories {
             let (min, max) = (
-                bytes(ty.limits.min, page),
-                ty.limits.max.map(|m| bytes(m, page)),
+                limiter_size(ty.limits.min, page),
+                ty.limits.max.map(|m| limiter_size(m, page)),
             );
             if !limiter.memory_growing(0, min, max)? {
                 bail!("memory minimum of {min} bytes exceeds the store's limit");
             }
         }
         for ty in tables {
-            let (min, max) = (bytes(ty.limits.min, 1), ty.limits.max.map(|m| bytes(m, 1)));
+            let (min, max) = (
+                limiter_size(ty.limits.min, 1),
+                ty.limits.max.map(|m| limiter_size(m, 1)),
+            );
             if !limiter.table_growing(0, min, max)? {
                 bail!("table minimum of {min} elements exceeds the store's limit");
             }
@@ -204,7 +207,13 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
             Growable::Memory => limiter.memory_grow_failed(),
             Growable::Table => limiter.table_grow_failed(),
         };
-        self.verdict(outcome.map(|()| true)) == GrowVerdict::Trap
+        match outcome {
+            Ok(()) => false,
+            Err(error) => {
+                self.host.pending_error = Some(error);
+                true
+            }
+        }
     }
 
     fn epoch_deadline(&mut self) -> EpochVerdict {

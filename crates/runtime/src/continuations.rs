@@ -55,7 +55,8 @@ pub struct Continuations {
 }
 
 /// The most continuations a store may hold at once, and the most bytes
-/// their stacks may take (each stack counts its usable size).
+/// their stacks may take (each stack counts its size in the pool,
+/// [`Continuations::stack_size`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContinuationLimits {
     /// Live continuations.

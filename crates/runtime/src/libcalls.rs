@@ -6,7 +6,7 @@
 use crate::continuations::AllocationError;
 use crate::exceptions::fxtime_throw;
 use crate::instance::Instance;
-use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque};
+use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
 use fxtime_environ::vm::{
     Builtin, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, EPOCH_CONTINUE, EPOCH_ERROR, EPOCH_TRAP,
     GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
@@ -79,18 +79,18 @@ fn grow(
     delta: u64,
     unit: u64,
     maximum: Option<u64>,
-    grow: impl FnOnce() -> Option<u64>,
+    apply: impl FnOnce() -> Option<u64>,
 ) -> u64 {
     if delta > 0 {
-        let bytes = |units: u64| usize::try_from(units.saturating_mul(unit)).unwrap_or(usize::MAX);
-        let desired = bytes(current.saturating_add(delta));
-        match store.growing(what, bytes(current), desired, maximum.map(bytes)) {
+        let size = |units: u64| limiter_size(units, unit);
+        let desired = size(current.saturating_add(delta));
+        match store.growing(what, size(current), desired, maximum.map(size)) {
             GrowVerdict::Allow => {}
             GrowVerdict::Deny => return u64::MAX,
             GrowVerdict::Trap => return GROW_TRAP as u64,
         }
     }
-    match grow() {
+    match apply() {
         Some(old) => old,
         None if store.grow_failed(what) => GROW_TRAP as u64,
         None => u64::MAX,

@@ -52,6 +52,12 @@ pub enum Growable {
     Table,
 }
 
+/// `units` of `unit` bytes (pages, or 1 for table elements) as a size for a
+/// limiter, saturating at `usize::MAX`.
+pub fn limiter_size(units: u64, unit: u64) -> usize {
+    usize::try_from(units.saturating_mul(unit)).unwrap_or(usize::MAX)
+}
+
 /// What a limiter says of a growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrowVerdict {

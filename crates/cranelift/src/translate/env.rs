@@ -63,7 +63,7 @@ impl FuncTranslator<'_> {
     }
 
     /// [`call_builtin`](Self::call_builtin) from a cold block in a loop
-    /// (see `abi::call_builtin_cold`).
+    /// (see `abi::Placement::AtCall`).
     pub(crate) fn call_builtin_cold(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
         let sig = self.builtin_sig(builtin);
         abi::call_builtin_with(

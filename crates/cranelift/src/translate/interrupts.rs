@@ -25,9 +25,9 @@
 //!
 //! The epoch check tests the store's interrupt word (`VMEpochState`),
 //! which the engine raises when it advances the epoch to the store's
-//! deadline: a load of its address from the vmctx, and a compare with
-//! memory. The slow path calls `EpochInterrupt`, which traps or sets a new
-//! deadline.
+//! deadline: a load of its address from the vmctx, a load of the word, a
+//! test and a branch. The slow path calls `EpochInterrupt`, which traps or
+//! sets a new deadline.
 
 use super::FuncTranslator;
 use super::env::trusted;
@@ -192,16 +192,11 @@ impl FuncTranslator<'_> {
     /// After `op`: a function that keeps its fuel in a variable takes it
     /// back from memory when a call returns (the callee used some).
     pub(super) fn after_fuel_sync(&mut self, op: &Operator<'_>) {
-        use Operator as O;
         let Some(var) = self.fuel_var else {
             return;
         };
-        if self.reachable
-            && matches!(
-                op,
-                O::Call { .. } | O::CallIndirect { .. } | O::CallRef { .. }
-            )
-        {
+        // After a tail call, code is unreachable: only calls that return.
+        if self.reachable && is_call(op) {
             let fuel = self.load_fuel();
             self.builder.def_var(var, fuel);
         }
@@ -255,31 +250,36 @@ impl FuncTranslator<'_> {
     }
 
     fn check_fuel(&mut self) {
-        let Some(var) = self.fuel_var else {
-            let fuel = self.load_fuel();
-            let exhausted = self
-                .builder
-                .ins()
-                .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
-            self.trap_if(exhausted, TrapKind::OutOfFuel);
-            return;
+        let fuel = match self.fuel_var {
+            Some(var) => self.builder.use_var(var),
+            None => self.load_fuel(),
         };
-        // The variable goes to memory before the trap, so that the store
-        // tells how much is left.
-        let fuel = self.builder.use_var(var);
         let exhausted = self
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
-        let out = self.builder.create_block();
+        if self.fuel_var.is_none() {
+            self.trap_if(exhausted, TrapKind::OutOfFuel);
+            return;
+        }
+        // The variable goes to memory before the trap, so that the store
+        // tells how much is left.
+        self.cold_path(exhausted, |t| {
+            t.store_fuel(fuel);
+            t.trap_if(exhausted, TrapKind::OutOfFuel);
+        });
+    }
+
+    /// Emits `emit` in a cold block entered when `condition` is non-zero,
+    /// then goes on where both paths meet.
+    fn cold_path(&mut self, condition: Value, emit: impl FnOnce(&mut Self)) {
+        let cold = self.builder.create_block();
         let resume = self.builder.create_block();
-        self.builder.ins().brif(exhausted, out, &[], resume, &[]);
-        self.builder.set_cold_block(out);
-        self.enter_block(out);
-        self.store_fuel(fuel);
-        self.builder
-            .ins()
-            .trap(crate::abi::trap_code(TrapKind::OutOfFuel));
+        self.builder.ins().brif(condition, cold, &[], resume, &[]);
+        self.builder.set_cold_block(cold);
+        self.enter_block(cold);
+        emit(self);
+        self.builder.ins().jump(resume, &[]);
         self.enter_block(resume);
     }
 
@@ -295,23 +295,16 @@ impl FuncTranslator<'_> {
                 .ins()
                 .load(I64, trusted(), state, offsets::EPOCH_INTERRUPT as i32);
         let reached = self.builder.ins().icmp_imm_u(IntCC::NotEqual, interrupt, 0);
-        let interrupted = self.builder.create_block();
-        let resume = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(reached, interrupted, &[], resume, &[]);
-        self.builder.set_cold_block(interrupted);
-        self.enter_block(interrupted);
-        let status = self
-            .call_builtin_cold(Builtin::EpochInterrupt, &[])
-            .expect("EpochInterrupt returns a status");
-        self.trap_if_zero(status, TrapKind::Interrupt);
-        let failed = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::Equal, status, i64::from(EPOCH_ERROR));
-        self.trap_if(failed, TrapKind::HostError);
-        self.builder.ins().jump(resume, &[]);
-        self.enter_block(resume);
+        self.cold_path(reached, |t| {
+            let status = t
+                .call_builtin_cold(Builtin::EpochInterrupt, &[])
+                .expect("EpochInterrupt returns a status");
+            t.trap_if_zero(status, TrapKind::Interrupt);
+            let failed = t
+                .builder
+                .ins()
+                .icmp_imm_u(IntCC::Equal, status, i64::from(EPOCH_ERROR));
+            t.trap_if(failed, TrapKind::HostError);
+        });
     }
 }
