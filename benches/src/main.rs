@@ -5,6 +5,7 @@
 //! Each program checks its own result and exits non-zero when it is wrong;
 //! such a run is reported as a failure, not a time.
 
+mod build;
 mod measure;
 mod report;
 
@@ -16,10 +17,12 @@ use std::path::{Path, PathBuf};
 #[derive(Parser)]
 #[command(about = "Compare fxtime and Wasmtime on benchmark programs")]
 struct Args {
-    /// Programs (.wat/.wasm) or folders of them [default: the suite's].
+    /// Programs (.wat/.wasm, or .c, which fxbench compiles with clang) or
+    /// folders of them [default: the suite's].
     programs: Vec<PathBuf>,
     /// `cpu` (benches/cpu), `memory64` (benches/memory64: the cpu suite's
-    /// sieve and matmul on 64-bit memories, with `-W memory64=y`) or
+    /// sieve and matmul on 64-bit memories, with `-W memory64=y`), `simd`
+    /// (benches/simd: C kernels built with `clang -msimd128`) or
     /// `stack-switching` (benches/stack-switching, with
     /// `-W stack-switching=y,exceptions=y,function-references=y`, and each
     /// program's fiber-free floor from benches/floor on fxtime).
@@ -77,10 +80,17 @@ fn main() -> Result<()> {
             Some("benches/floor"),
         ),
         "memory64" => ("benches/memory64", vec!["memory64=y".to_string()], None),
-        other => bail!("unknown suite `{other}` (cpu, memory64, stack-switching)"),
+        "simd" => ("benches/simd", vec!["simd=y".to_string()], None),
+        other => bail!("unknown suite `{other}` (cpu, memory64, simd, stack-switching)"),
     };
     flags.extend(args.wasm.iter().cloned());
-    let programs = collect_programs(&args.programs, &root.join(suite_dir))?;
+    let programs = collect_programs(&args.programs, &root.join(suite_dir))?
+        .into_iter()
+        .map(|program| match program.extension() {
+            Some(e) if e == "c" => build::compile_c(&program, &root.join("target/fxbench")),
+            _ => Ok(program),
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut engines: Vec<Engine> = std::iter::once(Engine::new("fxtime", fxtime, &flags))
         .chain(wasmtime.map(|path| Engine::new("wasmtime", path, &flags)))
         .collect();
@@ -148,7 +158,10 @@ fn collect_programs(given: &[PathBuf], suite: &Path) -> Result<Vec<PathBuf>> {
         if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(&path)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "wat" || e == "wasm"))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| e == "wat" || e == "wasm" || e == "c")
+                })
                 .collect();
             found.sort();
             programs.extend(found);

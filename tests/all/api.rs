@@ -296,12 +296,15 @@ fn compile_errors_are_clear() {
     let malformed = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
     assert!(format!("{malformed:#}").contains("offset"), "{malformed:#}");
 
+    let mut config = Config::new();
+    config.wasm_simd(false);
+    let no_simd = Engine::new(&config).unwrap();
     let simd = Module::new(
-        &engine,
+        &no_simd,
         "(module (func (result v128) (v128.const i64x2 0 0)))",
     )
     .unwrap_err();
-    assert_eq!(simd.to_string(), "unsupported feature: simd");
+    assert!(simd.to_string().contains("simd (disabled"), "{simd:#}");
     let cause = simd
         .chain()
         .last()
@@ -322,10 +325,10 @@ fn compile_errors_are_clear() {
     );
 
     let mut config = Config::new();
-    config.wasm_simd(true);
+    config.wasm_threads(true);
     assert_eq!(
         Engine::new(&config).unwrap_err().to_string(),
-        "unsupported feature: simd"
+        "unsupported feature: threads"
     );
     assert!(Config::new().wasm_feature("no-such-feature", true).is_err());
 }
@@ -348,6 +351,58 @@ fn linking_errors_name_the_import() -> Result<()> {
             .to_string()
             .starts_with("incompatible import type for `env::f`"),
         "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn v128_values_cross_the_host_boundary() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    // A host function taking and returning vectors among scalars.
+    linker.func_wrap(
+        "env",
+        "swap_halves",
+        |x: u128, k: i32, y: u128| -> (u128, i32) { (x.rotate_left(64) ^ y, k + 1) },
+    )?;
+    let instance = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "swap_halves" (func $swap (param v128 i32 v128) (result v128 i32)))
+            (global (export "g") (mut v128) (v128.const i64x2 1 2))
+            (func (export "call_host") (param v128 v128) (result v128 i32)
+              (call $swap (local.get 0) (i32.const 41) (local.get 1)))
+            (func (export "lanes") (param v128) (result i32 i64 v128)
+              (i32x4.extract_lane 3 (local.get 0))
+              (i64x2.extract_lane 0 (local.get 0))
+              (i32x4.add (local.get 0) (global.get 0))))"#,
+    )?;
+    let x: u128 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
+    let call_host = instance.get_typed_func::<(u128, u128), (u128, i32)>(&store, "call_host")?;
+    assert_eq!(
+        call_host.call(&mut store, (x, 0xff))?,
+        (x.rotate_left(64) ^ 0xff, 42)
+    );
+
+    // Untyped, with lane 0 in the low bits.
+    let lanes = instance.get_func(&store, "lanes").unwrap();
+    let mut out = [Val::I32(0), Val::I64(0), Val::V128(0)];
+    lanes.call(&mut store, &[Val::V128(x)], &mut out)?;
+    assert_eq!(out[0], Val::I32(0x0123_4567));
+    assert_eq!(out[1], Val::I64(0xfedc_ba98_7654_3210_u64 as i64));
+    // Lanes 0 and 2 of the global are 1 and 2 (i64x2 1 2).
+    assert_eq!(out[2], Val::V128(x + 1 + (2 << 64)));
+
+    let global = instance.get_global(&store, "g").unwrap();
+    assert_eq!(global.get(&store), Val::V128(1 | (2 << 64)));
+    global.set(&mut store, Val::V128(u128::MAX))?;
+    assert!(global.set(&mut store, Val::I64(1)).is_err());
+    lanes.call(&mut store, &[Val::V128(x)], &mut out)?;
+    assert_eq!(
+        out[2],
+        Val::V128(x.wrapping_sub(0x0000_0001_0000_0001_0000_0001_0000_0001))
     );
     Ok(())
 }

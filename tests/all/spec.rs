@@ -84,6 +84,27 @@ fn core_suite_with_fuel_and_epoch_checks() {
     assert!(report.is_empty(), "failures with the checks:\n{report}");
 }
 
+/// The relaxed SIMD scripts again with deterministic results: each of
+/// their assertions accepts the deterministic result, so both modes must
+/// pass them all.
+#[test]
+fn relaxed_simd_scripts_deterministic() {
+    let files: Vec<PathBuf> = scripts("spec/testsuite")
+        .into_iter()
+        .filter(|f| name(f).contains("relaxed"))
+        .collect();
+    assert!(files.len() >= 7, "the relaxed SIMD scripts are missing");
+    let mut config = Config::new();
+    config.relaxed_simd_deterministic(true);
+    let mut report = String::new();
+    for (_, outcome) in run_all(&files, &config) {
+        for failure in &outcome.failures {
+            report.push_str(&format!("{failure}\n"));
+        }
+    }
+    assert!(report.is_empty(), "deterministic relaxed SIMD:\n{report}");
+}
+
 #[test]
 fn core_suite() {
     let skip = skip_list();

@@ -12,7 +12,9 @@ pub struct WasmOptions {
     /// Enable or disable WebAssembly features, e.g. `-W multi-memory=n`
     /// or `-W stack-switching`; names as Wasmtime spells them. Limits in
     /// bytes (suffix K, M or G allowed): `-W max-wasm-stack=N` (default
-    /// 512K), `-W continuation-stack-size=N` (default 1M). With `run`:
+    /// 512K), `-W continuation-stack-size=N` (default 1M).
+    /// `-W relaxed-simd-deterministic` gives relaxed SIMD operators the
+    /// same results on every host. With `run`:
     /// `-W fuel=N`, `-W timeout=DURATION` (`100ms`, `2s`),
     /// `-W epoch-interruption`, `-W max-memory-size=BYTES`,
     /// `-W max-table-elements=N`, `-W max-instances=N`, `-W max-tables=N`,
@@ -89,6 +91,9 @@ impl WasmOptions {
             match name {
                 "epoch-interruption" => {
                     settings.config.epoch_interruption(enable);
+                }
+                "relaxed-simd-deterministic" => {
+                    settings.config.relaxed_simd_deterministic(enable);
                 }
                 "trap-on-grow-failure" => {
                     settings.update_limits(|limits| limits.trap_on_grow_failure(enable));

@@ -209,6 +209,7 @@ fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
         ValType::I64 => Val::I64(parse_int(arg, 64).with_context(bad)? as i64),
         ValType::F32 => Val::from(arg.parse::<f32>().with_context(bad)?),
         ValType::F64 => Val::from(arg.parse::<f64>().with_context(bad)?),
+        ValType::V128 => Val::V128(parse_v128(arg).with_context(bad)?),
         other => bail!("cannot pass arguments of type {other} from the command line"),
     })
 }
@@ -229,13 +230,22 @@ fn parse_int(arg: &str, bits: u32) -> Option<i128> {
     in_range.then_some(value)
 }
 
+/// A `v128` as the unsigned 128-bit integer of its little-endian bytes,
+/// decimal (as Wasmtime prints it) or `0x` hex.
+fn parse_v128(arg: &str) -> Option<u128> {
+    match arg.strip_prefix("0x") {
+        Some(hex) => u128::from_str_radix(hex, 16).ok(),
+        None => arg.parse::<u128>().ok(),
+    }
+}
+
 fn format_val(val: &Val) -> String {
     match val {
         Val::I32(v) => v.to_string(),
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::V128(v) => format!("{v:#034x}"),
+        Val::V128(v) => v.to_string(),
         Val::FuncRef(None)
         | Val::ExternRef(None)
         | Val::ExnRef(None)

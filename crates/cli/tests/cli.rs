@@ -65,6 +65,27 @@ fn traps_print_the_message_and_backtrace() {
 }
 
 #[test]
+fn v128_on_the_command_line() {
+    let wat = file(
+        "v128.wat",
+        r#"(module (func (export "twice") (param v128) (result v128 i32)
+              (i32x4.add (local.get 0) (local.get 0))
+              (i32x4.extract_lane 3 (local.get 0))))"#,
+    );
+    let wat = wat.to_str().unwrap();
+    // Printed as Wasmtime prints it: the unsigned 128-bit integer of the
+    // little-endian bytes; taken in that form or in hex.
+    for arg in ["0x30000000200000001", "55340232229718589441"] {
+        let out = fxtime(&["run", "--invoke", "twice", wat, arg]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "110680464459437178882\n0\n");
+    }
+    let out = fxtime(&["run", "--invoke", "twice", wat, "0x1g"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("cannot parse `0x1g` as v128"));
+}
+
+#[test]
 fn bad_input_is_a_one_line_error() {
     let wat = file("ok.wat", ADD);
     let wat = wat.to_str().unwrap();
@@ -90,8 +111,8 @@ fn bad_input_is_a_one_line_error() {
             "cannot parse `x` as i32",
         ),
         (
-            vec!["run", "-W", "simd=y", wat],
-            "unsupported feature: simd",
+            vec!["run", "-W", "threads=y", wat],
+            "unsupported feature: threads",
         ),
         (
             vec!["run", "-W", "bogus", wat],

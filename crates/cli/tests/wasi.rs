@@ -231,6 +231,20 @@ fn clocks_sleep_random_and_polling_stdin() {
 }
 
 #[test]
+fn simd_intrinsics_in_a_c_program() {
+    // SIMD is on by default: no -W needed, as in Wasmtime.
+    let (_, wasm) = build("simd", &["-msimd128"]);
+    let out = fxtime(&["run", path(&wasm)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "sum=2080 dot=832 max=6.5 min=-4.0 norm=10.3441 rev=ponmlkjihgfedcba \
+         swizzle=ap...h mask=0xff00 sat=255 narrow=32767,-32768,5,-5 \
+         trunc=3,-2,2147483647,0\n"
+    );
+}
+
+#[test]
 fn c_fibers_on_stack_switching_with_a_preloaded_module() {
     let dir = scratch("fibers");
     let fibers = Path::new(FIBERS);

@@ -25,6 +25,14 @@ pub(crate) fn enter_function(builder: &mut FunctionBuilder<'_>) -> Vec<ir::Value
     builder.block_params(entry).to_vec()
 }
 
+/// Flags for the loads and stores of wasm values in runtime slots (value
+/// arrays, globals, exception payloads): they cannot trap, but are not
+/// marked aligned, so that a `v128` in a slot aligned to less than 16
+/// bytes is never folded into an SSE instruction that needs alignment.
+pub(crate) fn value_flags() -> ir::MemFlagsData {
+    ir::MemFlagsData::new().with_notrap()
+}
+
 /// The Cranelift type holding a wasm value type.
 pub(crate) fn ir_type(ty: WasmValType) -> ir::Type {
     match ty {

@@ -28,7 +28,7 @@ mod translate;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
-use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
 use fxtime_environ::{
@@ -46,12 +46,24 @@ pub struct CodegenOptions {
     pub consume_fuel: bool,
     /// Check the epoch deadline (`Config::epoch_interruption`).
     pub epoch_interruption: bool,
+    /// Give relaxed SIMD operators their deterministic results
+    /// (`Config::relaxed_simd_deterministic`).
+    pub relaxed_simd_deterministic: bool,
+}
+
+/// The target as function translation sees it.
+#[derive(Clone, Copy)]
+pub(crate) struct Host<'a> {
+    pub(crate) isa: &'a dyn TargetIsa,
+    /// Whether the CPU has SSE4.1, which the x64 backend needs for SIMD.
+    pub(crate) sse41: bool,
 }
 
 /// Compiles modules and trampolines for the host.
 pub struct Compiler {
     isa: OwnedTargetIsa,
     options: CodegenOptions,
+    sse41: bool,
 }
 
 impl Compiler {
@@ -84,7 +96,22 @@ impl Compiler {
             .map_err(|e| WasmError::Unsupported(format!("this host CPU: {e}")))?
             .finish(settings::Flags::new(flags))
             .map_err(|e| WasmError::Bug(format!("building the target ISA: {e}")))?;
-        Ok(Compiler { isa, options })
+        let sse41 = isa
+            .isa_flags()
+            .iter()
+            .any(|flag| flag.name == "has_sse41" && flag.as_bool() == Some(true));
+        Ok(Compiler {
+            isa,
+            options,
+            sse41,
+        })
+    }
+
+    fn host(&self) -> Host<'_> {
+        Host {
+            isa: &*self.isa,
+            sse41: self.sse41,
+        }
     }
 
     /// The checks this compiler emits.
@@ -110,7 +137,7 @@ impl Compiler {
                     offsets,
                     index,
                     body,
-                    self.isa.frontend_config(),
+                    self.host(),
                     self.options,
                 )?;
                 self.compile(func)

@@ -10,7 +10,9 @@
 //!   the exception the host function's callee threw. It records its frame pointer in the store context
 //!   first, so that host code can walk the wasm frames below it.
 
-use crate::abi::{POINTER, builtin_signature, enter_function, ir_type, trap_code, wasm_signature};
+use crate::abi::{
+    POINTER, builtin_signature, enter_function, ir_type, trap_code, value_flags, wasm_signature,
+};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, AbiParam, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem, InstBuilder,
@@ -43,17 +45,18 @@ pub(crate) fn entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functi
     let [callee_vmctx, caller_vmctx, code, values] = enter_function(&mut b)[..] else {
         unreachable!("four parameters")
     };
-    let flags = MemFlagsData::trusted();
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, param) in ty.params.iter().enumerate() {
-        let value = b.ins().load(ir_type(*param), flags, values, slot_offset(i));
+        let value = b
+            .ins()
+            .load(ir_type(*param), value_flags(), values, slot_offset(i));
         args.push(value);
     }
     let sig = b.import_signature(wasm_signature(ty));
     let call = b.ins().call_indirect(sig, code, &args);
     let results = b.inst_results(call).to_vec();
     for (i, result) in results.into_iter().enumerate() {
-        b.ins().store(flags, result, values, slot_offset(i));
+        b.ins().store(value_flags(), result, values, slot_offset(i));
     }
     b.ins().return_(&[]);
     b.finalize(frontend);
@@ -89,7 +92,7 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
     let values = b.ins().stack_addr(POINTER, slot, 0);
     for (i, param) in params[2..].iter().enumerate() {
-        b.ins().store(flags, *param, values, slot_offset(i));
+        b.ins().store(value_flags(), *param, values, slot_offset(i));
     }
     let callback = b
         .ins()
@@ -136,7 +139,7 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
     for (i, result) in ty.results.iter().enumerate() {
         results.push(
             b.ins()
-                .load(ir_type(*result), flags, values, slot_offset(i)),
+                .load(ir_type(*result), value_flags(), values, slot_offset(i)),
         );
     }
     b.ins().return_(&results);

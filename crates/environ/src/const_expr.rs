@@ -14,6 +14,8 @@ pub enum ConstOp {
     F32Const(u32),
     /// `f64.const`, as bits.
     F64Const(u64),
+    /// `v128.const`, its bytes as a little-endian integer.
+    V128Const(u128),
     /// `ref.null` of any type.
     RefNull,
     /// `ref.func`.
@@ -54,6 +56,7 @@ impl ConstExpr {
                 O::I64Const { value } => ConstOp::I64Const(value),
                 O::F32Const { value } => ConstOp::F32Const(value.bits()),
                 O::F64Const { value } => ConstOp::F64Const(value.bits()),
+                O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
                 O::RefNull { .. } => ConstOp::RefNull,
                 O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex(function_index)),
                 O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex(global_index)),
@@ -65,14 +68,10 @@ impl ConstExpr {
                 O::I64Mul => ConstOp::I64Mul,
                 O::End => continue,
                 other => {
-                    let feature = match other {
-                        O::V128Const { .. } => "simd",
-                        _ => "gc",
-                    };
                     let name = format!("{other:?}");
                     let name = name.split([' ', '{', '(']).next().unwrap_or_default();
                     return Err(WasmError::Unsupported(format!(
-                        "{feature} (constant expression operator {name} at offset {offset:#x})"
+                        "gc (constant expression operator {name} at offset {offset:#x})"
                     )));
                 }
             };

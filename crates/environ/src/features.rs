@@ -61,11 +61,11 @@ pub const FEATURES: &[Feature] = &[
     feature("reference-types", WasmFeatures::REFERENCE_TYPES, true),
     feature("multi-memory", WasmFeatures::MULTI_MEMORY, true),
     feature("extended-const", WasmFeatures::EXTENDED_CONST, true),
-    feature("simd", WasmFeatures::SIMD, false),
+    feature("simd", WasmFeatures::SIMD, true),
     feature(
         "relaxed-simd",
         WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
-        false,
+        true,
     ),
     feature("tail-call", WasmFeatures::TAIL_CALL, true),
     feature(
@@ -227,8 +227,8 @@ mod tests {
     #[test]
     fn unsupported_features_cannot_be_enabled() {
         let mut set = FeatureSet::default();
-        let err = set.set("simd", true).unwrap_err();
-        assert_eq!(err.to_string(), "unsupported feature: simd");
+        let err = set.set("threads", true).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported feature: threads");
         assert!(set.set("no-such-thing", true).is_err());
         set.set("multi-memory", false).unwrap();
         assert!(!set.is_enabled("multi-memory"));
@@ -246,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn explains_a_simd_module() {
+    fn explains_a_simd_module_when_simd_is_off() {
         // (module (func (result v128) v128.const i64x2 0 0))
         let wasm = [
             0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
@@ -254,7 +254,10 @@ mod tests {
             3, 2, 1, 0, // func
             10, 22, 1, 20, 0, 0xfd, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
         ];
-        let err = FeatureSet::default().explain_invalid(&wasm).unwrap();
-        assert_eq!(err.to_string(), "unsupported feature: simd");
+        let mut set = FeatureSet::default();
+        assert!(set.explain_invalid(&wasm).is_none());
+        set.set("simd", false).unwrap();
+        let err = set.explain_invalid(&wasm).unwrap();
+        assert!(err.to_string().contains("simd (disabled"), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! Index spaces and types of a module, independent of wasmparser.
 
 use crate::heap::{CompositeKind, convert_ref_type};
-use crate::{RefType, TypeRef, WasmError, WasmResult};
+use crate::{RefType, TypeRef, WasmResult};
 use std::fmt;
 
 macro_rules! index_types {
@@ -202,7 +202,7 @@ pub(crate) fn convert_val_type_with(
         V::I64 => WasmValType::I64,
         V::F32 => WasmValType::F32,
         V::F64 => WasmValType::F64,
-        V::V128 => return Err(WasmError::Unsupported("simd".into())),
+        V::V128 => WasmValType::V128,
         V::Ref(r) => WasmValType::Ref(convert_ref_type(r, kind_of)?),
     })
 }

@@ -55,8 +55,10 @@ feature_switches! {
     wasm_multi_memory => "multi-memory",
     /// Extended constant expressions (on by default).
     wasm_extended_const => "extended-const",
-    /// 128-bit SIMD (not supported yet).
+    /// 128-bit SIMD (on by default).
     wasm_simd => "simd",
+    /// Relaxed SIMD, which implies SIMD (on by default).
+    wasm_relaxed_simd => "relaxed-simd",
     /// Tail calls (on by default).
     wasm_tail_call => "tail-call",
     /// Typed function references (on by default).
@@ -145,6 +147,15 @@ impl Config {
     /// store has no deadline until one is set.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.codegen.epoch_interruption = enable;
+        self
+    }
+
+    /// Whether relaxed SIMD operators give their deterministic results,
+    /// the same on every host (default: off, each gives the result the
+    /// host computes fastest, which may differ between CPUs for NaNs,
+    /// out-of-range lanes and rounding of fused multiply-adds).
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.codegen.relaxed_simd_deterministic = enable;
         self
     }
 

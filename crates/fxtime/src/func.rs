@@ -395,6 +395,8 @@ wasm_ty! {
     u64 => I64, I64, |v| v as u64, |s| s as i64;
     f32 => F32, F32, |v| f32::from_bits(v), |s| s.to_bits();
     f64 => F64, F64, |v| f64::from_bits(v), |s| s.to_bits();
+    // A `v128`, as `Val::V128` holds it.
+    u128 => V128, V128, |v| v, |s| s;
 }
 
 /// Parameter lists of typed functions: `()`, one value, or tuples.

@@ -19,7 +19,7 @@ pub enum Val {
     F32(u32),
     /// An `f64`, as its bits.
     F64(u64),
-    /// A `v128`.
+    /// A `v128`: its 16 bytes, lane 0 first, as a little-endian integer.
     V128(u128),
     /// A function reference, `None` being null.
     FuncRef(Option<Func>),
@@ -338,6 +338,13 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Val {
         Val::F64(v.to_bits())
+    }
+}
+
+/// A `v128` (see [`Val::V128`]).
+impl From<u128> for Val {
+    fn from(v: u128) -> Val {
+        Val::V128(v)
     }
 }
 

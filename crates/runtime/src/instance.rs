@@ -325,6 +325,7 @@ impl Instance {
                 ConstOp::I64Const(v) => u128::from(v as u64),
                 ConstOp::F32Const(bits) => u128::from(bits),
                 ConstOp::F64Const(bits) => u128::from(bits),
+                ConstOp::V128Const(bits) => bits,
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => self.func_ref(f) as usize as u128,
                 ConstOp::GlobalGet(g) => {

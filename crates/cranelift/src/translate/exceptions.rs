@@ -10,8 +10,7 @@
 //! the same function's handlers through the same tables.
 
 use super::FuncTranslator;
-use super::env::trusted;
-use crate::abi::{POINTER, ir_type, trap_code};
+use crate::abi::{POINTER, ir_type, trap_code, value_flags};
 use cranelift_codegen::ir::{
     self, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem, ExceptionTag, InstBuilder,
     Value,
@@ -80,7 +79,7 @@ impl FuncTranslator<'_> {
                 for (i, ty) in types.into_iter().enumerate() {
                     let value = self.builder.ins().load(
                         ir_type(ty),
-                        trusted(),
+                        value_flags(),
                         exception,
                         payload_offset(i),
                     );
@@ -131,7 +130,7 @@ impl FuncTranslator<'_> {
         for (i, value) in payload.iter().enumerate() {
             self.builder
                 .ins()
-                .store(trusted(), *value, exception, payload_offset(i));
+                .store(value_flags(), *value, exception, payload_offset(i));
         }
         exception
     }

@@ -47,7 +47,7 @@ impl Load {
     }
 }
 
-fn heap_flags() -> MemFlagsData {
+pub(crate) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new().with_trap_code(Some(trap_code(TrapKind::MemoryOutOfBounds)))
 }
 
@@ -167,7 +167,12 @@ impl FuncTranslator<'_> {
 
     /// The address of an access of `size` bytes at `index + memarg.offset`,
     /// as a base and a small immediate offset.
-    fn heap_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> (Value, i32) {
+    pub(crate) fn heap_address(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u32,
+    ) -> (Value, i32) {
         let memory = MemoryIndex(match memarg.target {
             MemArgTarget::Memory(m) => m,
             // Array targets come with GC, which validation turned away.

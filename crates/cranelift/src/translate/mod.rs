@@ -9,6 +9,7 @@
 //!                                         |- table      tables and references
 //!                                         |- calls      direct and indirect calls
 //!                                         |- exceptions try_table, throw
+//!                                         |- simd       v128 and relaxed SIMD
 //!                                         `- stack_switching  continuations (CLIF from fxtime-wasmfx)
 //! ```
 //!
@@ -24,18 +25,18 @@ mod exceptions;
 mod interrupts;
 mod memory;
 mod numeric;
+mod simd;
 mod stack_switching;
 mod table;
 mod variables;
 
 pub(crate) use stack_switching::traps;
 
-use crate::CodegenOptions;
 use crate::abi::{enter_function, ir_type, wasm_signature};
+use crate::{CodegenOptions, Host};
 use control::ControlFrame;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
-use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use fxtime_environ::vm::Builtin;
 use fxtime_environ::{
@@ -51,7 +52,7 @@ pub(crate) fn translate_function(
     offsets: &VMOffsets,
     index: DefinedFuncIndex,
     body: FunctionBodyData<'_>,
-    frontend: TargetFrontendConfig,
+    host: Host<'_>,
     options: CodegenOptions,
 ) -> WasmResult<ir::Function> {
     let func_index = module.func_index(index);
@@ -88,6 +89,7 @@ pub(crate) fn translate_function(
         options,
         fuel_pending: 0,
         fuel_var: None,
+        host,
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.builder.declare_var(ir_type(*ty));
@@ -95,7 +97,7 @@ pub(crate) fn translate_function(
         t.locals.push(var);
     }
     t.translate_body(body)?;
-    t.builder.finalize(frontend);
+    t.builder.finalize(host.isa.frontend_config());
     Ok(func)
 }
 
@@ -136,6 +138,8 @@ pub(crate) struct FuncTranslator<'a> {
     /// The variable holding the fuel, in a function that keeps it out of
     /// memory (see `interrupts`).
     fuel_var: Option<Variable>,
+    /// The target, for the operators whose best lowering depends on it.
+    host: Host<'a>,
 }
 
 impl FuncTranslator<'_> {
@@ -202,6 +206,7 @@ impl FuncTranslator<'_> {
             || self.translate_exceptions(op)?
             || self.translate_cast(op)?
             || self.translate_stack_switching(op)?
+            || self.translate_simd(op)?
         {
             self.after_fuel_sync(op);
             return Ok(());
@@ -261,15 +266,14 @@ impl FuncTranslator<'_> {
             WasmValType::I64 | WasmValType::Ref(_) => ins.iconst(ir::types::I64, 0),
             WasmValType::F32 => ins.f32const(0.0),
             WasmValType::F64 => ins.f64const(0.0),
-            WasmValType::V128 => return Err(WasmError::Unsupported("simd".into())),
+            WasmValType::V128 => simd::zero_v128(&mut self.builder),
         })
     }
 }
 
 /// Names the proposal an operator belongs to, for "unsupported feature".
 fn unsupported_operator(op: &Operator<'_>) -> String {
-    let name = format!("{op:?}");
-    let name = name.split([' ', '{', '(']).next().unwrap_or_default();
+    let name = operator_name(op);
     let proposal = operator_proposal(op).replace('_', "-");
     format!("{proposal} (operator {name})")
 }
@@ -280,6 +284,14 @@ macro_rules! define_operator_proposal {
         fn operator_proposal(op: &Operator<'_>) -> &'static str {
             match op {
                 $( Operator::$op { .. } => stringify!($proposal), )*
+                _ => "unknown",
+            }
+        }
+
+        /// The name of `op`'s variant (`I32Add`).
+        fn operator_name(op: &Operator<'_>) -> &'static str {
+            match op {
+                $( Operator::$op { .. } => stringify!($op), )*
                 _ => "unknown",
             }
         }

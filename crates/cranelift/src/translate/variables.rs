@@ -2,8 +2,7 @@
 //! `VMContext`).
 
 use super::FuncTranslator;
-use super::env::trusted;
-use crate::abi::ir_type;
+use crate::abi::{ir_type, value_flags};
 use cranelift_codegen::ir::{InstBuilder, Value};
 use fxtime_environ::{GlobalIndex, WasmResult};
 use wasmparser::Operator;
@@ -29,13 +28,13 @@ impl FuncTranslator<'_> {
                 let global = GlobalIndex(*global_index);
                 let ty = ir_type(self.module.globals[global.index()].ty.content);
                 let (base, offset) = self.global_address(global);
-                let value = self.builder.ins().load(ty, trusted(), base, offset);
+                let value = self.builder.ins().load(ty, value_flags(), base, offset);
                 self.stack.push(value);
             }
             Operator::GlobalSet { global_index } => {
                 let value = self.pop();
                 let (base, offset) = self.global_address(GlobalIndex(*global_index));
-                self.builder.ins().store(trusted(), value, base, offset);
+                self.builder.ins().store(value_flags(), value, base, offset);
             }
             _ => return Ok(false),
         }
