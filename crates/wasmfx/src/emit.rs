@@ -34,9 +34,9 @@ pub struct Traps {
 }
 
 /// Accesses that cannot trap. Not marked aligned: value buffers hold
-/// `v128`s at 16-byte slots whose base is only 8-byte aligned, and an
-/// aligned vector access may become an SSE instruction that faults on
-/// misalignment.
+/// `v128`s in 16-byte slots whose base nothing promises to align to 16
+/// bytes, and an aligned vector access may become an SSE instruction
+/// that faults on misalignment.
 fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
