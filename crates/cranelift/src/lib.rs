@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod abi;
+mod placement;
 mod trampolines;
 mod unwind;
 
@@ -86,6 +87,8 @@ impl Compiler {
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "stack_switch_model", "basic")?;
+        // Block offsets and edges, for `placement`.
+        set(&mut flags, "machine_code_cfg_info", "true")?;
         let verify = if cfg!(debug_assertions) {
             "true"
         } else {
@@ -187,6 +190,7 @@ impl Compiler {
             .create_unwind_info(&*self.isa)
             .map_err(|e| WasmError::Bug(format!("unwind info: {e:?}")))?;
         let buffer = compiled.buffer.clone();
+        let line_offset = placement::line_offset(&compiled.bb_starts, &compiled.bb_edges);
         let mut relocations = Vec::new();
         for reloc in buffer.relocs() {
             relocations.push(convert_relocation(&context.func, reloc)?);
@@ -216,6 +220,7 @@ impl Compiler {
             function: CompiledFunction {
                 code: buffer.data().to_vec(),
                 alignment: buffer.alignment,
+                line_offset,
                 relocations,
                 traps,
                 call_sites,

@@ -92,6 +92,10 @@ pub struct CompiledFunction {
     pub code: Vec<u8>,
     /// Required alignment of the code's start.
     pub alignment: u32,
+    /// Where in a 64-byte line the code prefers to start (a multiple of
+    /// `alignment`): chosen so that its innermost loops' headers are not
+    /// at the end of a line of instruction fetch.
+    pub line_offset: u32,
     /// Patches to apply when the code is placed.
     pub relocations: Vec<Relocation>,
     /// Trapping instructions, sorted by offset.
