@@ -7,4 +7,5 @@ mod memory64;
 mod misc;
 mod spec;
 mod stack_switching;
+mod trap_locations;
 mod traps;

@@ -28,6 +28,7 @@ mod numeric;
 mod simd;
 mod stack_switching;
 mod table;
+mod trap_sites;
 mod variables;
 
 pub(crate) use stack_switching::traps;
@@ -98,6 +99,7 @@ pub(crate) fn translate_function(
     }
     t.translate_body(body)?;
     t.builder.finalize(host.isa.frontend_config());
+    trap_sites::attribute_merged_loads(&mut func);
     Ok(func)
 }
 
