@@ -296,6 +296,19 @@ fn compile_errors_are_clear() {
     let malformed = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
     assert!(format!("{malformed:#}").contains("offset"), "{malformed:#}");
 
+    // The compact import encoding of a proposal fxtime does not enable
+    // (a module name, an empty item name, then 0x7F and a list of items).
+    let compact = [
+        0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
+        1, 4, 1, 0x60, 0, 0, // type 0: [] -> []
+        2, 10, 1, 1, b'm', 0, 0x7f, 1, 1, b'f', 0, 0, // import m.f: type 0
+    ];
+    let error = Module::new(&engine, compact).unwrap_err();
+    assert!(
+        format!("{error:#}").contains("compact imports"),
+        "{error:#}"
+    );
+
     let mut config = Config::new();
     config.wasm_simd(false);
     let no_simd = Engine::new(&config).unwrap();

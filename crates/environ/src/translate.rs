@@ -38,7 +38,11 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> WasmResult<Modul
         info: ModuleInfo::default(),
         bodies: Vec::new(),
     };
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser checks some encodings itself (compact imports), by its
+    // own feature set: give it the engine's, not wasmparser's defaults.
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
