@@ -421,6 +421,61 @@ fn v128_values_cross_the_host_boundary() -> Result<()> {
 }
 
 #[test]
+fn i31_references_cross_the_host_boundary() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &mut store,
+        &Linker::new(&engine),
+        r#"(module
+            (global (export "g") (mut anyref) (ref.i31 (i32.const -5)))
+            (func (export "make") (param i32) (result i31ref) (ref.i31 (local.get 0)))
+            (func (export "get_s") (param anyref) (result i32)
+              (i31.get_s (ref.cast i31ref (local.get 0))))
+            (func (export "same") (param eqref eqref) (result i32)
+              (ref.eq (local.get 0) (local.get 1))))"#,
+    )?;
+    let make = instance.get_func(&store, "make").unwrap();
+    let mut out = [Val::AnyRef(None)];
+    make.call(&mut store, &[Val::I32(-1)], &mut out)?;
+    let Val::AnyRef(Some(made)) = out[0] else {
+        panic!("expected an i31, got {:?}", out[0]);
+    };
+    // The top bit is lost: -1 keeps its 31 low bits.
+    let i31 = made.as_i31().unwrap();
+    assert_eq!((i31.get_i32(), i31.get_u32()), (-1, 0x7fff_ffff));
+
+    let from_host = Val::AnyRef(Some(fxtime::AnyRef::from_i31(fxtime::I31::wrapping_i32(
+        -42,
+    ))));
+    let get_s = instance.get_func(&store, "get_s").unwrap();
+    let mut result = [Val::I32(0)];
+    get_s.call(&mut store, &[from_host], &mut result)?;
+    assert_eq!(result[0], Val::I32(-42));
+    // A null anyref fails the cast.
+    assert!(
+        get_s
+            .call(&mut store, &[Val::AnyRef(None)], &mut result)
+            .is_err()
+    );
+
+    let same = instance.get_func(&store, "same").unwrap();
+    same.call(&mut store, &[from_host, from_host], &mut result)?;
+    assert_eq!(result[0], Val::I32(1));
+    same.call(&mut store, &[from_host, out[0]], &mut result)?;
+    assert_eq!(result[0], Val::I32(0));
+
+    let global = instance.get_global(&store, "g").unwrap();
+    let Val::AnyRef(Some(g)) = global.get(&store) else {
+        panic!("the global holds an i31");
+    };
+    assert_eq!(g.as_i31().map(fxtime::I31::get_i32), Some(-5));
+    global.set(&mut store, from_host)?;
+    assert_eq!(global.get(&store), from_host);
+    Ok(())
+}
+
+#[test]
 fn typed_funcs_check_their_types() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());

@@ -252,7 +252,10 @@ fn format_val(val: &Val) -> String {
         | Val::AnyRef(None)
         | Val::ContRef(None) => "null".to_string(),
         Val::ContRef(Some(_)) => "<contref>".to_string(),
-        Val::AnyRef(Some(never)) => match *never {},
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(i31) => format!("i31 {}", i31.get_u32()),
+            None => "<anyref>".to_string(),
+        },
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),
         Val::ExternRef(Some(_)) => "<externref>".to_string(),

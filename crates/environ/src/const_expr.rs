@@ -16,6 +16,8 @@ pub enum ConstOp {
     F64Const(u64),
     /// `v128.const`, its bytes as a little-endian integer.
     V128Const(u128),
+    /// `ref.i31` of the `i32` below.
+    RefI31,
     /// `ref.null` of any type.
     RefNull,
     /// `ref.func`.
@@ -60,6 +62,7 @@ impl ConstExpr {
                 O::RefNull { .. } => ConstOp::RefNull,
                 O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex(function_index)),
                 O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex(global_index)),
+                O::RefI31 => ConstOp::RefI31,
                 O::I32Add => ConstOp::I32Add,
                 O::I32Sub => ConstOp::I32Sub,
                 O::I32Mul => ConstOp::I32Mul,

@@ -68,7 +68,7 @@ pub use profiling::ProfilingStrategy;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use store_hooks::UpdateDeadline;
 pub use trap::{Trap, WasmBacktrace};
-pub use values::{AnyRef, ContRef, ExnRef, ExternRef, Val};
+pub use values::{AnyRef, ContRef, ExnRef, ExternRef, I31, Val};
 
 /// Errors of the API (`anyhow`'s).
 pub use anyhow::{Error, Result};

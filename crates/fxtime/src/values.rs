@@ -47,9 +47,63 @@ pub struct ContRef {
     pub(crate) type_id: Option<u32>,
 }
 
-/// A GC object. None exist yet: GC instructions are not supported.
+/// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
+/// `i31ref`, ...). fxtime has no GC heap objects yet, so every one is an
+/// [`I31`]; it needs no store and is valid in any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AnyRef {}
+pub struct AnyRef {
+    i31: I31,
+}
+
+impl AnyRef {
+    /// The reference to an unboxed 31-bit integer.
+    pub fn from_i31(i31: I31) -> AnyRef {
+        AnyRef { i31 }
+    }
+
+    /// The integer, if this is an `i31` reference.
+    pub fn as_i31(&self) -> Option<I31> {
+        Some(self.i31)
+    }
+
+    /// Its word in generated code: the value in bits 1 to 31, the low bit
+    /// set (as `ref.i31` makes it).
+    fn to_word(self) -> u64 {
+        u64::from((self.i31.0 << 1) | 1)
+    }
+
+    /// The reference a non-null word of the `any` hierarchy stands for.
+    fn from_word(word: u64) -> AnyRef {
+        debug_assert!(word & 1 == 1, "heap objects do not exist yet");
+        AnyRef::from_i31(I31((word as u32) >> 1))
+    }
+}
+
+/// A 31-bit integer, as `i31ref` holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct I31(u32);
+
+impl I31 {
+    /// The low 31 bits of `value`.
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value` (so -1 stays -1 as `get_i32` reads it).
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31::wrapping_u32(value as u32)
+    }
+
+    /// The value zero-extended, as `i31.get_u` reads it.
+    pub fn get_u32(self) -> u32 {
+        self.0
+    }
+
+    /// The value sign-extended from bit 30, as `i31.get_s` reads it.
+    pub fn get_i32(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
+    }
+}
 
 /// A reference to a wasm exception (`exnref`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,7 +257,11 @@ impl Val {
                     r.nullable
                 }
             }
-            Val::AnyRef(None) if top == HeapType::Any => r.nullable,
+            Val::AnyRef(a) if top == HeapType::Any => match a {
+                None => r.nullable,
+                // Every non-null one is an i31.
+                Some(_) => matches!(r.heap, HeapType::Any | HeapType::Eq | HeapType::I31),
+            },
             Val::ContRef(c) if top == HeapType::Cont => match c {
                 None => r.nullable,
                 Some(c) => match (r.heap, c.type_id) {
@@ -232,9 +290,13 @@ impl Val {
                 nullable: true,
                 heap: HeapType::Exn,
             }),
-            Val::AnyRef(_) => ValType::Ref(RefType {
+            Val::AnyRef(None) => ValType::Ref(RefType {
                 nullable: true,
                 heap: HeapType::Any,
+            }),
+            Val::AnyRef(Some(_)) => ValType::Ref(RefType {
+                nullable: false,
+                heap: HeapType::I31,
             }),
             Val::ContRef(_) => ValType::Ref(RefType {
                 nullable: true,
@@ -256,6 +318,7 @@ impl Val {
             | Val::ExnRef(None)
             | Val::AnyRef(None)
             | Val::ContRef(None) => 0,
+            Val::AnyRef(Some(a)) => u128::from(a.to_word()),
             Val::ContRef(Some(c)) => {
                 if c.store != store {
                     bail!("continuation reference used with another store");
@@ -298,8 +361,10 @@ impl Val {
             ValType::Ref(r) if r.heap.top() == HeapType::Exn => {
                 Val::ExnRef(nonnull(raw).map(|ptr| ExnRef { store, ptr }))
             }
-            // No GC objects exist: a reference of the `any` hierarchy is null.
-            ValType::Ref(r) if r.heap.top() == HeapType::Any => Val::AnyRef(None),
+            ValType::Ref(r) if r.heap.top() == HeapType::Any => {
+                let word = raw as u64;
+                Val::AnyRef((word != 0).then(|| AnyRef::from_word(word)))
+            }
             ValType::Ref(r) if r.is_cont() => {
                 let type_id = match r.heap {
                     HeapType::ConcreteCont(TypeRef::Engine(id)) => Some(id),

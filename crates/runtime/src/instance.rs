@@ -326,6 +326,11 @@ impl Instance {
                 ConstOp::F32Const(bits) => u128::from(bits),
                 ConstOp::F64Const(bits) => u128::from(bits),
                 ConstOp::V128Const(bits) => bits,
+                // The word of an i31 reference (see the translator's `gc`).
+                ConstOp::RefI31 => {
+                    let x = stack.pop().unwrap_or(0) as u32;
+                    u128::from((x << 1) | 1)
+                }
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => self.func_ref(f) as usize as u128,
                 ConstOp::GlobalGet(g) => {

@@ -114,6 +114,11 @@ fn matches_core(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> 
             Some(n) => r.data(store).downcast_ref::<u32>() == Some(n),
         },
         (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
+        // Every non-null anyref is an i31 (no heap objects yet).
+        (WastRetCore::RefI31 | WastRetCore::RefEq | WastRetCore::RefAny, Val::AnyRef(a)) => {
+            a.and_then(|a| a.as_i31()).is_some()
+        }
+        (WastRetCore::RefStruct | WastRetCore::RefArray, Val::AnyRef(_)) => false,
         (
             WastRetCore::RefHost(_)
             | WastRetCore::RefAny
@@ -200,13 +205,15 @@ pub(crate) fn describe(store: &Store<()>, val: &Val) -> String {
             Some(n) => format!("ref.extern {n}"),
             None => "externref (non-null, not a u32)".to_string(),
         },
-        #[allow(unreachable_patterns)]
         Val::ExnRef(None) => "ref.null exn".to_string(),
         Val::ExnRef(Some(_)) => "exnref (non-null)".to_string(),
         Val::AnyRef(None) => "ref.null any".to_string(),
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(i31) => format!("ref.i31 {}", i31.get_u32()),
+            None => "ref.any".to_string(),
+        },
         Val::ContRef(None) => "ref.null cont".to_string(),
         Val::ContRef(Some(_)) => "contref (non-null)".to_string(),
-        _ => "a value of a type this runner cannot display".to_string(),
     }
 }
 

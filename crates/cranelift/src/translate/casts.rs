@@ -2,9 +2,10 @@
 //!
 //! A cast to a function type compares the function reference's canonical
 //! type with the target (a subtype walk when the target is not final).
-//! fxtime creates no GC objects yet, so a non-null reference of the `any`
-//! hierarchy cannot exist, and a cast to a struct, array, `i31` or `eq`
-//! type succeeds only on null (when the target is nullable).
+//! fxtime creates no GC heap objects yet, so every non-null reference of
+//! the `any` hierarchy is an `i31` (a word with its low bit set, see
+//! `gc`): `any`, `eq` and `i31` hold for it, and a cast to a struct or
+//! array type succeeds only on null (when the target is nullable).
 
 use super::FuncTranslator;
 use super::env::trusted;
@@ -75,10 +76,17 @@ impl FuncTranslator<'_> {
         let is_null = self.is_null(value);
         let null_result = self.builder.ins().iconst(i32, i64::from(target.nullable));
         let HeapType::ConcreteFunc(TypeRef::Module(ty)) = target.heap else {
-            // Every non-null value of a hierarchy is of its top type; none
-            // is of a bottom type or (without GC objects) of a GC type.
-            let non_null = i64::from(target.heap == target.heap.top());
-            let non_null_result = self.builder.ins().iconst(i32, non_null);
+            let non_null_result = if matches!(target.heap, HeapType::Eq | HeapType::I31) {
+                // An i31: the low bit.
+                let low = self.builder.ins().ireduce(i32, value);
+                self.builder.ins().band_imm_u(low, 1)
+            } else {
+                // Every non-null value of a hierarchy is of its top type;
+                // none is of a bottom type or (without heap objects) of a
+                // struct or array type.
+                let non_null = i64::from(target.heap == target.heap.top());
+                self.builder.ins().iconst(i32, non_null)
+            };
             return self
                 .builder
                 .ins()

@@ -9,6 +9,7 @@
 //!                                         |- table      tables and references
 //!                                         |- calls      direct and indirect calls
 //!                                         |- exceptions try_table, throw
+//!                                         |- gc         i31 references, ref.eq
 //!                                         |- simd       v128 and relaxed SIMD
 //!                                         `- stack_switching  continuations (CLIF from fxtime-wasmfx)
 //! ```
@@ -22,6 +23,7 @@ mod casts;
 mod control;
 mod env;
 mod exceptions;
+mod gc;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -207,6 +209,7 @@ impl FuncTranslator<'_> {
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
             || self.translate_cast(op)?
+            || self.translate_gc(op)?
             || self.translate_stack_switching(op)?
             || self.translate_simd(op)?
         {
