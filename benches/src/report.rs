@@ -10,6 +10,8 @@ pub struct Row {
     cells: Vec<Result<(Duration, u64), String>>,
     /// The program's fiber-free floor on the first engine, if it has one.
     floor: Option<Result<(Duration, u64), String>>,
+    /// Its asyncify version on the second engine, if it has one.
+    asyncify: Option<Result<(Duration, u64), String>>,
 }
 
 impl Row {
@@ -18,6 +20,7 @@ impl Row {
         engines: &[Engine],
         samples: Vec<Vec<Sample>>,
         floor: Option<Vec<Sample>>,
+        asyncify: Option<Vec<Sample>>,
     ) -> Row {
         let cells = engines
             .iter()
@@ -28,6 +31,7 @@ impl Row {
             name,
             cells,
             floor: floor.map(summarize),
+            asyncify: asyncify.map(summarize),
         }
     }
 }
@@ -78,6 +82,11 @@ pub fn markdown(
         header.push("floor (no fibers)".to_string());
         header.push(format!("{} / floor", names[0]));
     }
+    let asyncify = rows.iter().any(|r| r.asyncify.is_some());
+    if asyncify {
+        header.push(format!("asyncify on {}", names[1]));
+        header.push(format!("{} / asyncify", names[0]));
+    }
     out.push_str(&format!("| {} |\n", header.join(" | ")));
     out.push_str(&format!("|{}\n", " --- |".repeat(header.len())));
     for row in rows {
@@ -103,19 +112,32 @@ pub fn markdown(
             }
         }
         if floors {
-            match (&row.floor, row.cells.first()) {
-                (Some(Ok((floor, _))), Some(Ok((time, _)))) => {
-                    cells.push(seconds(*floor));
-                    cells.push(format!("{:.1}", time.as_secs_f64() / floor.as_secs_f64()));
-                }
-                (Some(Err(reason)), _) => {
-                    cells.push(format!("failed ({reason})"));
-                    cells.push("-".to_string());
-                }
-                _ => cells.extend(["-".to_string(), "-".to_string()]),
-            }
+            companion_cells(&mut cells, &row.floor, row.cells.first(), 1);
+        }
+        if asyncify {
+            companion_cells(&mut cells, &row.asyncify, row.cells.first(), 2);
         }
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
+}
+
+/// A companion's time and the first engine's time over it (`digits`
+/// decimals), or why it failed.
+fn companion_cells(
+    cells: &mut Vec<String>,
+    companion: &Option<Result<(Duration, u64), String>>,
+    first: Option<&Result<(Duration, u64), String>>,
+    digits: usize,
+) {
+    match (companion, first) {
+        (Some(Ok((base, _))), Some(Ok((time, _)))) => {
+            cells.push(seconds(*base));
+            let ratio = time.as_secs_f64() / base.as_secs_f64();
+            cells.push(format!("{ratio:.digits$}"));
+        }
+        (Some(Ok((base, _))), _) => cells.extend([seconds(*base), "-".to_string()]),
+        (Some(Err(reason)), _) => cells.extend([format!("failed ({reason})"), "-".to_string()]),
+        (None, _) => cells.extend(["-".to_string(), "-".to_string()]),
+    }
 }
