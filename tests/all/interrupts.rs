@@ -182,6 +182,52 @@ fn an_epoch_deadline_stops_a_loop_and_the_store_runs_again() -> Result<()> {
     Ok(())
 }
 
+/// Each instance tests its own interrupt word: the engine raises those of
+/// every instance of the store, one created after the deadline passed
+/// starts raised, and a new deadline lowers them all.
+#[test]
+fn the_deadline_reaches_every_instance_of_the_store() -> Result<()> {
+    let engine = engine(|c| {
+        c.epoch_interruption(true);
+    })?;
+    let mut store = Store::new(&engine, ());
+    let first = instantiate(&mut store, PROGRAM)?;
+    let second = instantiate(&mut store, PROGRAM)?;
+    let spin_second = second.get_typed_func::<(), ()>(&store, "spin")?;
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        ticker.increment_epoch();
+    });
+    let error = spin_second.call(&mut store, ()).unwrap_err();
+    timer.join().unwrap();
+    assert_eq!(trap_kind(&error), Some(TrapKind::Interrupt));
+
+    // Created after the deadline passed: stops at its first check.
+    let third = instantiate(&mut store, PROGRAM)?;
+    let count_third = third.get_typed_func::<i32, i32>(&store, "count")?;
+    let error = count_third.call(&mut store, 5).unwrap_err();
+    assert_eq!(trap_kind(&error), Some(TrapKind::Interrupt));
+
+    // A new deadline lowers every word.
+    store.set_epoch_deadline(1);
+    for instance in [first, second, third] {
+        let count = instance.get_typed_func::<i32, i32>(&store, "count")?;
+        assert_eq!(count.call(&mut store, 1000)?, 1000);
+    }
+    // Another store of the engine is not stopped by this one's deadline.
+    let mut other = Store::new(&engine, ());
+    other.set_epoch_deadline(1000);
+    let lone = instantiate(&mut other, PROGRAM)?;
+    engine.increment_epoch();
+    let count = lone.get_typed_func::<i32, i32>(&other, "count")?;
+    assert_eq!(count.call(&mut other, 1000)?, 1000);
+    let error = count_third.call(&mut store, 5).unwrap_err();
+    assert_eq!(trap_kind(&error), Some(TrapKind::Interrupt));
+    Ok(())
+}
+
 #[test]
 fn a_deadline_callback_extends_the_deadline_or_fails() -> Result<()> {
     let engine = engine(|c| {

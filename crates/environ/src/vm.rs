@@ -145,31 +145,6 @@ pub struct VMStoreContext {
     pub fuel: i64,
 }
 
-/// A store's epoch deadline, shared with its engine (which raises
-/// `interrupt` when it advances the epoch to the deadline) and read by
-/// generated code through [`VMContextHeader::epoch`]: one word to test at
-/// each check, not a comparison of the engine's epoch with the deadline.
-#[repr(C)]
-#[derive(Debug)]
-pub struct VMEpochState {
-    /// Non-zero once the epoch reached `deadline` (possibly spuriously:
-    /// the `EpochInterrupt` builtin checks again). With
-    /// `Config::epoch_interruption`, generated code calls that builtin at
-    /// a function entry or loop header when it finds this set.
-    pub interrupt: AtomicU64,
-    /// The epoch at which wasm of the store is to stop.
-    pub deadline: AtomicU64,
-}
-
-impl Default for VMEpochState {
-    fn default() -> Self {
-        VMEpochState {
-            interrupt: AtomicU64::new(0),
-            deadline: AtomicU64::new(u64::MAX),
-        }
-    }
-}
-
 impl Default for VMStoreContext {
     fn default() -> Self {
         VMStoreContext {
@@ -385,8 +360,12 @@ pub struct VMContextHeader {
     pub store_context: *mut VMStoreContext,
     /// The table of builtin function addresses, indexed by [`Builtin`].
     pub builtins: *const usize,
-    /// The store's epoch state (null in host function contexts).
-    pub epoch: *const VMEpochState,
+    /// Non-zero once the store's epoch deadline is reached: the engine
+    /// raises the word of every instance of the store (see the runtime's
+    /// `epoch`); with `Config::epoch_interruption`, generated code calls
+    /// `EpochInterrupt` at a function entry or loop header when it finds
+    /// its own raised. Unused in host function contexts.
+    pub interrupt: AtomicU64,
 }
 
 /// Bytes in a WebAssembly page.
@@ -442,10 +421,8 @@ pub mod offsets {
     pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
     /// `VMStoreContext::fuel`.
     pub const STORE_FUEL: u32 = offset_of!(VMStoreContext, fuel) as u32;
-    /// `VMContextHeader::epoch`.
-    pub const VMCTX_EPOCH: u32 = offset_of!(VMContextHeader, epoch) as u32;
-    /// `VMEpochState::interrupt`.
-    pub const EPOCH_INTERRUPT: u32 = offset_of!(VMEpochState, interrupt) as u32;
+    /// `VMContextHeader::interrupt`.
+    pub const VMCTX_INTERRUPT: u32 = offset_of!(VMContextHeader, interrupt) as u32;
     /// `VMStoreContext::last_wasm_exit_fp`.
     pub const STORE_LAST_WASM_EXIT_FP: u32 = offset_of!(VMStoreContext, last_wasm_exit_fp) as u32;
     /// `VMStoreContext::max_continuation_depth`.
@@ -640,8 +617,7 @@ mod tests {
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
         assert_eq!(size_of::<VMContextHeader>(), 40);
-        assert_eq!(offsets::EPOCH_INTERRUPT, 0);
-        assert_eq!(size_of::<VMEpochState>(), 16);
+        assert_eq!(offsets::VMCTX_INTERRUPT, 32);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the 32-bit buffer capacity.

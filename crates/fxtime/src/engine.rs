@@ -5,9 +5,9 @@ use crate::Config;
 use crate::profiling::Profiler;
 use anyhow::{Context, Result};
 use fxtime_cranelift::{Compiler, UnwindInfo};
-use fxtime_environ::vm::VMEpochState;
 use fxtime_environ::{FeatureSet, FuncType, WasmError};
 use fxtime_runtime::code::{CodeKind, CodeObject};
+use fxtime_runtime::epoch::EpochState;
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +38,7 @@ struct EngineInner {
     epoch: AtomicU64,
     /// The epoch states of the stores (with `Config::epoch_interruption`),
     /// whose interrupt words `increment_epoch` raises at their deadlines.
-    epoch_stores: Mutex<Vec<Weak<VMEpochState>>>,
+    epoch_stores: Mutex<Vec<Weak<EpochState>>>,
 }
 
 #[derive(Default)]
@@ -100,8 +100,8 @@ impl Engine {
         let now = self.inner.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         self.epoch_stores().retain(|store| match store.upgrade() {
             Some(state) => {
-                if now >= state.deadline.load(Ordering::SeqCst) {
-                    state.interrupt.store(1, Ordering::SeqCst);
+                if now >= state.deadline() {
+                    state.raise();
                 }
                 true
             }
@@ -115,7 +115,7 @@ impl Engine {
     }
 
     /// Makes `increment_epoch` watch a store's deadline.
-    pub(crate) fn watch_epoch(&self, state: &Arc<VMEpochState>) {
+    pub(crate) fn watch_epoch(&self, state: &Arc<EpochState>) {
         if !self.codegen().epoch_interruption {
             return;
         }
@@ -129,7 +129,7 @@ impl Engine {
         stores.push(Arc::downgrade(state));
     }
 
-    fn epoch_stores(&self) -> MutexGuard<'_, Vec<Weak<VMEpochState>>> {
+    fn epoch_stores(&self) -> MutexGuard<'_, Vec<Weak<EpochState>>> {
         // A panic while the lock was held left the list itself intact.
         self.inner
             .epoch_stores

@@ -18,6 +18,7 @@ use fxtime_runtime::libcalls::builtins;
 use fxtime_runtime::traps::{TrapRecord, Unwound, catch_traps};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// A function of a store: defined by wasm or by the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,7 +85,7 @@ impl Func {
                     instance: std::ptr::null_mut(),
                     store_context: store.opaque.context(),
                     builtins: builtins(),
-                    epoch: std::ptr::null(),
+                    interrupt: AtomicU64::new(0),
                 },
                 callback: host_callback::<T> as *const () as *const u8,
             },

@@ -17,6 +17,7 @@ use fxtime_environ::{
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// A compiled module as the runtime needs it.
 #[derive(Debug)]
@@ -170,8 +171,16 @@ impl Instance {
                     // SAFETY: the store outlives its instances.
                     store_context: (*store).context(),
                     builtins,
-                    epoch: Arc::as_ptr((*store).epoch_state()),
+                    interrupt: AtomicU64::new(0),
                 },
+            );
+            // SAFETY: the word lives in the vmctx, freed with the instance,
+            // which the store drops only after `forget_words`.
+            (*store).epoch_state().watch(
+                instance
+                    .vmctx()
+                    .add(fxtime_environ::vm::offsets::VMCTX_INTERRUPT as usize)
+                    .cast::<AtomicU64>(),
             );
             for (i, id) in module.type_ids.iter().enumerate() {
                 let ty = TypeIndex(i as u32);

@@ -21,6 +21,7 @@ compile_error!("fxtime runs on x86-64 Linux only");
 
 pub mod code;
 pub mod continuations;
+pub mod epoch;
 pub mod exceptions;
 pub mod gdb_jit;
 pub mod instance;

@@ -2,14 +2,13 @@
 //! `VMStoreContext` generated code reads.
 
 use crate::continuations::Continuations;
+use crate::epoch::EpochState;
 use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
 use fxtime_environ::TableType;
-use fxtime_environ::vm::{
-    VMEpochState, VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition,
-};
+use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,11 +35,18 @@ pub struct StoreOpaque {
     /// The embedder's side of the store, once it asks to be consulted
     /// (a resource limiter, an epoch deadline callback).
     hooks: Option<*mut dyn StoreHooks>,
-    /// The epoch deadline, shared with the engine, which raises its
-    /// interrupt word; every vmctx points to it.
-    epoch: Arc<VMEpochState>,
+    /// The epoch deadline, shared with the engine, which raises the
+    /// interrupt words of the store's instances.
+    epoch: Arc<EpochState>,
     /// The engine's epoch (null until set).
     epoch_counter: *const AtomicU64,
+}
+
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        // Before the instances, and with them their interrupt words, go.
+        self.epoch.forget_words();
+    }
 }
 
 /// A memory or a table, as a resource limiter sees it.
@@ -200,9 +206,9 @@ impl StoreOpaque {
     /// (if the deadline is really reached) and sets the new deadline if it
     /// lets wasm go on. Without hooks, wasm traps.
     pub fn epoch_deadline_reached(&mut self) -> EpochVerdict {
-        if self.epoch() < self.epoch.deadline.load(Ordering::SeqCst) {
+        if self.epoch() < self.epoch.deadline() {
             // Raised for an earlier deadline, since moved.
-            self.set_epoch_deadline_at(self.epoch.deadline.load(Ordering::SeqCst));
+            self.set_epoch_deadline_at(self.epoch.deadline());
             return EpochVerdict::Continue(0);
         }
         let verdict = match self.hooks {
@@ -225,8 +231,9 @@ impl StoreOpaque {
         self.epoch_counter = counter;
     }
 
-    /// The store's epoch state, for the engine to raise its interrupt word.
-    pub fn epoch_state(&self) -> &Arc<VMEpochState> {
+    /// The store's epoch state, for the engine to raise its interrupt
+    /// words.
+    pub fn epoch_state(&self) -> &Arc<EpochState> {
         &self.epoch
     }
 
@@ -245,15 +252,17 @@ impl StoreOpaque {
         self.set_epoch_deadline_at(self.epoch().saturating_add(delta));
     }
 
-    /// Sets the deadline to epoch `deadline`, raising the interrupt word if
-    /// it has passed. The engine raises it too when it advances the epoch;
-    /// with both sides sequentially consistent, an increment that races
-    /// with this is seen by one of them.
+    /// Sets the deadline to epoch `deadline`, raising the interrupt words
+    /// if it has passed. The engine raises them too when it advances the
+    /// epoch; with both sides sequentially consistent, an increment that
+    /// races with this is seen by one of them (a raise for the old
+    /// deadline that lands after the lowering is spurious, and
+    /// `epoch_deadline_reached` lowers it again).
     fn set_epoch_deadline_at(&mut self, deadline: u64) {
-        self.epoch.deadline.store(deadline, Ordering::SeqCst);
-        self.epoch.interrupt.store(0, Ordering::SeqCst);
+        self.epoch.set_deadline(deadline);
+        self.epoch.lower();
         if self.epoch() >= deadline {
-            self.epoch.interrupt.store(1, Ordering::SeqCst);
+            self.epoch.raise();
         }
     }
 
