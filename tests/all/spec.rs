@@ -63,6 +63,15 @@ fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
     results
 }
 
+/// Every failure of running `files` with `config`, a line each.
+fn failures(files: &[PathBuf], config: &Config) -> String {
+    run_all(files, config)
+        .iter()
+        .flat_map(|(_, outcome)| &outcome.failures)
+        .map(|failure| format!("{failure}\n"))
+        .collect()
+}
+
 /// The suite again with fuel and epoch checks compiled in (unlimited fuel,
 /// no deadline): the checks change every function's control flow, and
 /// must change no result.
@@ -75,12 +84,7 @@ fn core_suite_with_fuel_and_epoch_checks() {
         .collect();
     let mut config = Config::new();
     config.consume_fuel(true).epoch_interruption(true);
-    let mut report = String::new();
-    for (_, outcome) in run_all(&files, &config) {
-        for failure in &outcome.failures {
-            report.push_str(&format!("{failure}\n"));
-        }
-    }
+    let report = failures(&files, &config);
     assert!(report.is_empty(), "failures with the checks:\n{report}");
 }
 
@@ -96,12 +100,7 @@ fn relaxed_simd_scripts_deterministic() {
     assert!(files.len() >= 7, "the relaxed SIMD scripts are missing");
     let mut config = Config::new();
     config.relaxed_simd_deterministic(true);
-    let mut report = String::new();
-    for (_, outcome) in run_all(&files, &config) {
-        for failure in &outcome.failures {
-            report.push_str(&format!("{failure}\n"));
-        }
-    }
+    let report = failures(&files, &config);
     assert!(report.is_empty(), "deterministic relaxed SIMD:\n{report}");
 }
 

@@ -190,7 +190,7 @@ impl Compiler {
             .create_unwind_info(&*self.isa)
             .map_err(|e| WasmError::Bug(format!("unwind info: {e:?}")))?;
         let buffer = compiled.buffer.clone();
-        let line_offset = placement::line_offset(&compiled.bb_starts, &compiled.bb_edges);
+        let line_offset = placement::line_offset(&compiled.bb_edges);
         let mut relocations = Vec::new();
         for reloc in buffer.relocs() {
             relocations.push(convert_relocation(&context.func, reloc)?);

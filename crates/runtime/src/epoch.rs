@@ -54,12 +54,14 @@ impl EpochState {
         self.set_words(true);
     }
 
-    pub(crate) fn lower(&self) {
-        self.set_words(false);
-    }
-
-    fn set_words(&self, raised: bool) {
+    /// Raises or lowers every word. Every registered word always says
+    /// what `raised` says, so there is nothing to write when it already
+    /// does (the engine raises again at every increment past a deadline).
+    pub(crate) fn set_words(&self, raised: bool) {
         let mut words = self.words();
+        if words.raised == raised {
+            return;
+        }
         words.raised = raised;
         for &address in &words.addresses {
             // SAFETY: registered words stay valid until `forget_words`,

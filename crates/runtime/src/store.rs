@@ -252,18 +252,15 @@ impl StoreOpaque {
         self.set_epoch_deadline_at(self.epoch().saturating_add(delta));
     }
 
-    /// Sets the deadline to epoch `deadline`, raising the interrupt words
-    /// if it has passed. The engine raises them too when it advances the
-    /// epoch; with both sides sequentially consistent, an increment that
-    /// races with this is seen by one of them (a raise for the old
-    /// deadline that lands after the lowering is spurious, and
-    /// `epoch_deadline_reached` lowers it again).
+    /// Sets the deadline to epoch `deadline`, the interrupt words raised
+    /// exactly when it has passed. The engine raises them too when it
+    /// advances the epoch; with both sides sequentially consistent, an
+    /// increment that races with this is seen by one of them (a raise for
+    /// the old deadline that lands after this is spurious, and
+    /// `epoch_deadline_reached` sets the words again).
     fn set_epoch_deadline_at(&mut self, deadline: u64) {
         self.epoch.set_deadline(deadline);
-        self.epoch.lower();
-        if self.epoch() >= deadline {
-            self.epoch.raise();
-        }
+        self.epoch.set_words(self.epoch() >= deadline);
     }
 
     /// Fuel left (negative once generated code overran it).

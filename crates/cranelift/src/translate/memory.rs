@@ -69,10 +69,12 @@ impl FuncTranslator<'_> {
             O::I64Load16U { memarg } => self.load(memarg, Load::Unsigned16(I64)),
             O::I64Load32S { memarg } => self.load(memarg, Load::Signed32),
             O::I64Load32U { memarg } => self.load(memarg, Load::Unsigned32),
+            O::V128Load { memarg } => self.load(memarg, Load::Full(I8X16)),
             O::I32Store { memarg }
             | O::I64Store { memarg }
             | O::F32Store { memarg }
-            | O::F64Store { memarg } => self.store(memarg, None),
+            | O::F64Store { memarg }
+            | O::V128Store { memarg } => self.store(memarg, None),
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, Some(1)),
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, Some(2)),
             O::I64Store32 { memarg } => self.store(memarg, Some(4)),

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 
 /// Rewrites the source locations of `func` as described above.
 pub(crate) fn attribute_merged_loads(func: &mut ir::Function) {
-    let uses = use_counts(func);
-    let single_user = single_users(func, &uses);
+    let uses = uses(func);
+    let used_once = |v: Value| uses.get(&v).filter(|(count, _)| *count == 1);
     let insts: Vec<ir::Inst> = func
         .layout
         .blocks()
@@ -36,7 +36,7 @@ pub(crate) fn attribute_merged_loads(func: &mut ir::Function) {
             .inst_values(inst)
             .filter_map(|v| {
                 let load = faulting_load(func, v)?;
-                (uses.get(&v) == Some(&1)).then_some(load)
+                used_once(v).map(|_| load)
             })
             .collect();
         let [load] = loads[..] else {
@@ -49,7 +49,7 @@ pub(crate) fn attribute_merged_loads(func: &mut ir::Function) {
         func.set_srcloc(inst, loc);
         // A compare merged into the branch or select that uses it.
         let result = func.dfg.inst_results(inst).first().copied();
-        if let Some(user) = result.and_then(|r| single_user.get(&r).copied())
+        if let Some(&(_, user)) = result.and_then(used_once)
             && matches!(
                 func.dfg.insts[user].opcode(),
                 Opcode::Brif | Opcode::Select | Opcode::SelectSpectreGuard
@@ -87,31 +87,17 @@ fn absorbs_without_trapping(func: &ir::Function, inst: ir::Inst) -> bool {
         || opcode.other_side_effects())
 }
 
-/// How many times each value is used as an argument (block-call
-/// arguments included).
-fn use_counts(func: &ir::Function) -> HashMap<Value, u32> {
+/// For each value: how many times it is used as an argument (block-call
+/// arguments included), and its last user.
+fn uses(func: &ir::Function) -> HashMap<Value, (u32, ir::Inst)> {
     let mut uses = HashMap::new();
     for block in func.layout.blocks() {
         for inst in func.layout.block_insts(block) {
             for value in func.dfg.inst_values(inst) {
-                *uses.entry(value).or_insert(0) += 1;
+                let entry = uses.entry(value).or_insert((0, inst));
+                *entry = (entry.0 + 1, inst);
             }
         }
     }
     uses
-}
-
-/// The user of each value used exactly once.
-fn single_users(func: &ir::Function, uses: &HashMap<Value, u32>) -> HashMap<Value, ir::Inst> {
-    let mut users = HashMap::new();
-    for block in func.layout.blocks() {
-        for inst in func.layout.block_insts(block) {
-            for value in func.dfg.inst_values(inst) {
-                if uses.get(&value) == Some(&1) {
-                    users.insert(value, inst);
-                }
-            }
-        }
-    }
-    users
 }

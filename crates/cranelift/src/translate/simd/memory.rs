@@ -1,7 +1,8 @@
-//! `v128` loads and stores. Addresses are formed and checked as for the
-//! scalar accesses (`translate::memory`), with the access's real size.
+//! The `v128` loads and stores beyond a whole vector's (which
+//! `translate::memory` handles with the scalar ones). Addresses are formed
+//! and checked as for the scalar accesses, with the access's real size.
 
-use super::{FuncTranslator, V128, view};
+use super::{FuncTranslator, view};
 use crate::translate::memory::heap_flags;
 use cranelift_codegen::ir::{self, InstBuilder, types::*};
 use wasmparser::{MemArg, Operator};
@@ -10,9 +11,6 @@ impl FuncTranslator<'_> {
     pub(super) fn translate_simd_memory(&mut self, op: &Operator<'_>) -> bool {
         use Operator as O;
         match op {
-            O::V128Load { memarg } => self.vload(memarg, 16, |b, addr, offset| {
-                b.ins().load(V128, heap_flags(), addr, offset)
-            }),
             O::V128Load8x8S { memarg } => self.vload(memarg, 8, |b, addr, offset| {
                 b.ins().sload8x8(heap_flags(), addr, offset)
             }),
@@ -42,12 +40,6 @@ impl FuncTranslator<'_> {
             | O::V128Load32Lane { memarg, lane }
             | O::V128Load64Lane { memarg, lane } => {
                 self.load_lane(memarg, shape_of_lane_op(op), *lane)
-            }
-            O::V128Store { memarg } => {
-                let value = self.pop();
-                let index = self.pop();
-                let (addr, offset) = self.heap_address(memarg, index, 16);
-                self.builder.ins().store(heap_flags(), value, addr, offset);
             }
             O::V128Store8Lane { memarg, lane }
             | O::V128Store16Lane { memarg, lane }
