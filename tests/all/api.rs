@@ -260,7 +260,7 @@ fn externrefs_round_trip_through_wasm() -> Result<()> {
             (func (export "put") (param i32 externref) (table.set $t (local.get 0) (local.get 1)))
             (func (export "get") (param i32) (result externref) (table.get $t (local.get 0))))"#,
     )?;
-    let value = ExternRef::new(&mut store, String::from("payload"));
+    let value = ExternRef::new(&mut store, String::from("payload"))?;
     let put = instance.get_func(&store, "put").unwrap();
     put.call(
         &mut store,
@@ -275,7 +275,7 @@ fn externrefs_round_trip_through_wasm() -> Result<()> {
     };
     assert_eq!(back, value);
     assert_eq!(
-        back.data(&store).downcast_ref::<String>().unwrap(),
+        back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
         "payload"
     );
     get.call(&mut store, &[Val::I32(0)], &mut out)?;

@@ -254,6 +254,8 @@ fn format_val(val: &Val) -> String {
         Val::ContRef(Some(_)) => "<contref>".to_string(),
         Val::AnyRef(Some(a)) => match a.as_i31() {
             Some(i31) => format!("i31 {}", i31.get_u32()),
+            None if a.is_struct() => "<structref>".to_string(),
+            None if a.is_array() => "<arrayref>".to_string(),
             None => "<anyref>".to_string(),
         },
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),

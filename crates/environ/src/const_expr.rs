@@ -1,7 +1,7 @@
 //! Constant expressions (global initializers, segment offsets, element
 //! items), decoded once so the runtime can evaluate them without wasmparser.
 
-use crate::{FuncIndex, GlobalIndex, WasmError, WasmResult};
+use crate::{FuncIndex, GlobalIndex, TypeIndex, WasmError, WasmResult};
 
 /// One operator of a constant expression.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,6 +24,18 @@ pub enum ConstOp {
     RefFunc(FuncIndex),
     /// `global.get`.
     GlobalGet(GlobalIndex),
+    /// `struct.new`: the type's fields from the stack.
+    StructNew(TypeIndex),
+    /// `struct.new_default`.
+    StructNewDefault(TypeIndex),
+    /// `array.new`: a value and a length from the stack.
+    ArrayNew(TypeIndex),
+    /// `array.new_default`: a length from the stack.
+    ArrayNewDefault(TypeIndex),
+    /// `array.new_fixed`: that many elements from the stack.
+    ArrayNewFixed(TypeIndex, u32),
+    /// `any.convert_extern` and `extern.convert_any`: the same word.
+    ConvertReference,
     /// `i32.add`, `i32.sub`, `i32.mul` (extended-const).
     I32Add,
     /// `i32.sub`.
@@ -63,6 +75,21 @@ impl ConstExpr {
                 O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex(function_index)),
                 O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex(global_index)),
                 O::RefI31 => ConstOp::RefI31,
+                O::StructNew { struct_type_index } => {
+                    ConstOp::StructNew(TypeIndex(struct_type_index))
+                }
+                O::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(TypeIndex(struct_type_index))
+                }
+                O::ArrayNew { array_type_index } => ConstOp::ArrayNew(TypeIndex(array_type_index)),
+                O::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(TypeIndex(array_type_index))
+                }
+                O::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(TypeIndex(array_type_index), array_size),
+                O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertReference,
                 O::I32Add => ConstOp::I32Add,
                 O::I32Sub => ConstOp::I32Sub,
                 O::I32Mul => ConstOp::I32Mul,

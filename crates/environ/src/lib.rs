@@ -16,6 +16,7 @@ mod compiled;
 mod const_expr;
 mod error;
 mod features;
+pub mod gc;
 mod heap;
 mod module;
 mod translate;

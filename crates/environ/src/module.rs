@@ -1,6 +1,6 @@
 //! [`ModuleInfo`]: everything about a module except its function bodies.
 
-use crate::{CompositeKind, CompositeType, SubType, TypeRef, WasmResult, WasmValType};
+use crate::{CompositeKind, CompositeType, FieldType, SubType, TypeRef, WasmResult, WasmValType};
 use crate::{
     ConstExpr, DataIndex, DefinedFuncIndex, FuncIndex, FuncType, GlobalIndex, GlobalType,
     MemoryIndex, MemoryType, RefType, TableIndex, TableType, TagIndex, TypeIndex,
@@ -171,6 +171,25 @@ impl ModuleInfo {
             CompositeType::Array(_) => CompositeKind::Array,
             CompositeType::Cont(_) => CompositeKind::Cont,
         })
+    }
+
+    /// The fields of struct type `t` (validation makes sure it is one).
+    pub fn struct_fields(&self, t: TypeIndex) -> &[FieldType] {
+        match self.types.get(t.index()).map(|t| &t.composite) {
+            Some(CompositeType::Struct(fields)) => fields,
+            _ => &[],
+        }
+    }
+
+    /// The element of array type `t` (validation makes sure it is one).
+    pub fn array_element(&self, t: TypeIndex) -> FieldType {
+        match self.types.get(t.index()).map(|t| &t.composite) {
+            Some(CompositeType::Array(element)) => *element,
+            _ => FieldType {
+                storage: crate::StorageType::I8,
+                mutable: false,
+            },
+        }
     }
 
     /// The function type of continuation type `t` (validation makes sure

@@ -59,11 +59,19 @@ pub enum TrapKind {
     /// `cont.new` needed a new stack past the store's limit on the bytes of
     /// continuation stacks.
     ContinuationStackBytes,
+    /// A struct access through a null reference.
+    NullStructReference,
+    /// An array access through a null reference.
+    NullArrayReference,
+    /// An array index or range beyond the array's length.
+    ArrayOutOfBounds,
+    /// A GC allocation the heap cannot hold.
+    GcHeapOutOfMemory,
 }
 
 impl TrapKind {
     /// Every kind, for table-driven conversions.
-    pub const ALL: [TrapKind; 23] = [
+    pub const ALL: [TrapKind; 27] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -87,6 +95,10 @@ impl TrapKind {
         TrapKind::Interrupt,
         TrapKind::TooManyContinuations,
         TrapKind::ContinuationStackBytes,
+        TrapKind::NullStructReference,
+        TrapKind::NullArrayReference,
+        TrapKind::ArrayOutOfBounds,
+        TrapKind::GcHeapOutOfMemory,
     ];
 
     /// The message the WebAssembly reference interpreter uses.
@@ -121,6 +133,10 @@ impl TrapKind {
                 "continuation limit reached: the store's limit on the bytes of continuation \
                  stacks (max-continuation-stack-bytes)"
             }
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::GcHeapOutOfMemory => "GC heap out of memory",
         }
     }
 

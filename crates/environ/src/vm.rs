@@ -143,6 +143,11 @@ pub struct VMStoreContext {
     /// the cost of what it ran and, at function entries and loop headers,
     /// traps "all fuel consumed" once this is negative.
     pub fuel: i64,
+    /// The GC heap's free cells, a list per size class
+    /// ([`crate::gc::SIZE_CLASSES`]), linked through their first word:
+    /// generated code allocates an object by taking the first cell of its
+    /// class, and calls `GcAlloc` only when the list is empty.
+    pub gc_free_lists: [*mut u8; crate::gc::SIZE_CLASSES.len()],
 }
 
 impl Default for VMStoreContext {
@@ -154,6 +159,7 @@ impl Default for VMStoreContext {
             max_continuation_depth: DEFAULT_MAX_CONTINUATION_DEPTH,
             continuations: std::ptr::null_mut(),
             fuel: 0,
+            gc_free_lists: [std::ptr::null_mut(); crate::gc::SIZE_CLASSES.len()],
         }
     }
 }
@@ -428,6 +434,8 @@ pub mod offsets {
     /// `VMStoreContext::max_continuation_depth`.
     pub const STORE_MAX_CONTINUATION_DEPTH: u32 =
         offset_of!(VMStoreContext, max_continuation_depth) as u32;
+    /// `VMStoreContext::gc_free_lists`.
+    pub const STORE_GC_FREE_LISTS: u32 = offset_of!(VMStoreContext, gc_free_lists) as u32;
     /// `VMStoreContext::current_continuation`.
     pub const STORE_CURRENT_CONTINUATION: u32 =
         offset_of!(VMStoreContext, current_continuation) as u32;
@@ -579,7 +587,37 @@ builtins! {
     /// (with a new deadline set), [`EPOCH_TRAP`] (trap "interrupt") or
     /// [`EPOCH_ERROR`] (trap with the error the store keeps).
     EpochInterrupt() -> I32;
+    /// Allocates a GC object when generated code finds no free cell:
+    /// (header: type id in the low half, kind in the high, size) -> the
+    /// object with its header written, or null when the heap is full.
+    GcAlloc(I64, I32) -> Pointer;
+    /// `array.new` and `array.new_default`: (array type, length, value's
+    /// low and high words) -> the array, or null when the heap is full.
+    ArrayNew(I32, I32, Pointer, Pointer) -> Pointer;
+    /// `array.new_data`: (array type, data segment, offset, length) -> the
+    /// array, [`GC_OUT_OF_BOUNDS`] or null (see `ArrayNew`).
+    ArrayNewData(I32, I32, I32, I32) -> Pointer;
+    /// `array.new_elem`: (array type, element segment, offset, length) ->
+    /// as `ArrayNewData`.
+    ArrayNewElem(I32, I32, I32, I32) -> Pointer;
+    /// `array.fill`: (array, array type, index, value's low and high words,
+    /// length) -> 0 when out of bounds.
+    ArrayFill(Pointer, I32, I32, Pointer, Pointer, I32) -> I32;
+    /// `array.copy`: (dst array, dst array type, dst index, src array, src
+    /// index, length) -> 0 when out of bounds.
+    ArrayCopy(Pointer, I32, I32, Pointer, I32, I32) -> I32;
+    /// `array.init_data`: (array, array type, data segment, dst index, src
+    /// offset, length) -> 1, 0 when the array's range is out of bounds,
+    /// [`GC_OUT_OF_BOUNDS`] when the segment's is.
+    ArrayInitData(Pointer, I32, I32, I32, I32, I32) -> I32;
+    /// `array.init_elem`: (array, array type, element segment, dst index,
+    /// src index, length) -> as `ArrayInitData`.
+    ArrayInitElem(Pointer, I32, I32, I32, I32, I32) -> I32;
 }
+
+/// What the array builtins return when a data or element segment's range
+/// (not the array's) is out of bounds.
+pub const GC_OUT_OF_BOUNDS: usize = 2;
 
 /// What `MemoryGrow` and `TableGrow` return for a growth that must trap
 /// (a resource limiter's error, or `trap_on_grow_failure`): -2 in their

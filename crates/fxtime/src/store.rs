@@ -2,7 +2,6 @@
 //! host's data `T`.
 
 use crate::Engine;
-use crate::values::ExternRefData;
 use fxtime_runtime::store::StoreOpaque;
 use std::any::Any;
 use std::collections::HashMap;
@@ -49,9 +48,6 @@ pub(crate) struct HostState {
     /// entry keeps the definition alive so that the address cannot be
     /// reused by another definition while the entry exists.
     pub(crate) func_cache: HashMap<usize, (Arc<dyn Any + Send + Sync>, usize)>,
-    /// Boxed: an externref's value is the address of its data.
-    #[expect(clippy::vec_box, reason = "externref values are the boxes' addresses")]
-    pub(crate) externrefs: Vec<Box<ExternRefData>>,
     /// The error of the host function that failed, until the call that
     /// entered wasm returns it.
     pub(crate) pending_error: Option<anyhow::Error>,

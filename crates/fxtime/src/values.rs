@@ -4,9 +4,12 @@
 use crate::store::StoreId;
 use crate::{AsContext, AsContextMut, Func};
 use anyhow::{Result, bail};
+use fxtime_environ::gc::GcKind;
 use fxtime_environ::{HeapType, RefType, TypeRef, WasmValType as ValType};
+use fxtime_runtime::gc;
 use fxtime_runtime::types::TypeRegistry;
 use std::any::Any;
+use std::ptr::NonNull;
 
 /// A WebAssembly value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,8 +30,8 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference, `None` being null.
     ExnRef(Option<ExnRef>),
-    /// A reference of the GC hierarchy (`anyref`, `eqref`, ...). fxtime
-    /// creates no GC objects yet, so it is always null.
+    /// A reference of the GC hierarchy (`anyref`, `eqref`, ...), `None`
+    /// being null.
     AnyRef(Option<AnyRef>),
     /// A continuation reference, `None` being null.
     ContRef(Option<ContRef>),
@@ -48,34 +51,117 @@ pub struct ContRef {
 }
 
 /// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
-/// `i31ref`, ...). fxtime has no GC heap objects yet, so every one is an
-/// [`I31`]; it needs no store and is valid in any.
+/// `i31ref`, `structref`, `arrayref`, ...): an [`I31`], which needs no
+/// store and is valid in any, or an object of a store's GC heap (a struct,
+/// an array, or a host value converted from an `externref`). Objects are
+/// not collected yet: one stays valid as long as its store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AnyRef {
-    i31: I31,
+    pub(crate) object: Option<ObjectInfo>,
+    /// Its word in generated code.
+    pub(crate) word: u64,
+}
+
+/// What a reference to a heap object knows of it, read from its header
+/// while its store was at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ObjectInfo {
+    pub(crate) store: StoreId,
+    pub(crate) kind: GcKind,
+    pub(crate) type_id: u32,
+}
+
+impl ObjectInfo {
+    /// The object whose (non-null, non-i31) word `word` is, in `store`.
+    fn read(store: StoreId, word: u64) -> Option<ObjectInfo> {
+        let object = NonNull::new(word as usize as *mut u8)?;
+        // SAFETY: generated code and the runtime hand out only words of
+        // live objects of the store the value came from, and objects live
+        // as long as their store.
+        let (kind, type_id) = unsafe { (gc::kind(object)?, gc::type_id(object)) };
+        Some(ObjectInfo {
+            store,
+            kind,
+            type_id,
+        })
+    }
+}
+
+/// The object info of a non-null word of the `any` or `extern` hierarchy
+/// (`None` for an i31).
+fn object_of(store: StoreId, word: u64) -> Option<ObjectInfo> {
+    if word & 1 == 1 {
+        None
+    } else {
+        ObjectInfo::read(store, word)
+    }
 }
 
 impl AnyRef {
     /// The reference to an unboxed 31-bit integer.
     pub fn from_i31(i31: I31) -> AnyRef {
-        AnyRef { i31 }
+        AnyRef {
+            object: None,
+            word: u64::from((i31.0 << 1) | 1),
+        }
     }
 
     /// The integer, if this is an `i31` reference.
     pub fn as_i31(&self) -> Option<I31> {
-        Some(self.i31)
+        (self.word & 1 == 1).then_some(I31((self.word as u32) >> 1))
     }
 
-    /// Its word in generated code: the value in bits 1 to 31, the low bit
-    /// set (as `ref.i31` makes it).
-    fn to_word(self) -> u64 {
-        u64::from((self.i31.0 << 1) | 1)
+    /// Whether this is a struct.
+    pub fn is_struct(&self) -> bool {
+        self.object.is_some_and(|o| o.kind == GcKind::Struct)
+    }
+
+    /// Whether this is an array.
+    pub fn is_array(&self) -> bool {
+        self.object.is_some_and(|o| o.kind == GcKind::Array)
+    }
+
+    /// The host value converted to this reference (`any.convert_extern`),
+    /// as an `externref` again; `None` for i31s, structs and arrays.
+    pub fn as_host(&self) -> Option<ExternRef> {
+        self.object
+            .filter(|o| o.kind == GcKind::Extern)
+            .map(|_| ExternRef::convert_any(*self))
+    }
+
+    /// `any.convert_extern`: the host reference as an `anyref`.
+    pub fn convert_extern(e: ExternRef) -> AnyRef {
+        AnyRef {
+            object: e.object,
+            word: e.word,
+        }
     }
 
     /// The reference a non-null word of the `any` hierarchy stands for.
-    fn from_word(word: u64) -> AnyRef {
-        debug_assert!(word & 1 == 1, "heap objects do not exist yet");
-        AnyRef::from_i31(I31((word as u32) >> 1))
+    fn from_word(store: StoreId, word: u64) -> AnyRef {
+        AnyRef {
+            object: object_of(store, word),
+            word,
+        }
+    }
+
+    /// Whether this reference is of heap type `heap` (an abstract or
+    /// canonical type of the `any` hierarchy).
+    fn is_of(&self, types: &TypeRegistry, heap: HeapType) -> bool {
+        let Some(object) = self.object else {
+            return matches!(heap, HeapType::Any | HeapType::Eq | HeapType::I31);
+        };
+        match (object.kind, heap) {
+            (_, HeapType::Any) => true,
+            (GcKind::Extern, _) => false,
+            (_, HeapType::Eq) => true,
+            (GcKind::Struct, HeapType::Struct) | (GcKind::Array, HeapType::Array) => true,
+            (GcKind::Struct, HeapType::ConcreteStruct(TypeRef::Engine(id)))
+            | (GcKind::Array, HeapType::ConcreteArray(TypeRef::Engine(id))) => {
+                types.is_subtype(object.type_id, id)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -122,40 +208,72 @@ impl ExnRef {
     }
 }
 
-/// A host value that wasm can hold as an `externref`. Lives as long as its
-/// store.
+/// A non-null `externref`: a host value in its store's GC heap, or a
+/// reference of the `any` hierarchy converted by `extern.convert_any`.
+/// Host values are not collected yet: one lives as long as its store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternRef {
-    pub(crate) store: StoreId,
-    /// Address of the boxed `ExternRefData` in the store.
-    pub(crate) ptr: usize,
+    pub(crate) object: Option<ObjectInfo>,
+    /// Its word in generated code.
+    pub(crate) word: u64,
 }
 
-pub(crate) struct ExternRefData(pub(crate) Box<dyn Any + Send + Sync>);
-
 impl ExternRef {
-    /// Wraps `value` in a new reference owned by `store`.
+    /// Wraps `value` in a new reference owned by `store`; fails when the
+    /// store's GC heap is full.
     pub fn new<T>(
         mut store: impl AsContextMut<Data = T>,
         value: impl Any + Send + Sync,
-    ) -> ExternRef {
+    ) -> Result<ExternRef> {
         let store = store.as_context_mut().0;
-        let data = Box::new(ExternRefData(Box::new(value)));
-        let ptr = &*data as *const ExternRefData as usize;
-        store.host.externrefs.push(data);
+        let Some(object) = store.opaque.gc_alloc_extern(Box::new(value)) else {
+            bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
+        };
+        let word = object.as_ptr() as usize as u64;
+        Ok(ExternRef {
+            object: object_of(store.id, word),
+            word,
+        })
+    }
+
+    /// `extern.convert_any`: a reference of the `any` hierarchy as an
+    /// `externref`.
+    pub fn convert_any(a: AnyRef) -> ExternRef {
         ExternRef {
-            store: store.id,
-            ptr,
+            object: a.object,
+            word: a.word,
         }
     }
 
-    /// The wrapped value.
-    pub fn data<'a, S: AsContext + ?Sized>(&self, store: &'a S) -> &'a (dyn Any + Send + Sync) {
+    /// The wrapped host value; `None` when this reference is a converted
+    /// `anyref` (an i31, a struct or an array).
+    pub fn data<'a, S: AsContext + ?Sized>(
+        &self,
+        store: &'a S,
+    ) -> Option<&'a (dyn Any + Send + Sync)> {
         let store = store.as_context().0;
-        assert_eq!(store.id, self.store, "externref used with another store");
-        // SAFETY: the data is boxed in the store, which outlives `'a`, and
-        // never moves or changes.
-        unsafe { &*(*(self.ptr as *const ExternRefData)).0 }
+        let object = self.object.filter(|o| o.kind == GcKind::Extern)?;
+        assert_eq!(store.id, object.store, "externref used with another store");
+        let address = NonNull::new(self.word as usize as *mut u8)?;
+        // SAFETY: the object belongs to this store (checked), and objects
+        // live as long as their store.
+        unsafe { store.opaque.gc().host_data(address) }
+    }
+
+    /// The reference a non-null `externref` word stands for.
+    fn from_word(store: StoreId, word: u64) -> ExternRef {
+        ExternRef {
+            object: object_of(store, word),
+            word,
+        }
+    }
+}
+
+/// Checks that a reference to a heap object is used with its own store.
+fn check_store(object: Option<ObjectInfo>, store: StoreId, what: &str) -> Result<()> {
+    match object {
+        Some(o) if o.store != store => bail!("{what} used with another store"),
+        _ => Ok(()),
     }
 }
 
@@ -259,8 +377,7 @@ impl Val {
             }
             Val::AnyRef(a) if top == HeapType::Any => match a {
                 None => r.nullable,
-                // Every non-null one is an i31.
-                Some(_) => matches!(r.heap, HeapType::Any | HeapType::Eq | HeapType::I31),
+                Some(a) => a.is_of(types, r.heap),
             },
             Val::ContRef(c) if top == HeapType::Cont => match c {
                 None => r.nullable,
@@ -294,9 +411,16 @@ impl Val {
                 nullable: true,
                 heap: HeapType::Any,
             }),
-            Val::AnyRef(Some(_)) => ValType::Ref(RefType {
+            Val::AnyRef(Some(a)) => ValType::Ref(RefType {
                 nullable: false,
-                heap: HeapType::I31,
+                heap: match a.object {
+                    None => HeapType::I31,
+                    Some(o) => match o.kind {
+                        GcKind::Struct => HeapType::ConcreteStruct(TypeRef::Engine(o.type_id)),
+                        GcKind::Array => HeapType::ConcreteArray(TypeRef::Engine(o.type_id)),
+                        GcKind::Extern => HeapType::Any,
+                    },
+                },
             }),
             Val::ContRef(_) => ValType::Ref(RefType {
                 nullable: true,
@@ -318,7 +442,10 @@ impl Val {
             | Val::ExnRef(None)
             | Val::AnyRef(None)
             | Val::ContRef(None) => 0,
-            Val::AnyRef(Some(a)) => u128::from(a.to_word()),
+            Val::AnyRef(Some(a)) => {
+                check_store(a.object, store, "anyref")?;
+                u128::from(a.word)
+            }
             Val::ContRef(Some(c)) => {
                 if c.store != store {
                     bail!("continuation reference used with another store");
@@ -338,10 +465,8 @@ impl Val {
                 f.func_ref as u128
             }
             Val::ExternRef(Some(e)) => {
-                if e.store != store {
-                    bail!("externref used with another store");
-                }
-                e.ptr as u128
+                check_store(e.object, store, "externref")?;
+                u128::from(e.word)
             }
         })
     }
@@ -363,7 +488,7 @@ impl Val {
             }
             ValType::Ref(r) if r.heap.top() == HeapType::Any => {
                 let word = raw as u64;
-                Val::AnyRef((word != 0).then(|| AnyRef::from_word(word)))
+                Val::AnyRef((word != 0).then(|| AnyRef::from_word(store, word)))
             }
             ValType::Ref(r) if r.is_cont() => {
                 let type_id = match r.heap {
@@ -377,7 +502,10 @@ impl Val {
                     type_id,
                 }))
             }
-            ValType::Ref(_) => Val::ExternRef(nonnull(raw).map(|ptr| ExternRef { store, ptr })),
+            ValType::Ref(_) => {
+                let word = raw as u64;
+                Val::ExternRef((word != 0).then(|| ExternRef::from_word(store, word)))
+            }
         }
     }
 }

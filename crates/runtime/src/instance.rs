@@ -2,10 +2,12 @@
 //! module and its imports, plus the state of passive segments.
 
 use crate::code::CodeObject;
+use crate::gc;
 use crate::memory::LinearMemory;
 use crate::store::StoreOpaque;
 use crate::table::Table;
 use crate::types::TypeRegistry;
+use fxtime_environ::gc::{ARRAY_DATA_OFFSET, storage_size};
 use fxtime_environ::vm::{
     VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMTagDefinition,
 };
@@ -325,8 +327,9 @@ impl Instance {
         unsafe { &mut *self.tables[t.index()] }
     }
 
-    /// Evaluates a constant expression to raw value bits.
-    pub fn eval(&self, expr: &ConstExpr) -> u128 {
+    /// Evaluates a constant expression to raw value bits; the only failure
+    /// is a GC allocation the heap cannot hold.
+    pub fn eval(&mut self, expr: &ConstExpr) -> Result<u128, TrapKind> {
         let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in &expr.ops {
             let value = match *op {
@@ -346,6 +349,14 @@ impl Instance {
                     // SAFETY: global storage is valid for the instance.
                     u128::from_le_bytes(unsafe { (*self.global(g)).storage })
                 }
+                ConstOp::ConvertReference => stack.pop().unwrap_or(0),
+                ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..) => self
+                    .eval_allocation(*op, &mut stack)
+                    .ok_or(TrapKind::GcHeapOutOfMemory)?,
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let (b, a) = (stack.pop(), stack.pop());
                     let (a, b) = (a.unwrap_or(0) as u32, b.unwrap_or(0) as u32);
@@ -367,7 +378,51 @@ impl Instance {
             };
             stack.push(value);
         }
-        stack.pop().unwrap_or(0)
+        Ok(stack.pop().unwrap_or(0))
+    }
+
+    /// A struct or array a constant expression creates, its operands
+    /// popped from `stack`: the object's address.
+    fn eval_allocation(&mut self, op: ConstOp, stack: &mut Vec<u128>) -> Option<u128> {
+        let module = self.module.clone();
+        let info = &module.info;
+        let pop_n =
+            |stack: &mut Vec<u128>, n: usize| stack.split_off(stack.len().saturating_sub(n));
+        let object = match op {
+            ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
+                let fields = info.struct_fields(ty);
+                let values = match op {
+                    ConstOp::StructNew(_) => pop_n(stack, fields.len()),
+                    _ => vec![0; fields.len()],
+                };
+                self.store()
+                    .new_struct(module.type_ids[ty.index()], fields, &values)?
+            }
+            ConstOp::ArrayNewFixed(ty, n) => {
+                let values = pop_n(stack, n as usize);
+                let element = info.array_element(ty).storage;
+                self.store()
+                    .new_array(module.type_ids[ty.index()], element, &values)?
+            }
+            ConstOp::ArrayNew(ty) | ConstOp::ArrayNewDefault(ty) => {
+                let len = stack.pop().unwrap_or(0) as u32;
+                let value = match op {
+                    ConstOp::ArrayNew(_) => stack.pop().unwrap_or(0),
+                    _ => 0,
+                };
+                let size = storage_size(info.array_element(ty).storage);
+                let array = self
+                    .store()
+                    .alloc_array(module.type_ids[ty.index()], size, len)?;
+                for i in 0..len {
+                    // SAFETY: element `i` lies inside the new array.
+                    unsafe { gc::write_raw(array, ARRAY_DATA_OFFSET + i * size, size, value) };
+                }
+                array
+            }
+            _ => return None,
+        };
+        Some(object.as_ptr() as usize as u128)
     }
 
     /// Sets defined globals and table contents from their initializers,
@@ -378,28 +433,35 @@ impl Instance {
         for (i, global) in info.globals.iter().enumerate() {
             let index = GlobalIndex(i as u32);
             if let Some(init) = &global.init {
-                let value = self.eval(init);
+                let value = self.eval(init).map_err(InstantiationError::Trap)?;
                 // SAFETY: a defined global's storage lies inside the vmctx.
                 unsafe { (*self.global(index)).storage = value.to_le_bytes() };
             }
         }
         for (i, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
-                let value = self.eval(init);
+                let value = self.eval(init).map_err(InstantiationError::Trap)?;
                 let table = self.table(TableIndex((i + info.num_imported_tables) as u32));
                 let len = table.len();
                 table.fill(0, value, len);
             }
         }
         for (i, segment) in info.elements.iter().enumerate() {
-            let values: Box<[u128]> = segment.items.iter().map(|item| self.eval(item)).collect();
+            let values = segment
+                .items
+                .iter()
+                .map(|item| self.eval(item))
+                .collect::<Result<Box<[u128]>, _>>()
+                .map_err(InstantiationError::Trap)?;
             match &segment.kind {
                 ElemSegmentKind::Passive => self.elements[i] = Some(values),
                 ElemSegmentKind::Declared => {}
                 ElemSegmentKind::Active { table, offset } => {
                     // A table64 offset beyond 32 bits is out of bounds of
                     // any table; the clamped one is too.
-                    let offset = u32::try_from(self.eval(offset) as u64).unwrap_or(u32::MAX);
+                    let offset =
+                        u32::try_from(self.eval(offset).map_err(InstantiationError::Trap)? as u64)
+                            .unwrap_or(u32::MAX);
                     if !self.table(*table).write(offset, &values) {
                         return Err(InstantiationError::Trap(TrapKind::TableOutOfBounds));
                     }
@@ -408,7 +470,7 @@ impl Instance {
         }
         for (i, segment) in info.data.iter().enumerate() {
             if let DataSegmentKind::Active { memory, offset } = &segment.kind {
-                let offset = self.eval(offset) as u64;
+                let offset = self.eval(offset).map_err(InstantiationError::Trap)? as u64;
                 let bytes = &module.wasm[segment.bytes.clone()];
                 self.data_dropped[i] = true;
                 if !copy_into(self.memory(*memory).data_mut(), offset, bytes) {

@@ -5,8 +5,10 @@
 
 use crate::continuations::AllocationError;
 use crate::exceptions::fxtime_throw;
+use crate::gc::arrays;
 use crate::instance::Instance;
 use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
+use fxtime_environ::gc::NO_TYPE_ID;
 use fxtime_environ::vm::{
     Builtin, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, EPOCH_CONTINUE, EPOCH_ERROR, EPOCH_TRAP,
     GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
@@ -36,6 +38,14 @@ pub fn builtins() -> *const usize {
                 Builtin::ContNew => cont_new as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 Builtin::EpochInterrupt => epoch_interrupt as *const () as usize,
+                Builtin::GcAlloc => arrays::gc_alloc as *const () as usize,
+                Builtin::ArrayNew => arrays::array_new as *const () as usize,
+                Builtin::ArrayNewData => arrays::array_new_data as *const () as usize,
+                Builtin::ArrayNewElem => arrays::array_new_elem as *const () as usize,
+                Builtin::ArrayFill => arrays::array_fill as *const () as usize,
+                Builtin::ArrayCopy => arrays::array_copy as *const () as usize,
+                Builtin::ArrayInitData => arrays::array_init_data as *const () as usize,
+                Builtin::ArrayInitElem => arrays::array_init_elem as *const () as usize,
             })
             .collect()
     });
@@ -47,18 +57,18 @@ pub fn builtins() -> *const usize {
 /// # Safety
 ///
 /// `vmctx` must be the vmctx generated code passed to a builtin.
-unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
+pub(crate) unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
     // SAFETY: generated code passes its own, live vmctx; no other reference
     // to the instance is active while wasm runs.
     unsafe { Instance::from_vmctx(vmctx) }
 }
 
 /// A 16-byte table element from its two halves.
-fn join(low: u64, high: u64) -> u128 {
+pub(crate) fn join(low: u64, high: u64) -> u128 {
     u128::from(low) | (u128::from(high) << 64)
 }
 
-fn status(ok: bool) -> u32 {
+pub(crate) fn status(ok: bool) -> u32 {
     u32::from(ok)
 }
 
@@ -293,7 +303,8 @@ unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
 unsafe extern "C" fn is_subtype(vmctx: *mut u8, sub: u32, sup: u32) -> u32 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    status(instance.module().types.is_subtype(sub, sup))
+    // Objects that are not structs or arrays have no type id.
+    status(sup != NO_TYPE_ID && sub != NO_TYPE_ID && instance.module().types.is_subtype(sub, sup))
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {

@@ -3,12 +3,18 @@
 
 use crate::continuations::Continuations;
 use crate::epoch::EpochState;
+use crate::gc::{self, GcHeap, HostData};
 use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
-use fxtime_environ::TableType;
+use fxtime_environ::gc::{
+    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, StructLayout, VMGcHeader, array_size,
+    storage_size,
+};
 use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
+use fxtime_environ::{FieldType, StorageType, TableType};
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,6 +38,9 @@ pub struct StoreOpaque {
     exceptions: Vec<Box<[u128]>>,
     /// Continuation objects and stacks; the context points here.
     continuations: Box<Continuations>,
+    /// Structs, arrays and extern objects; its free lists lie in the
+    /// context.
+    gc: GcHeap,
     /// The embedder's side of the store, once it asks to be consulted
     /// (a resource limiter, an epoch deadline callback).
     hooks: Option<*mut dyn StoreHooks>,
@@ -131,6 +140,7 @@ impl StoreOpaque {
             tags: Vec::new(),
             exceptions: Vec::new(),
             continuations: Box::default(),
+            gc: GcHeap::default(),
             hooks: None,
             epoch: Arc::default(),
             epoch_counter: std::ptr::null(),
@@ -307,6 +317,89 @@ impl StoreOpaque {
         let ptr: *const VMTagDefinition = &*tag;
         self.tags.push(tag);
         ptr
+    }
+
+    /// Allocates a GC object of `size` bytes with `header`; the rest is
+    /// the caller's to fill in. `None` when the heap is full.
+    pub fn gc_alloc(&mut self, header: VMGcHeader, size: u32) -> Option<NonNull<u8>> {
+        self.gc.alloc(&mut self.context.gc_free_lists, header, size)
+    }
+
+    /// A new struct of canonical type `type_id` with `fields`, set to the
+    /// raw slots `values`; `None` when the heap is full.
+    pub fn new_struct(
+        &mut self,
+        type_id: u32,
+        fields: &[FieldType],
+        values: &[u128],
+    ) -> Option<NonNull<u8>> {
+        let layout = StructLayout::new(fields);
+        let header = VMGcHeader {
+            type_id,
+            kind_and_mark: GcKind::Struct as u32,
+        };
+        let object = self.gc_alloc(header, layout.size)?;
+        for ((field, offset), value) in fields.iter().zip(&layout.offsets).zip(values) {
+            // SAFETY: the field lies inside the new object.
+            unsafe { gc::write_raw(object, *offset, storage_size(field.storage), *value) };
+        }
+        Some(object)
+    }
+
+    /// A new array of canonical type `type_id` and `len` elements of
+    /// `element_size` bytes, its elements not yet written; `None` when the
+    /// heap is full or the array too large.
+    pub fn alloc_array(
+        &mut self,
+        type_id: u32,
+        element_size: u32,
+        len: u32,
+    ) -> Option<NonNull<u8>> {
+        let size = array_size(element_size, len)?;
+        let header = VMGcHeader {
+            type_id,
+            kind_and_mark: GcKind::Array as u32,
+        };
+        let array = self.gc_alloc(header, size)?;
+        // SAFETY: an array's length follows its header.
+        unsafe { gc::write_raw(array, ARRAY_LENGTH_OFFSET, 4, u128::from(len)) };
+        Some(array)
+    }
+
+    /// A new array of canonical type `type_id` holding the raw slots
+    /// `values`; `None` when the heap is full or the array too large.
+    pub fn new_array(
+        &mut self,
+        type_id: u32,
+        element: StorageType,
+        values: &[u128],
+    ) -> Option<NonNull<u8>> {
+        let element_size = storage_size(element);
+        let len = u32::try_from(values.len()).ok()?;
+        let array = self.alloc_array(type_id, element_size, len)?;
+        for (i, value) in values.iter().enumerate() {
+            let offset = ARRAY_DATA_OFFSET + i as u32 * element_size;
+            // SAFETY: element `i` lies inside the new array.
+            unsafe { gc::write_raw(array, offset, element_size, *value) };
+        }
+        Some(array)
+    }
+
+    /// A new extern object holding `data`; `None` when the heap is full.
+    pub fn gc_alloc_extern(&mut self, data: HostData) -> Option<NonNull<u8>> {
+        self.gc.alloc_extern(&mut self.context.gc_free_lists, data)
+    }
+
+    /// The store's GC heap.
+    pub fn gc(&self) -> &GcHeap {
+        &self.gc
+    }
+
+    /// Limits the GC heap to `max_bytes`; only before anything is
+    /// allocated.
+    pub fn set_gc_heap_max(&mut self, max_bytes: usize) {
+        assert_eq!(self.gc.bytes_used(), 0, "the GC heap is already in use");
+        self.gc = GcHeap::new(max_bytes);
     }
 
     /// Allocates an exception of `tag` with room for `payload` values;

@@ -6,7 +6,7 @@
 //! sign.
 
 use anyhow::{Result, bail};
-use fxtime::{ExternRef, Store, Val};
+use fxtime::{AnyRef, ExternRef, Store, Val};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 use wast::{WastArg, WastRet};
@@ -30,9 +30,10 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
             Some(NullKind::Cont) => Val::ContRef(None),
             None => bail!("unsupported argument: ref.null {ty:?}"),
         },
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n))),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n)?)),
         WastArgCore::RefHost(n) => {
-            bail!("unsupported argument: ref.host {n} (needs anyref values)")
+            let host = ExternRef::new(&mut *store, *n)?;
+            Val::AnyRef(Some(AnyRef::convert_extern(host)))
         }
     })
 }
@@ -111,29 +112,30 @@ fn matches_core(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> 
         }
         (WastRetCore::RefExtern(n), Val::ExternRef(Some(r))) => match n {
             None => true,
-            Some(n) => r.data(store).downcast_ref::<u32>() == Some(n),
+            Some(n) => host_number(store, r) == Some(*n),
         },
         (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
-        // Every non-null anyref is an i31 (no heap objects yet).
-        (WastRetCore::RefI31 | WastRetCore::RefEq | WastRetCore::RefAny, Val::AnyRef(a)) => {
-            a.and_then(|a| a.as_i31()).is_some()
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => {
+            a.as_host().and_then(|e| host_number(store, &e)) == Some(*n)
         }
-        (WastRetCore::RefStruct | WastRetCore::RefArray, Val::AnyRef(_)) => false,
-        (
-            WastRetCore::RefHost(_)
-            | WastRetCore::RefAny
-            | WastRetCore::RefEq
-            | WastRetCore::RefArray
-            | WastRetCore::RefStruct
-            | WastRetCore::RefI31
-            | WastRetCore::RefI31Shared,
-            _,
-        ) => bail!(
-            "unsupported result pattern {} (needs GC reference values)",
+        (WastRetCore::RefAny, Val::AnyRef(a)) => a.is_some(),
+        (WastRetCore::RefEq, Val::AnyRef(Some(a))) => {
+            a.as_i31().is_some() || a.is_struct() || a.is_array()
+        }
+        (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.as_i31().is_some(),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.is_struct(),
+        (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.is_array(),
+        (WastRetCore::RefI31Shared, _) => bail!(
+            "unsupported result pattern {} (shared references)",
             describe_expected(expected)
         ),
         _ => false,
     })
+}
+
+/// The number a script's `ref.extern N` or `ref.host N` wrapped.
+fn host_number(store: &Store<()>, r: &ExternRef) -> Option<u32> {
+    r.data(store)?.downcast_ref::<u32>().copied()
 }
 
 /// f32 canonical NaN bits without the sign.
@@ -201,7 +203,7 @@ pub(crate) fn describe(store: &Store<()>, val: &Val) -> String {
         Val::FuncRef(None) => "ref.null func".to_string(),
         Val::FuncRef(Some(_)) => "funcref (non-null)".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
-        Val::ExternRef(Some(r)) => match r.data(store).downcast_ref::<u32>() {
+        Val::ExternRef(Some(r)) => match host_number(store, r) {
             Some(n) => format!("ref.extern {n}"),
             None => "externref (non-null, not a u32)".to_string(),
         },
@@ -210,7 +212,12 @@ pub(crate) fn describe(store: &Store<()>, val: &Val) -> String {
         Val::AnyRef(None) => "ref.null any".to_string(),
         Val::AnyRef(Some(a)) => match a.as_i31() {
             Some(i31) => format!("ref.i31 {}", i31.get_u32()),
-            None => "ref.any".to_string(),
+            None if a.is_struct() => "ref.struct".to_string(),
+            None if a.is_array() => "ref.array".to_string(),
+            None => match a.as_host().and_then(|e| host_number(store, &e)) {
+                Some(n) => format!("ref.host {n}"),
+                None => "ref.any".to_string(),
+            },
         },
         Val::ContRef(None) => "ref.null cont".to_string(),
         Val::ContRef(Some(_)) => "contref (non-null)".to_string(),

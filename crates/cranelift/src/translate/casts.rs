@@ -1,17 +1,19 @@
 //! Casts: `ref.test`, `ref.cast`, `br_on_cast` and `br_on_cast_fail`.
 //!
 //! A cast to a function type compares the function reference's canonical
-//! type with the target (a subtype walk when the target is not final).
-//! fxtime creates no GC heap objects yet, so every non-null reference of
-//! the `any` hierarchy is an `i31` (a word with its low bit set, see
-//! `gc`): `any`, `eq` and `i31` hold for it, and a cast to a struct or
-//! array type succeeds only on null (when the target is nullable).
+//! type with the target (a subtype walk when the target is not final). A
+//! reference of the `any` hierarchy is tested for null, then for an `i31`
+//! (its low bit, see `gc`), then by its object's header: the kind byte
+//! for `struct`, `array` and `eq` (extern objects are only `any`), the
+//! canonical type id for a concrete struct or array type (extern objects
+//! have none that matches).
 
 use super::FuncTranslator;
 use super::env::trusted;
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC};
+use fxtime_environ::gc::{GC_KIND_OFFSET, GC_TYPE_ID_OFFSET, GcKind};
 use fxtime_environ::vm::offsets;
-use fxtime_environ::{HeapType, RefType, TrapKind, TypeRef, WasmError, WasmResult};
+use fxtime_environ::{HeapType, RefType, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult};
 use wasmparser::Operator;
 
 impl FuncTranslator<'_> {
@@ -75,22 +77,25 @@ impl FuncTranslator<'_> {
         let i32 = ir::types::I32;
         let is_null = self.is_null(value);
         let null_result = self.builder.ins().iconst(i32, i64::from(target.nullable));
-        let HeapType::ConcreteFunc(TypeRef::Module(ty)) = target.heap else {
-            let non_null_result = if matches!(target.heap, HeapType::Eq | HeapType::I31) {
-                // An i31: the low bit.
+        let object_test = match target.heap {
+            HeapType::ConcreteFunc(TypeRef::Module(ty)) => ObjectTest::FuncType(ty),
+            HeapType::ConcreteStruct(TypeRef::Module(ty))
+            | HeapType::ConcreteArray(TypeRef::Module(ty)) => ObjectTest::Type(ty),
+            HeapType::Struct => ObjectTest::Kind(GcKind::Struct),
+            HeapType::Array => ObjectTest::Kind(GcKind::Array),
+            HeapType::Eq => ObjectTest::Eq,
+            HeapType::I31 => {
                 let low = self.builder.ins().ireduce(i32, value);
-                self.builder.ins().band_imm_u(low, 1)
-            } else {
-                // Every non-null value of a hierarchy is of its top type;
-                // none is of a bottom type or (without heap objects) of a
-                // struct or array type.
-                let non_null = i64::from(target.heap == target.heap.top());
-                self.builder.ins().iconst(i32, non_null)
-            };
-            return self
-                .builder
-                .ins()
-                .select(is_null, null_result, non_null_result);
+                let is_i31 = self.builder.ins().band_imm_u(low, 1);
+                return self.builder.ins().select(is_null, null_result, is_i31);
+            }
+            // Every non-null value of a hierarchy is of its top type; none
+            // is of a bottom type.
+            heap => {
+                let non_null = i64::from(heap == heap.top());
+                let non_null = self.builder.ins().iconst(i32, non_null);
+                return self.builder.ins().select(is_null, null_result, non_null);
+            }
         };
         let check = self.builder.create_block();
         let done = self.builder.create_block();
@@ -100,22 +105,92 @@ impl FuncTranslator<'_> {
             .brif(is_null, done, &[BlockArg::Value(null_result)], check, &[]);
         self.builder.seal_block(check);
         self.builder.switch_to_block(check);
-        let actual = self.builder.ins().load(
-            i32,
-            trusted().with_readonly(),
-            value,
-            offsets::FUNC_REF_TYPE_ID as i32,
-        );
-        let expected = self.builder.ins().load(
-            i32,
-            trusted().with_readonly().with_can_move(),
-            self.vmctx,
-            self.offsets.type_id(ty) as i32,
-        );
-        let answer = self.is_subtype(actual, expected, ty);
+        let answer = match object_test {
+            ObjectTest::FuncType(ty) => {
+                let actual = self.builder.ins().load(
+                    i32,
+                    trusted().with_readonly(),
+                    value,
+                    offsets::FUNC_REF_TYPE_ID as i32,
+                );
+                self.type_test(actual, ty)
+            }
+            test => {
+                // An i31 is of `eq`, and of nothing else tested here.
+                let low = self.builder.ins().ireduce(i32, value);
+                let is_i31 = self.builder.ins().band_imm_u(low, 1);
+                let object = self.builder.create_block();
+                let i31_result = self
+                    .builder
+                    .ins()
+                    .iconst(i32, i64::from(matches!(test, ObjectTest::Eq)));
+                self.builder
+                    .ins()
+                    .brif(is_i31, done, &[BlockArg::Value(i31_result)], object, &[]);
+                self.builder.seal_block(object);
+                self.builder.switch_to_block(object);
+                self.object_test(value, test)
+            }
+        };
         self.builder.ins().jump(done, &[BlockArg::Value(answer)]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
         result
     }
+
+    /// Whether the heap object `object` passes `test` (an `i32`).
+    fn object_test(&mut self, object: Value, test: ObjectTest) -> Value {
+        let i32 = ir::types::I32;
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        if let ObjectTest::Type(ty) = test {
+            let actual = self
+                .builder
+                .ins()
+                .load(i32, flags, object, GC_TYPE_ID_OFFSET as i32);
+            return self.type_test(actual, ty);
+        }
+        let kind = self
+            .builder
+            .ins()
+            .uload8(i32, flags, object, GC_KIND_OFFSET as i32);
+        let yes = match test {
+            // Structs and arrays: kind 1 or 2.
+            ObjectTest::Eq => {
+                let less = self
+                    .builder
+                    .ins()
+                    .iadd_imm_u(kind, -(GcKind::Struct as i64));
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, less, 1)
+            }
+            ObjectTest::Kind(k) => self.builder.ins().icmp_imm_u(IntCC::Equal, kind, k as i64),
+            ObjectTest::Type(_) | ObjectTest::FuncType(_) => unreachable!("handled above"),
+        };
+        self.builder.ins().uextend(i32, yes)
+    }
+
+    /// Whether canonical type id `actual` is module type `ty` or a subtype.
+    fn type_test(&mut self, actual: Value, ty: TypeIndex) -> Value {
+        let expected = self.builder.ins().load(
+            ir::types::I32,
+            trusted().with_readonly().with_can_move(),
+            self.vmctx,
+            self.offsets.type_id(ty) as i32,
+        );
+        self.is_subtype(actual, expected, ty)
+    }
+}
+
+/// What a cast checks of a non-null reference.
+#[derive(Clone, Copy)]
+enum ObjectTest {
+    /// A function reference's type: the type or a subtype.
+    FuncType(TypeIndex),
+    /// An object's type: a struct or array type, or a subtype (i31s fail).
+    Type(TypeIndex),
+    /// An object's kind (i31s fail).
+    Kind(GcKind),
+    /// `eq`: an i31, a struct or an array (externs fail).
+    Eq,
 }

@@ -1,11 +1,10 @@
-//! The GC proposal's instructions that need no heap: `i31` references and
-//! `ref.eq`.
+//! The GC proposal's instructions that touch no object: `i31` references,
+//! `ref.eq`, and the conversions between `anyref` and `externref`.
 //!
-//! A reference of the `any` hierarchy is one 64-bit word: 0 is null, and a
+//! A reference of the `any` hierarchy is one 64-bit word: 0 is null, a
 //! word with its low bit set is an `i31`, the 31-bit value in bits 1 to 31
-//! (`(x << 1) | 1`). Heap objects, word-aligned pointers with the low bit
-//! clear, come with the collector; until then every non-null `anyref` is
-//! an `i31`. `ref.eq` compares words: two `i31`s are equal exactly when
+//! (`(x << 1) | 1`), and any other word is the address of a heap object
+//! (8-aligned). `ref.eq` compares words: two `i31`s are equal exactly when
 //! their values are, and objects by identity.
 
 use super::FuncTranslator;
@@ -35,6 +34,10 @@ impl FuncTranslator<'_> {
                 };
                 self.stack.push(value);
             }
+            // An `externref` and an `anyref` are the same word: a host
+            // value the program holds is an extern object of the GC heap,
+            // and any other object or i31 can be held as an `externref`.
+            Operator::AnyConvertExtern | Operator::ExternConvertAny => {}
             Operator::RefEq => {
                 let [a, b] = self.popn();
                 let equal = self.builder.ins().icmp(IntCC::Equal, a, b);

@@ -9,7 +9,9 @@
 //!                                         |- table      tables and references
 //!                                         |- calls      direct and indirect calls
 //!                                         |- exceptions try_table, throw
-//!                                         |- gc         i31 references, ref.eq
+//!                                         |- gc         i31 references, ref.eq, extern conversions
+//!                                         |- objects    allocation, structs
+//!                                         |- arrays     arrays
 //!                                         |- simd       v128 and relaxed SIMD
 //!                                         `- stack_switching  continuations (CLIF from fxtime-wasmfx)
 //! ```
@@ -18,6 +20,7 @@
 //! translator can rely on a well-typed operand stack. Operands live on
 //! `stack` as SSA values; locals are Cranelift variables.
 
+mod arrays;
 mod calls;
 mod casts;
 mod control;
@@ -27,6 +30,7 @@ mod gc;
 mod interrupts;
 mod memory;
 mod numeric;
+mod objects;
 mod simd;
 mod stack_switching;
 mod table;
@@ -210,6 +214,8 @@ impl FuncTranslator<'_> {
             || self.translate_exceptions(op)?
             || self.translate_cast(op)?
             || self.translate_gc(op)?
+            || self.translate_struct(op)?
+            || self.translate_array(op)?
             || self.translate_stack_switching(op)?
             || self.translate_simd(op)?
         {

@@ -1,0 +1,286 @@
+//! The GC builtins: allocation when a free list is empty, and the array
+//! operators that work on many elements at once.
+//!
+//! Arrays are checked for null by generated code before these are called;
+//! indices and lengths are checked here.
+
+use crate::instance::Instance;
+use crate::libcalls::{instance, join, status};
+use fxtime_environ::gc::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, VMGcHeader, storage_size};
+use fxtime_environ::vm::GC_OUT_OF_BOUNDS;
+use fxtime_environ::{DataIndex, ElemIndex, TypeIndex};
+
+pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, header: u64, size: u32) -> *mut u8 {
+    let header = VMGcHeader {
+        type_id: header as u32,
+        kind_and_mark: (header >> 32) as u32,
+    };
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    instance
+        .store()
+        .gc_alloc(header, size)
+        .map_or(std::ptr::null_mut(), |p| p.as_ptr())
+}
+
+/// An array type's element size and canonical id.
+fn array_type(instance: &Instance, ty: u32) -> (u32, u32) {
+    let ty = TypeIndex(ty);
+    let module = instance.module();
+    let element = module.info.array_element(ty);
+    (storage_size(element.storage), module.type_ids[ty.index()])
+}
+
+/// A new array of `len` elements of `ty`, its elements not yet written.
+fn new_array(instance: &mut Instance, ty: u32, len: u32) -> Option<*mut u8> {
+    let (element_size, type_id) = array_type(instance, ty);
+    let array = instance.store().alloc_array(type_id, element_size, len)?;
+    Some(array.as_ptr())
+}
+
+/// The length of `array`.
+///
+/// # Safety
+///
+/// `array` must be a live array.
+unsafe fn length(array: *mut u8) -> u32 {
+    // SAFETY: an array's length follows its header.
+    unsafe { array.add(ARRAY_LENGTH_OFFSET as usize).cast::<u32>().read() }
+}
+
+/// The address of element `index` of `array`, if elements `index..index +
+/// len` are in bounds.
+///
+/// # Safety
+///
+/// `array` must be a live array with elements of `element_size` bytes.
+unsafe fn element_range(
+    array: *mut u8,
+    element_size: u32,
+    index: u32,
+    len: u32,
+) -> Option<*mut u8> {
+    // SAFETY: the caller's promise.
+    let array_len = unsafe { length(array) };
+    if index.checked_add(len)? > array_len {
+        return None;
+    }
+    let start = ARRAY_DATA_OFFSET as usize + index as usize * element_size as usize;
+    // SAFETY: element `index` lies inside the array (or just past it when
+    // `len` is 0), checked above.
+    Some(unsafe { array.add(start) })
+}
+
+/// The bytes of elements `index..index + len` of `array`, if in bounds.
+///
+/// # Safety
+///
+/// As for [`element_range`], and no other reference to those bytes may be
+/// active.
+unsafe fn elements<'a>(
+    array: *mut u8,
+    element_size: u32,
+    index: u32,
+    len: u32,
+) -> Option<&'a mut [u8]> {
+    // SAFETY: the caller's promise; the range is in bounds.
+    unsafe {
+        let start = element_range(array, element_size, index, len)?;
+        Some(std::slice::from_raw_parts_mut(
+            start,
+            len as usize * element_size as usize,
+        ))
+    }
+}
+
+/// Writes `value`'s low `element_size` bytes to every element of `bytes`.
+fn fill(bytes: &mut [u8], element_size: u32, value: u128) {
+    let value = &value.to_le_bytes()[..element_size as usize];
+    for element in bytes.chunks_exact_mut(element_size as usize) {
+        element.copy_from_slice(value);
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_new(
+    vmctx: *mut u8,
+    ty: u32,
+    len: u32,
+    value_low: u64,
+    value_high: u64,
+) -> *mut u8 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let Some(array) = new_array(instance, ty, len) else {
+        return std::ptr::null_mut();
+    };
+    let (element_size, _) = array_type(instance, ty);
+    // SAFETY: a new array of that type, ours alone.
+    let bytes = unsafe { elements(array, element_size, 0, len) }.unwrap_or_default();
+    fill(bytes, element_size, join(value_low, value_high));
+    array
+}
+
+pub(crate) unsafe extern "C" fn array_new_data(
+    vmctx: *mut u8,
+    ty: u32,
+    data: u32,
+    offset: u32,
+    len: u32,
+) -> *mut u8 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    let segment = instance.data_bytes(DataIndex(data));
+    let source = (len as usize)
+        .checked_mul(element_size as usize)
+        .and_then(|bytes| segment.get(offset as usize..(offset as usize).checked_add(bytes)?));
+    let Some(source) = source.map(<[u8]>::to_vec) else {
+        return GC_OUT_OF_BOUNDS as *mut u8;
+    };
+    let Some(array) = new_array(instance, ty, len) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a new array of that type, ours alone.
+    let bytes = unsafe { elements(array, element_size, 0, len) }.unwrap_or_default();
+    bytes.copy_from_slice(&source);
+    array
+}
+
+pub(crate) unsafe extern "C" fn array_new_elem(
+    vmctx: *mut u8,
+    ty: u32,
+    elem: u32,
+    offset: u32,
+    len: u32,
+) -> *mut u8 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    let segment = instance.element_values(ElemIndex(elem));
+    let source = segment.get(offset as usize..(offset as usize).saturating_add(len as usize));
+    let Some(source) = source.map(<[u128]>::to_vec) else {
+        return GC_OUT_OF_BOUNDS as *mut u8;
+    };
+    let Some(array) = new_array(instance, ty, len) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a new array of that type, ours alone.
+    let bytes = unsafe { elements(array, element_size, 0, len) }.unwrap_or_default();
+    write_values(bytes, element_size, &source);
+    array
+}
+
+/// Writes each of `values` (raw slots) to the next element of `bytes`.
+fn write_values(bytes: &mut [u8], element_size: u32, values: &[u128]) {
+    for (element, value) in bytes.chunks_exact_mut(element_size as usize).zip(values) {
+        element.copy_from_slice(&value.to_le_bytes()[..element_size as usize]);
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_fill(
+    vmctx: *mut u8,
+    array: *mut u8,
+    ty: u32,
+    index: u32,
+    value_low: u64,
+    value_high: u64,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    // SAFETY: generated code passes a live array of type `ty`.
+    match unsafe { elements(array, element_size, index, len) } {
+        Some(bytes) => {
+            fill(bytes, element_size, join(value_low, value_high));
+            status(true)
+        }
+        None => status(false),
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_copy(
+    vmctx: *mut u8,
+    dst: *mut u8,
+    ty: u32,
+    dst_index: u32,
+    src: *mut u8,
+    src_index: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    // Validation makes the source's elements the same size as the
+    // destination's. The ranges may overlap: check both, then move.
+    // SAFETY: generated code passes live arrays of element size
+    // `element_size`.
+    let ranges = unsafe {
+        (
+            element_range(dst, element_size, dst_index, len),
+            element_range(src, element_size, src_index, len),
+        )
+    };
+    match ranges {
+        (Some(to), Some(from)) => {
+            // SAFETY: both ranges are in bounds, `len` elements long.
+            unsafe { std::ptr::copy(from, to, len as usize * element_size as usize) };
+            status(true)
+        }
+        _ => status(false),
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    array: *mut u8,
+    ty: u32,
+    data: u32,
+    dst_index: u32,
+    offset: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    // SAFETY: generated code passes a live array of type `ty`.
+    let Some(bytes) = (unsafe { elements(array, element_size, dst_index, len) }) else {
+        return status(false);
+    };
+    let segment = instance.data_bytes(DataIndex(data));
+    let end = (offset as usize).checked_add(bytes.len());
+    match end.and_then(|end| segment.get(offset as usize..end)) {
+        Some(source) => {
+            bytes.copy_from_slice(source);
+            status(true)
+        }
+        None => GC_OUT_OF_BOUNDS as u32,
+    }
+}
+
+pub(crate) unsafe extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    array: *mut u8,
+    ty: u32,
+    elem: u32,
+    dst_index: u32,
+    src_index: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (element_size, _) = array_type(instance, ty);
+    // SAFETY: generated code passes a live array of type `ty`.
+    let Some(bytes) = (unsafe { elements(array, element_size, dst_index, len) }) else {
+        return status(false);
+    };
+    let segment = instance.element_values(ElemIndex(elem));
+    let end = (src_index as usize).saturating_add(len as usize);
+    match segment.get(src_index as usize..end) {
+        Some(values) => {
+            write_values(bytes, element_size, values);
+            status(true)
+        }
+        None => GC_OUT_OF_BOUNDS as u32,
+    }
+}
