@@ -12,6 +12,7 @@
 
 mod abi;
 mod placement;
+mod stack_maps;
 mod trampolines;
 mod unwind;
 
@@ -210,6 +211,7 @@ impl Compiler {
             .filter(|site| !site.exception_handlers.is_empty())
             .map(convert_call_site)
             .collect::<WasmResult<Vec<_>>>()?;
+        let (stack_maps, switch_maps) = stack_maps::collect(&buffer);
         let address_map = buffer
             .get_srclocs_sorted()
             .iter()
@@ -225,6 +227,8 @@ impl Compiler {
                 traps,
                 call_sites,
                 address_map,
+                stack_maps,
+                switch_maps,
             },
             unwind: UnwindInfo(unwind),
         })

@@ -85,6 +85,17 @@ pub struct ExceptionHandler {
     pub offset: u32,
 }
 
+/// Where a paused frame keeps its GC references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackMap {
+    /// For a call, the offset of its return address in the function's
+    /// code; for a stack switch, the offset of its first instruction.
+    pub offset: u32,
+    /// Offsets from the frame's stack pointer (where it stood at the call
+    /// or switch) of the 8-byte words that hold GC references.
+    pub slots: Box<[u32]>,
+}
+
 /// One function's machine code.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledFunction {
@@ -105,4 +116,9 @@ pub struct CompiledFunction {
     /// Where the code of each wasm instruction starts: (offset in the
     /// code, byte offset of the instruction in the module), sorted.
     pub address_map: Vec<(u32, u32)>,
+    /// The GC references of the frame at each call that has any, sorted.
+    pub stack_maps: Vec<StackMap>,
+    /// The GC references of the frame at each stack switch (every one,
+    /// with or without references), sorted.
+    pub switch_maps: Vec<StackMap>,
 }

@@ -27,7 +27,7 @@ mod vmoffsets;
 
 pub use compiled::{
     CallSite, CompiledFunction, ExceptionHandler, LibCall, RelocKind, RelocTarget, Relocation,
-    TrapSite,
+    StackMap, TrapSite,
 };
 pub use const_expr::{ConstExpr, ConstOp};
 pub use error::{WasmError, WasmResult};

@@ -253,6 +253,12 @@ pub struct VMContRef {
     /// recursion through continuations starts a new one per level and
     /// meets `VMStoreContext::max_continuation_depth`.
     pub depth: u64,
+    /// Which slots of the value buffer hold GC references bound by
+    /// `cont.bind` (bit `i` for slot `i`), for the collector: the values
+    /// wait there until the continuation runs. The code that takes them
+    /// out (a start, a wake-up) clears it when they are references, as do
+    /// the paths that drop them (an exception raised instead).
+    pub gc_bound: u64,
 }
 
 impl VMContRef {
@@ -279,6 +285,7 @@ impl VMContRef {
             func: std::ptr::null(),
             live: 0,
             depth,
+            gc_bound: 0,
         }
     }
 }
@@ -465,6 +472,8 @@ pub mod offsets {
     pub const CONT_LIVE: u32 = offset_of!(VMContRef, live) as u32;
     /// `VMContRef::depth`.
     pub const CONT_DEPTH: u32 = offset_of!(VMContRef, depth) as u32;
+    /// `VMContRef::gc_bound`.
+    pub const CONT_GC_BOUND: u32 = offset_of!(VMContRef, gc_bound) as u32;
     /// `VMStoreContext::continuations`.
     pub const STORE_CONTINUATIONS: u32 = offset_of!(VMStoreContext, continuations) as u32;
     /// `VMContinuationFreeList::head`.

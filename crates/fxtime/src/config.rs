@@ -11,6 +11,8 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) continuation_stack_size: usize,
     pub(crate) max_continuation_depth: u64,
+    pub(crate) gc_stress: bool,
+    pub(crate) gc_heap_max: usize,
     pub(crate) profiling: crate::ProfilingStrategy,
     pub(crate) debug_info: bool,
     pub(crate) codegen: fxtime_cranelift::CodegenOptions,
@@ -23,6 +25,9 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             continuation_stack_size: fxtime_runtime::continuations::DEFAULT_STACK_SIZE,
             max_continuation_depth: fxtime_environ::vm::DEFAULT_MAX_CONTINUATION_DEPTH,
+            // For test runs of whole suites: FXTIME_GC_STRESS=1.
+            gc_stress: std::env::var_os("FXTIME_GC_STRESS").is_some_and(|v| v != "0"),
+            gc_heap_max: fxtime_runtime::gc::DEFAULT_GC_HEAP_MAX,
             profiling: crate::ProfilingStrategy::None,
             debug_info: false,
             codegen: fxtime_cranelift::CodegenOptions::default(),
@@ -111,6 +116,24 @@ impl Config {
     /// the continuation that resumed it.
     pub fn max_continuation_depth(&mut self, depth: u64) -> &mut Self {
         self.max_continuation_depth = depth;
+        self
+    }
+
+    /// The GC stress mode (default: off, or on when the environment
+    /// variable `FXTIME_GC_STRESS` is set to anything but `0`): every
+    /// allocation reaches the runtime, which collects before it, so a
+    /// reference the collector failed to find shows up as a wrong value
+    /// at once. Very slow; for testing.
+    pub fn gc_stress(&mut self, enable: bool) -> &mut Self {
+        self.gc_stress = enable;
+        self
+    }
+
+    /// Most bytes each store's GC heap may take (default 4 GiB): an
+    /// allocation beyond, after a collection, traps "GC heap out of
+    /// memory".
+    pub fn gc_heap_max(&mut self, bytes: usize) -> &mut Self {
+        self.gc_heap_max = bytes;
         self
     }
 

@@ -29,6 +29,8 @@ struct EngineInner {
     max_wasm_stack: usize,
     continuation_stack_size: usize,
     max_continuation_depth: u64,
+    gc_stress: bool,
+    gc_heap_max: usize,
     types: Arc<TypeRegistry>,
     /// Read on every call from the host; written when types are new.
     trampolines: RwLock<Trampolines>,
@@ -76,6 +78,8 @@ impl Engine {
                 max_wasm_stack: config.max_wasm_stack,
                 continuation_stack_size: config.continuation_stack_size,
                 max_continuation_depth: config.max_continuation_depth,
+                gc_stress: config.gc_stress,
+                gc_heap_max: config.gc_heap_max,
                 types: Arc::new(TypeRegistry::default()),
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
@@ -147,6 +151,14 @@ impl Engine {
 
     pub(crate) fn features(&self) -> &FeatureSet {
         &self.inner.features
+    }
+
+    pub(crate) fn gc_stress(&self) -> bool {
+        self.inner.gc_stress
+    }
+
+    pub(crate) fn gc_heap_max(&self) -> usize {
+        self.inner.gc_heap_max
     }
 
     pub(crate) fn max_continuation_depth(&self) -> u64 {

@@ -64,6 +64,7 @@ impl ThrownException {
     /// The payload values.
     pub fn payload(&self, store: impl AsContext) -> Vec<Val> {
         let ty = self.tag().ty(&store);
+        let opaque = &store.as_context().0.opaque;
         ty.params()
             .enumerate()
             .map(|(i, ty)| {
@@ -71,7 +72,7 @@ impl ThrownException {
                     self.ptr + (offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE) as usize;
                 // SAFETY: the exception has one 16-byte slot per parameter.
                 let raw = unsafe { *(slot as *const u128) };
-                Val::from_raw(raw, ty, self.store)
+                Val::from_raw(raw, ty, self.store, opaque)
             })
             .collect()
     }

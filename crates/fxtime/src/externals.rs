@@ -275,7 +275,7 @@ impl Table {
         let table = self.get_table(&store);
         let ty = fxtime_environ::WasmValType::Ref(table.ty().element);
         let raw = table.get(u32::try_from(index).ok()?)?;
-        Some(Val::from_raw(raw, ty, id))
+        Some(Val::from_raw(raw, ty, id, &store.as_context().0.opaque))
     }
 
     /// Sets element `index`.
@@ -327,7 +327,9 @@ impl Global {
             bail!("global value does not match type {}", ty.content);
         }
         let storage = value.to_raw(store.id)?.to_le_bytes();
-        let ptr = store.opaque.add_global(VMGlobalDefinition { storage }) as usize;
+        let ptr = store
+            .opaque
+            .add_global(VMGlobalDefinition { storage }, ty.content) as usize;
         Ok(Global {
             store: store.id,
             ptr,
@@ -347,7 +349,7 @@ impl Global {
         // SAFETY: the storage is owned by the store borrowed here.
         let raw =
             u128::from_le_bytes(unsafe { (*(self.ptr as *const VMGlobalDefinition)).storage });
-        Val::from_raw(raw, self.ty.content, store.id)
+        Val::from_raw(raw, self.ty.content, store.id, &store.opaque)
     }
 
     /// Sets the value of a mutable global.

@@ -154,7 +154,7 @@ impl Func {
             &mut values,
         )?;
         for (i, (result, ty)) in results.iter_mut().zip(ty.results()).enumerate() {
-            *result = Val::from_raw(values[i], ty, store.id);
+            *result = Val::from_raw(values[i], ty, store.id, &store.opaque);
         }
         Ok(())
     }
@@ -249,7 +249,11 @@ unsafe extern "C" fn host_callback<T: 'static>(
         let params: Vec<Val> = ty
             .params()
             .zip(values.iter())
-            .map(|(ty, raw)| Val::from_raw(*raw, ty, id))
+            .map(|(ty, raw)| {
+                // SAFETY: the store is alive; nothing else uses it during
+                // this conversion.
+                Val::from_raw(*raw, ty, id, unsafe { &(*store_ptr).opaque })
+            })
             .collect();
         let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         // SAFETY: the store is alive and wasm, which is suspended in this

@@ -59,6 +59,9 @@ impl<T> Store<T> {
     /// An empty store for `engine`, holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let mut opaque = StoreOpaque::new();
+        opaque.set_type_registry(engine.types_arc());
+        opaque.set_gc_heap_max(engine.gc_heap_max());
+        opaque.gc_mut().set_stress(engine.gc_stress());
         opaque.set_continuation_stack_size(engine.continuation_stack_size());
         opaque.set_max_continuation_depth(engine.max_continuation_depth());
         // SAFETY: the store keeps its engine, and so the counter, alive.
@@ -75,6 +78,23 @@ impl<T> Store<T> {
                 epoch_deadline: crate::store_hooks::EpochDeadline::Trap,
             }),
         }
+    }
+
+    /// Runs a garbage collection now: every GC object (struct, array,
+    /// host value held as an `externref`) that nothing reaches any more
+    /// is freed, and the host data of freed `externref`s is dropped.
+    pub fn gc(&mut self) {
+        self.inner.opaque.collect_garbage();
+    }
+
+    /// Garbage collections so far.
+    pub fn gc_collections(&self) -> u64 {
+        self.inner.opaque.gc().collections()
+    }
+
+    /// Bytes of the GC heap's blocks in use.
+    pub fn gc_heap_bytes(&self) -> usize {
+        self.inner.opaque.gc().bytes_used()
     }
 
     /// Number of continuations holding a stack: created and not yet

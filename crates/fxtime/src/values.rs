@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use fxtime_environ::gc::GcKind;
 use fxtime_environ::{HeapType, RefType, TypeRef, WasmValType as ValType};
 use fxtime_runtime::gc;
+use fxtime_runtime::store::StoreOpaque;
 use fxtime_runtime::types::TypeRegistry;
 use std::any::Any;
 use std::ptr::NonNull;
@@ -230,6 +231,7 @@ impl ExternRef {
             bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
         };
         let word = object.as_ptr() as usize as u64;
+        store.opaque.pin(word);
         Ok(ExternRef {
             object: object_of(store.id, word),
             word,
@@ -471,8 +473,14 @@ impl Val {
         })
     }
 
-    /// The value of type `ty` in raw slot form.
-    pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId) -> Val {
+    /// The value of type `ty` in raw slot form, from `opaque` (store
+    /// `store`), which keeps any GC object it refers to alive for the host.
+    pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId, opaque: &StoreOpaque) -> Val {
+        if let ValType::Ref(r) = ty
+            && matches!(r.heap.top(), HeapType::Any | HeapType::Extern)
+        {
+            opaque.pin(raw as u64);
+        }
         let nonnull = |raw: u128| (raw != 0).then_some(raw as usize);
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),

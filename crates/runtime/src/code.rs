@@ -7,7 +7,7 @@ use crate::mmap::{Mmap, Protection};
 use crate::unwind::UnwindRegistration;
 use fxtime_environ::{
     CallSite, CompiledFunction, ExceptionHandler, FuncIndex, LibCall, ModuleInfo, RelocKind,
-    RelocTarget, TrapKind,
+    RelocTarget, StackMap, TrapKind,
 };
 use std::collections::BTreeMap;
 use std::io;
@@ -42,6 +42,11 @@ pub struct CodeObject {
     /// Call sites with exception handlers, offsets from the mapping's start,
     /// sorted by return offset.
     call_sites: Vec<CallSite>,
+    /// Stack maps of calls, by return offset from the mapping's start.
+    stack_maps: Vec<StackMap>,
+    /// Stack maps of stack switches, by the offset of the switch's first
+    /// instruction from the mapping's start.
+    switch_maps: Vec<StackMap>,
     kind: CodeKind,
     module: Option<Arc<ModuleInfo>>,
 }
@@ -106,6 +111,8 @@ impl CodeObject {
         let mut traps = Vec::new();
         let mut call_sites = Vec::new();
         let mut address_map = Vec::new();
+        let mut stack_maps = Vec::new();
+        let mut switch_maps = Vec::new();
         let num_imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
         for (f, range) in functions.iter().zip(&ranges) {
             image[range.clone()].copy_from_slice(&f.code);
@@ -120,6 +127,12 @@ impl CodeObject {
                     .map(|(code, wasm)| (range.start + *code as usize, *wasm)),
             );
             let start = range.start as u32;
+            let moved = |map: &StackMap| StackMap {
+                offset: start + map.offset,
+                slots: map.slots.clone(),
+            };
+            stack_maps.extend(f.stack_maps.iter().map(moved));
+            switch_maps.extend(f.switch_maps.iter().map(moved));
             call_sites.extend(f.call_sites.iter().map(|site| {
                 CallSite {
                     return_offset: start + site.return_offset,
@@ -137,6 +150,8 @@ impl CodeObject {
         }
         traps.sort_by_key(|t| t.0);
         call_sites.sort_by_key(|s| s.return_offset);
+        stack_maps.sort_by_key(|m| m.offset);
+        switch_maps.sort_by_key(|m| m.offset);
 
         let mmap = Mmap::reserve(size.max(1))?;
         let base = mmap.as_ptr() as usize;
@@ -182,6 +197,8 @@ impl CodeObject {
             traps,
             address_map,
             call_sites,
+            stack_maps,
+            switch_maps,
             kind,
             module,
         });
@@ -278,6 +295,25 @@ impl CodeObject {
                 .map(|h| (h.tag.map(|t| t.0), base + h.offset as usize))
                 .collect(),
         })
+    }
+
+    /// The stack map of the call returning to `return_address`, if any
+    /// reference is live across it.
+    fn stack_map(&self, return_address: usize) -> Option<&[u32]> {
+        let offset = (return_address - self.mmap.as_ptr() as usize) as u32;
+        let i = self
+            .stack_maps
+            .binary_search_by_key(&offset, |m| m.offset)
+            .ok()?;
+        Some(&self.stack_maps[i].slots)
+    }
+
+    /// The stack map of the switch a frame paused at `resume_address` (just
+    /// after the switch) waits in: the last switch that starts before it.
+    fn switch_map(&self, resume_address: usize) -> Option<&[u32]> {
+        let offset = (resume_address - self.mmap.as_ptr() as usize) as u32;
+        let i = self.switch_maps.partition_point(|m| m.offset < offset);
+        Some(&self.switch_maps[i.checked_sub(1)?].slots)
     }
 
     fn pc_kind(&self, pc: usize) -> Option<PcKind> {
@@ -378,6 +414,20 @@ fn with_code<R>(pc: usize, f: impl FnOnce(&CodeObject) -> Option<R>) -> Option<R
     // needs the write lock we are excluding by holding the read lock.
     let object = unsafe { &**object };
     if object.contains(pc) { f(object) } else { None }
+}
+
+/// Calls `f` with the stack-pointer offsets of the GC references of a
+/// frame of generated code paused at `pc`: at a call returning there, or,
+/// with `at_switch`, at the stack switch that resumes there.
+pub fn with_stack_map(pc: usize, at_switch: bool, f: impl FnOnce(&[u32])) {
+    with_code(pc, |code| {
+        let map = if at_switch {
+            code.switch_map(pc)
+        } else {
+            code.stack_map(pc)
+        };
+        map.map(f)
+    });
 }
 
 /// The trap raised by the instruction at `pc`, if `pc` is a trapping

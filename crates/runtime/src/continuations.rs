@@ -52,6 +52,8 @@ pub struct Continuations {
     /// stacks (`StoreLimits`): checked only when a stack is carved, never
     /// on `cont.new`'s fast path (see `carved`).
     limits: ContinuationLimits,
+    /// Every object, live or free, for the collector.
+    objects: Vec<*mut VMContRef>,
 }
 
 /// The most continuations a store may hold at once, and the most bytes
@@ -111,6 +113,7 @@ impl Continuations {
             spilled: HashMap::new(),
             carved: 0,
             limits: ContinuationLimits::default(),
+            objects: Vec::new(),
         }
     }
 
@@ -128,6 +131,16 @@ impl Continuations {
     /// suspended).
     pub fn live(&self) -> usize {
         self.free.live as usize
+    }
+
+    /// Every continuation object of the store, live or free.
+    pub fn objects(&self) -> &[*mut VMContRef] {
+        &self.objects
+    }
+
+    /// Where a fresh continuation's context resumes: the start trampoline.
+    pub fn start_address(&self) -> usize {
+        self.free.start as usize
     }
 
     /// Whether no continuation was ever created.
@@ -161,6 +174,7 @@ impl Continuations {
         object.vm.innermost = &mut object.vm;
         object.vm.handlers = std::ptr::null();
         object.vm.transfer = 0;
+        object.vm.gc_bound = 0;
         self.ensure_capacity(object, capacity.max(1));
         self.free.live += 1;
         Ok(&mut object.vm)
@@ -194,6 +208,7 @@ impl Continuations {
             .map_err(|_| AllocationError::NoMemory)?;
         self.carved += 1;
         let object = stack.header().cast::<Continuation>();
+        self.objects.push(object.cast());
         // SAFETY: the header of a stack never handed out: room for a
         // `Continuation` (the pool's header size), 64-aligned and zero (all
         // of its fields are plain integers and pointers, valid as zero).

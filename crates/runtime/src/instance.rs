@@ -395,14 +395,16 @@ impl Instance {
                     ConstOp::StructNew(_) => pop_n(stack, fields.len()),
                     _ => vec![0; fields.len()],
                 };
+                let type_id = module.type_ids[ty.index()];
                 self.store()
-                    .new_struct(module.type_ids[ty.index()], fields, &values)?
+                    .without_collections(|store| store.new_struct(type_id, fields, &values))?
             }
             ConstOp::ArrayNewFixed(ty, n) => {
                 let values = pop_n(stack, n as usize);
                 let element = info.array_element(ty).storage;
+                let type_id = module.type_ids[ty.index()];
                 self.store()
-                    .new_array(module.type_ids[ty.index()], element, &values)?
+                    .without_collections(|store| store.new_array(type_id, element, &values))?
             }
             ConstOp::ArrayNew(ty) | ConstOp::ArrayNewDefault(ty) => {
                 let len = stack.pop().unwrap_or(0) as u32;
@@ -411,9 +413,10 @@ impl Instance {
                     _ => 0,
                 };
                 let size = storage_size(info.array_element(ty).storage);
+                let type_id = module.type_ids[ty.index()];
                 let array = self
                     .store()
-                    .alloc_array(module.type_ids[ty.index()], size, len)?;
+                    .without_collections(|store| store.alloc_array(type_id, size, len))?;
                 for i in 0..len {
                     // SAFETY: element `i` lies inside the new array.
                     unsafe { gc::write_raw(array, ARRAY_DATA_OFFSET + i * size, size, value) };
@@ -484,6 +487,11 @@ impl Instance {
     /// The values of element segment `e` (empty once dropped).
     pub fn element_values(&self, e: ElemIndex) -> &[u128] {
         self.elements[e.index()].as_deref().unwrap_or(&[])
+    }
+
+    /// Every element segment's values (empty once dropped or applied).
+    pub fn element_segments(&self) -> impl Iterator<Item = &[u128]> {
+        self.elements.iter().map(|e| e.as_deref().unwrap_or(&[]))
     }
 
     /// `elem.drop`.

@@ -38,10 +38,12 @@ pub fn builtins() -> *const usize {
                 Builtin::ContNew => cont_new as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 Builtin::EpochInterrupt => epoch_interrupt as *const () as usize,
-                Builtin::GcAlloc => arrays::gc_alloc as *const () as usize,
-                Builtin::ArrayNew => arrays::array_new as *const () as usize,
-                Builtin::ArrayNewData => arrays::array_new_data as *const () as usize,
-                Builtin::ArrayNewElem => arrays::array_new_elem as *const () as usize,
+                // The builtins that may collect go through shims that record
+                // where wasm left (see `arrays::exit_recording_shim`).
+                Builtin::GcAlloc => arrays::gc_alloc_shim as *const () as usize,
+                Builtin::ArrayNew => arrays::array_new_shim as *const () as usize,
+                Builtin::ArrayNewData => arrays::array_new_data_shim as *const () as usize,
+                Builtin::ArrayNewElem => arrays::array_new_elem_shim as *const () as usize,
                 Builtin::ArrayFill => arrays::array_fill as *const () as usize,
                 Builtin::ArrayCopy => arrays::array_copy as *const () as usize,
                 Builtin::ArrayInitData => arrays::array_init_data as *const () as usize,

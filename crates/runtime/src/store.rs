@@ -8,12 +8,19 @@ use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
 use crate::table::Table;
+use crate::types::TypeRegistry;
+
+mod roots;
+
 use fxtime_environ::gc::{
     ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, StructLayout, VMGcHeader, array_size,
     storage_size,
 };
 use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
-use fxtime_environ::{FieldType, StorageType, TableType};
+use fxtime_environ::{FieldType, StorageType, TableType, WasmValType};
+pub(crate) use roots::is_traced;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +56,18 @@ pub struct StoreOpaque {
     epoch: Arc<EpochState>,
     /// The engine's epoch (null until set).
     epoch_counter: *const AtomicU64,
+    /// Per host global: whether it holds a traced reference.
+    global_traced: Vec<bool>,
+    /// The engine's types, which the collector reads object layouts from.
+    types: Option<Arc<TypeRegistry>>,
+    /// Objects the host holds (never released yet: see `pin`).
+    host_roots: RefCell<HashSet<u64>>,
+    /// Operands of an allocation in progress, kept alive across the
+    /// collection it may run.
+    temporary_roots: Vec<u64>,
+    /// While positive, allocations grow the heap instead of collecting
+    /// (constant expressions, whose operands no root holds).
+    gc_inhibited: u32,
 }
 
 impl Drop for StoreOpaque {
@@ -144,6 +163,11 @@ impl StoreOpaque {
             hooks: None,
             epoch: Arc::default(),
             epoch_counter: std::ptr::null(),
+            global_traced: Vec::new(),
+            types: None,
+            host_roots: RefCell::default(),
+            temporary_roots: Vec::new(),
+            gc_inhibited: 0,
         };
         store.context.continuations = (&mut *store.continuations as *mut Continuations).cast();
         store
@@ -302,12 +326,40 @@ impl StoreOpaque {
         ptr
     }
 
-    /// Adds host-owned global storage; returns its stable address.
-    pub fn add_global(&mut self, value: VMGlobalDefinition) -> *mut VMGlobalDefinition {
+    /// Adds host-owned global storage of type `ty`; returns its stable
+    /// address.
+    pub fn add_global(
+        &mut self,
+        value: VMGlobalDefinition,
+        ty: WasmValType,
+    ) -> *mut VMGlobalDefinition {
         let mut global = Box::new(value);
         let ptr: *mut VMGlobalDefinition = &mut *global;
         self.globals.push(global);
+        self.global_traced.push(roots::is_traced(ty));
         ptr
+    }
+
+    /// Runs `f` with collections held off: allocations grow the heap.
+    pub fn without_collections<R>(&mut self, f: impl FnOnce(&mut StoreOpaque) -> R) -> R {
+        self.gc_inhibited += 1;
+        let result = f(self);
+        self.gc_inhibited -= 1;
+        result
+    }
+
+    /// Gives the collector the engine's types (object layouts).
+    pub fn set_type_registry(&mut self, types: Arc<TypeRegistry>) {
+        self.types = Some(types);
+    }
+
+    /// Keeps the object `word` refers to (if any) alive for as long as the
+    /// store: what the host holds. (Handles that release their objects
+    /// are still to come.)
+    pub fn pin(&self, word: u64) {
+        if word != 0 && word & 1 == 0 {
+            self.host_roots.borrow_mut().insert(word);
+        }
     }
 
     /// Adds a tag of the function type with canonical id `type_id`; its
@@ -320,9 +372,30 @@ impl StoreOpaque {
     }
 
     /// Allocates a GC object of `size` bytes with `header`; the rest is
-    /// the caller's to fill in. `None` when the heap is full.
+    /// the caller's to fill in. Collects first when the heap asks for it;
+    /// `None` when the heap is full even then. `keep` are references the
+    /// caller holds across the allocation (in no root the collector sees).
+    pub fn gc_alloc_keeping(
+        &mut self,
+        header: VMGcHeader,
+        size: u32,
+        keep: &[u64],
+    ) -> Option<NonNull<u8>> {
+        let lists = &mut self.context.gc_free_lists;
+        if let Ok(object) = self.gc.alloc(lists, header, size, self.gc_inhibited > 0) {
+            return Some(object);
+        }
+        self.temporary_roots.extend_from_slice(keep);
+        self.collect_garbage();
+        self.temporary_roots.clear();
+        self.gc
+            .alloc(&mut self.context.gc_free_lists, header, size, true)
+            .ok()
+    }
+
+    /// [`gc_alloc_keeping`](Self::gc_alloc_keeping) with nothing to keep.
     pub fn gc_alloc(&mut self, header: VMGcHeader, size: u32) -> Option<NonNull<u8>> {
-        self.gc.alloc(&mut self.context.gc_free_lists, header, size)
+        self.gc_alloc_keeping(header, size, &[])
     }
 
     /// A new struct of canonical type `type_id` with `fields`, set to the
@@ -355,12 +428,24 @@ impl StoreOpaque {
         element_size: u32,
         len: u32,
     ) -> Option<NonNull<u8>> {
+        self.alloc_array_keeping(type_id, element_size, len, &[])
+    }
+
+    /// [`alloc_array`](Self::alloc_array), keeping the references `keep`
+    /// alive across it.
+    pub fn alloc_array_keeping(
+        &mut self,
+        type_id: u32,
+        element_size: u32,
+        len: u32,
+        keep: &[u64],
+    ) -> Option<NonNull<u8>> {
         let size = array_size(element_size, len)?;
         let header = VMGcHeader {
             type_id,
             kind_and_mark: GcKind::Array as u32,
         };
-        let array = self.gc_alloc(header, size)?;
+        let array = self.gc_alloc_keeping(header, size, keep)?;
         // SAFETY: an array's length follows its header.
         unsafe { gc::write_raw(array, ARRAY_LENGTH_OFFSET, 4, u128::from(len)) };
         Some(array)
@@ -387,7 +472,22 @@ impl StoreOpaque {
 
     /// A new extern object holding `data`; `None` when the heap is full.
     pub fn gc_alloc_extern(&mut self, data: HostData) -> Option<NonNull<u8>> {
-        self.gc.alloc_extern(&mut self.context.gc_free_lists, data)
+        let data = match self
+            .gc
+            .alloc_extern(&mut self.context.gc_free_lists, data, false)
+        {
+            Ok(object) => return Some(object),
+            Err((_, data)) => data,
+        };
+        self.collect_garbage();
+        self.gc
+            .alloc_extern(&mut self.context.gc_free_lists, data, true)
+            .ok()
+    }
+
+    /// The store's GC heap, to change its settings.
+    pub fn gc_mut(&mut self) -> &mut GcHeap {
+        &mut self.gc
     }
 
     /// The store's GC heap.
@@ -399,7 +499,9 @@ impl StoreOpaque {
     /// allocated.
     pub fn set_gc_heap_max(&mut self, max_bytes: usize) {
         assert_eq!(self.gc.bytes_used(), 0, "the GC heap is already in use");
+        let stress = self.gc.is_stressed();
         self.gc = GcHeap::new(max_bytes);
+        self.gc.set_stress(stress);
     }
 
     /// Allocates an exception of `tag` with room for `payload` values;

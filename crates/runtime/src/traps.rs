@@ -354,6 +354,32 @@ pub fn current_wasm_pcs() -> Vec<usize> {
     pcs
 }
 
+/// Where the wasm frames of each activation of `store` on this thread
+/// continue from, innermost first: the frame pointer of the trampoline or
+/// builtin frame through which that activation's wasm left for the host.
+///
+/// # Safety
+///
+/// `store` must be the context of a live store, used on this thread.
+pub unsafe fn store_exits(store: *mut VMStoreContext) -> Vec<usize> {
+    let mut exits = Vec::new();
+    // SAFETY: the caller's promise; installed activations are alive.
+    unsafe {
+        let mut exit = (*store).last_wasm_exit_fp;
+        let mut activation = ACTIVATION.with(Cell::get);
+        while !activation.is_null() {
+            if (*activation).store == store {
+                if exit != 0 {
+                    exits.push(exit);
+                }
+                exit = (*activation).saved_exit_fp;
+            }
+            activation = (*activation).previous;
+        }
+    }
+    exits
+}
+
 /// Most frames recorded per backtrace, so a trap after deep recursion stays
 /// cheap.
 const MAX_FRAMES: usize = 1000;

@@ -92,6 +92,11 @@ impl TypeRegistry {
             .cloned()
     }
 
+    /// The type definition with id `id`, its references engine ids.
+    pub fn sub_type(&self, id: u32) -> Option<fxtime_environ::SubType> {
+        self.read().types.get(id as usize).cloned()
+    }
+
     /// Whether type `sub` is `sup` or declares it as a (transitive)
     /// supertype.
     pub fn is_subtype(&self, sub: u32, sup: u32) -> bool {

@@ -104,6 +104,22 @@ pub fn reuse_free(
     store(b, zero, object, o::CONT_PARENT);
     store(b, object, object, o::CONT_INNERMOST);
     store(b, zero, object, o::CONT_TRANSFER);
+    store(b, zero, object, o::CONT_GC_BOUND);
+}
+
+/// Records that `cont.bind` stored GC references in the slots of `mask`
+/// of `cont`'s buffer (see `VMContRef::gc_bound`).
+pub fn add_gc_bound(b: &mut FunctionBuilder<'_>, cont: Value, mask: u64) {
+    let bound = load(b, I64, cont, o::CONT_GC_BOUND);
+    let bound = b.ins().bor_imm_u(bound, mask as i64);
+    store(b, bound, cont, o::CONT_GC_BOUND);
+}
+
+/// Records that `cont`'s buffer holds no bound GC references any more
+/// (they were taken out, or dropped).
+pub fn clear_gc_bound(b: &mut FunctionBuilder<'_>, cont: Value) {
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, cont, o::CONT_GC_BOUND);
 }
 
 /// The control context of continuation object `cont` (where it
@@ -305,6 +321,15 @@ pub fn resume(
 pub fn leave(b: &mut FunctionBuilder<'_>, store_context: Value, root: Value) {
     let parent = load(b, I64, root, o::CONT_PARENT);
     enter(b, store_context, parent);
+}
+
+/// Clears the `parent` of `root`, whose chain is being suspended: a
+/// suspended root is the one live continuation, besides fresh ones, with
+/// no parent, which is how the collector finds the suspended chains whose
+/// stacks it scans (members of a chain keep theirs).
+fn forget_parent(b: &mut FunctionBuilder<'_>, root: Value) {
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, root, o::CONT_PARENT);
 }
 
 /// The start of a continuation's first run, in its continuation entry:
@@ -513,6 +538,7 @@ pub fn suspend(b: &mut FunctionBuilder<'_>, store_context: Value, handler: Handl
     store(b, transfer, root, o::CONT_TRANSFER);
     store(b, current, root, o::CONT_INNERMOST);
     leave(b, store_context, root);
+    forget_parent(b, root);
     let context = context(b, root);
     let resumer = resumer(b, root);
     b.ins().stack_switch(context, resumer, root)
@@ -533,6 +559,7 @@ pub fn switch(
     // The target takes the root's place in the chain.
     let parent = load(b, I64, root, o::CONT_PARENT);
     store(b, parent, target, o::CONT_PARENT);
+    forget_parent(b, root);
     let handlers = load(b, I64, root, o::CONT_HANDLERS);
     store(b, handlers, target, o::CONT_HANDLERS);
     let target_innermost = load(b, I64, target, o::CONT_INNERMOST);

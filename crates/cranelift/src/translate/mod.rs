@@ -47,8 +47,8 @@ use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use fxtime_environ::vm::Builtin;
 use fxtime_environ::{
-    DefinedFuncIndex, FuncIndex, FunctionBodyData, ModuleInfo, TypeIndex, VMOffsets, WasmError,
-    WasmResult, WasmValType,
+    DefinedFuncIndex, FuncIndex, FunctionBodyData, HeapType, ModuleInfo, TypeIndex, VMOffsets,
+    WasmError, WasmResult, WasmValType,
 };
 use std::collections::HashMap;
 use wasmparser::Operator;
@@ -97,15 +97,16 @@ pub(crate) fn translate_function(
         fuel_pending: 0,
         fuel_var: None,
         host,
+        declared_stack: Vec::new(),
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
-        let var = t.builder.declare_var(ir_type(*ty));
+        let var = t.declare_local(*ty);
         t.builder.def_var(var, *value);
-        t.locals.push(var);
     }
     t.translate_body(body)?;
     t.builder.finalize(host.isa.frontend_config());
     trap_sites::attribute_merged_loads(&mut func);
+    crate::stack_maps::tag_switch_sites(&mut func);
     Ok(func)
 }
 
@@ -148,6 +149,8 @@ pub(crate) struct FuncTranslator<'a> {
     fuel_var: Option<Variable>,
     /// The target, for the operators whose best lowering depends on it.
     host: Host<'a>,
+    /// The operand stack as `declare_gc_values` last saw it.
+    declared_stack: Vec<Value>,
 }
 
 impl FuncTranslator<'_> {
@@ -168,9 +171,8 @@ impl FuncTranslator<'_> {
             let ty = self.module.convert_val_type(ty)?;
             let zero = self.zero(ty)?;
             for _ in 0..count {
-                let var = self.builder.declare_var(ir_type(ty));
+                let var = self.declare_local(ty);
                 self.builder.def_var(var, zero);
-                self.locals.push(var);
             }
         }
         self.begin_function_body();
@@ -190,9 +192,56 @@ impl FuncTranslator<'_> {
                 }
                 other => other,
             })?;
+            self.declare_gc_values(&validator);
         }
         reader.finish()?;
         Ok(())
+    }
+
+    /// A new local of type `ty`; one holding GC references is declared to
+    /// Cranelift as needing stack maps.
+    fn declare_local(&mut self, ty: WasmValType) -> Variable {
+        let var = self.builder.declare_var(ir_type(ty));
+        if is_gc_reference(ty) {
+            self.builder.declare_var_needs_stack_map(var);
+        }
+        self.locals.push(var);
+        var
+    }
+
+    /// Declares the operands pushed since the last operator that hold GC
+    /// references as needing stack maps (their types come from the
+    /// validator, which has just seen the operator). Operands the previous
+    /// operator left in place were declared already.
+    fn declare_gc_values<T: wasmparser::WasmModuleResources>(
+        &mut self,
+        validator: &wasmparser::FuncValidator<T>,
+    ) {
+        if !self.reachable {
+            self.declared_stack.clear();
+            return;
+        }
+        let height = self.stack.len();
+        debug_assert_eq!(validator.operand_stack_height() as usize, height);
+        let unchanged = self
+            .declared_stack
+            .iter()
+            .zip(&self.stack)
+            .take_while(|(a, b)| a == b)
+            .count();
+        for index in unchanged..height {
+            let depth = height - 1 - index;
+            let Some(Some(ty)) = validator.get_operand_type(depth) else {
+                continue;
+            };
+            let holds_gc_reference = self.module.convert_val_type(ty).is_ok_and(is_gc_reference);
+            if holds_gc_reference {
+                self.builder
+                    .declare_value_needs_stack_map(self.stack[index]);
+            }
+        }
+        self.declared_stack.clear();
+        self.declared_stack.extend_from_slice(&self.stack);
     }
 
     /// The function being translated.
@@ -279,6 +328,16 @@ impl FuncTranslator<'_> {
             WasmValType::F64 => ins.f64const(0.0),
             WasmValType::V128 => simd::zero_v128(&mut self.builder),
         })
+    }
+}
+
+/// Whether values of type `ty` are references the GC traces: those of the
+/// `any` and `extern` hierarchies (one word each; funcrefs, exnrefs and
+/// contrefs point to objects the collector does not manage).
+pub(crate) fn is_gc_reference(ty: WasmValType) -> bool {
+    match ty {
+        WasmValType::Ref(r) => matches!(r.heap.top(), HeapType::Any | HeapType::Extern),
+        _ => false,
     }
 }
 

@@ -13,7 +13,7 @@ use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::{POINTER, ir_type};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types::*};
-use fxtime_environ::gc::{GcKind, StructLayout, size_class};
+use fxtime_environ::gc::{FREE_CELL_LINK, GcKind, StructLayout, size_class};
 use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{StorageType, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
@@ -196,7 +196,10 @@ impl FuncTranslator<'_> {
         self.builder.seal_block(slow);
 
         self.builder.switch_to_block(fast);
-        let next = self.builder.ins().load(POINTER, trusted(), head, 0);
+        let next = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), head, FREE_CELL_LINK as i32);
         self.builder.ins().store(trusted(), next, store, list);
         self.builder.ins().jump(done, &[BlockArg::Value(head)]);
 

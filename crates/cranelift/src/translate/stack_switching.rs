@@ -13,8 +13,8 @@
 //! same field: 0 continue with the values in the buffer, 1 raise the
 //! exception there (`resume_throw`).
 
-use super::FuncTranslator;
 use super::env::{trusted, trusted_readonly};
+use super::{FuncTranslator, is_gc_reference};
 use crate::abi::{self, POINTER, ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
@@ -51,7 +51,7 @@ impl FuncTranslator<'_> {
             Operator::ContBind {
                 argument_index,
                 result_index,
-            } => self.cont_bind(TypeIndex(*argument_index), TypeIndex(*result_index)),
+            } => self.cont_bind(TypeIndex(*argument_index), TypeIndex(*result_index))?,
             Operator::Resume {
                 cont_type_index,
                 resume_table,
@@ -149,7 +149,7 @@ impl FuncTranslator<'_> {
         )
     }
 
-    fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) {
+    fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) -> WasmResult<()> {
         let params = self.module.cont_func_type(from).params.len();
         let bound = params - self.module.cont_func_type(to).params.len();
         let reference = self.pop();
@@ -157,8 +157,30 @@ impl FuncTranslator<'_> {
         let cont = emit::consume(&mut self.builder, reference, traps());
         // The first arguments of `from`; a later use stores the rest.
         self.store_arguments(cont, &args, params);
+        // Argument i lies in slot params - 1 - i; the collector must see
+        // the references among them until the continuation takes them.
+        let mut mask = 0u64;
+        for (i, ty) in self.module.cont_func_type(from).params[..bound]
+            .iter()
+            .enumerate()
+        {
+            if is_gc_reference(*ty) {
+                let slot = params - 1 - i;
+                if slot >= 64 {
+                    return Err(WasmError::Limit(
+                        "cont.bind of a reference into a continuation of more than 64 parameters"
+                            .into(),
+                    ));
+                }
+                mask |= 1 << slot;
+            }
+        }
+        if mask != 0 {
+            emit::add_gc_bound(&mut self.builder, cont, mask);
+        }
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
+        Ok(())
     }
 
     fn resume(
@@ -303,7 +325,8 @@ impl FuncTranslator<'_> {
             traps(),
             &mut at_handler,
         );
-        self.wake(root, &ir_types(ty.results()));
+        let takes_references = ty.results().any(is_gc_reference);
+        self.wake(root, &ir_types(ty.results()), takes_references);
     }
 
     fn switch(&mut self, cont_type: TypeIndex, tag: TagIndex) -> WasmResult<()> {
@@ -321,6 +344,11 @@ impl FuncTranslator<'_> {
             ));
         };
         let received = ir_types(self.module.cont_func_type(own_type).params());
+        let takes_references = self
+            .module
+            .cont_func_type(own_type)
+            .params()
+            .any(is_gc_reference);
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
         let target = emit::consume(&mut self.builder, target, traps());
@@ -342,13 +370,16 @@ impl FuncTranslator<'_> {
             traps(),
             &mut at_handler,
         );
-        self.wake(root, &received);
+        self.wake(root, &received, takes_references);
         Ok(())
     }
 
     /// After a suspended chain with root `root` is resumed: raises the
-    /// exception of a `resume_throw`, or pushes the values of `types`.
-    fn wake(&mut self, root: Value, types: &[ir::Type]) {
+    /// exception of a `resume_throw`, or pushes the values of `types`
+    /// (GC references among them when `takes_references`, which may have
+    /// been bound: they leave the buffer, and the collector's record of
+    /// them too).
+    fn wake(&mut self, root: Value, types: &[ir::Type], takes_references: bool) {
         let why = emit::transfer(&mut self.builder, root);
         let throw = self
             .builder
@@ -360,10 +391,14 @@ impl FuncTranslator<'_> {
         self.builder.set_cold_block(raise);
         self.enter_block(raise);
         emit::set_transfer(&mut self.builder, root, TRANSFER_RESUME);
+        emit::clear_gc_bound(&mut self.builder, root);
         let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
         self.throw_exception(exception);
         self.enter_block(resumed);
         self.reachable = true;
+        if takes_references {
+            emit::clear_gc_bound(&mut self.builder, root);
+        }
         let values = emit::take_values(&mut self.builder, root, types);
         self.stack.extend(values);
     }

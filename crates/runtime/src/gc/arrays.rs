@@ -7,8 +7,14 @@
 use crate::instance::Instance;
 use crate::libcalls::{instance, join, status};
 use fxtime_environ::gc::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, VMGcHeader, storage_size};
-use fxtime_environ::vm::GC_OUT_OF_BOUNDS;
-use fxtime_environ::{DataIndex, ElemIndex, TypeIndex};
+use fxtime_environ::vm::{GC_OUT_OF_BOUNDS, offsets};
+use fxtime_environ::{DataIndex, ElemIndex, StorageType, TypeIndex};
+
+/// Whether an element stored as `storage` is a reference the collector
+/// traces.
+fn is_traced_storage(storage: StorageType) -> bool {
+    matches!(storage, StorageType::Val(ty) if crate::store::is_traced(ty))
+}
 
 pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, header: u64, size: u32) -> *mut u8 {
     let header = VMGcHeader {
@@ -31,10 +37,13 @@ fn array_type(instance: &Instance, ty: u32) -> (u32, u32) {
     (storage_size(element.storage), module.type_ids[ty.index()])
 }
 
-/// A new array of `len` elements of `ty`, its elements not yet written.
-fn new_array(instance: &mut Instance, ty: u32, len: u32) -> Option<*mut u8> {
+/// A new array of `len` elements of `ty`, its elements not yet written;
+/// `keep` is a reference the caller holds across the allocation.
+fn new_array(instance: &mut Instance, ty: u32, len: u32, keep: &[u64]) -> Option<*mut u8> {
     let (element_size, type_id) = array_type(instance, ty);
-    let array = instance.store().alloc_array(type_id, element_size, len)?;
+    let array = instance
+        .store()
+        .alloc_array_keeping(type_id, element_size, len, keep)?;
     Some(array.as_ptr())
 }
 
@@ -110,7 +119,14 @@ pub(crate) unsafe extern "C" fn array_new(
 ) -> *mut u8 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    let Some(array) = new_array(instance, ty, len) else {
+    // The initial value, if it is a reference, lives only in this call.
+    let element = instance.module().info.array_element(TypeIndex(ty));
+    let keep = if is_traced_storage(element.storage) {
+        &[value_low][..]
+    } else {
+        &[]
+    };
+    let Some(array) = new_array(instance, ty, len, keep) else {
         return std::ptr::null_mut();
     };
     let (element_size, _) = array_type(instance, ty);
@@ -137,7 +153,7 @@ pub(crate) unsafe extern "C" fn array_new_data(
     let Some(source) = source.map(<[u8]>::to_vec) else {
         return GC_OUT_OF_BOUNDS as *mut u8;
     };
-    let Some(array) = new_array(instance, ty, len) else {
+    let Some(array) = new_array(instance, ty, len, &[]) else {
         return std::ptr::null_mut();
     };
     // SAFETY: a new array of that type, ours alone.
@@ -161,7 +177,9 @@ pub(crate) unsafe extern "C" fn array_new_elem(
     let Some(source) = source.map(<[u128]>::to_vec) else {
         return GC_OUT_OF_BOUNDS as *mut u8;
     };
-    let Some(array) = new_array(instance, ty, len) else {
+    // The segment's values stay rooted in the instance during the
+    // allocation; the copy taken here is what gets written.
+    let Some(array) = new_array(instance, ty, len, &[]) else {
         return std::ptr::null_mut();
     };
     // SAFETY: a new array of that type, ours alone.
@@ -284,3 +302,53 @@ pub(crate) unsafe extern "C" fn array_init_elem(
         None => GC_OUT_OF_BOUNDS as u32,
     }
 }
+
+/// Defines `$name`, what generated code calls for builtin `$target`, which
+/// may collect: it records its own frame as where wasm left for the
+/// runtime (`VMStoreContext::last_wasm_exit_fp`, as a host trampoline
+/// does), so the collector can walk the wasm frames below, calls the
+/// builtin with the same arguments (all in registers) and restores the
+/// previous record.
+macro_rules! exit_recording_shim {
+    ($(#[$doc:meta])* $name:ident => $target:path) => {
+        $(#[$doc])*
+        #[unsafe(naked)]
+        pub(crate) unsafe extern "C" fn $name() {
+            std::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "mov rax, [rdi + {store_context}]",
+                "push rax",
+                "push qword ptr [rax + {exit_fp}]",
+                "mov [rax + {exit_fp}], rbp",
+                "call {target}",
+                "mov rcx, [rbp - 8]",
+                "mov rdx, [rbp - 16]",
+                "mov [rcx + {exit_fp}], rdx",
+                "mov rsp, rbp",
+                "pop rbp",
+                "ret",
+                store_context = const offsets::VMCTX_STORE_CONTEXT,
+                exit_fp = const offsets::STORE_LAST_WASM_EXIT_FP,
+                target = sym $target,
+            )
+        }
+    };
+}
+
+exit_recording_shim!(
+    /// `GcAlloc`.
+    gc_alloc_shim => gc_alloc
+);
+exit_recording_shim!(
+    /// `ArrayNew`.
+    array_new_shim => array_new
+);
+exit_recording_shim!(
+    /// `ArrayNewData`.
+    array_new_data_shim => array_new_data
+);
+exit_recording_shim!(
+    /// `ArrayNewElem`.
+    array_new_elem_shim => array_new_elem
+);

@@ -10,6 +10,10 @@
 //! is its identity, for `ref.eq` as for the host.
 
 pub mod arrays;
+mod collect;
+pub(crate) mod stacks;
+
+pub use collect::Marker;
 
 use fxtime_environ::gc::{
     EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GcKind, NO_TYPE_ID, SIZE_CLASSES,
@@ -17,6 +21,7 @@ use fxtime_environ::gc::{
 };
 use fxtime_fibre::mmap::{Mmap, Protection};
 use std::any::Any;
+use std::collections::{BTreeSet, HashMap};
 use std::ptr::NonNull;
 
 /// Bytes in a block.
@@ -25,11 +30,38 @@ pub const BLOCK_SIZE: usize = 64 << 10;
 /// How much more of the reservation is made accessible at a time.
 const COMMIT_STEP: usize = 1 << 20;
 
+/// Blocks in use before the first collection, and the least the
+/// threshold falls to after one (4 MiB).
+const MIN_THRESHOLD_BLOCKS: usize = 64;
+
 /// The free-list heads, as they lie in the store context.
 pub type FreeLists = [*mut u8; SIZE_CLASSES.len()];
 
 /// Host data behind an extern object.
 pub type HostData = Box<dyn Any + Send + Sync>;
+
+/// What a block of the heap holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Nothing (in `warm` or `cold`).
+    Free,
+    /// Cells of a size class.
+    Small(u8),
+    /// The first of `n` blocks holding one large object.
+    Large(u32),
+    /// A later block of a large object.
+    LargeTail,
+}
+
+/// Why an allocation did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocFailure {
+    /// The heap reached its collection threshold: collect, then allocate
+    /// with `grow` set.
+    Collect,
+    /// The heap is full even after a collection.
+    Full,
+}
 
 /// One store's GC heap.
 pub struct GcHeap {
@@ -37,19 +69,43 @@ pub struct GcHeap {
     reservation: Option<Mmap>,
     /// Most bytes the heap may take.
     max_bytes: usize,
-    /// Blocks handed out so far, from the reservation's start.
-    blocks_used: usize,
+    /// What each block below the high-water mark holds.
+    blocks: Vec<Block>,
+    /// Free blocks whose pages were kept (reused first, no page faults).
+    warm: BTreeSet<usize>,
+    /// Free blocks whose pages went back to the system.
+    cold: BTreeSet<usize>,
+    /// Blocks holding cells or large objects.
+    blocks_in_use: usize,
+    /// A collection is due when another block would pass this many.
+    threshold: usize,
     /// Bytes of the reservation made accessible.
     accessible: usize,
-    /// The data of extern objects, by the index they keep.
-    host_data: Vec<Option<HostData>>,
+    /// The data of extern objects, with the object's address, by the
+    /// index the object keeps.
+    host_data: Vec<Option<(usize, HostData)>>,
+    /// Indices in `host_data` free for reuse.
+    free_host_slots: Vec<u32>,
+    /// Collections so far.
+    collections: u64,
+    /// With the stress mode: collect before every allocation the runtime
+    /// sees, and keep free cells here rather than in the store's lists so
+    /// that every allocation reaches the runtime.
+    stress: Option<FreeLists>,
+    /// What the collector knows of each struct and array type.
+    trace_info: HashMap<u32, collect::TraceInfo>,
 }
+
+// SAFETY: the raw pointers in `stress` point into this heap's own
+// reservation, which moves with it; a store is used by one thread at a time.
+unsafe impl Send for GcHeap {}
 
 impl std::fmt::Debug for GcHeap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GcHeap")
             .field("max_bytes", &self.max_bytes)
-            .field("blocks_used", &self.blocks_used)
+            .field("blocks_in_use", &self.blocks_in_use)
+            .field("collections", &self.collections)
             .finish_non_exhaustive()
     }
 }
@@ -69,52 +125,117 @@ impl GcHeap {
         GcHeap {
             reservation: None,
             max_bytes: max_bytes.div_ceil(BLOCK_SIZE) * BLOCK_SIZE,
-            blocks_used: 0,
+            blocks: Vec::new(),
+            warm: BTreeSet::new(),
+            cold: BTreeSet::new(),
+            blocks_in_use: 0,
+            threshold: MIN_THRESHOLD_BLOCKS,
             accessible: 0,
             host_data: Vec::new(),
+            free_host_slots: Vec::new(),
+            collections: 0,
+            stress: None,
+            trace_info: HashMap::new(),
         }
     }
 
-    /// Bytes of blocks handed out.
+    /// Collect before every allocation the runtime sees, and make every
+    /// allocation reach it (see [`GcHeap::stress`]).
+    pub fn set_stress(&mut self, on: bool) {
+        self.stress = on.then_some([std::ptr::null_mut(); SIZE_CLASSES.len()]);
+    }
+
+    /// Whether the stress mode is on.
+    pub fn is_stressed(&self) -> bool {
+        self.stress.is_some()
+    }
+
+    /// Bytes of blocks in use.
     pub fn bytes_used(&self) -> usize {
-        self.blocks_used * BLOCK_SIZE
+        self.blocks_in_use * BLOCK_SIZE
+    }
+
+    /// Collections so far.
+    pub fn collections(&self) -> u64 {
+        self.collections
     }
 
     /// Allocates an object of `size` bytes and writes its header; the
-    /// rest is for the caller to fill in. `None` when the heap is full.
+    /// rest is for the caller to fill in. Without `grow`, asks for a
+    /// collection instead of taking blocks past the threshold.
     pub fn alloc(
         &mut self,
         lists: &mut FreeLists,
         header: VMGcHeader,
         size: u32,
-    ) -> Option<NonNull<u8>> {
+        grow: bool,
+    ) -> Result<NonNull<u8>, AllocFailure> {
+        if self.stress.is_some() && !grow {
+            return Err(AllocFailure::Collect);
+        }
         let object = match size_class(size) {
             Some(class) => {
-                if lists[class].is_null() {
-                    lists[class] = self.carve_block(class)?;
+                let head = match &self.stress {
+                    Some(reserve) => reserve[class],
+                    None => lists[class],
+                };
+                let cell = if head.is_null() {
+                    let block = self.take_blocks(1, grow)?;
+                    self.blocks[block] = Block::Small(class as u8);
+                    self.carve(block, class)
+                } else {
+                    head
+                };
+                // SAFETY: a free cell links to the next free cell of its
+                // class (or null) in its second word; the cell is ours now.
+                let next = unsafe { cell.add(FREE_LINK).cast::<*mut u8>().read() };
+                match &mut self.stress {
+                    Some(reserve) => reserve[class] = next,
+                    None => lists[class] = next,
                 }
-                let cell = lists[class];
-                // SAFETY: a free cell's first word links to the next free
-                // cell of its class (or is null); the cell is ours now.
-                lists[class] = unsafe { cell.cast::<*mut u8>().read() };
                 cell
             }
-            None => self.take_blocks((size as usize).div_ceil(BLOCK_SIZE))?,
+            None => {
+                let count = (size as usize).div_ceil(BLOCK_SIZE);
+                let first = self.take_blocks(count, grow)?;
+                self.blocks[first] = Block::Large(count as u32);
+                for tail in &mut self.blocks[first + 1..first + count] {
+                    *tail = Block::LargeTail;
+                }
+                self.block_address(first)
+            }
         };
         // SAFETY: the object is at least a header long and 8-aligned.
         unsafe { object.cast::<VMGcHeader>().write(header) };
-        NonNull::new(object)
+        NonNull::new(object).ok_or(AllocFailure::Full)
     }
 
     /// A new extern object holding `data`.
-    pub fn alloc_extern(&mut self, lists: &mut FreeLists, data: HostData) -> Option<NonNull<u8>> {
+    pub fn alloc_extern(
+        &mut self,
+        lists: &mut FreeLists,
+        data: HostData,
+        grow: bool,
+    ) -> Result<NonNull<u8>, (AllocFailure, HostData)> {
         let header = VMGcHeader {
             type_id: NO_TYPE_ID,
             kind_and_mark: GcKind::Extern as u32,
         };
-        let object = self.alloc(lists, header, EXTERN_OBJECT_SIZE)?;
-        let index = u32::try_from(self.host_data.len()).ok()?;
-        self.host_data.push(Some(data));
+        let object = match self.alloc(lists, header, EXTERN_OBJECT_SIZE, grow) {
+            Ok(object) => object,
+            Err(failure) => return Err((failure, data)),
+        };
+        let entry = Some((object.as_ptr() as usize, data));
+        let index = match self.free_host_slots.pop() {
+            Some(index) => {
+                self.host_data[index as usize] = entry;
+                index
+            }
+            None => {
+                self.host_data.push(entry);
+                (self.host_data.len() - 1) as u32
+            }
+        };
         // SAFETY: an extern object has room for its index after the header.
         unsafe {
             object
@@ -123,7 +244,7 @@ impl GcHeap {
                 .cast::<u32>()
                 .write(index);
         }
-        Some(object)
+        Ok(object)
     }
 
     /// The host data of `object`, if it is an extern object.
@@ -144,54 +265,125 @@ impl GcHeap {
                 .cast::<u32>()
                 .read()
         };
-        self.host_data.get(index as usize)?.as_deref()
+        let (_, data) = self.host_data.get(index as usize)?.as_ref()?;
+        Some(&**data)
     }
 
-    /// Splits a fresh block into free cells of `class`, linked in address
+    /// Number of host values held by extern objects.
+    pub fn host_values(&self) -> usize {
+        self.host_data.len() - self.free_host_slots.len()
+    }
+
+    /// Splits block `block` into free cells of `class`, linked in address
     /// order; returns the first.
-    fn carve_block(&mut self, class: usize) -> Option<*mut u8> {
-        let block = self.take_blocks(1)?;
+    fn carve(&mut self, block: usize, class: usize) -> *mut u8 {
+        let start = self.block_address(block);
         let cell = SIZE_CLASSES[class] as usize;
         let count = BLOCK_SIZE / cell;
-        for i in 0..count {
-            let next = if i + 1 < count {
-                // SAFETY: cell i + 1 lies inside the block.
-                unsafe { block.add((i + 1) * cell) }
-            } else {
-                std::ptr::null_mut()
-            };
-            // SAFETY: cell i lies inside the block, which is ours, 8-aligned.
-            unsafe { block.add(i * cell).cast::<*mut u8>().write(next) };
+        let mut next = std::ptr::null_mut();
+        for i in (0..count).rev() {
+            // SAFETY: cell i lies inside the block, which is ours.
+            let at = unsafe { start.add(i * cell) };
+            // SAFETY: as above; a cell is at least 16 bytes.
+            unsafe { make_free(at, next) };
+            next = at;
         }
-        Some(block)
+        next
     }
 
-    /// `count` consecutive fresh blocks, accessible and zeroed.
-    fn take_blocks(&mut self, count: usize) -> Option<*mut u8> {
-        let start = self.blocks_used * BLOCK_SIZE;
-        let end = start.checked_add(count.checked_mul(BLOCK_SIZE)?)?;
-        if end > self.max_bytes {
-            return None;
+    fn block_address(&self, block: usize) -> *mut u8 {
+        let base = self
+            .reservation
+            .as_ref()
+            .map_or(std::ptr::null_mut(), Mmap::as_ptr);
+        base.wrapping_add(block * BLOCK_SIZE)
+    }
+
+    /// `count` consecutive free blocks, accessible: warm ones first, then
+    /// cold ones, then new ones past the high-water mark.
+    fn take_blocks(&mut self, count: usize, grow: bool) -> Result<usize, AllocFailure> {
+        if !grow && self.blocks_in_use + count > self.threshold {
+            return Err(AllocFailure::Collect);
         }
+        let first = if count == 1 {
+            self.warm.pop_first().or_else(|| self.cold.pop_first())
+        } else {
+            self.free_run(count)
+        };
+        let first = match first {
+            Some(first) => first,
+            None => self.new_blocks(count)?,
+        };
+        self.blocks_in_use += count;
+        Ok(first)
+    }
+
+    /// The first of `count` consecutive free blocks below the high-water
+    /// mark, taken out of the free sets.
+    fn free_run(&mut self, count: usize) -> Option<usize> {
+        let mut run_start = 0;
+        let mut run = 0;
+        for (i, block) in self.blocks.iter().enumerate() {
+            if *block == Block::Free {
+                if run == 0 {
+                    run_start = i;
+                }
+                run += 1;
+                if run == count {
+                    for b in run_start..run_start + count {
+                        self.warm.remove(&b);
+                        self.cold.remove(&b);
+                    }
+                    return Some(run_start);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
+    }
+
+    /// `count` new blocks past the high-water mark.
+    fn new_blocks(&mut self, count: usize) -> Result<usize, AllocFailure> {
+        let first = self.blocks.len();
+        let end = count
+            .checked_add(first)
+            .and_then(|n| n.checked_mul(BLOCK_SIZE))
+            .filter(|end| *end <= self.max_bytes)
+            .ok_or(AllocFailure::Full)?;
         if self.reservation.is_none() {
-            self.reservation = Some(Mmap::reserve(self.max_bytes).ok()?);
+            self.reservation = Some(Mmap::reserve(self.max_bytes).map_err(|_| AllocFailure::Full)?);
         }
-        let reservation = self.reservation.as_ref()?;
         if end > self.accessible {
             let new_accessible = end.next_multiple_of(COMMIT_STEP).min(self.max_bytes);
+            let reservation = self.reservation.as_ref().ok_or(AllocFailure::Full)?;
             reservation
                 .protect(
                     self.accessible,
                     new_accessible - self.accessible,
                     Protection::ReadWrite,
                 )
-                .ok()?;
+                .map_err(|_| AllocFailure::Full)?;
             self.accessible = new_accessible;
         }
-        self.blocks_used += count;
-        // SAFETY: `start` lies inside the reservation (checked against
-        // `max_bytes`, its length).
-        Some(unsafe { reservation.as_ptr().add(start) })
+        self.blocks.resize(first + count, Block::Free);
+        Ok(first)
+    }
+}
+
+/// Where a free cell keeps the next free cell of its class.
+const FREE_LINK: usize = fxtime_environ::gc::FREE_CELL_LINK as usize;
+
+/// Makes the cell at `cell` free (kind 0), linked to `next`.
+///
+/// # Safety
+///
+/// `cell` must be a cell of the heap that nothing else uses.
+unsafe fn make_free(cell: *mut u8, next: *mut u8) {
+    // SAFETY: the caller's promise; cells are at least 16 bytes.
+    unsafe {
+        cell.cast::<u64>().write(0);
+        cell.add(FREE_LINK).cast::<*mut u8>().write(next);
     }
 }
 
@@ -272,7 +464,7 @@ mod tests {
         let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5000 {
-            let object = heap.alloc(&mut lists, header(24), 24).unwrap();
+            let object = heap.alloc(&mut lists, header(24), 24, true).unwrap();
             assert_eq!(object.as_ptr() as usize % 8, 0);
             assert!(seen.insert(object.as_ptr() as usize));
             // SAFETY: just allocated.
@@ -290,18 +482,30 @@ mod tests {
         let mut heap = GcHeap::new(4 * BLOCK_SIZE);
         let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
         let big = 2 * BLOCK_SIZE as u32 - 8;
-        assert!(heap.alloc(&mut lists, header(1), big).is_some());
-        assert!(heap.alloc(&mut lists, header(1), big).is_some());
-        assert!(heap.alloc(&mut lists, header(1), 16).is_none());
-        assert!(heap.alloc(&mut lists, header(1), big).is_none());
+        assert!(heap.alloc(&mut lists, header(1), big, true).is_ok());
+        assert!(heap.alloc(&mut lists, header(1), big, true).is_ok());
+        assert_eq!(
+            heap.alloc(&mut lists, header(1), 16, true),
+            Err(AllocFailure::Full)
+        );
+        assert_eq!(
+            heap.alloc(&mut lists, header(1), big, true),
+            Err(AllocFailure::Full)
+        );
     }
 
     #[test]
     fn extern_objects_keep_their_data() {
         let mut heap = GcHeap::default();
         let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
-        let a = heap.alloc_extern(&mut lists, Box::new(7u32)).unwrap();
-        let b = heap.alloc_extern(&mut lists, Box::new("x")).unwrap();
+        let a = heap
+            .alloc_extern(&mut lists, Box::new(7u32), true)
+            .ok()
+            .unwrap();
+        let b = heap
+            .alloc_extern(&mut lists, Box::new("x"), true)
+            .ok()
+            .unwrap();
         // SAFETY: both are live objects of this heap.
         unsafe {
             assert_eq!(heap.host_data(a).unwrap().downcast_ref::<u32>(), Some(&7));
@@ -310,7 +514,7 @@ mod tests {
                 Some(&"x")
             );
         }
-        let s = heap.alloc(&mut lists, header(3), 16).unwrap();
+        let s = heap.alloc(&mut lists, header(3), 16, true).unwrap();
         // SAFETY: a live struct.
         assert!(unsafe { heap.host_data(s) }.is_none());
     }

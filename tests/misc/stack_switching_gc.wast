@@ -1,0 +1,140 @@
+;; GC references held by suspended continuations survive collections:
+;; in locals of their frames (at the suspend site and in frames below it),
+;; on the operand stack across the suspension, in tag payloads and
+;; resume arguments, through `switch`, and in chains of nested
+;; continuations suspended together.
+
+(module
+  (type $node (struct (field $v i32) (field $next (ref null $node))))
+  (type $junk (struct (field anyref) (field anyref)))
+  (type $bytes (array (mut i8)))
+  (type $f (func))
+  (type $k (cont $f))
+  (type $fr (func (param (ref null $node))))
+  (type $kr (cont $fr))
+  (tag $yield)
+  (tag $give (param (ref null $node)))
+  (tag $take (result (ref null $node)))
+
+  (table $ks 1000 (ref null $k))
+
+  (func $garbage (param $n i32)
+    (loop $l
+      (drop (struct.new $junk (ref.i31 (local.get $n)) (ref.null any)))
+      (drop (array.new_default $bytes (i32.const 2000)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+
+  ;; The list n, n - 1, ..., 1 (sum n (n + 1) / 2).
+  (func $list (param $n i32) (result (ref null $node))
+    (local $head (ref null $node))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $head (struct.new $node (local.get $n) (local.get $head)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (local.get $head))
+
+  (func $sum (param $head (ref null $node)) (result i32)
+    (local $sum i32)
+    (block $done
+      (loop $walk
+        (br_if $done (ref.is_null (local.get $head)))
+        (local.set $sum (i32.add (local.get $sum) (struct.get $node $v (local.get $head))))
+        (local.set $head (struct.get $node $next (local.get $head)))
+        (br $walk)))
+    (local.get $sum))
+
+  (global $total (mut i32) (i32.const 0))
+
+  ;; Holds a list of 10 in a local and one on the operand stack across a
+  ;; suspension, and one in the frame of its caller.
+  (func $inner (param $n i32)
+    (local $mine (ref null $node))
+    (local.set $mine (call $list (i32.const 10)))
+    (i32.add (call $sum (call $list (local.get $n)))
+      (block (result i32) (suspend $yield) (i32.const 0)))
+    (call $sum (local.get $mine))
+    (i32.add)
+    (global.set $total (i32.add (global.get $total))))
+
+  (func $outer (param $n i32)
+    (local $below (ref null $node))
+    (local.set $below (call $list (i32.const 3)))
+    (call $inner (local.get $n))
+    (global.set $total (i32.add (global.get $total) (call $sum (local.get $below)))))
+
+  (elem declare func $outer $consumer)
+
+  ;; Suspends n continuations, collects many times, resumes each.
+  (func (export "many-suspended") (param $n i32) (result i32)
+    (local $i i32) (local $k (ref null $k))
+    (global.set $total (i32.const 0))
+    (loop $start
+      (block $on_yield (result (ref $k))
+        (resume $k (on $yield $on_yield)
+          (cont.bind $kr $k (call $list (i32.const 0))
+            (cont.new $kr (ref.func $consumer))))
+        (unreachable))
+      (drop)
+      (block $on_yield (result (ref $k))
+        (resume $k (on $yield $on_yield)
+          (cont.new $k (ref.func $outer_thunk)))
+        (unreachable))
+      (local.set $k)
+      (table.set $ks (local.get $i) (local.get $k))
+      (call $garbage (i32.const 20))
+      (br_if $start (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (call $garbage (i32.const 2000))
+    (local.set $i (i32.const 0))
+    (loop $finish
+      (resume $k (table.get $ks (local.get $i)))
+      (call $garbage (i32.const 5))
+      (br_if $finish (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (global.get $total))
+
+  (func $outer_thunk (call $outer (i32.const 4)))
+  (elem declare func $outer_thunk)
+
+  ;; Receives lists through payloads and resume arguments.
+  (func $consumer (param $first (ref null $node))
+    (suspend $yield))
+
+  ;; A generator that gives lists to its handler and takes lists back.
+  (func $generator
+    (local $i i32) (local $got (ref null $node))
+    (loop $l
+      (suspend $give (call $list (local.get $i)))
+      (local.set $got (suspend $take))
+      (call $garbage (i32.const 10))
+      (global.set $total (i32.add (global.get $total) (call $sum (local.get $got))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 30)))))
+  (elem declare func $generator)
+
+  ;; Each list the generator gives is held by the handler, bound to the
+  ;; generator's continuation with cont.bind when it asks for one, and
+  ;; resumed after more garbage.
+  (func (export "payloads") (result i32)
+    (local $k (ref null $k)) (local $kr (ref null $kr)) (local $held (ref null $node))
+    (global.set $total (i32.const 0))
+    (local.set $k (cont.new $k (ref.func $generator)))
+    (block $done
+      (loop $l
+        (block $on_take (result (ref $kr))
+          (block $on_give (result (ref null $node) (ref $k))
+            (resume $k (on $give $on_give) (on $take $on_take) (local.get $k))
+            (br $done))
+          (local.set $k)
+          (local.set $held)
+          (call $garbage (i32.const 10))
+          (br $l))
+        (local.set $kr)
+        (local.set $k (cont.bind $kr $k (local.get $held) (local.get $kr)))
+        (local.set $held (ref.null $node))
+        (call $garbage (i32.const 10))
+        (br $l)))
+    (global.get $total))
+)
+
+(assert_return (invoke "many-suspended" (i32.const 300)) (i32.const 21300))
+(assert_return (invoke "payloads") (i32.const 4495))
