@@ -2,6 +2,7 @@
 
 mod api;
 mod exceptions;
+mod gc;
 mod interrupts;
 mod memory64;
 mod misc;

@@ -40,13 +40,28 @@
   (func (export "list-in-local") (param $n i32) (result i32)
     (call $sum (call $build (local.get $n))))
 
-  ;; Lists on the operand stack across calls that collect.
+  (func $mk (param i32) (result (ref null $node))
+    (struct.new $node (local.get 0) (ref.null $node)))
+  (func $get (param (ref null $node) i32) (result i32)
+    (i32.add (struct.get $node $v (local.get 0)) (local.get 1)))
+
+  ;; A struct of a concrete type on the operand stack across a call that
+  ;; collects.
+  (func (export "struct-on-stack") (result i32)
+    (call $get (call $mk (i32.const 42))
+      (block (result i32) (call $garbage (i32.const 100)) (i32.const 0))))
+
+  (func $sum3 (param (ref null $node) i32 (ref null $node)) (result i32)
+    (i32.add (call $sum (local.get 0))
+      (i32.add (local.get 1) (call $sum (local.get 2)))))
+
+  ;; Lists on the operand stack across calls that collect: the first
+  ;; while garbage is made and the second list is built.
   (func (export "lists-on-stack") (result i32)
-    (i32.add
-      (i32.add
-        (call $sum (call $build (i32.const 10)))
-        (block (result i32) (call $garbage (i32.const 100)) (i32.const 0)))
-      (call $sum (call $build (i32.const 20)))))
+    (call $sum3
+      (call $build (i32.const 10))
+      (block (result i32) (call $garbage (i32.const 100)) (i32.const 0))
+      (call $build (i32.const 20))))
 
   (func (export "list-in-global") (result i32)
     (global.set $keep (call $build (i32.const 30)))
@@ -79,6 +94,7 @@
 )
 
 (assert_return (invoke "list-in-local" (i32.const 200)) (i32.const 19900))
+(assert_return (invoke "struct-on-stack") (i32.const 42))
 (assert_return (invoke "lists-on-stack") (i32.const 235))
 (assert_return (invoke "list-in-global") (i32.const 435))
 (assert_return (invoke "list-in-table") (i32.const 780))

@@ -49,10 +49,14 @@
 
   ;; Holds a list of 10 in a local and one on the operand stack across a
   ;; suspension, and one in the frame of its caller.
+  (func $sum2 (param (ref null $node) i32) (result i32)
+    (i32.add (call $sum (local.get 0)) (local.get 1)))
+
   (func $inner (param $n i32)
     (local $mine (ref null $node))
     (local.set $mine (call $list (i32.const 10)))
-    (i32.add (call $sum (call $list (local.get $n)))
+    ;; The list of n is on the operand stack across the suspension.
+    (call $sum2 (call $list (local.get $n))
       (block (result i32) (suspend $yield) (i32.const 0)))
     (call $sum (local.get $mine))
     (i32.add)

@@ -39,6 +39,8 @@ pub enum GcKind {
     /// A host value the program holds as an `externref` (its data stays
     /// in the store, at the index after the header).
     Extern = 3,
+    /// An exception (`VMExceptionHeader`): its tag, then its payload.
+    Exception = 4,
 }
 
 /// Where [`VMGcHeader::type_id`] lies.

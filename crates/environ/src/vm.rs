@@ -90,11 +90,13 @@ pub struct VMTagDefinition {
     pub type_id: u32,
 }
 
-/// The start of an exception object; the payload follows, one
-/// [`VAL_RAW_SIZE`]-byte slot per tag parameter.
+/// The start of an exception object, an object of the GC heap; the
+/// payload follows, one [`VAL_RAW_SIZE`]-byte slot per tag parameter.
 #[repr(C, align(16))]
 #[derive(Debug)]
 pub struct VMExceptionHeader {
+    /// The GC header (kind `GcKind::Exception`).
+    pub gc: crate::gc::VMGcHeader,
     /// The exception's tag.
     pub tag: *const VMTagDefinition,
 }

@@ -202,10 +202,14 @@ fn invoke<T>(
     let store = unsafe { &mut *store };
     result.map_err(|unwound| match unwound {
         Unwound::Trap(record) => trap_error(store, record),
-        Unwound::Exception(ptr) => anyhow::Error::new(ThrownException {
-            store: store.id,
-            ptr,
-        }),
+        Unwound::Exception(ptr) => {
+            // The host holds it now.
+            store.opaque.pin(ptr as u64);
+            anyhow::Error::new(ThrownException {
+                store: store.id,
+                ptr,
+            })
+        }
     })
 }
 

@@ -420,7 +420,7 @@ impl Val {
                     Some(o) => match o.kind {
                         GcKind::Struct => HeapType::ConcreteStruct(TypeRef::Engine(o.type_id)),
                         GcKind::Array => HeapType::ConcreteArray(TypeRef::Engine(o.type_id)),
-                        GcKind::Extern => HeapType::Any,
+                        GcKind::Extern | GcKind::Exception => HeapType::Any,
                     },
                 },
             }),
@@ -477,7 +477,10 @@ impl Val {
     /// `store`), which keeps any GC object it refers to alive for the host.
     pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId, opaque: &StoreOpaque) -> Val {
         if let ValType::Ref(r) = ty
-            && matches!(r.heap.top(), HeapType::Any | HeapType::Extern)
+            && matches!(
+                r.heap.top(),
+                HeapType::Any | HeapType::Extern | HeapType::Exn
+            )
         {
             opaque.pin(raw as u64);
         }

@@ -79,6 +79,20 @@ pub enum PcKind {
     ContinuationEntry,
 }
 
+/// What a program counter is, without the names a backtrace wants (for
+/// walks that must not allocate: the exception unwinder, the collector).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// In a wasm function.
+    Wasm,
+    /// In a host trampoline.
+    HostTrampoline,
+    /// In an entry trampoline.
+    EntryTrampoline,
+    /// In a continuation entry.
+    ContinuationEntry,
+}
+
 /// Every function's code starts at its chosen offset in a cache line
 /// (`CompiledFunction::line_offset`), so that how its loops fall into cache
 /// lines and the decoder's windows does not depend on the sizes of the
@@ -316,6 +330,27 @@ impl CodeObject {
         Some(&self.switch_maps[i.checked_sub(1)?].slots)
     }
 
+    fn frame_kind(&self, pc: usize) -> Option<FrameKind> {
+        let offset = pc - self.mmap.as_ptr() as usize;
+        let index = self.functions.partition_point(|range| range.end <= offset);
+        if !self.functions.get(index)?.contains(&offset) {
+            return None;
+        }
+        Some(match self.kind {
+            CodeKind::EntryTrampolines => FrameKind::EntryTrampoline,
+            CodeKind::HostTrampolines => FrameKind::HostTrampoline,
+            CodeKind::Module
+                if self
+                    .module
+                    .as_deref()
+                    .is_some_and(|m| index >= m.num_defined_funcs()) =>
+            {
+                FrameKind::ContinuationEntry
+            }
+            CodeKind::Module => FrameKind::Wasm,
+        })
+    }
+
     fn pc_kind(&self, pc: usize) -> Option<PcKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
         let index = self.functions.partition_point(|range| range.end <= offset);
@@ -414,6 +449,12 @@ fn with_code<R>(pc: usize, f: impl FnOnce(&CodeObject) -> Option<R>) -> Option<R
     // needs the write lock we are excluding by holding the read lock.
     let object = unsafe { &**object };
     if object.contains(pc) { f(object) } else { None }
+}
+
+/// What `pc` is, if it is in registered code (no names: see
+/// [`lookup_pc`]).
+pub fn lookup_frame_kind(pc: usize) -> Option<FrameKind> {
+    with_code(pc, |code| code.frame_kind(pc))
 }
 
 /// Calls `f` with the stack-pointer offsets of the GC references of a

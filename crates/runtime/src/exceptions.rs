@@ -11,7 +11,7 @@
 //! the payload register (rax). At an entry trampoline the exception leaves
 //! wasm: the call from the host ends with it.
 
-use crate::code::{PcKind, lookup_call_site, lookup_pc};
+use crate::code::{FrameKind, lookup_call_site, lookup_frame_kind};
 use crate::instance::Instance;
 use crate::traps::unwind_with_exception;
 use fxtime_environ::TagIndex;
@@ -50,26 +50,30 @@ unsafe extern "C" fn throw_exception(
     // A continuation entry catches everything: an exception never crosses
     // the bottom of a continuation stack here (the entry hands it to the
     // resumer, which raises it again on its own stack).
-    while let Some(PcKind::Wasm(_) | PcKind::HostTrampoline | PcKind::ContinuationEntry) =
-        lookup_pc(pc)
+    while let Some(FrameKind::Wasm | FrameKind::HostTrampoline | FrameKind::ContinuationEntry) =
+        lookup_frame_kind(pc)
     {
         if let Some(site) = lookup_call_site(pc) {
             let sp = fp - site.frame_offset;
             // SAFETY: Cranelift stored the frame's vmctx at this offset from
             // the call's stack pointer (the exception table's context).
             let vmctx = unsafe { *((sp + site.vmctx_sp_offset) as *const *mut u8) };
-            for (handler_tag, handler) in site.handlers {
+            let taken = site.handlers.iter().find_map(|(handler_tag, handler)| {
                 let taken = match handler_tag {
                     None => true,
                     // SAFETY: the vmctx of a live frame of generated code.
-                    Some(t) => unsafe { Instance::from_vmctx(vmctx) }.tag(TagIndex(t)) == tag,
+                    Some(t) => unsafe { Instance::from_vmctx(vmctx) }.tag(TagIndex(*t)) == tag,
                 };
-                if taken {
-                    // SAFETY: the handler expects the call's stack and frame
-                    // pointers and the exception in rax; nothing below this
-                    // frame (including this function's) is used again.
-                    unsafe { fxtime_resume(handler, sp, fp, exception as usize) }
-                }
+                taken.then_some(*handler)
+            });
+            // The jump below never returns: nothing with a destructor (the
+            // site's handler list) may be left alive in this frame.
+            drop(site);
+            if let Some(handler) = taken {
+                // SAFETY: the handler expects the call's stack and frame
+                // pointers and the exception in rax; nothing below this
+                // frame (including this function's) is used again.
+                unsafe { fxtime_resume(handler, sp, fp, exception as usize) }
             }
         }
         // SAFETY: frames of generated code keep the caller's frame pointer

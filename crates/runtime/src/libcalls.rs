@@ -32,12 +32,13 @@ pub fn builtins() -> *const usize {
                 Builtin::TableCopy => table_copy as *const () as usize,
                 Builtin::TableInit => table_init as *const () as usize,
                 Builtin::ElemDrop => elem_drop as *const () as usize,
-                Builtin::ExceptionNew => exception_new as *const () as usize,
+                Builtin::ExceptionNew => exception_new_shim as *const () as usize,
                 Builtin::IsSubtype => is_subtype as *const () as usize,
                 Builtin::Throw => fxtime_throw as *const () as usize,
                 Builtin::ContNew => cont_new as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
-                Builtin::EpochInterrupt => epoch_interrupt as *const () as usize,
+                // The embedder's callback may allocate, and so collect.
+                Builtin::EpochInterrupt => epoch_interrupt_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
                 // where wasm left (see `arrays::exit_recording_shim`).
                 Builtin::GcAlloc => arrays::gc_alloc_shim as *const () as usize,
@@ -293,6 +294,11 @@ unsafe extern "C" fn table_init(
     status(unsafe { (*table).write(dst, &values[range]) })
 }
 
+crate::gc::arrays::exit_recording_shim!(
+    /// `ExceptionNew`, which may collect.
+    exception_new_shim => exception_new
+);
+
 unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> *mut u8 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
@@ -335,6 +341,11 @@ unsafe extern "C" fn cont_new(
         Err(AllocationError::TooManyBytes) => CONT_LIMIT_BYTES as *mut VMContRef,
     }
 }
+
+crate::gc::arrays::exit_recording_shim!(
+    /// `EpochInterrupt`, whose callback may collect.
+    epoch_interrupt_shim => epoch_interrupt
+);
 
 unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
     // SAFETY: called by generated code with its vmctx.

@@ -13,10 +13,12 @@ use crate::types::TypeRegistry;
 mod roots;
 
 use fxtime_environ::gc::{
-    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, StructLayout, VMGcHeader, array_size,
-    storage_size,
+    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, NO_TYPE_ID, StructLayout, VMGcHeader,
+    array_size, storage_size,
 };
-use fxtime_environ::vm::{VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition};
+use fxtime_environ::vm::{
+    VAL_RAW_SIZE, VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition,
+};
 use fxtime_environ::{FieldType, StorageType, TableType, WasmValType};
 pub(crate) use roots::is_traced;
 use std::cell::RefCell;
@@ -40,9 +42,6 @@ pub struct StoreOpaque {
     tables: Vec<Box<Table>>,
     globals: Vec<Box<VMGlobalDefinition>>,
     tags: Vec<Box<VMTagDefinition>>,
-    /// Exceptions ever thrown: a header slot and one slot per payload value
-    /// each. Without a collector they live as long as the store.
-    exceptions: Vec<Box<[u128]>>,
     /// Continuation objects and stacks; the context points here.
     continuations: Box<Continuations>,
     /// Structs, arrays and extern objects; its free lists lie in the
@@ -157,7 +156,6 @@ impl StoreOpaque {
             tables: Vec::new(),
             globals: Vec::new(),
             tags: Vec::new(),
-            exceptions: Vec::new(),
             continuations: Box::default(),
             gc: GcHeap::default(),
             hooks: None,
@@ -504,14 +502,23 @@ impl StoreOpaque {
         self.gc.set_stress(stress);
     }
 
-    /// Allocates an exception of `tag` with room for `payload` values;
-    /// returns the address of its header.
+    /// Allocates an exception of `tag` with room for `payload` values (to
+    /// be filled in by the caller before anything may collect); returns
+    /// the address of its header, or null when the GC heap is full.
     pub fn new_exception(&mut self, tag: *const VMTagDefinition, payload: usize) -> *mut u8 {
-        let mut slots = vec![0u128; 1 + payload].into_boxed_slice();
-        let header = slots.as_mut_ptr().cast::<VMExceptionHeader>();
-        // SAFETY: slot 0 is 16 bytes, 16-aligned: room for the header.
-        unsafe { header.write(VMExceptionHeader { tag }) };
-        self.exceptions.push(slots);
+        let size = u32::try_from(size_of::<VMExceptionHeader>() + payload * VAL_RAW_SIZE as usize)
+            .unwrap_or(u32::MAX);
+        let gc = VMGcHeader {
+            type_id: NO_TYPE_ID,
+            kind_and_mark: GcKind::Exception as u32,
+        };
+        let Some(object) = self.gc_alloc(gc, size) else {
+            return std::ptr::null_mut();
+        };
+        let header = object.as_ptr().cast::<VMExceptionHeader>();
+        // SAFETY: the object has room for the header (16 bytes, and cells
+        // are 16-aligned).
+        unsafe { header.write(VMExceptionHeader { gc, tag }) };
         header.cast()
     }
 

@@ -127,6 +127,7 @@ impl FuncTranslator<'_> {
         let exception = self
             .call_builtin(Builtin::ExceptionNew, &[tag_index])
             .expect("ExceptionNew returns the exception");
+        self.trap_if_zero(exception, fxtime_environ::TrapKind::GcHeapOutOfMemory);
         for (i, value) in payload.iter().enumerate() {
             self.builder
                 .ins()

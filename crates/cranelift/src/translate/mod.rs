@@ -47,8 +47,8 @@ use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use fxtime_environ::vm::Builtin;
 use fxtime_environ::{
-    DefinedFuncIndex, FuncIndex, FunctionBodyData, HeapType, ModuleInfo, TypeIndex, VMOffsets,
-    WasmError, WasmResult, WasmValType,
+    CompositeKind, DefinedFuncIndex, FuncIndex, FunctionBodyData, HeapType, ModuleInfo, TypeIndex,
+    VMOffsets, WasmError, WasmResult, WasmValType,
 };
 use std::collections::HashMap;
 use wasmparser::Operator;
@@ -234,14 +234,48 @@ impl FuncTranslator<'_> {
             let Some(Some(ty)) = validator.get_operand_type(depth) else {
                 continue;
             };
-            let holds_gc_reference = self.module.convert_val_type(ty).is_ok_and(is_gc_reference);
-            if holds_gc_reference {
+            if self.is_gc_operand(validator, ty) {
                 self.builder
                     .declare_value_needs_stack_map(self.stack[index]);
             }
         }
         self.declared_stack.clear();
         self.declared_stack.extend_from_slice(&self.stack);
+    }
+
+    /// Whether an operand of the validator's type `ty` holds a GC reference
+    /// (see [`is_gc_reference`]). The validator names concrete types by its
+    /// own ids, which its resources resolve.
+    fn is_gc_operand<T: wasmparser::WasmModuleResources>(
+        &self,
+        validator: &wasmparser::FuncValidator<T>,
+        ty: wasmparser::ValType,
+    ) -> bool {
+        use wasmparser::{AbstractHeapType as A, CompositeInnerType, HeapType as H, UnpackedIndex};
+        let wasmparser::ValType::Ref(r) = ty else {
+            return false;
+        };
+        match r.heap_type() {
+            H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc | A::Cont | A::NoCont),
+            H::Concrete(index) | H::Exact(index) => {
+                let composite = match index {
+                    UnpackedIndex::Id(id) => {
+                        &validator.resources().sub_type_at_id(id).composite_type
+                    }
+                    UnpackedIndex::Module(i) => {
+                        return matches!(
+                            self.module.kind_of(i),
+                            Some(CompositeKind::Struct | CompositeKind::Array)
+                        );
+                    }
+                    UnpackedIndex::RecGroup(_) => return false,
+                };
+                matches!(
+                    composite.inner,
+                    CompositeInnerType::Struct(_) | CompositeInnerType::Array(_)
+                )
+            }
+        }
     }
 
     /// The function being translated.
@@ -332,11 +366,16 @@ impl FuncTranslator<'_> {
 }
 
 /// Whether values of type `ty` are references the GC traces: those of the
-/// `any` and `extern` hierarchies (one word each; funcrefs, exnrefs and
+/// `any`, `extern` and `exn` hierarchies (one word each; funcrefs and
 /// contrefs point to objects the collector does not manage).
 pub(crate) fn is_gc_reference(ty: WasmValType) -> bool {
     match ty {
-        WasmValType::Ref(r) => matches!(r.heap.top(), HeapType::Any | HeapType::Extern),
+        WasmValType::Ref(r) => {
+            matches!(
+                r.heap.top(),
+                HeapType::Any | HeapType::Extern | HeapType::Exn
+            )
+        }
         _ => false,
     }
 }

@@ -7,7 +7,7 @@
 use crate::instance::Instance;
 use crate::libcalls::{instance, join, status};
 use fxtime_environ::gc::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, VMGcHeader, storage_size};
-use fxtime_environ::vm::{GC_OUT_OF_BOUNDS, offsets};
+use fxtime_environ::vm::GC_OUT_OF_BOUNDS;
 use fxtime_environ::{DataIndex, ElemIndex, StorageType, TypeIndex};
 
 /// Whether an element stored as `storage` is a reference the collector
@@ -328,13 +328,15 @@ macro_rules! exit_recording_shim {
                 "mov rsp, rbp",
                 "pop rbp",
                 "ret",
-                store_context = const offsets::VMCTX_STORE_CONTEXT,
-                exit_fp = const offsets::STORE_LAST_WASM_EXIT_FP,
+                store_context = const fxtime_environ::vm::offsets::VMCTX_STORE_CONTEXT,
+                exit_fp = const fxtime_environ::vm::offsets::STORE_LAST_WASM_EXIT_FP,
                 target = sym $target,
             )
         }
     };
 }
+
+pub(crate) use exit_recording_shim;
 
 exit_recording_shim!(
     /// `GcAlloc`.

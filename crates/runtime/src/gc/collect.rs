@@ -15,7 +15,8 @@ use fxtime_environ::gc::{
     ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GC_MARK_BIT, GcKind, SIZE_CLASSES, StructLayout,
     VMGcHeader,
 };
-use fxtime_environ::{CompositeType, HeapType, StorageType, WasmValType};
+use fxtime_environ::vm::{VAL_RAW_SIZE, VMExceptionHeader, offsets};
+use fxtime_environ::{CompositeType, StorageType};
 
 /// What the collector follows in objects of one type.
 #[derive(Debug, Clone)]
@@ -29,15 +30,28 @@ pub(super) enum TraceInfo {
 }
 
 /// Whether values stored as `storage` are references the collector
-/// follows (one word of the `any` or `extern` hierarchy).
+/// follows.
 fn is_traced(storage: StorageType) -> bool {
-    matches!(
-        storage,
-        StorageType::Val(WasmValType::Ref(r)) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern)
-    )
+    matches!(storage, StorageType::Val(ty) if crate::store::is_traced(ty))
 }
 
 impl TraceInfo {
+    /// For exceptions of the tag whose function type is `type_id`: the
+    /// offsets of the payload's references.
+    fn of_exception(types: &TypeRegistry, type_id: u32) -> TraceInfo {
+        let params = types
+            .func_type(type_id)
+            .map(|f| f.params)
+            .unwrap_or_default();
+        let offsets = params
+            .iter()
+            .enumerate()
+            .filter(|(_, ty)| crate::store::is_traced(**ty))
+            .map(|(i, _)| offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE)
+            .collect();
+        TraceInfo::Struct(offsets)
+    }
+
     fn of(types: &TypeRegistry, type_id: u32) -> TraceInfo {
         match types.sub_type(type_id).map(|t| t.composite) {
             Some(CompositeType::Struct(fields)) => {
@@ -180,6 +194,13 @@ impl GcHeap {
                 self.trace_info
                     .entry(header.type_id)
                     .or_insert_with(|| TraceInfo::of(types, header.type_id))
+            } else if kind == GcKind::Exception as u8 {
+                // SAFETY: an exception's header says its tag, which its
+                // store owns.
+                let tag_type = unsafe { (*(*object.cast::<VMExceptionHeader>()).tag).type_id };
+                self.exception_trace_info
+                    .entry(tag_type)
+                    .or_insert_with(|| TraceInfo::of_exception(types, tag_type))
             } else {
                 continue;
             };

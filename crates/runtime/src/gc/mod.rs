@@ -94,6 +94,8 @@ pub struct GcHeap {
     stress: Option<FreeLists>,
     /// What the collector knows of each struct and array type.
     trace_info: HashMap<u32, collect::TraceInfo>,
+    /// Likewise for exceptions, by their tag's function type.
+    exception_trace_info: HashMap<u32, collect::TraceInfo>,
 }
 
 // SAFETY: the raw pointers in `stress` point into this heap's own
@@ -136,6 +138,7 @@ impl GcHeap {
             collections: 0,
             stress: None,
             trace_info: HashMap::new(),
+            exception_trace_info: HashMap::new(),
         }
     }
 
@@ -432,9 +435,14 @@ pub unsafe fn read_raw(object: NonNull<u8>, offset: u32, size: u32) -> u128 {
 pub unsafe fn kind(object: NonNull<u8>) -> Option<GcKind> {
     // SAFETY: a live object starts with its header.
     let byte = unsafe { object.as_ptr().add(GC_KIND_OFFSET as usize).read() };
-    [GcKind::Struct, GcKind::Array, GcKind::Extern]
-        .into_iter()
-        .find(|k| *k as u8 == byte)
+    [
+        GcKind::Struct,
+        GcKind::Array,
+        GcKind::Extern,
+        GcKind::Exception,
+    ]
+    .into_iter()
+    .find(|k| *k as u8 == byte)
 }
 
 /// The canonical type id of the struct or array at `object`.

@@ -12,7 +12,7 @@
 //! before, in the same context.
 
 use super::Marker;
-use crate::code::{PcKind, lookup_pc, with_stack_map};
+use crate::code::{FrameKind, lookup_frame_kind, with_stack_map};
 use fxtime_environ::vm::{VMContRef, VMControlContext, offsets};
 
 /// A frame to start a walk at.
@@ -76,17 +76,17 @@ pub(crate) unsafe fn mark_frames(
     let stop_record = stop.map(|cont| cont as usize + RESUMER_FRAME_POINTER);
     loop {
         let in_start = start_trampoline.contains(&frame.pc);
-        match lookup_pc(frame.pc) {
-            Some(PcKind::Wasm(_)) => with_stack_map(frame.pc, frame.at_switch, |slots| {
+        match lookup_frame_kind(frame.pc) {
+            Some(FrameKind::Wasm) => with_stack_map(frame.pc, frame.at_switch, |slots| {
                 for offset in slots {
                     // SAFETY: the map names words of this live frame.
                     let word = unsafe { *((frame.sp + *offset as usize) as *const u64) };
                     marker.mark_word(word);
                 }
             }),
-            Some(PcKind::HostTrampoline | PcKind::ContinuationEntry) => {}
+            Some(FrameKind::HostTrampoline | FrameKind::ContinuationEntry) => {}
             None if in_start => {}
-            Some(PcKind::EntryTrampoline) | None => return,
+            Some(FrameKind::EntryTrampoline) | None => return,
         }
         if frame.fp == 0 {
             return;

@@ -3,8 +3,8 @@
 //! Roots are exact: the frames of generated code on every stack (the
 //! running chain of each activation of the store on this thread, and
 //! every suspended chain, from its root's saved context), globals, table
-//! elements, passive element segments, exception payloads, the values of
-//! continuations bound by `cont.bind`, what the host holds, and the
+//! elements, passive element segments, the values of continuations bound
+//! by `cont.bind`, what the host holds, and the
 //! operands of an allocation in progress. Each is scanned only where its
 //! type says it holds a reference of the `any` or `extern` hierarchy.
 
@@ -12,12 +12,16 @@ use super::StoreOpaque;
 use crate::gc::Marker;
 use crate::gc::stacks::{PausedFrame, mark_frames};
 use crate::traps::store_exits;
-use fxtime_environ::vm::{VMContRef, VMExceptionHeader};
+use fxtime_environ::vm::VMContRef;
 use fxtime_environ::{GlobalIndex, HeapType, WasmValType};
 
-/// Whether values of type `ty` are references the collector traces.
+/// Whether values of type `ty` are references the collector traces (one
+/// word of the `any`, `extern` or `exn` hierarchy).
 pub(crate) fn is_traced(ty: WasmValType) -> bool {
-    matches!(ty, WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern))
+    matches!(
+        ty,
+        WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern | HeapType::Exn)
+    )
 }
 
 impl StoreOpaque {
@@ -63,7 +67,6 @@ impl StoreOpaque {
                 marker.mark_slot(u128::from_le_bytes(global.storage));
             }
         }
-        self.mark_exceptions(marker);
         for word in self.host_roots.borrow().iter().chain(&self.temporary_roots) {
             marker.mark_word(*word);
         }
@@ -103,25 +106,6 @@ impl StoreOpaque {
                 // frame waits; frames lead outwards to its own stack's
                 // bottom, where the walk stops.
                 unsafe { mark_frames(marker, frame, Some(object)) };
-            }
-        }
-    }
-
-    /// The payloads of the store's exceptions.
-    fn mark_exceptions(&self, marker: &mut Marker) {
-        let Some(types) = &self.types else { return };
-        for exception in &self.exceptions {
-            let header = exception.as_ptr().cast::<VMExceptionHeader>();
-            // SAFETY: every exception begins with its header, whose tag the
-            // store owns.
-            let type_id = unsafe { (*(*header).tag).type_id };
-            let Some(ty) = types.func_type(type_id) else {
-                continue;
-            };
-            for (i, param) in ty.params.iter().enumerate() {
-                if is_traced(*param) {
-                    marker.mark_slot(exception[1 + i]);
-                }
             }
         }
     }

@@ -1,0 +1,162 @@
+//! The garbage collector: what it frees, what it keeps, and the stress
+//! mode (a collection before every allocation) over every GC script.
+
+use anyhow::Result;
+use fxtime::{Config, Engine, Linker, Module, Store, Val};
+use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
+use fxtime_wast::WastRunner;
+
+fn call_i32(store: &mut Store<()>, wat: &str, func: &str, args: &[Val]) -> Result<i32> {
+    let module = Module::new(store.engine(), wat)?;
+    let instance = Linker::new(store.engine()).instantiate(&mut *store, &module)?;
+    let f = instance.get_func(&*store, func).expect("export");
+    let mut out = [Val::I32(0)];
+    f.call(&mut *store, args, &mut out)?;
+    Ok(out[0].i32().expect("an i32 result"))
+}
+
+const THROW_LOOP: &str = r#"(module
+  (tag $e (param i32 anyref))
+  (type $s (struct (field i32)))
+  (func $thrower (param i32)
+    (throw $e (local.get 0) (struct.new $s (local.get 0))))
+  ;; Counts the caught exceptions whose struct holds their i32.
+  (func (export "run") (param $n i32) (result i32)
+    (local $sum i32) (local $v i32) (local $obj anyref)
+    (loop $l
+      (block $h (result i32 anyref)
+        (try_table (catch $e $h) (call $thrower (local.get $n)))
+        (unreachable))
+      (local.set $obj)
+      (local.set $v)
+      (local.set $sum (i32.add (local.get $sum)
+        (i32.eq (local.get $v) (struct.get $s 0 (ref.cast (ref $s) (local.get $obj))))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum)))"#;
+
+/// Exceptions are GC objects: a loop of throws and catches (each
+/// exception carrying a struct) runs in a heap of constant size.
+#[test]
+fn thrown_exceptions_are_collected() -> Result<()> {
+    let engine = Engine::new(&Config::new())?;
+    let mut store = Store::new(&engine, ());
+    let count = 1_000_000;
+    assert_eq!(
+        call_i32(&mut store, THROW_LOOP, "run", &[Val::I32(count)])?,
+        count
+    );
+    assert!(store.gc_collections() > 0);
+    // 1 M exceptions and structs take 48 MB; what stays is the threshold.
+    assert!(
+        store.gc_heap_bytes() <= 8 << 20,
+        "{} bytes",
+        store.gc_heap_bytes()
+    );
+    Ok(())
+}
+
+/// Objects nothing refers to are freed: a heap limit far below what a
+/// loop allocates in all is enough.
+#[test]
+fn a_small_heap_holds_a_long_run() -> Result<()> {
+    let mut config = Config::new();
+    config.gc_heap_max(16 << 20);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let wat = r#"(module
+      (type $a (array (mut i64)))
+      (func (export "run") (param $n i32) (result i32)
+        (local $keep (ref null $a))
+        (local.set $keep (array.new $a (i64.const 7) (i32.const 1000)))
+        (loop $l
+          (drop (array.new $a (i64.const 1) (i32.const 100)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (i32.wrap_i64 (array.get $a (local.get $keep) (i32.const 999)))))"#;
+    // 200,000 arrays of 816 bytes: 163 MB in all.
+    assert_eq!(call_i32(&mut store, wat, "run", &[Val::I32(200_000)])?, 7);
+    Ok(())
+}
+
+/// Past the heap limit, an allocation traps; the store goes on.
+#[test]
+fn the_heap_limit_traps_cleanly() -> Result<()> {
+    let mut config = Config::new();
+    config.gc_heap_max(4 << 20);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let wat = r#"(module
+      (type $a (array (mut anyref)))
+      (func (export "hoard") (param $n i32) (result i32)
+        (local $list (ref null $a))
+        (loop $l
+          (local.set $list (array.new_fixed $a 2 (local.get $list) (ref.null any)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (i32.const 1)))"#;
+    let err = call_i32(&mut store, wat, "hoard", &[Val::I32(10_000_000)]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("GC heap out of memory"),
+        "{err:?}"
+    );
+    assert_eq!(call_i32(&mut store, wat, "hoard", &[Val::I32(1000)])?, 1);
+    Ok(())
+}
+
+/// Under the stress mode every allocation collects first, so a reference
+/// the collector does not find shows up as a wrong value: every GC script
+/// of the spec suite, the project's GC scripts, and the stack-switching
+/// scripts and examples.
+#[test]
+fn gc_scripts_pass_under_the_stress_mode() {
+    let spec = shared_dir().join("spec/testsuite");
+    let mut scripts: Vec<(std::path::PathBuf, bool)> = [
+        "array",
+        "array_copy",
+        "array_fill",
+        "array_init_data",
+        "array_init_elem",
+        "array_new_data",
+        "array_new_elem",
+        "br_on_cast",
+        "br_on_cast_fail",
+        "extern",
+        "i31",
+        "ref_cast",
+        "ref_eq",
+        "ref_test",
+        "struct",
+        "table_init",
+        "throw",
+        "throw_ref",
+        "try_table",
+    ]
+    .iter()
+    .map(|name| (spec.join(format!("{name}.wast")), false))
+    .collect();
+    for name in ["gc_collect", "stack_switching_gc", "stack_switching_simd"] {
+        scripts.push((tests_dir().join(format!("misc/{name}.wast")), true));
+    }
+    let switching = shared_dir().join("spec/stack-switching");
+    for name in ["cont", "resume_throw", "validation_gc"] {
+        scripts.push((switching.join(format!("{name}.wast")), true));
+    }
+    for entry in std::fs::read_dir(switching.join("examples")).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "wast") {
+            scripts.push((path, true));
+        }
+    }
+    let mut report = String::new();
+    for (path, stack_switching) in scripts {
+        let mut config = Config::new();
+        config.gc_stress(true).wasm_stack_switching(stack_switching);
+        let outcome = with_big_stack(|| WastRunner::new(&config).unwrap().run_file(&path));
+        assert!(outcome.total() > 0, "{} ran nothing", path.display());
+        for failure in outcome.failures {
+            report.push_str(&format!("{failure}\n"));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "failures under the stress mode:\n{report}"
+    );
+}
