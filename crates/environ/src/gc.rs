@@ -28,6 +28,11 @@ pub const NO_TYPE_ID: u32 = u32::MAX;
 /// reachable.
 pub const GC_MARK_BIT: u32 = 1 << 8;
 
+/// Set in [`VMGcHeader::kind_and_mark`] of an old object (marked by the
+/// last collection) written a reference since: the write barrier records
+/// it once, and the next minor collection traces it again.
+pub const GC_REMEMBERED_BIT: u32 = 1 << 9;
+
 /// What an object is; the low byte of [`VMGcHeader::kind_and_mark`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]

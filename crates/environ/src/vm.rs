@@ -624,6 +624,8 @@ builtins! {
     /// `array.init_elem`: (array, array type, element segment, dst index,
     /// src index, length) -> as `ArrayInitData`.
     ArrayInitElem(Pointer, I32, I32, I32, I32, I32) -> I32;
+    /// The write barrier's slow path: (old object written a reference).
+    GcRemember(Pointer);
 }
 
 /// What the array builtins return when a data or element segment's range

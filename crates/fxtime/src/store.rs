@@ -84,7 +84,7 @@ impl<T> Store<T> {
     /// host value held as an `externref`) that nothing reaches any more
     /// is freed, and the host data of freed `externref`s is dropped.
     pub fn gc(&mut self) {
-        self.inner.opaque.collect_garbage();
+        self.inner.opaque.collect_garbage(true);
     }
 
     /// Garbage collections so far.

@@ -49,6 +49,7 @@ pub fn builtins() -> *const usize {
                 Builtin::ArrayCopy => arrays::array_copy as *const () as usize,
                 Builtin::ArrayInitData => arrays::array_init_data as *const () as usize,
                 Builtin::ArrayInitElem => arrays::array_init_elem as *const () as usize,
+                Builtin::GcRemember => arrays::gc_remember as *const () as usize,
             })
             .collect()
     });

@@ -383,12 +383,21 @@ impl StoreOpaque {
         if let Ok(object) = self.gc.alloc(lists, header, size, self.gc_inhibited > 0) {
             return Some(object);
         }
+        // A minor collection first; a full one when even that leaves no
+        // room (old objects die too).
         self.temporary_roots.extend_from_slice(keep);
-        self.collect_garbage();
+        self.collect_garbage(false);
+        let mut object = self
+            .gc
+            .alloc(&mut self.context.gc_free_lists, header, size, true);
+        if object.is_err() {
+            self.collect_garbage(true);
+            object = self
+                .gc
+                .alloc(&mut self.context.gc_free_lists, header, size, true);
+        }
         self.temporary_roots.clear();
-        self.gc
-            .alloc(&mut self.context.gc_free_lists, header, size, true)
-            .ok()
+        object.ok()
     }
 
     /// [`gc_alloc_keeping`](Self::gc_alloc_keeping) with nothing to keep.
@@ -477,7 +486,15 @@ impl StoreOpaque {
             Ok(object) => return Some(object),
             Err((_, data)) => data,
         };
-        self.collect_garbage();
+        self.collect_garbage(false);
+        let data = match self
+            .gc
+            .alloc_extern(&mut self.context.gc_free_lists, data, true)
+        {
+            Ok(object) => return Some(object),
+            Err((_, data)) => data,
+        };
+        self.collect_garbage(true);
         self.gc
             .alloc_extern(&mut self.context.gc_free_lists, data, true)
             .ok()

@@ -12,11 +12,19 @@
 use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::{POINTER, ir_type};
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types::*};
-use fxtime_environ::gc::{FREE_CELL_LINK, GcKind, StructLayout, size_class};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
+use fxtime_environ::gc::{
+    FREE_CELL_LINK, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, StructLayout, size_class,
+};
 use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{StorageType, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
+
+/// Whether a field or element stored as `storage` holds a reference the
+/// collector traces (and so needs the write barrier).
+pub(crate) fn is_traced(storage: StorageType) -> bool {
+    matches!(storage, StorageType::Val(ty) if super::is_gc_reference(ty))
+}
 
 /// Offsets below this from a null reference fault (the first page is
 /// never mapped), so an access there needs no explicit null check.
@@ -69,7 +77,14 @@ impl FuncTranslator<'_> {
             } => {
                 let (storage, offset) = self.field(*struct_type_index, *field_index);
                 let [object, value] = self.popn();
-                let trap = self.null_checked(object, offset, TrapKind::NullStructReference);
+                let trap = if is_traced(storage) {
+                    // The barrier's header load is the null check.
+                    self.write_barrier(object, Some(TrapKind::NullStructReference));
+                    None
+                } else {
+                    self.null_checked(object, offset, TrapKind::NullStructReference)
+                };
+                let trap = if offset < NULL_GUARD { trap } else { None };
                 self.store_field(object, offset, storage, value, trap);
             }
             _ => return Ok(false),
@@ -102,6 +117,39 @@ impl FuncTranslator<'_> {
         let is_null = self.is_null(object);
         self.trap_if(is_null, trap);
         None
+    }
+
+    /// The write barrier, before a reference is stored into `object`: an
+    /// old object (marked by the last collection) not yet remembered is
+    /// remembered, so the next minor collection traces it again. A load,
+    /// a test and a branch; the header load faults on null with `trap`.
+    pub(crate) fn write_barrier(&mut self, object: Value, trap: Option<TrapKind>) {
+        let bits = self.builder.ins().load(
+            I32,
+            Self::object_flags(trap),
+            object,
+            GC_KIND_OFFSET as i32,
+        );
+        let state = self
+            .builder
+            .ins()
+            .band_imm_u(bits, i64::from(GC_MARK_BIT | GC_REMEMBERED_BIT));
+        let unremembered_old = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, state, i64::from(GC_MARK_BIT));
+        let remember = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(unremembered_old, remember, &[], done, &[]);
+        self.builder.seal_block(remember);
+        self.builder.switch_to_block(remember);
+        self.builder.set_cold_block(remember);
+        self.call_builtin_cold(Builtin::GcRemember, &[object]);
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
     }
 
     /// Flags for an access to an object: faulting with `trap` on null, or

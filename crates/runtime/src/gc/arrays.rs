@@ -29,6 +29,21 @@ pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, header: u64, size: u32)
         .map_or(std::ptr::null_mut(), |p| p.as_ptr())
 }
 
+pub(crate) unsafe extern "C" fn gc_remember(vmctx: *mut u8, object: *mut u8) {
+    // SAFETY: called by generated code with its vmctx and a live object.
+    unsafe { instance(vmctx).store().gc_mut().remember(object) };
+}
+
+/// The write barrier for a builtin that stored references into `array` of
+/// type `ty`.
+fn written(instance: &mut Instance, array: *mut u8, ty: u32) {
+    let element = instance.module().info.array_element(TypeIndex(ty));
+    if is_traced_storage(element.storage) {
+        // SAFETY: generated code passes a live array.
+        unsafe { instance.store().gc_mut().remember(array) };
+    }
+}
+
 /// An array type's element size and canonical id.
 fn array_type(instance: &Instance, ty: u32) -> (u32, u32) {
     let ty = TypeIndex(ty);
@@ -211,6 +226,7 @@ pub(crate) unsafe extern "C" fn array_fill(
     match unsafe { elements(array, element_size, index, len) } {
         Some(bytes) => {
             fill(bytes, element_size, join(value_low, value_high));
+            written(instance, array, ty);
             status(true)
         }
         None => status(false),
@@ -243,6 +259,7 @@ pub(crate) unsafe extern "C" fn array_copy(
         (Some(to), Some(from)) => {
             // SAFETY: both ranges are in bounds, `len` elements long.
             unsafe { std::ptr::copy(from, to, len as usize * element_size as usize) };
+            written(instance, dst, ty);
             status(true)
         }
         _ => status(false),
@@ -297,6 +314,7 @@ pub(crate) unsafe extern "C" fn array_init_elem(
     match segment.get(src_index as usize..end) {
         Some(values) => {
             write_values(bytes, element_size, values);
+            written(instance, array, ty);
             status(true)
         }
         None => GC_OUT_OF_BOUNDS as u32,

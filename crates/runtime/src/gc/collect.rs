@@ -12,7 +12,8 @@ use super::{
 };
 use crate::types::TypeRegistry;
 use fxtime_environ::gc::{
-    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GC_MARK_BIT, GcKind, SIZE_CLASSES, StructLayout,
+    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES,
+    StructLayout,
     VMGcHeader,
 };
 use fxtime_environ::vm::{VAL_RAW_SIZE, VMExceptionHeader, offsets};
@@ -110,30 +111,91 @@ impl Marker {
 }
 
 impl GcHeap {
-    /// A marker for this heap's roots.
-    pub fn marker(&self) -> Marker {
+    /// Starts a collection: a full one (every object is marked again from
+    /// the roots) when `full` or when the old objects have grown enough
+    /// since the last, otherwise a minor one (only objects allocated since
+    /// the last collection are marked; old objects keep their marks, and
+    /// those written since are traced again). Returns the marker for the
+    /// roots and whether the collection is full.
+    pub fn begin_collection(&mut self, full: bool) -> (Marker, bool) {
+        let full = full || self.full_due();
+        if full {
+            self.clear_marks();
+        }
         let base = self.block_address(0) as usize;
-        Marker {
+        let marker = Marker {
             stack: Vec::new(),
             range: base..base + self.blocks.len() * BLOCK_SIZE,
+        };
+        (marker, full)
+    }
+
+    /// Whether the next collection must be full: the stress mode does one
+    /// in four; otherwise when the blocks in use have doubled since the
+    /// last full collection.
+    fn full_due(&self) -> bool {
+        if self.stress.is_some() {
+            return self.collections % 4 == 0;
         }
+        self.blocks_in_use > 2 * self.blocks_after_full.max(MIN_THRESHOLD_BLOCKS)
+    }
+
+    /// Clears every object's mark and remembered bits, before a full
+    /// collection marks again.
+    fn clear_marks(&mut self) {
+        for block in 0..self.blocks.len() {
+            let (count, cell_size) = match self.blocks[block] {
+                Block::Small(class) => {
+                    let cell = SIZE_CLASSES[class as usize] as usize;
+                    (BLOCK_SIZE / cell, cell)
+                }
+                Block::Large(_) => (1, 0),
+                Block::Free | Block::LargeTail => continue,
+            };
+            let start = self.block_address(block);
+            for i in 0..count {
+                // SAFETY: every cell (and large object) begins with a
+                // header, free cells with a zero one.
+                unsafe {
+                    let header = &mut *start.add(i * cell_size).cast::<VMGcHeader>();
+                    header.kind_and_mark &= !(GC_MARK_BIT | GC_REMEMBERED_BIT);
+                }
+            }
+        }
+        self.remembered.clear();
     }
 
     /// Finishes a collection whose roots `marker` has seen: marks what they
-    /// reach, drops the host data of unreached extern objects, and sweeps
-    /// into fresh free `lists`.
+    /// reach (and, in a minor collection, what old objects written since
+    /// the last one refer to), drops the host data of unreached extern
+    /// objects, and sweeps into fresh free `lists`: every block in a full
+    /// collection, only the blocks that took new objects in a minor one.
     pub fn finish_collection(
         &mut self,
         mut marker: Marker,
+        full: bool,
         types: &TypeRegistry,
         lists: &mut FreeLists,
     ) {
+        for object in self.remembered.drain(..) {
+            // SAFETY: remembered objects are live old objects.
+            unsafe { (*object.cast::<VMGcHeader>()).kind_and_mark &= !GC_REMEMBERED_BIT };
+            marker.stack.push(object);
+        }
         self.trace(&mut marker, types);
         self.drop_unreached_host_data();
+        let swept: Vec<usize> = if full {
+            (0..self.blocks.len()).collect()
+        } else {
+            std::mem::take(&mut self.young_blocks)
+        };
+        for &block in &swept {
+            self.young[block] = false;
+        }
+        self.young_blocks.clear();
         let mut new_lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
         let mut empty = Vec::new();
-        let mut live_blocks = 0;
-        for block in 0..self.blocks.len() {
+        for block in swept {
             match self.blocks[block] {
                 Block::Small(class) => {
                     let class = class as usize;
@@ -141,27 +203,23 @@ impl GcHeap {
                     let (first, last, live) = unsafe { self.sweep_block(block, class) };
                     if live == 0 {
                         empty.push((block, 1));
-                    } else {
-                        live_blocks += 1;
-                        if !last.is_null() {
-                            // SAFETY: `last` is a free cell of this block.
-                            unsafe {
-                                last.add(FREE_LINK)
-                                    .cast::<*mut u8>()
-                                    .write(new_lists[class]);
-                            }
-                            new_lists[class] = first;
+                    } else if !last.is_null() {
+                        // SAFETY: `last` is a free cell of this block.
+                        unsafe {
+                            last.add(FREE_LINK)
+                                .cast::<*mut u8>()
+                                .write(new_lists[class]);
                         }
+                        new_lists[class] = first;
+                        // Its free cells take new objects.
+                        self.mark_young(block);
                     }
                 }
                 Block::Large(count) => {
                     let object = self.block_address(block).cast::<VMGcHeader>();
                     // SAFETY: a large block begins with its object's header.
-                    let header = unsafe { &mut *object };
-                    if header.kind_and_mark & GC_MARK_BIT != 0 {
-                        header.kind_and_mark &= !GC_MARK_BIT;
-                        live_blocks += count as usize;
-                    } else {
+                    let header = unsafe { &*object };
+                    if header.kind_and_mark & GC_MARK_BIT == 0 {
                         empty.push((block, count as usize));
                     }
                 }
@@ -177,10 +235,16 @@ impl GcHeap {
             }
             None => *lists = new_lists,
         }
+        let kept = self.blocks_in_use - empty.iter().map(|(_, n)| n).sum::<usize>();
         for (first, count) in empty {
-            self.release_blocks(first, count, live_blocks);
+            self.release_blocks(first, count, kept);
         }
-        self.threshold = (2 * live_blocks).max(MIN_THRESHOLD_BLOCKS);
+        if full {
+            self.blocks_after_full = self.blocks_in_use;
+        }
+        // Room for new objects: as much again as the heap holds, at least
+        // the minimum.
+        self.threshold = self.blocks_in_use + self.blocks_in_use.max(MIN_THRESHOLD_BLOCKS);
         self.collections += 1;
     }
 
@@ -191,16 +255,16 @@ impl GcHeap {
             let header = unsafe { *object.cast::<VMGcHeader>() };
             let kind = (header.kind_and_mark & 0xff) as u8;
             let info = if kind == GcKind::Struct as u8 || kind == GcKind::Array as u8 {
-                self.trace_info
-                    .entry(header.type_id)
-                    .or_insert_with(|| TraceInfo::of(types, header.type_id))
+                cached(&mut self.trace_info, header.type_id, || {
+                    TraceInfo::of(types, header.type_id)
+                })
             } else if kind == GcKind::Exception as u8 {
                 // SAFETY: an exception's header says its tag, which its
                 // store owns.
                 let tag_type = unsafe { (*(*object.cast::<VMExceptionHeader>()).tag).type_id };
-                self.exception_trace_info
-                    .entry(tag_type)
-                    .or_insert_with(|| TraceInfo::of_exception(types, tag_type))
+                cached(&mut self.exception_trace_info, tag_type, || {
+                    TraceInfo::of_exception(types, tag_type)
+                })
             } else {
                 continue;
             };
@@ -245,9 +309,9 @@ impl GcHeap {
         }
     }
 
-    /// Frees the unmarked cells of small block `block`, clears the marks of
-    /// the others, and links the free cells in address order: the first
-    /// and last free cell (null if none) and the number of live cells.
+    /// Frees the unmarked cells of small block `block` and links the free
+    /// cells in address order: the first and last free cell (null if none)
+    /// and the number of live (marked) cells.
     ///
     /// # Safety
     ///
@@ -262,9 +326,9 @@ impl GcHeap {
             // SAFETY: cell i lies inside the block.
             let cell = unsafe { start.add(i * cell_size) };
             // SAFETY: every cell begins with a header (kind 0 when free).
-            let header = unsafe { &mut *cell.cast::<VMGcHeader>() };
+            let header = unsafe { &*cell.cast::<VMGcHeader>() };
+            // Marked cells stay marked: they are old now.
             if header.kind_and_mark & GC_MARK_BIT != 0 {
-                header.kind_and_mark &= !GC_MARK_BIT;
                 live += 1;
                 continue;
             }
@@ -300,6 +364,16 @@ impl GcHeap {
         }
         self.cold.extend(first..first + count);
     }
+}
+
+/// The entry for canonical type id `id` of a table indexed by id (ids are
+/// small and dense), made by `make` the first time.
+fn cached(table: &mut Vec<Option<TraceInfo>>, id: u32, make: impl FnOnce() -> TraceInfo) -> &TraceInfo {
+    let index = id as usize;
+    if table.len() <= index {
+        table.resize(index + 1, None);
+    }
+    table[index].get_or_insert_with(make)
 }
 
 impl From<AllocFailure> for fxtime_environ::TrapKind {

@@ -16,12 +16,12 @@ pub(crate) mod stacks;
 pub use collect::Marker;
 
 use fxtime_environ::gc::{
-    EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GcKind, NO_TYPE_ID, SIZE_CLASSES,
-    VMGcHeader, size_class,
+    EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind,
+    NO_TYPE_ID, SIZE_CLASSES, VMGcHeader, size_class,
 };
 use fxtime_fibre::mmap::{Mmap, Protection};
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ptr::NonNull;
 
 /// Bytes in a block.
@@ -92,10 +92,21 @@ pub struct GcHeap {
     /// sees, and keep free cells here rather than in the store's lists so
     /// that every allocation reaches the runtime.
     stress: Option<FreeLists>,
-    /// What the collector knows of each struct and array type.
-    trace_info: HashMap<u32, collect::TraceInfo>,
+    /// What the collector knows of each struct and array type, by id.
+    trace_info: Vec<Option<collect::TraceInfo>>,
     /// Likewise for exceptions, by their tag's function type.
-    exception_trace_info: HashMap<u32, collect::TraceInfo>,
+    exception_trace_info: Vec<Option<collect::TraceInfo>>,
+    /// Per block: whether it may hold objects allocated since the last
+    /// collection (it was carved since, or had free cells after it).
+    young: Vec<bool>,
+    /// The blocks `young` says so of, which a minor collection sweeps.
+    young_blocks: Vec<usize>,
+    /// Old objects written with a reference since the last collection
+    /// (each with `GC_REMEMBERED_BIT` set): a minor collection traces
+    /// them again, as they may refer to new objects.
+    remembered: Vec<*mut u8>,
+    /// Blocks in use after the last full collection.
+    blocks_after_full: usize,
 }
 
 // SAFETY: the raw pointers in `stress` point into this heap's own
@@ -137,8 +148,12 @@ impl GcHeap {
             free_host_slots: Vec::new(),
             collections: 0,
             stress: None,
-            trace_info: HashMap::new(),
-            exception_trace_info: HashMap::new(),
+            trace_info: Vec::new(),
+            exception_trace_info: Vec::new(),
+            young: Vec::new(),
+            young_blocks: Vec::new(),
+            remembered: Vec::new(),
+            blocks_after_full: 0,
         }
     }
 
@@ -185,6 +200,7 @@ impl GcHeap {
                 let cell = if head.is_null() {
                     let block = self.take_blocks(1, grow)?;
                     self.blocks[block] = Block::Small(class as u8);
+                    self.mark_young(block);
                     self.carve(block, class)
                 } else {
                     head
@@ -205,6 +221,7 @@ impl GcHeap {
                 for tail in &mut self.blocks[first + 1..first + count] {
                     *tail = Block::LargeTail;
                 }
+                self.mark_young(first);
                 self.block_address(first)
             }
         };
@@ -294,6 +311,31 @@ impl GcHeap {
         next
     }
 
+    /// Notes that block `block` may take new objects until the next
+    /// collection.
+    fn mark_young(&mut self, block: usize) {
+        if !self.young[block] {
+            self.young[block] = true;
+            self.young_blocks.push(block);
+        }
+    }
+
+    /// Records that the old object `object` was written a reference (the
+    /// write barrier's slow path): the next minor collection traces it.
+    ///
+    /// # Safety
+    ///
+    /// `object` must be a live object of this heap.
+    pub unsafe fn remember(&mut self, object: *mut u8) {
+        // SAFETY: the caller's promise: a live object has a header.
+        let header = unsafe { &mut *object.cast::<VMGcHeader>() };
+        let bits = GC_MARK_BIT | GC_REMEMBERED_BIT;
+        if header.kind_and_mark & bits == GC_MARK_BIT {
+            header.kind_and_mark |= GC_REMEMBERED_BIT;
+            self.remembered.push(object);
+        }
+    }
+
     fn block_address(&self, block: usize) -> *mut u8 {
         let base = self
             .reservation
@@ -370,6 +412,7 @@ impl GcHeap {
             self.accessible = new_accessible;
         }
         self.blocks.resize(first + count, Block::Free);
+        self.young.resize(first + count, false);
         Ok(first)
     }
 }
@@ -527,3 +570,4 @@ mod tests {
         assert!(unsafe { heap.host_data(s) }.is_none());
     }
 }
+

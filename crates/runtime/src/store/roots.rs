@@ -25,16 +25,17 @@ pub(crate) fn is_traced(ty: WasmValType) -> bool {
 }
 
 impl StoreOpaque {
-    /// Runs a collection now. Called from the host, from a host function,
-    /// or from a builtin (whose shim recorded where wasm left).
-    pub fn collect_garbage(&mut self) {
+    /// Runs a collection now: a full one when `full`, else a minor one
+    /// (unless a full one is due). Called from the host, from a host
+    /// function, or from a builtin (whose shim recorded where wasm left).
+    pub fn collect_garbage(&mut self, full: bool) {
         let Some(types) = self.types.clone() else {
             return;
         };
-        let mut marker = self.gc.marker();
+        let (mut marker, full) = self.gc.begin_collection(full);
         self.mark_roots(&mut marker);
         self.gc
-            .finish_collection(marker, &types, &mut self.context.gc_free_lists);
+            .finish_collection(marker, full, &types, &mut self.context.gc_free_lists);
     }
 
     fn mark_roots(&mut self, marker: &mut Marker) {
