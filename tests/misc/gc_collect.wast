@@ -99,3 +99,61 @@
 (assert_return (invoke "list-in-global") (i32.const 435))
 (assert_return (invoke "list-in-table") (i32.const 780))
 (assert_return (invoke "lists-in-array") (i32.const 1007))
+
+(module
+  ;; New objects stored into old ones (survivors of a collection) must
+  ;; survive the next minor collection: the write barrier of struct.set,
+  ;; array.set, array.fill, array.copy and array.init_elem.
+  (type $box (struct (field $v i32)))
+  (type $holder (struct (field (mut anyref))))
+  (type $arr (array (mut anyref)))
+  (type $junk (array (mut i64)))
+  (elem $seg anyref (item (ref.i31 (i32.const 1))) (item (ref.i31 (i32.const 2))))
+
+  (func $garbage (param $n i32)
+    (loop $l
+      (drop (array.new_default $junk (i32.const 100)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+
+  (func $value (param anyref) (result i32)
+    (struct.get $box $v (ref.cast (ref $box) (local.get 0))))
+
+  (func (export "struct-set") (result i32)
+    (local $h (ref $holder))
+    (local.set $h (struct.new $holder (ref.null any)))
+    (call $garbage (i32.const 20000))
+    (struct.set $holder 0 (local.get $h) (struct.new $box (i32.const 11)))
+    (call $garbage (i32.const 20000))
+    (call $value (struct.get $holder 0 (local.get $h))))
+
+  (func (export "array-set") (result i32)
+    (local $a (ref $arr))
+    (local.set $a (array.new $arr (ref.null any) (i32.const 3)))
+    (call $garbage (i32.const 20000))
+    (array.set $arr (local.get $a) (i32.const 1) (struct.new $box (i32.const 12)))
+    (call $garbage (i32.const 20000))
+    (call $value (array.get $arr (local.get $a) (i32.const 1))))
+
+  (func (export "array-fill") (result i32)
+    (local $a (ref $arr))
+    (local.set $a (array.new $arr (ref.null any) (i32.const 3)))
+    (call $garbage (i32.const 20000))
+    (array.fill $arr (local.get $a) (i32.const 0) (struct.new $box (i32.const 13)) (i32.const 3))
+    (call $garbage (i32.const 20000))
+    (call $value (array.get $arr (local.get $a) (i32.const 2))))
+
+  (func (export "array-copy") (result i32)
+    (local $a (ref $arr)) (local $b (ref $arr))
+    (local.set $a (array.new $arr (ref.null any) (i32.const 3)))
+    (call $garbage (i32.const 20000))
+    (local.set $b (array.new $arr (struct.new $box (i32.const 14)) (i32.const 3)))
+    (array.copy $arr $arr (local.get $a) (i32.const 0) (local.get $b) (i32.const 0) (i32.const 3))
+    (local.set $b (array.new $arr (ref.null any) (i32.const 1)))
+    (call $garbage (i32.const 20000))
+    (call $value (array.get $arr (local.get $a) (i32.const 0))))
+)
+
+(assert_return (invoke "struct-set") (i32.const 11))
+(assert_return (invoke "array-set") (i32.const 12))
+(assert_return (invoke "array-fill") (i32.const 13))
+(assert_return (invoke "array-copy") (i32.const 14))

@@ -63,10 +63,6 @@ pub const EXTERN_INDEX_OFFSET: u32 = 8;
 /// Size of an extern object.
 pub const EXTERN_OBJECT_SIZE: u32 = 16;
 
-/// Where a free cell keeps the next free cell of its class: its second
-/// word (its first, where a header goes, is 0 while it is free).
-pub const FREE_CELL_LINK: u32 = 8;
-
 /// Cell sizes of the heap's size classes: 16-byte steps to 256, then four
 /// steps per doubling to 4 KiB (at most a fifth of a cell is waste beyond
 /// 256 bytes).

@@ -145,11 +145,11 @@ pub struct VMStoreContext {
     /// the cost of what it ran and, at function entries and loop headers,
     /// traps "all fuel consumed" once this is negative.
     pub fuel: i64,
-    /// The GC heap's free cells, a list per size class
-    /// ([`crate::gc::SIZE_CLASSES`]), linked through their first word:
-    /// generated code allocates an object by taking the first cell of its
-    /// class, and calls `GcAlloc` only when the list is empty.
-    pub gc_free_lists: [*mut u8; crate::gc::SIZE_CLASSES.len()],
+    /// Where the GC heap allocates next, a region per size class
+    /// ([`crate::gc::SIZE_CLASSES`]): generated code allocates an object by
+    /// bumping its class's cursor, and calls `GcAlloc` only when the
+    /// region is used up.
+    pub gc_bump: [VMGcBump; crate::gc::SIZE_CLASSES.len()],
 }
 
 impl Default for VMStoreContext {
@@ -161,9 +161,28 @@ impl Default for VMStoreContext {
             max_continuation_depth: DEFAULT_MAX_CONTINUATION_DEPTH,
             continuations: std::ptr::null_mut(),
             fuel: 0,
-            gc_free_lists: [std::ptr::null_mut(); crate::gc::SIZE_CLASSES.len()],
+            gc_bump: [VMGcBump::EMPTY; crate::gc::SIZE_CLASSES.len()],
         }
     }
+}
+
+/// A run of free cells of one size class: the next object goes at
+/// `cursor`, while `cursor` plus the cell size stays at or below `limit`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMGcBump {
+    /// The next free cell.
+    pub cursor: *mut u8,
+    /// The end of the run.
+    pub limit: *mut u8,
+}
+
+impl VMGcBump {
+    /// No room: the next allocation calls the runtime.
+    pub const EMPTY: VMGcBump = VMGcBump {
+        cursor: std::ptr::null_mut(),
+        limit: std::ptr::null_mut(),
+    };
 }
 
 /// Default of `VMStoreContext::max_continuation_depth`.
@@ -443,8 +462,14 @@ pub mod offsets {
     /// `VMStoreContext::max_continuation_depth`.
     pub const STORE_MAX_CONTINUATION_DEPTH: u32 =
         offset_of!(VMStoreContext, max_continuation_depth) as u32;
-    /// `VMStoreContext::gc_free_lists`.
-    pub const STORE_GC_FREE_LISTS: u32 = offset_of!(VMStoreContext, gc_free_lists) as u32;
+    /// `VMStoreContext::gc_bump`.
+    pub const STORE_GC_BUMP: u32 = offset_of!(VMStoreContext, gc_bump) as u32;
+    /// `VMGcBump::cursor`.
+    pub const GC_BUMP_CURSOR: u32 = offset_of!(VMGcBump, cursor) as u32;
+    /// `VMGcBump::limit`.
+    pub const GC_BUMP_LIMIT: u32 = offset_of!(VMGcBump, limit) as u32;
+    /// Size of a `VMGcBump`.
+    pub const GC_BUMP_SIZE: u32 = size_of::<VMGcBump>() as u32;
     /// `VMStoreContext::current_continuation`.
     pub const STORE_CURRENT_CONTINUATION: u32 =
         offset_of!(VMStoreContext, current_continuation) as u32;

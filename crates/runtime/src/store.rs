@@ -379,7 +379,7 @@ impl StoreOpaque {
         size: u32,
         keep: &[u64],
     ) -> Option<NonNull<u8>> {
-        let lists = &mut self.context.gc_free_lists;
+        let lists = &mut self.context.gc_bump;
         if let Ok(object) = self.gc.alloc(lists, header, size, self.gc_inhibited > 0) {
             return Some(object);
         }
@@ -387,14 +387,10 @@ impl StoreOpaque {
         // room (old objects die too).
         self.temporary_roots.extend_from_slice(keep);
         self.collect_garbage(false);
-        let mut object = self
-            .gc
-            .alloc(&mut self.context.gc_free_lists, header, size, true);
+        let mut object = self.gc.alloc(&mut self.context.gc_bump, header, size, true);
         if object.is_err() {
             self.collect_garbage(true);
-            object = self
-                .gc
-                .alloc(&mut self.context.gc_free_lists, header, size, true);
+            object = self.gc.alloc(&mut self.context.gc_bump, header, size, true);
         }
         self.temporary_roots.clear();
         object.ok()
@@ -479,24 +475,18 @@ impl StoreOpaque {
 
     /// A new extern object holding `data`; `None` when the heap is full.
     pub fn gc_alloc_extern(&mut self, data: HostData) -> Option<NonNull<u8>> {
-        let data = match self
-            .gc
-            .alloc_extern(&mut self.context.gc_free_lists, data, false)
-        {
+        let data = match self.gc.alloc_extern(&mut self.context.gc_bump, data, false) {
             Ok(object) => return Some(object),
             Err((_, data)) => data,
         };
         self.collect_garbage(false);
-        let data = match self
-            .gc
-            .alloc_extern(&mut self.context.gc_free_lists, data, true)
-        {
+        let data = match self.gc.alloc_extern(&mut self.context.gc_bump, data, true) {
             Ok(object) => return Some(object),
             Err((_, data)) => data,
         };
         self.collect_garbage(true);
         self.gc
-            .alloc_extern(&mut self.context.gc_free_lists, data, true)
+            .alloc_extern(&mut self.context.gc_bump, data, true)
             .ok()
     }
 

@@ -96,6 +96,10 @@ impl FuncTranslator<'_> {
                     .storage;
                 let [array, index, value] = self.popn();
                 let address = self.element_address(array, index, storage);
+                if super::objects::is_traced(storage) {
+                    // The array is known not to be null by now.
+                    self.write_barrier(array, None);
+                }
                 self.store_field(address, ARRAY_DATA_OFFSET, storage, value, None);
             }
             Operator::ArrayLen => {

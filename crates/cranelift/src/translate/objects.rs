@@ -1,9 +1,9 @@
 //! GC objects: allocation, and struct fields.
 //!
-//! An object is allocated by taking the first free cell of its size class
-//! from the store context's lists (`VMStoreContext::gc_free_lists`): a
-//! load, a test, a load of the next cell and a store. Only an empty list
-//! calls `GcAlloc`, from a cold block. Objects bigger than the largest
+//! An object is allocated by bumping the cursor of its size class's run of
+//! free cells in the store context (`VMStoreContext::gc_bump`): two loads,
+//! an add, a compare and a store. Only a used-up run calls `GcAlloc`, from
+//! a cold block. Objects bigger than the largest
 //! cell always call it. Fields are read and written at offsets fixed at
 //! compile time (`StructLayout`); an access through a null reference
 //! faults on the unmapped first page, and the load or store's trap code
@@ -12,9 +12,11 @@
 use super::FuncTranslator;
 use super::env::trusted;
 use crate::abi::{POINTER, ir_type};
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
+use cranelift_codegen::ir::{
+    BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*,
+};
 use fxtime_environ::gc::{
-    FREE_CELL_LINK, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, StructLayout, size_class,
+    GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES, StructLayout, size_class,
 };
 use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{StorageType, TrapKind, TypeIndex, WasmResult};
@@ -124,20 +126,18 @@ impl FuncTranslator<'_> {
     /// remembered, so the next minor collection traces it again. A load,
     /// a test and a branch; the header load faults on null with `trap`.
     pub(crate) fn write_barrier(&mut self, object: Value, trap: Option<TrapKind>) {
-        let bits = self.builder.ins().load(
-            I32,
-            Self::object_flags(trap),
-            object,
-            GC_KIND_OFFSET as i32,
-        );
+        let bits =
+            self.builder
+                .ins()
+                .load(I32, Self::object_flags(trap), object, GC_KIND_OFFSET as i32);
         let state = self
             .builder
             .ins()
             .band_imm_u(bits, i64::from(GC_MARK_BIT | GC_REMEMBERED_BIT));
-        let unremembered_old = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::Equal, state, i64::from(GC_MARK_BIT));
+        let unremembered_old =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::Equal, state, i64::from(GC_MARK_BIT));
         let remember = self.builder.create_block();
         let done = self.builder.create_block();
         self.builder
@@ -233,23 +233,33 @@ impl FuncTranslator<'_> {
             return self.call_gc_alloc(header, size_value, false);
         };
         let store = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let list = (offsets::STORE_GC_FREE_LISTS + 8 * class as u32) as i32;
-        let head = self.builder.ins().load(POINTER, trusted(), store, list);
+        let region = offsets::STORE_GC_BUMP + offsets::GC_BUMP_SIZE * class as u32;
+        let cursor_at = (region + offsets::GC_BUMP_CURSOR) as i32;
+        let limit_at = (region + offsets::GC_BUMP_LIMIT) as i32;
+        let cursor = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), store, cursor_at);
+        let limit = self.builder.ins().load(POINTER, trusted(), store, limit_at);
+        let next = self
+            .builder
+            .ins()
+            .iadd_imm_u(cursor, i64::from(SIZE_CLASSES[class]));
+        let fits = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, next, limit);
         let fast = self.builder.create_block();
         let slow = self.builder.create_block();
         let done = self.builder.create_block();
         let object = self.builder.append_block_param(done, POINTER);
-        self.builder.ins().brif(head, fast, &[], slow, &[]);
+        self.builder.ins().brif(fits, fast, &[], slow, &[]);
         self.builder.seal_block(fast);
         self.builder.seal_block(slow);
 
         self.builder.switch_to_block(fast);
-        let next = self
-            .builder
-            .ins()
-            .load(POINTER, trusted(), head, FREE_CELL_LINK as i32);
-        self.builder.ins().store(trusted(), next, store, list);
-        self.builder.ins().jump(done, &[BlockArg::Value(head)]);
+        self.builder.ins().store(trusted(), next, store, cursor_at);
+        self.builder.ins().jump(done, &[BlockArg::Value(cursor)]);
 
         self.builder.switch_to_block(slow);
         self.builder.set_cold_block(slow);

@@ -2,12 +2,14 @@
 //!
 //! The heap is one reservation of address space, handed out in blocks.
 //! A block holds cells of one size class (`fxtime_environ::gc`); an object
-//! bigger than the largest cell takes a run of whole blocks. Free cells are
-//! linked through their first word, one list per class, and the list heads
-//! live in the store's `VMStoreContext`, where generated code pops a cell
-//! per allocation; the runtime is called only when a list is empty, to
-//! carve a new block into cells. Objects never move: an object's address
-//! is its identity, for `ref.eq` as for the host.
+//! bigger than the largest cell takes a run of whole blocks. Each block
+//! has a mark bitmap, a bit per 16 bytes, kept apart from the cells: after
+//! a collection, a block's free cells are the runs of cells whose bits are
+//! clear, found without touching the cells. Generated code allocates by
+//! bumping a cursor through the current run of its class
+//! (`VMStoreContext::gc_bump`); the runtime is called only when that run is
+//! used up, to hand out the next run (or a new block). Objects never move:
+//! an object's address is its identity, for `ref.eq` as for the host.
 
 pub mod arrays;
 mod collect;
@@ -16,9 +18,10 @@ pub(crate) mod stacks;
 pub use collect::Marker;
 
 use fxtime_environ::gc::{
-    EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind,
-    NO_TYPE_ID, SIZE_CLASSES, VMGcHeader, size_class,
+    EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT,
+    GcKind, NO_TYPE_ID, SIZE_CLASSES, VMGcHeader, size_class,
 };
+use fxtime_environ::vm::VMGcBump;
 use fxtime_fibre::mmap::{Mmap, Protection};
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -34,8 +37,11 @@ const COMMIT_STEP: usize = 1 << 20;
 /// threshold falls to after one (4 MiB).
 const MIN_THRESHOLD_BLOCKS: usize = 64;
 
-/// The free-list heads, as they lie in the store context.
-pub type FreeLists = [*mut u8; SIZE_CLASSES.len()];
+/// The allocation regions, as they lie in the store context.
+pub type BumpRegions = [VMGcBump; SIZE_CLASSES.len()];
+
+/// A block's mark bitmap: a bit per 16-byte granule.
+pub(crate) type MarkBits = [u64; BLOCK_SIZE / 16 / 64];
 
 /// Host data behind an extern object.
 pub type HostData = Box<dyn Any + Send + Sync>;
@@ -88,10 +94,15 @@ pub struct GcHeap {
     free_host_slots: Vec<u32>,
     /// Collections so far.
     collections: u64,
-    /// With the stress mode: collect before every allocation the runtime
-    /// sees, and keep free cells here rather than in the store's lists so
-    /// that every allocation reaches the runtime.
-    stress: Option<FreeLists>,
+    /// With the stress mode: collect before every allocation, and keep the
+    /// allocation regions here rather than in the store context, so that
+    /// every allocation reaches the runtime.
+    stress: Option<BumpRegions>,
+    /// Per size class, the runs of free cells (start, end) the last
+    /// collection found, for the regions to take in turn.
+    runs: Vec<Vec<(usize, usize)>>,
+    /// Per block, its mark bitmap.
+    marks: Vec<MarkBits>,
     /// What the collector knows of each struct and array type, by id.
     trace_info: Vec<Option<collect::TraceInfo>>,
     /// Likewise for exceptions, by their tag's function type.
@@ -107,6 +118,8 @@ pub struct GcHeap {
     remembered: Vec<*mut u8>,
     /// Blocks in use after the last full collection.
     blocks_after_full: usize,
+    /// Blocks in use after the last collection.
+    blocks_after_last: usize,
 }
 
 // SAFETY: the raw pointers in `stress` point into this heap's own
@@ -148,19 +161,22 @@ impl GcHeap {
             free_host_slots: Vec::new(),
             collections: 0,
             stress: None,
+            runs: vec![Vec::new(); SIZE_CLASSES.len()],
+            marks: Vec::new(),
             trace_info: Vec::new(),
             exception_trace_info: Vec::new(),
             young: Vec::new(),
             young_blocks: Vec::new(),
             remembered: Vec::new(),
             blocks_after_full: 0,
+            blocks_after_last: 0,
         }
     }
 
     /// Collect before every allocation the runtime sees, and make every
     /// allocation reach it (see [`GcHeap::stress`]).
     pub fn set_stress(&mut self, on: bool) {
-        self.stress = on.then_some([std::ptr::null_mut(); SIZE_CLASSES.len()]);
+        self.stress = on.then_some([VMGcBump::EMPTY; SIZE_CLASSES.len()]);
     }
 
     /// Whether the stress mode is on.
@@ -183,7 +199,7 @@ impl GcHeap {
     /// collection instead of taking blocks past the threshold.
     pub fn alloc(
         &mut self,
-        lists: &mut FreeLists,
+        regions: &mut BumpRegions,
         header: VMGcHeader,
         size: u32,
         grow: bool,
@@ -193,26 +209,36 @@ impl GcHeap {
         }
         let object = match size_class(size) {
             Some(class) => {
-                let head = match &self.stress {
+                let cell = SIZE_CLASSES[class] as usize;
+                let mut region = match &self.stress {
                     Some(reserve) => reserve[class],
-                    None => lists[class],
+                    None => regions[class],
                 };
-                let cell = if head.is_null() {
-                    let block = self.take_blocks(1, grow)?;
-                    self.blocks[block] = Block::Small(class as u8);
-                    self.mark_young(block);
-                    self.carve(block, class)
-                } else {
-                    head
-                };
-                // SAFETY: a free cell links to the next free cell of its
-                // class (or null) in its second word; the cell is ours now.
-                let next = unsafe { cell.add(FREE_LINK).cast::<*mut u8>().read() };
-                match &mut self.stress {
-                    Some(reserve) => reserve[class] = next,
-                    None => lists[class] = next,
+                if (region.cursor as usize).wrapping_add(cell) > region.limit as usize
+                    || region.cursor.is_null()
+                {
+                    let (start, end) = match self.runs[class].pop() {
+                        Some(run) => run,
+                        None => {
+                            let block = self.take_blocks(1, grow)?;
+                            self.blocks[block] = Block::Small(class as u8);
+                            self.mark_young(block);
+                            let start = self.block_address(block) as usize;
+                            (start, start + BLOCK_SIZE / cell * cell)
+                        }
+                    };
+                    region = VMGcBump {
+                        cursor: start as *mut u8,
+                        limit: end as *mut u8,
+                    };
                 }
-                cell
+                let object = region.cursor;
+                region.cursor = object.wrapping_add(cell);
+                match &mut self.stress {
+                    Some(reserve) => reserve[class] = region,
+                    None => regions[class] = region,
+                }
+                object
             }
             None => {
                 let count = (size as usize).div_ceil(BLOCK_SIZE);
@@ -233,7 +259,7 @@ impl GcHeap {
     /// A new extern object holding `data`.
     pub fn alloc_extern(
         &mut self,
-        lists: &mut FreeLists,
+        lists: &mut BumpRegions,
         data: HostData,
         grow: bool,
     ) -> Result<NonNull<u8>, (AllocFailure, HostData)> {
@@ -292,23 +318,6 @@ impl GcHeap {
     /// Number of host values held by extern objects.
     pub fn host_values(&self) -> usize {
         self.host_data.len() - self.free_host_slots.len()
-    }
-
-    /// Splits block `block` into free cells of `class`, linked in address
-    /// order; returns the first.
-    fn carve(&mut self, block: usize, class: usize) -> *mut u8 {
-        let start = self.block_address(block);
-        let cell = SIZE_CLASSES[class] as usize;
-        let count = BLOCK_SIZE / cell;
-        let mut next = std::ptr::null_mut();
-        for i in (0..count).rev() {
-            // SAFETY: cell i lies inside the block, which is ours.
-            let at = unsafe { start.add(i * cell) };
-            // SAFETY: as above; a cell is at least 16 bytes.
-            unsafe { make_free(at, next) };
-            next = at;
-        }
-        next
     }
 
     /// Notes that block `block` may take new objects until the next
@@ -413,23 +422,8 @@ impl GcHeap {
         }
         self.blocks.resize(first + count, Block::Free);
         self.young.resize(first + count, false);
+        self.marks.resize(first + count, [0; BLOCK_SIZE / 16 / 64]);
         Ok(first)
-    }
-}
-
-/// Where a free cell keeps the next free cell of its class.
-const FREE_LINK: usize = fxtime_environ::gc::FREE_CELL_LINK as usize;
-
-/// Makes the cell at `cell` free (kind 0), linked to `next`.
-///
-/// # Safety
-///
-/// `cell` must be a cell of the heap that nothing else uses.
-unsafe fn make_free(cell: *mut u8, next: *mut u8) {
-    // SAFETY: the caller's promise; cells are at least 16 bytes.
-    unsafe {
-        cell.cast::<u64>().write(0);
-        cell.add(FREE_LINK).cast::<*mut u8>().write(next);
     }
 }
 
@@ -512,7 +506,7 @@ mod tests {
     #[test]
     fn cells_of_a_class_are_distinct_and_headed() {
         let mut heap = GcHeap::new(1 << 20);
-        let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
+        let mut lists: BumpRegions = [VMGcBump::EMPTY; SIZE_CLASSES.len()];
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5000 {
             let object = heap.alloc(&mut lists, header(24), 24, true).unwrap();
@@ -531,7 +525,7 @@ mod tests {
     #[test]
     fn large_objects_take_whole_blocks_and_the_limit_holds() {
         let mut heap = GcHeap::new(4 * BLOCK_SIZE);
-        let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
+        let mut lists: BumpRegions = [VMGcBump::EMPTY; SIZE_CLASSES.len()];
         let big = 2 * BLOCK_SIZE as u32 - 8;
         assert!(heap.alloc(&mut lists, header(1), big, true).is_ok());
         assert!(heap.alloc(&mut lists, header(1), big, true).is_ok());
@@ -548,7 +542,7 @@ mod tests {
     #[test]
     fn extern_objects_keep_their_data() {
         let mut heap = GcHeap::default();
-        let mut lists: FreeLists = [std::ptr::null_mut(); SIZE_CLASSES.len()];
+        let mut lists: BumpRegions = [VMGcBump::EMPTY; SIZE_CLASSES.len()];
         let a = heap
             .alloc_extern(&mut lists, Box::new(7u32), true)
             .ok()
@@ -570,4 +564,3 @@ mod tests {
         assert!(unsafe { heap.host_data(s) }.is_none());
     }
 }
-

@@ -35,7 +35,7 @@ impl StoreOpaque {
         let (mut marker, full) = self.gc.begin_collection(full);
         self.mark_roots(&mut marker);
         self.gc
-            .finish_collection(marker, full, &types, &mut self.context.gc_free_lists);
+            .finish_collection(marker, full, &types, &mut self.context.gc_bump);
     }
 
     fn mark_roots(&mut self, marker: &mut Marker) {
