@@ -3,6 +3,8 @@
 ;; tree of depth n, and a stretch tree of depth n + 1. `run n` returns the
 ;; sum of every tree's node count, which is known in closed form: a tree
 ;; of depth d has 2^(d+1) - 1 nodes.
+;; fxbench: run 18 = 68332206
+;; fxbench: run 21 = 613766494
 (module
   (type $tree (struct (field $left (ref null $tree)) (field $right (ref null $tree))))
 

@@ -11,7 +11,7 @@ mod report;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use measure::{Engine, Sample, run_once};
+use measure::{Engine, Invocation, Sample, run_once};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -28,7 +28,10 @@ struct Args {
     /// program's fiber-free floor from benches/floor on fxtime) or
     /// `benchfx` (the WasmFX programs in ../shared/benchfx, `X_wasmfx.wasm`
     /// on both engines with the same flags, `X_bespoke.wasm` as the floor
-    /// on fxtime, and `X_asyncify.wasm` on Wasmtime beside them).
+    /// on fxtime, and `X_asyncify.wasm` on Wasmtime beside them) or `gc`
+    /// (benches/gc, with `-W gc=y,function-references=y`: each program's
+    /// `;; fxbench: EXPORT ARGS = RESULT` lines are its rows, each a call
+    /// whose printed result is checked).
     #[arg(long, default_value = "cpu")]
     suite: String,
     /// The fxtime binary [default: target/release/fxtime].
@@ -90,7 +93,14 @@ fn main() -> Result<()> {
         ),
         "simd" => ("benches/simd", vec!["simd=y".into()], Companions::None),
         "benchfx" => ("../shared/benchfx", stack_switching(), Companions::Benchfx),
-        other => bail!("unknown suite `{other}` (cpu, memory64, simd, stack-switching, benchfx)"),
+        "gc" => (
+            "benches/gc",
+            vec!["gc=y,function-references=y".into()],
+            Companions::None,
+        ),
+        other => {
+            bail!("unknown suite `{other}` (cpu, memory64, simd, stack-switching, benchfx, gc)")
+        }
     };
     flags.extend(args.wasm.iter().cloned());
     let programs = collect_programs(&args.programs, &root.join(suite_dir))?
@@ -119,8 +129,13 @@ fn main() -> Result<()> {
     // Asyncify versions run on Wasmtime, with its flags.
     let asyncify_engine = engines.get(1).cloned();
     let mut rows = Vec::new();
-    for program in &programs {
-        let name = companions.name(program);
+    for (program, invocation) in programs.iter().flat_map(|p| invocations(p)) {
+        let program = &program;
+        let invocation = invocation.as_ref();
+        let name = match invocation {
+            Some(call) => format!("{} {}", companions.name(program), call.args.join(" ")),
+            None => companions.name(program),
+        };
         let floor_program = companions.floor(&root, program);
         let asyncify_program = companions
             .asyncify(program)
@@ -131,11 +146,11 @@ fn main() -> Result<()> {
         for run in 0..args.runs {
             if let Some(floor) = &floor_program {
                 eprint!("\r{name}: run {}/{} of the floor   ", run + 1, args.runs);
-                floor_samples.push(run_once(&engines[0], floor)?);
+                floor_samples.push(run_once(&engines[0], floor, None)?);
             }
             if let (Some(asyncify), Some(engine)) = (&asyncify_program, &asyncify_engine) {
                 eprint!("\r{name}: run {}/{} of asyncify", run + 1, args.runs);
-                asyncify_samples.push(run_once(engine, asyncify)?);
+                asyncify_samples.push(run_once(engine, asyncify, None)?);
             }
             for (engine, out) in engines.iter().zip(&mut samples) {
                 eprint!(
@@ -144,7 +159,7 @@ fn main() -> Result<()> {
                     args.runs,
                     engine.name
                 );
-                out.push(run_once(engine, program)?);
+                out.push(run_once(engine, program, invocation)?);
             }
         }
         eprintln!();
@@ -212,6 +227,36 @@ impl Companions {
         let path = program.with_file_name(format!("{}_asyncify.wasm", self.name(program)));
         path.exists().then_some(path)
     }
+}
+
+/// The rows a program gives: its `;; fxbench: EXPORT ARGS... = RESULT`
+/// lines, each a call of EXPORT whose printed result must be RESULT, or,
+/// without such lines, one run of `_start`.
+fn invocations(program: &Path) -> Vec<(PathBuf, Option<Invocation>)> {
+    let text = match program.extension() {
+        Some(e) if e == "wat" => std::fs::read_to_string(program).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let calls: Vec<_> = text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix(";; fxbench:"))
+        .filter_map(|spec| {
+            let (call, expected) = spec.split_once('=')?;
+            let mut words = call.split_whitespace().map(str::to_string);
+            Some(Invocation {
+                export: words.next()?,
+                args: words.collect(),
+                expected: expected.trim().to_string(),
+            })
+        })
+        .collect();
+    if calls.is_empty() {
+        return vec![(program.to_path_buf(), None)];
+    }
+    calls
+        .into_iter()
+        .map(|call| (program.to_path_buf(), Some(call)))
+        .collect()
 }
 
 fn file_stem(path: &Path) -> String {

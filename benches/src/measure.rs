@@ -42,14 +42,37 @@ pub enum Sample {
     Failed(String),
 }
 
-/// Runs `program` once on `engine`.
-pub fn run_once(engine: &Engine, program: &Path) -> Result<Sample> {
+/// A call of one export instead of `_start`, and the result it must
+/// print: `BINARY run [-W ...] --invoke EXPORT PROGRAM ARGS...`.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub export: String,
+    pub args: Vec<String>,
+    pub expected: String,
+}
+
+/// Runs `program` once on `engine` (calling `invocation` if given).
+pub fn run_once(
+    engine: &Engine,
+    program: &Path,
+    invocation: Option<&Invocation>,
+) -> Result<Sample> {
     let start = Instant::now();
-    let child = Command::new(&engine.binary)
-        .arg("run")
-        .args(&engine.flags)
-        .arg(program)
-        .stdout(Stdio::null())
+    let mut command = Command::new(&engine.binary);
+    command.arg("run").args(&engine.flags);
+    if let Some(call) = invocation {
+        command.args(["--invoke", &call.export]);
+    }
+    command.arg(program);
+    if let Some(call) = invocation {
+        command.args(&call.args);
+    }
+    let mut child = command
+        .stdout(if invocation.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {}", engine.binary.display()))?;
@@ -67,13 +90,25 @@ pub fn run_once(engine: &Engine, program: &Path) -> Result<Sample> {
         )));
     }
     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        if let (Some(call), Some(mut pipe)) = (invocation, child.stdout.take()) {
+            use std::io::Read;
+            let mut printed = String::new();
+            pipe.read_to_string(&mut printed).ok();
+            let result = printed.lines().last().unwrap_or("").trim();
+            if result != call.expected {
+                return Ok(Sample::Failed(format!(
+                    "printed {result}, expected {}",
+                    call.expected
+                )));
+            }
+        }
         return Ok(Sample::Ok {
             wall,
             max_rss_kib: usage.ru_maxrss as u64,
         });
     }
     let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr {
+    if let Some(mut pipe) = child.stderr.take() {
         use std::io::Read;
         pipe.read_to_string(&mut stderr).ok();
     }

@@ -33,9 +33,9 @@ pub const BLOCK_SIZE: usize = 64 << 10;
 /// How much more of the reservation is made accessible at a time.
 const COMMIT_STEP: usize = 1 << 20;
 
-/// Blocks in use before the first collection, and the least the
-/// threshold falls to after one (4 MiB).
-const MIN_THRESHOLD_BLOCKS: usize = 64;
+/// Bytes allocated before the first collection, and the least allocated
+/// between two collections (see `finish_collection`).
+const MIN_NURSERY_BYTES: usize = 8 << 20;
 
 /// The allocation regions, as they lie in the store context.
 pub type BumpRegions = [VMGcBump; SIZE_CLASSES.len()];
@@ -62,7 +62,7 @@ enum Block {
 /// Why an allocation did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllocFailure {
-    /// The heap reached its collection threshold: collect, then allocate
+    /// The nursery is used up: collect, then allocate
     /// with `grow` set.
     Collect,
     /// The heap is full even after a collection.
@@ -83,8 +83,15 @@ pub struct GcHeap {
     cold: BTreeSet<usize>,
     /// Blocks holding cells or large objects.
     blocks_in_use: usize,
-    /// A collection is due when another block would pass this many.
-    threshold: usize,
+    /// Bytes handed out for new objects (runs and blocks) since the last
+    /// collection.
+    allocated: usize,
+    /// A collection is due when `allocated` would pass this.
+    nursery: usize,
+    /// Bytes of the objects the last full collection kept.
+    live_after_full: usize,
+    /// Bytes of the objects minor collections kept (made old) since.
+    promoted: usize,
     /// Bytes of the reservation made accessible.
     accessible: usize,
     /// The data of extern objects, with the object's address, by the
@@ -116,10 +123,6 @@ pub struct GcHeap {
     /// (each with `GC_REMEMBERED_BIT` set): a minor collection traces
     /// them again, as they may refer to new objects.
     remembered: Vec<*mut u8>,
-    /// Blocks in use after the last full collection.
-    blocks_after_full: usize,
-    /// Blocks in use after the last collection.
-    blocks_after_last: usize,
 }
 
 // SAFETY: the raw pointers in `stress` point into this heap's own
@@ -155,7 +158,10 @@ impl GcHeap {
             warm: BTreeSet::new(),
             cold: BTreeSet::new(),
             blocks_in_use: 0,
-            threshold: MIN_THRESHOLD_BLOCKS,
+            allocated: 0,
+            nursery: MIN_NURSERY_BYTES,
+            live_after_full: 0,
+            promoted: 0,
             accessible: 0,
             host_data: Vec::new(),
             free_host_slots: Vec::new(),
@@ -168,8 +174,6 @@ impl GcHeap {
             young: Vec::new(),
             young_blocks: Vec::new(),
             remembered: Vec::new(),
-            blocks_after_full: 0,
-            blocks_after_last: 0,
         }
     }
 
@@ -196,7 +200,8 @@ impl GcHeap {
 
     /// Allocates an object of `size` bytes and writes its header; the
     /// rest is for the caller to fill in. Without `grow`, asks for a
-    /// collection instead of taking blocks past the threshold.
+    /// collection instead of handing out more than the nursery's bytes
+    /// since the last one.
     pub fn alloc(
         &mut self,
         regions: &mut BumpRegions,
@@ -217,10 +222,15 @@ impl GcHeap {
                 if (region.cursor as usize).wrapping_add(cell) > region.limit as usize
                     || region.cursor.is_null()
                 {
-                    let (start, end) = match self.runs[class].pop() {
-                        Some(run) => run,
+                    let (start, end) = match self.runs[class].last() {
+                        Some(&(start, end)) => {
+                            self.charge(end - start, grow)?;
+                            self.runs[class].pop();
+                            (start, end)
+                        }
                         None => {
-                            let block = self.take_blocks(1, grow)?;
+                            self.charge(BLOCK_SIZE, grow)?;
+                            let block = self.take_blocks(1)?;
                             self.blocks[block] = Block::Small(class as u8);
                             self.mark_young(block);
                             let start = self.block_address(block) as usize;
@@ -242,7 +252,8 @@ impl GcHeap {
             }
             None => {
                 let count = (size as usize).div_ceil(BLOCK_SIZE);
-                let first = self.take_blocks(count, grow)?;
+                self.charge(count * BLOCK_SIZE, grow)?;
+                let first = self.take_blocks(count)?;
                 self.blocks[first] = Block::Large(count as u32);
                 for tail in &mut self.blocks[first + 1..first + count] {
                     *tail = Block::LargeTail;
@@ -353,12 +364,19 @@ impl GcHeap {
         base.wrapping_add(block * BLOCK_SIZE)
     }
 
-    /// `count` consecutive free blocks, accessible: warm ones first, then
-    /// cold ones, then new ones past the high-water mark.
-    fn take_blocks(&mut self, count: usize, grow: bool) -> Result<usize, AllocFailure> {
-        if !grow && self.blocks_in_use + count > self.threshold {
+    /// Counts `bytes` more handed out for new objects; without `grow`,
+    /// asks for a collection instead when that passes the nursery.
+    fn charge(&mut self, bytes: usize, grow: bool) -> Result<(), AllocFailure> {
+        if !grow && self.allocated + bytes > self.nursery {
             return Err(AllocFailure::Collect);
         }
+        self.allocated += bytes;
+        Ok(())
+    }
+
+    /// `count` consecutive free blocks, accessible: warm ones first, then
+    /// cold ones, then new ones past the high-water mark.
+    fn take_blocks(&mut self, count: usize) -> Result<usize, AllocFailure> {
         let first = if count == 1 {
             self.warm.pop_first().or_else(|| self.cold.pop_first())
         } else {
