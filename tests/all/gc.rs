@@ -160,3 +160,96 @@ fn gc_scripts_pass_under_the_stress_mode() {
         "failures under the stress mode:\n{report}"
     );
 }
+
+/// Host values handed to wasm as `externref`s and stored in a table are
+/// collected once overwritten, their data dropped; the heap stays small
+/// over a million of them. Each round's handle lives in a `RootScope`.
+#[test]
+fn externrefs_from_the_host_are_collected() -> Result<()> {
+    use fxtime::{ExternRef, RootScope};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    struct Counted(i32);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let engine = Engine::new(&Config::new())?;
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (table $t 16 externref)
+          (func (export "put") (param i32 externref)
+            (table.set $t (local.get 0) (local.get 1)))
+          (func (export "get") (param i32) (result externref)
+            (table.get $t (local.get 0))))"#,
+    )?;
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let put = instance.get_func(&store, "put").expect("put");
+    let get = instance.get_func(&store, "get").expect("get");
+    let rounds = 1_000_000;
+    let mut most_heap = 0;
+    for i in 0..rounds {
+        {
+            let mut scope = RootScope::new(&mut store);
+            let value = ExternRef::new(&mut scope, Counted(i))?;
+            put.call(
+                &mut scope,
+                &[Val::I32(i % 16), Val::ExternRef(Some(value))],
+                &mut [],
+            )?;
+        }
+        if i % 10_000 == 0 {
+            most_heap = most_heap.max(store.gc_heap_bytes());
+        }
+    }
+    store.gc();
+    // All but the 16 in the table were dropped; the heap never grew.
+    assert_eq!(DROPPED.load(Ordering::Relaxed), rounds as usize - 16);
+    assert!(most_heap <= 16 << 20, "{most_heap} bytes");
+    // The table's values are intact.
+    let mut out = [Val::ExternRef(None)];
+    get.call(&mut store, &[Val::I32(5)], &mut out)?;
+    let Val::ExternRef(Some(kept)) = out[0] else {
+        panic!("expected an externref, got {:?}", out[0]);
+    };
+    let kept = kept.data(&store).and_then(|d| d.downcast_ref::<Counted>());
+    assert_eq!(kept.map(|c| c.0), Some(rounds - 16 + 5));
+    Ok(())
+}
+
+/// A handle used after its scope ended is refused, not followed.
+#[test]
+fn a_reference_outlives_its_scope_only_as_an_error() -> Result<()> {
+    use fxtime::{ExternRef, RootScope};
+    let engine = Engine::new(&Config::new())?;
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "id") (param externref) (result externref) (local.get 0)))"#,
+    )?;
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let id = instance.get_func(&store, "id").expect("id");
+    let stale = {
+        let mut scope = RootScope::new(&mut store);
+        ExternRef::new(&mut scope, 7u32)?
+    };
+    store.gc();
+    assert!(stale.data(&store).is_none());
+    let mut out = [Val::ExternRef(None)];
+    let err = id
+        .call(&mut store, &[Val::ExternRef(Some(stale))], &mut out)
+        .unwrap_err();
+    assert!(format!("{err}").contains("root scope"), "{err}");
+    // Made outside any scope, a reference lives as long as the store.
+    let kept = ExternRef::new(&mut store, 8u32)?;
+    store.gc();
+    id.call(&mut store, &[Val::ExternRef(Some(kept))], &mut out)?;
+    let Val::ExternRef(Some(back)) = out[0] else {
+        panic!("expected an externref");
+    };
+    assert_eq!(back.data(&store).unwrap().downcast_ref::<u32>(), Some(&8));
+    Ok(())
+}

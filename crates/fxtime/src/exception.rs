@@ -4,6 +4,7 @@ use crate::store::StoreId;
 use crate::{AsContext, AsContextMut, Val};
 use fxtime_environ::FuncType;
 use fxtime_environ::vm::{VAL_RAW_SIZE, VMTagDefinition, offsets};
+use fxtime_runtime::store::{HostRoot, StoreOpaque};
 use std::fmt;
 
 /// An exception tag of a store. Tags are compared by identity: two tags
@@ -41,42 +42,84 @@ impl Tag {
 }
 
 /// A WebAssembly exception that no handler caught: the error of the call
-/// that let it escape. Carries its tag and payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// that let it escape. Carries its tag and payload; rooted like an
+/// [`AnyRef`](crate::AnyRef) (its payload can be read while the root scope
+/// it was made in lasts).
+#[derive(Debug, Clone, Copy)]
 pub struct ThrownException {
     pub(crate) store: StoreId,
-    /// Address of the exception's header, owned by the store.
+    /// Address of the exception's header, an object of the store's heap.
     pub(crate) ptr: usize,
+    /// Its tag (read when the handle was made, while the exception lived).
+    pub(crate) tag: usize,
+    pub(crate) root: Option<HostRoot>,
 }
 
 impl ThrownException {
-    /// The exception's tag.
-    pub fn tag(&self) -> Tag {
-        // SAFETY: the exception is owned by its store, alive while any
-        // handle to the store's objects is used.
-        let tag = unsafe { fxtime_runtime::exceptions::exception_tag(self.ptr) };
-        Tag {
-            store: self.store,
-            ptr: tag as usize,
+    /// The exception at `ptr` (alive), rooted for the host in `opaque`.
+    pub(crate) fn new(store: StoreId, ptr: usize, opaque: &StoreOpaque) -> ThrownException {
+        // SAFETY: the caller's promise: a live exception of this store.
+        let tag = unsafe { fxtime_runtime::exceptions::exception_tag(ptr) } as usize;
+        ThrownException {
+            store,
+            ptr,
+            tag,
+            root: opaque.root(ptr as u64),
         }
     }
 
-    /// The payload values.
-    pub fn payload(&self, store: impl AsContext) -> Vec<Val> {
+    /// The exception an `exnref` refers to.
+    pub(crate) fn from_exnref(e: crate::ExnRef) -> ThrownException {
+        ThrownException {
+            store: e.store,
+            ptr: e.ptr,
+            tag: e.tag,
+            root: e.root,
+        }
+    }
+
+    /// The exception's tag.
+    pub fn tag(&self) -> Tag {
+        Tag {
+            store: self.store,
+            ptr: self.tag,
+        }
+    }
+
+    /// The payload values; an error when the exception belongs to another
+    /// store or is no longer rooted.
+    pub fn payload(&self, store: impl AsContext) -> anyhow::Result<Vec<Val>> {
+        let context = store.as_context().0;
+        if context.id != self.store {
+            anyhow::bail!("exception used with another store");
+        }
+        let opaque = &context.opaque;
+        if self.root.and_then(|root| opaque.rooted(root)).is_none() {
+            anyhow::bail!("exception used after the root scope it was made in ended");
+        }
         let ty = self.tag().ty(&store);
-        let opaque = &store.as_context().0.opaque;
-        ty.params()
+        Ok(ty
+            .params()
             .enumerate()
             .map(|(i, ty)| {
                 let slot =
                     self.ptr + (offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE) as usize;
-                // SAFETY: the exception has one 16-byte slot per parameter.
+                // SAFETY: the exception is rooted (checked) and has one
+                // 16-byte slot per parameter.
                 let raw = unsafe { *(slot as *const u128) };
                 Val::from_raw(raw, ty, self.store, opaque)
             })
-            .collect()
+            .collect())
     }
 }
+
+impl PartialEq for ThrownException {
+    fn eq(&self, other: &Self) -> bool {
+        (self.store, self.ptr) == (other.store, other.ptr)
+    }
+}
+
+impl Eq for ThrownException {}
 
 impl fmt::Display for ThrownException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

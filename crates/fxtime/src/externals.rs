@@ -239,7 +239,7 @@ impl Table {
         ) {
             bail!("table initial value does not match the element type");
         }
-        let init = init.to_raw(store.id)?;
+        let init = init.to_raw(store.id, &store.opaque)?;
         store.check_new(0, &[], &[ty])?;
         let table = RuntimeTable::new(ty, init).map_err(anyhow::Error::msg)?;
         let ptr = store.opaque.add_table(table) as usize;
@@ -282,6 +282,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
         let id = store.as_context_mut().0.id;
         let engine = store.as_context().0.engine.clone();
+        let raw = value.to_raw(id, &store.as_context().0.opaque);
         let table = self.get_table_mut(&mut store);
         if !value.matches_in(
             engine.types(),
@@ -290,7 +291,7 @@ impl Table {
             bail!("value does not match the table's element type");
         }
         let in_bounds = match u32::try_from(index) {
-            Ok(index) => table.set(index, value.to_raw(id)?),
+            Ok(index) => table.set(index, raw?),
             Err(_) => false,
         };
         if !in_bounds {
@@ -302,7 +303,7 @@ impl Table {
     /// Grows by `delta` elements set to `init`; returns the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let id = store.as_context_mut().0.id;
-        let init = init.to_raw(id)?;
+        let init = init.to_raw(id, &store.as_context().0.opaque)?;
         let table = self.get_table_mut(&mut store);
         match u32::try_from(delta).ok().and_then(|d| table.grow(d, init)) {
             Some(old) => Ok(u64::from(old)),
@@ -326,7 +327,7 @@ impl Global {
         if !value.matches_in(store.engine.types(), ty.content) {
             bail!("global value does not match type {}", ty.content);
         }
-        let storage = value.to_raw(store.id)?.to_le_bytes();
+        let storage = value.to_raw(store.id, &store.opaque)?.to_le_bytes();
         let ptr = store
             .opaque
             .add_global(VMGlobalDefinition { storage }, ty.content) as usize;
@@ -362,7 +363,7 @@ impl Global {
         if !value.matches_in(store.engine.types(), self.ty.content) {
             bail!("global value does not match type {}", self.ty.content);
         }
-        let storage = value.to_raw(store.id)?.to_le_bytes();
+        let storage = value.to_raw(store.id, &store.opaque)?.to_le_bytes();
         // SAFETY: the storage is owned by the store borrowed mutably here.
         unsafe { (*(self.ptr as *mut VMGlobalDefinition)).storage = storage };
         Ok(())

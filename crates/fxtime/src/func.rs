@@ -145,7 +145,7 @@ impl Func {
         }
         let mut values = vec![0u128; params.len().max(results.len()).max(1)];
         for (slot, param) in values.iter_mut().zip(params) {
-            *slot = param.to_raw(store.id)?;
+            *slot = param.to_raw(store.id, &store.opaque)?;
         }
         invoke(
             store,
@@ -203,12 +203,7 @@ fn invoke<T>(
     result.map_err(|unwound| match unwound {
         Unwound::Trap(record) => trap_error(store, record),
         Unwound::Exception(ptr) => {
-            // The host holds it now.
-            store.opaque.pin(ptr as u64);
-            anyhow::Error::new(ThrownException {
-                store: store.id,
-                ptr,
-            })
+            anyhow::Error::new(ThrownException::new(store.id, ptr, &store.opaque))
         }
     })
 }
@@ -248,6 +243,9 @@ unsafe extern "C" fn host_callback<T: 'static>(
         )
     };
     let id = store.id;
+    // References the host function is given, or makes, live while it runs
+    // (the function's root scope).
+    let roots = store.opaque.host_roots_len();
     let store_ptr: *mut StoreInner<T> = store;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
         let params: Vec<Val> = ty
@@ -274,12 +272,14 @@ unsafe extern "C" fn host_callback<T: 'static>(
         check_types(store.engine.types(), "results", &results, &ty.results)
             .context("host function returned")?;
         for (slot, result) in values.iter_mut().zip(&results) {
-            *slot = result.to_raw(id)?;
+            // SAFETY: as above.
+            *slot = result.to_raw(id, unsafe { &(*store_ptr).opaque })?;
         }
         Ok(())
     }));
     // SAFETY: as above; the closure has returned.
     let store = unsafe { &mut *store_ptr };
+    store.opaque.truncate_host_roots(roots);
     match outcome {
         Ok(Ok(())) => 1,
         Ok(Err(error)) => match error.downcast_ref::<ThrownException>() {

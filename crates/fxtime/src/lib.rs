@@ -65,7 +65,7 @@ pub use limits::{
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use profiling::ProfilingStrategy;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store::{AsContext, AsContextMut, RootScope, Store, StoreContext, StoreContextMut};
 pub use store_hooks::UpdateDeadline;
 pub use trap::{Trap, WasmBacktrace};
 pub use values::{AnyRef, ContRef, ExnRef, ExternRef, I31, Val};

@@ -165,6 +165,49 @@ impl<T> StoreContextMut<'_, T> {
     }
 }
 
+/// A scope for the GC references the host gets while it lasts (results of
+/// calls, values read from globals and tables, new `externref`s): they
+/// keep their objects alive until the scope ends, and are refused with an
+/// error after. Without one, such references live as long as the store
+/// (a host function is a scope of its own for what it is given and
+/// makes). A long-running host loop that handles references should run
+/// each round in a scope, or its references pile up.
+pub struct RootScope<C: AsContextMut> {
+    store: C,
+    len: usize,
+}
+
+impl<C: AsContextMut> RootScope<C> {
+    /// A scope over `store` (a `&mut Store`, a `Caller`, another scope).
+    pub fn new(mut store: C) -> RootScope<C> {
+        let len = store.as_context_mut().0.opaque.host_roots_len();
+        RootScope { store, len }
+    }
+}
+
+impl<C: AsContextMut> Drop for RootScope<C> {
+    fn drop(&mut self) {
+        self.store
+            .as_context_mut()
+            .0
+            .opaque
+            .truncate_host_roots(self.len);
+    }
+}
+
+impl<C: AsContextMut> AsContext for RootScope<C> {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        self.store.as_context()
+    }
+}
+
+impl<C: AsContextMut> AsContextMut for RootScope<C> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        self.store.as_context_mut()
+    }
+}
+
 /// Things that give shared access to a store: `Store`, `Caller` and
 /// references to them.
 pub trait AsContext {

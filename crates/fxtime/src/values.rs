@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use fxtime_environ::gc::GcKind;
 use fxtime_environ::{HeapType, RefType, TypeRef, WasmValType as ValType};
 use fxtime_runtime::gc;
-use fxtime_runtime::store::StoreOpaque;
+use fxtime_runtime::store::{HostRoot, StoreOpaque};
 use fxtime_runtime::types::TypeRegistry;
 use std::any::Any;
 use std::ptr::NonNull;
@@ -54,13 +54,45 @@ pub struct ContRef {
 /// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
 /// `i31ref`, `structref`, `arrayref`, ...): an [`I31`], which needs no
 /// store and is valid in any, or an object of a store's GC heap (a struct,
-/// an array, or a host value converted from an `externref`). Objects are
-/// not collected yet: one stays valid as long as its store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// an array, or a host value converted from an `externref`).
+///
+/// A reference to an object keeps it alive while the innermost
+/// [`RootScope`](crate::RootScope) it was made in lasts (while the host
+/// function it was given to runs, or, made outside any, as long as the
+/// store); used after that, it is refused with an error.
+#[derive(Debug, Clone, Copy)]
 pub struct AnyRef {
     pub(crate) object: Option<ObjectInfo>,
     /// Its word in generated code.
     pub(crate) word: u64,
+    /// What keeps an object alive for the host.
+    pub(crate) root: Option<HostRoot>,
+}
+
+/// References are equal when they refer to the same thing (the same i31,
+/// the same object of the same store), whatever keeps them alive.
+macro_rules! identity_eq {
+    ($($ty:ident => |$r:ident| $key:expr;)*) => {$(
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                let key = |$r: &$ty| $key;
+                key(self) == key(other)
+            }
+        }
+        impl Eq for $ty {}
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                let key = |$r: &$ty| $key;
+                key(self).hash(state);
+            }
+        }
+    )*};
+}
+
+identity_eq! {
+    AnyRef => |r| (r.object.map(|o| o.store), r.word);
+    ExternRef => |r| (r.object.map(|o| o.store), r.word);
+    ExnRef => |r| (r.store, r.ptr);
 }
 
 /// What a reference to a heap object knows of it, read from its header
@@ -104,6 +136,7 @@ impl AnyRef {
         AnyRef {
             object: None,
             word: u64::from((i31.0 << 1) | 1),
+            root: None,
         }
     }
 
@@ -135,14 +168,17 @@ impl AnyRef {
         AnyRef {
             object: e.object,
             word: e.word,
+            root: e.root,
         }
     }
 
-    /// The reference a non-null word of the `any` hierarchy stands for.
-    fn from_word(store: StoreId, word: u64) -> AnyRef {
+    /// The reference a non-null word of the `any` hierarchy stands for,
+    /// rooted for the host in `opaque`.
+    fn from_word(store: StoreId, word: u64, opaque: &StoreOpaque) -> AnyRef {
         AnyRef {
             object: object_of(store, word),
             word,
+            root: opaque.root(word),
         }
     }
 
@@ -192,31 +228,47 @@ impl I31 {
     }
 }
 
-/// A reference to a wasm exception (`exnref`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A reference to a wasm exception (`exnref`), rooted like an
+/// [`AnyRef`].
+#[derive(Debug, Clone, Copy)]
 pub struct ExnRef {
     pub(crate) store: StoreId,
     pub(crate) ptr: usize,
+    /// Its tag (read when the handle was made).
+    pub(crate) tag: usize,
+    pub(crate) root: Option<HostRoot>,
 }
 
 impl ExnRef {
+    /// The exception at `ptr`, rooted for the host in `opaque`.
+    pub(crate) fn rooted(store: StoreId, ptr: usize, opaque: &StoreOpaque) -> ExnRef {
+        let thrown = crate::ThrownException::new(store, ptr, opaque);
+        ExnRef {
+            store,
+            ptr,
+            tag: thrown.tag,
+            root: thrown.root,
+        }
+    }
+
     /// The exception, with its tag and payload.
     pub fn exception(&self) -> crate::ThrownException {
-        crate::ThrownException {
-            store: self.store,
-            ptr: self.ptr,
-        }
+        crate::ThrownException::from_exnref(*self)
     }
 }
 
 /// A non-null `externref`: a host value in its store's GC heap, or a
 /// reference of the `any` hierarchy converted by `extern.convert_any`.
-/// Host values are not collected yet: one lives as long as its store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Rooted like an [`AnyRef`]: once nothing reaches it (no handle's scope
+/// lasts, no wasm value refers to it), a collection frees it and drops
+/// the host value.
+#[derive(Debug, Clone, Copy)]
 pub struct ExternRef {
     pub(crate) object: Option<ObjectInfo>,
     /// Its word in generated code.
     pub(crate) word: u64,
+    /// What keeps an object alive for the host.
+    pub(crate) root: Option<HostRoot>,
 }
 
 impl ExternRef {
@@ -231,10 +283,10 @@ impl ExternRef {
             bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
         };
         let word = object.as_ptr() as usize as u64;
-        store.opaque.pin(word);
         Ok(ExternRef {
             object: object_of(store.id, word),
             word,
+            root: store.opaque.root(word),
         })
     }
 
@@ -244,38 +296,59 @@ impl ExternRef {
         ExternRef {
             object: a.object,
             word: a.word,
+            root: a.root,
         }
     }
 
     /// The wrapped host value; `None` when this reference is a converted
-    /// `anyref` (an i31, a struct or an array).
+    /// `anyref` (an i31, a struct or an array), belongs to another store,
+    /// or is no longer rooted (see [`AnyRef`]).
     pub fn data<'a, S: AsContext + ?Sized>(
         &self,
         store: &'a S,
     ) -> Option<&'a (dyn Any + Send + Sync)> {
         let store = store.as_context().0;
         let object = self.object.filter(|o| o.kind == GcKind::Extern)?;
-        assert_eq!(store.id, object.store, "externref used with another store");
-        let address = NonNull::new(self.word as usize as *mut u8)?;
-        // SAFETY: the object belongs to this store (checked), and objects
-        // live as long as their store.
+        if store.id != object.store {
+            return None;
+        }
+        let word = store.opaque.rooted(self.root?)?;
+        let address = NonNull::new(word as usize as *mut u8)?;
+        // SAFETY: the object belongs to this store (checked) and is kept
+        // alive by its root (checked).
         unsafe { store.opaque.gc().host_data(address) }
     }
 
-    /// The reference a non-null `externref` word stands for.
-    fn from_word(store: StoreId, word: u64) -> ExternRef {
+    /// The reference a non-null `externref` word stands for, rooted for
+    /// the host in `opaque`.
+    fn from_word(store: StoreId, word: u64, opaque: &StoreOpaque) -> ExternRef {
         ExternRef {
             object: object_of(store, word),
             word,
+            root: opaque.root(word),
         }
     }
 }
 
-/// Checks that a reference to a heap object is used with its own store.
-fn check_store(object: Option<ObjectInfo>, store: StoreId, what: &str) -> Result<()> {
-    match object {
-        Some(o) if o.store != store => bail!("{what} used with another store"),
-        _ => Ok(()),
+/// The word of a reference of the `any` or `extern` hierarchy, checking
+/// that an object belongs to `store` and is still rooted.
+fn checked_word(
+    object: Option<ObjectInfo>,
+    word: u64,
+    root: Option<HostRoot>,
+    store: StoreId,
+    opaque: &StoreOpaque,
+    what: &str,
+) -> Result<u64> {
+    let Some(object) = object else {
+        return Ok(word);
+    };
+    if object.store != store {
+        bail!("{what} used with another store");
+    }
+    match root.and_then(|root| opaque.rooted(root)) {
+        Some(word) => Ok(word),
+        None => bail!("{what} used after the root scope it was made in ended"),
     }
 }
 
@@ -431,8 +504,9 @@ impl Val {
         }
     }
 
-    /// The raw slot form, checking that references belong to `store`.
-    pub(crate) fn to_raw(self, store: StoreId) -> Result<u128> {
+    /// The raw slot form, checking that references belong to `store`
+    /// (`opaque`) and are still rooted.
+    pub(crate) fn to_raw(self, store: StoreId, opaque: &StoreOpaque) -> Result<u128> {
         Ok(match self {
             Val::I32(v) => u128::from(v as u32),
             Val::I64(v) => u128::from(v as u64),
@@ -444,10 +518,9 @@ impl Val {
             | Val::ExnRef(None)
             | Val::AnyRef(None)
             | Val::ContRef(None) => 0,
-            Val::AnyRef(Some(a)) => {
-                check_store(a.object, store, "anyref")?;
-                u128::from(a.word)
-            }
+            Val::AnyRef(Some(a)) => u128::from(checked_word(
+                a.object, a.word, a.root, store, opaque, "anyref",
+            )?),
             Val::ContRef(Some(c)) => {
                 if c.store != store {
                     bail!("continuation reference used with another store");
@@ -458,7 +531,10 @@ impl Val {
                 if e.store != store {
                     bail!("exnref used with another store");
                 }
-                e.ptr as u128
+                match e.root.and_then(|root| opaque.rooted(root)) {
+                    Some(word) => u128::from(word),
+                    None => bail!("exnref used after the root scope it was made in ended"),
+                }
             }
             Val::FuncRef(Some(f)) => {
                 if f.store != store {
@@ -466,24 +542,20 @@ impl Val {
                 }
                 f.func_ref as u128
             }
-            Val::ExternRef(Some(e)) => {
-                check_store(e.object, store, "externref")?;
-                u128::from(e.word)
-            }
+            Val::ExternRef(Some(e)) => u128::from(checked_word(
+                e.object,
+                e.word,
+                e.root,
+                store,
+                opaque,
+                "externref",
+            )?),
         })
     }
 
     /// The value of type `ty` in raw slot form, from `opaque` (store
-    /// `store`), which keeps any GC object it refers to alive for the host.
+    /// `store`), whose host roots keep any GC object it refers to alive.
     pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId, opaque: &StoreOpaque) -> Val {
-        if let ValType::Ref(r) = ty
-            && matches!(
-                r.heap.top(),
-                HeapType::Any | HeapType::Extern | HeapType::Exn
-            )
-        {
-            opaque.pin(raw as u64);
-        }
         let nonnull = |raw: u128| (raw != 0).then_some(raw as usize);
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
@@ -495,11 +567,11 @@ impl Val {
                 Val::FuncRef(nonnull(raw).map(|func_ref| Func { store, func_ref }))
             }
             ValType::Ref(r) if r.heap.top() == HeapType::Exn => {
-                Val::ExnRef(nonnull(raw).map(|ptr| ExnRef { store, ptr }))
+                Val::ExnRef(nonnull(raw).map(|ptr| ExnRef::rooted(store, ptr, opaque)))
             }
             ValType::Ref(r) if r.heap.top() == HeapType::Any => {
                 let word = raw as u64;
-                Val::AnyRef((word != 0).then(|| AnyRef::from_word(store, word)))
+                Val::AnyRef((word != 0).then(|| AnyRef::from_word(store, word, opaque)))
             }
             ValType::Ref(r) if r.is_cont() => {
                 let type_id = match r.heap {
@@ -515,7 +587,7 @@ impl Val {
             }
             ValType::Ref(_) => {
                 let word = raw as u64;
-                Val::ExternRef((word != 0).then(|| ExternRef::from_word(store, word)))
+                Val::ExternRef((word != 0).then(|| ExternRef::from_word(store, word, opaque)))
             }
         }
     }

@@ -21,8 +21,7 @@ use fxtime_environ::vm::{
 };
 use fxtime_environ::{FieldType, StorageType, TableType, WasmValType};
 pub(crate) use roots::is_traced;
-use std::cell::RefCell;
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,8 +58,11 @@ pub struct StoreOpaque {
     global_traced: Vec<bool>,
     /// The engine's types, which the collector reads object layouts from.
     types: Option<Arc<TypeRegistry>>,
-    /// Objects the host holds (never released yet: see `pin`).
-    host_roots: RefCell<HashSet<u64>>,
+    /// References the host holds, newest last, each with the serial number
+    /// its handle carries (see [`HostRoot`]).
+    host_roots: RefCell<Vec<(u64, u64)>>,
+    /// The serial number of the next host root.
+    next_root: Cell<u64>,
     /// Operands of an allocation in progress, kept alive across the
     /// collection it may run.
     temporary_roots: Vec<u64>,
@@ -74,6 +76,15 @@ impl Drop for StoreOpaque {
         // Before the instances, and with them their interrupt words, go.
         self.epoch.forget_words();
     }
+}
+
+/// A reference the host holds, kept alive by the store's host roots: its
+/// place there and the serial number it was given, so that a handle whose
+/// root was let go of is told apart from a newer one at the same place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostRoot {
+    index: usize,
+    serial: u64,
 }
 
 /// A memory or a table, as a resource limiter sees it.
@@ -164,6 +175,7 @@ impl StoreOpaque {
             global_traced: Vec::new(),
             types: None,
             host_roots: RefCell::default(),
+            next_root: Cell::new(1),
             temporary_roots: Vec::new(),
             gc_inhibited: 0,
         };
@@ -351,13 +363,41 @@ impl StoreOpaque {
         self.types = Some(types);
     }
 
-    /// Keeps the object `word` refers to (if any) alive for as long as the
-    /// store: what the host holds. (Handles that release their objects
-    /// are still to come.)
-    pub fn pin(&self, word: u64) {
-        if word != 0 && word & 1 == 0 {
-            self.host_roots.borrow_mut().insert(word);
+    /// Keeps the object `word` refers to alive for the host, until the
+    /// host roots are cut back below it ([`truncate_host_roots`]); `None`
+    /// for words that are no object (null, an i31).
+    ///
+    /// [`truncate_host_roots`]: Self::truncate_host_roots
+    pub fn root(&self, word: u64) -> Option<HostRoot> {
+        if word == 0 || word & 1 == 1 {
+            return None;
         }
+        let serial = self.next_root.get();
+        self.next_root.set(serial + 1);
+        let mut roots = self.host_roots.borrow_mut();
+        roots.push((word, serial));
+        Some(HostRoot {
+            index: roots.len() - 1,
+            serial,
+        })
+    }
+
+    /// The word `root` keeps alive, if it still does.
+    pub fn rooted(&self, root: HostRoot) -> Option<u64> {
+        match self.host_roots.borrow().get(root.index) {
+            Some(&(word, serial)) if serial == root.serial => Some(word),
+            _ => None,
+        }
+    }
+
+    /// Number of host roots: where a scope that ends cuts them back to.
+    pub fn host_roots_len(&self) -> usize {
+        self.host_roots.borrow().len()
+    }
+
+    /// Lets go of the host roots made since there were `len`.
+    pub fn truncate_host_roots(&self, len: usize) {
+        self.host_roots.borrow_mut().truncate(len);
     }
 
     /// Adds a tag of the function type with canonical id `type_id`; its

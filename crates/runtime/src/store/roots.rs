@@ -68,7 +68,10 @@ impl StoreOpaque {
                 marker.mark_slot(u128::from_le_bytes(global.storage));
             }
         }
-        for word in self.host_roots.borrow().iter().chain(&self.temporary_roots) {
+        for (word, _) in self.host_roots.borrow().iter() {
+            marker.mark_word(*word);
+        }
+        for word in &self.temporary_roots {
             marker.mark_word(*word);
         }
     }
