@@ -253,3 +253,121 @@ fn a_reference_outlives_its_scope_only_as_an_error() -> Result<()> {
     assert_eq!(back.data(&store).unwrap().downcast_ref::<u32>(), Some(&8));
     Ok(())
 }
+
+/// The host makes structs and arrays, reads and writes their fields and
+/// elements, and wasm sees the same objects; objects stored by the host
+/// into old ones survive collections (the host's writes have the write
+/// barrier too).
+#[test]
+fn the_host_makes_reads_and_writes_objects() -> Result<()> {
+    use fxtime::{
+        AnyRef, ArrayRef, ArrayType, FieldType, HeapType, RefType, StorageType, StructRef,
+        StructType, ValType,
+    };
+    let engine = Engine::new(&Config::new())?;
+    let mut store = Store::new(&engine, ());
+    let field = |storage, mutable| FieldType { storage, mutable };
+    let anyref = ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::Any,
+    });
+    let point = StructType::new(
+        &engine,
+        [
+            field(StorageType::Val(ValType::I32), false),
+            field(StorageType::I8, true),
+            field(StorageType::Val(anyref), true),
+        ],
+    );
+    let list = ArrayType::new(&engine, field(StorageType::Val(anyref), true));
+    // Wasm reads a struct of the same shape (one canonical type).
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $point (struct (field i32) (field (mut i8)) (field (mut anyref))))
+          (type $list (array (mut anyref)))
+          (func (export "sum") (param anyref) (result i32)
+            (local $p (ref $point))
+            (local.set $p (ref.cast (ref $point) (local.get 0)))
+            (i32.add (struct.get $point 0 (local.get $p))
+                     (struct.get_u $point 1 (local.get $p))))
+          (func (export "make") (param i32) (result anyref)
+            (array.new $list (ref.i31 (local.get 0)) (i32.const 3))))"#,
+    )?;
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let p = StructRef::new(
+        &mut store,
+        &point,
+        &[Val::I32(40), Val::I32(0x102), Val::AnyRef(None)],
+    )?;
+    assert_eq!(p.field(&store, 1)?, Val::I32(2), "packed to 8 bits");
+    let sum = instance.get_func(&store, "sum").expect("sum");
+    let mut out = [Val::I32(0)];
+    sum.call(&mut store, &[Val::AnyRef(Some(p.into()))], &mut out)?;
+    assert_eq!(out[0], Val::I32(42));
+    assert!(
+        p.set_field(&mut store, 0, Val::I32(1)).is_err(),
+        "immutable"
+    );
+    assert!(p.set_field(&mut store, 2, Val::I32(1)).is_err(), "mistyped");
+
+    // An old struct (after a collection) given a new array by the host.
+    store.gc();
+    {
+        // Only the old struct holds the new array once this scope ends.
+        let mut scope = fxtime::RootScope::new(&mut store);
+        let a = ArrayRef::new(&mut scope, &list, Val::AnyRef(None), 1000)?;
+        let seven = AnyRef::from_i31(fxtime::I31::wrapping_u32(7));
+        a.set(&mut scope, 999, Val::AnyRef(Some(seven)))?;
+        p.set_field(&mut scope, 2, Val::AnyRef(Some(a.into())))?;
+    }
+    for _ in 0..3 {
+        let mut scope = fxtime::RootScope::new(&mut store);
+        for _ in 0..20_000 {
+            ArrayRef::new(&mut scope, &list, Val::AnyRef(None), 100)?;
+        }
+    }
+    let Val::AnyRef(Some(held)) = p.field(&store, 2)? else {
+        panic!("expected the array");
+    };
+    let held = held.as_array().expect("an array");
+    assert_eq!(held.len(&store)?, 1000);
+    let Val::AnyRef(Some(seven)) = held.get(&store, 999)? else {
+        panic!("expected an i31");
+    };
+    assert_eq!(seven.as_i31().map(|i| i.get_u32()), Some(7));
+    assert!(held.get(&store, 1000).is_err(), "out of bounds");
+
+    // An array wasm made, read by the host.
+    let make = instance.get_func(&store, "make").expect("make");
+    let mut out = [Val::AnyRef(None)];
+    make.call(&mut store, &[Val::I32(5)], &mut out)?;
+    let Val::AnyRef(Some(made)) = out[0] else {
+        panic!("expected an array");
+    };
+    let made = made.as_array().expect("an array");
+    let Val::AnyRef(Some(five)) = made.get(&store, 2)? else {
+        panic!("expected an i31");
+    };
+    assert_eq!(five.as_i31().map(|i| i.get_u32()), Some(5));
+    Ok(())
+}
+
+/// Thousands of suspended continuations, each holding structs in locals
+/// and on its operand stack, survive many collections and resume with
+/// every value intact.
+#[test]
+fn thousands_of_suspended_continuations_keep_their_objects() -> Result<()> {
+    let mut config = Config::new();
+    config.wasm_stack_switching(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_gc.wast"))?;
+    // The script's module, then its many-suspended function with 3,000.
+    let module_text = &script[script.find("(module").expect("module")
+        ..script.find("(assert_return").expect("assertions")];
+    let sum = call_i32(&mut store, module_text, "many-suspended", &[Val::I32(3000)])?;
+    assert_eq!(sum, 71 * 3000);
+    assert!(store.gc_collections() > 10, "{}", store.gc_collections());
+    Ok(())
+}

@@ -16,7 +16,7 @@
   (tag $give (param (ref null $node)))
   (tag $take (result (ref null $node)))
 
-  (table $ks 1000 (ref null $k))
+  (table $ks 4000 (ref null $k))
 
   (func $garbage (param $n i32)
     (loop $l

@@ -37,6 +37,7 @@ mod engine;
 mod exception;
 mod externals;
 mod func;
+mod gc_objects;
 mod instance;
 mod limits;
 mod linker;
@@ -53,10 +54,11 @@ pub use exception::{Tag, ThrownException};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use fxtime_environ::{
-    FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, Mutability, RefType, TableType,
-    TrapKind, WasmError, WasmValType as ValType,
+    FieldType, FuncType, GlobalType, HeapType, IndexType, Limits, MemoryType, Mutability, RefType,
+    StorageType, TableType, TrapKind, TypeRef, WasmError, WasmValType as ValType,
 };
 pub use fxtime_runtime::code::FrameInfo;
+pub use gc_objects::{ArrayRef, ArrayType, StructRef, StructType};
 pub use instance::Instance;
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,

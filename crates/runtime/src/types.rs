@@ -56,6 +56,12 @@ impl TypeRegistry {
         self.register_group(Box::new([SubType::func(ty.clone())]))
     }
 
+    /// The canonical id of the type definition `ty` alone in its group
+    /// (its references must be engine ids).
+    pub fn register_single(&self, ty: SubType) -> u32 {
+        self.register_group(Box::new([ty]))
+    }
+
     fn register_group(&self, key: Box<[SubType]>) -> u32 {
         if let Some(base) = self.read().groups.get(&key) {
             return *base;
