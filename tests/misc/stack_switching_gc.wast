@@ -142,3 +142,75 @@
 
 (assert_return (invoke "many-suspended" (i32.const 300)) (i32.const 21300))
 (assert_return (invoke "payloads") (i32.const 4495))
+
+(module
+  ;; GC values through switch (arguments both ways) and resume_throw
+  ;; (an exception payload raised inside a suspended continuation), with
+  ;; garbage made between every step.
+  (type $box (struct (field $v i32)))
+  (type $bytes (array (mut i8)))
+  (type $f (func (param (ref null $box))))
+  (type $k (cont $f))
+  ;; A coroutine: takes a box and the other's continuation, switches back.
+  (rec
+    (type $g (func (param (ref null $box) (ref null $k2))))
+    (type $k2 (cont $g)))
+  (type $u (func))
+  (type $ku (cont $u))
+  (tag $sw)
+  (tag $boom (param (ref null $box)))
+  (tag $yield)
+  (global $total (mut i32) (i32.const 0))
+
+  (func $garbage (param $n i32)
+    (loop $l
+      (drop (struct.new $box (local.get $n)))
+      (drop (array.new_default $bytes (i32.const 1000)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+
+  ;; Receives a box, adds its value, makes garbage, passes a new box on by
+  ;; switching to the other coroutine; 50 rounds.
+  (func $player (type $g) (param $b (ref null $box)) (param $other (ref null $k2))
+    (local $i i32)
+    (loop $round
+      (global.set $total (i32.add (global.get $total) (struct.get $box $v (local.get $b))))
+      (call $garbage (i32.const 10))
+      (switch $k2 $sw (struct.new $box (i32.add (local.get $i) (i32.const 1))) (local.get $other))
+      (local.set $other)
+      (local.set $b)
+      (br_if $round (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 50)))))
+  (elem declare func $player $catcher)
+
+  (func (export "switching") (result i32)
+    (global.set $total (i32.const 0))
+    (resume $k2 (on $sw switch)
+      (struct.new $box (i32.const 1000))
+      (cont.new $k2 (ref.func $player))
+      (cont.new $k2 (ref.func $player)))
+    (global.get $total))
+
+  ;; Suspends, then catches the exception a resume_throw raises in it and
+  ;; adds its box's value after more garbage.
+  (func $catcher (type $f) (param $caught (ref null $box))
+    (local.set $caught
+      (block $h (result (ref null $box))
+        (try_table (catch $boom $h) (suspend $yield))
+        (return)))
+    (call $garbage (i32.const 100))
+    (global.set $total
+      (i32.add (global.get $total) (struct.get $box $v (local.get $caught)))))
+
+  (func (export "throwing") (result i32)
+    (local $k (ref null $ku))
+    (global.set $total (i32.const 0))
+    (block $on_yield (result (ref $ku))
+      (resume $k (on $yield $on_yield) (ref.null $box) (cont.new $k (ref.func $catcher)))
+      (unreachable))
+    (local.set $k)
+    (call $garbage (i32.const 100))
+    (resume_throw $ku $boom (struct.new $box (i32.const 77)) (local.get $k))
+    (global.get $total))
+)
+
+(assert_return (invoke "switching") (i32.const 3500))
+(assert_return (invoke "throwing") (i32.const 77))
