@@ -151,21 +151,53 @@ pub(crate) unsafe extern "C" fn array_new(
     array
 }
 
-pub(crate) unsafe extern "C" fn array_new_data(
-    vmctx: *mut u8,
+/// A data or element segment of the calling instance.
+#[derive(Clone, Copy)]
+enum Segment {
+    Data(DataIndex),
+    Elem(ElemIndex),
+}
+
+/// The bytes of `len` elements of `element_size` bytes taken from
+/// `segment` from `offset` (bytes of a data segment, values of an element
+/// segment); `None` when that is beyond the segment.
+fn segment_bytes(
+    instance: &Instance,
+    segment: Segment,
+    offset: u32,
+    len: u32,
+    element_size: u32,
+) -> Option<Vec<u8>> {
+    let start = offset as usize;
+    match segment {
+        Segment::Data(d) => {
+            let bytes = (len as usize).checked_mul(element_size as usize)?;
+            let data = instance.data_bytes(d);
+            Some(data.get(start..start.checked_add(bytes)?)?.to_vec())
+        }
+        Segment::Elem(e) => {
+            let values = instance.element_values(e);
+            let values = values.get(start..start.checked_add(len as usize)?)?;
+            let mut bytes = vec![0; values.len() * element_size as usize];
+            write_values(&mut bytes, element_size, values);
+            Some(bytes)
+        }
+    }
+}
+
+/// `array.new_data` and `array.new_elem`: a new array of type `ty` with
+/// `len` elements from `segment` at `offset`.
+fn new_from_segment(
+    instance: &mut Instance,
     ty: u32,
-    data: u32,
+    segment: Segment,
     offset: u32,
     len: u32,
 ) -> *mut u8 {
-    // SAFETY: called by generated code with its vmctx.
-    let instance = unsafe { instance(vmctx) };
     let (element_size, _) = array_type(instance, ty);
-    let segment = instance.data_bytes(DataIndex(data));
-    let source = (len as usize)
-        .checked_mul(element_size as usize)
-        .and_then(|bytes| segment.get(offset as usize..(offset as usize).checked_add(bytes)?));
-    let Some(source) = source.map(<[u8]>::to_vec) else {
+    // A copy: the segment's references stay rooted in the instance while
+    // the allocation may collect.
+    let Some(source) = segment_bytes(instance, segment, offset, len, element_size) else {
         return GC_OUT_OF_BOUNDS as *mut u8;
     };
     let Some(array) = new_array(instance, ty, len, &[]) else {
@@ -177,6 +209,18 @@ pub(crate) unsafe extern "C" fn array_new_data(
     array
 }
 
+pub(crate) unsafe extern "C" fn array_new_data(
+    vmctx: *mut u8,
+    ty: u32,
+    data: u32,
+    offset: u32,
+    len: u32,
+) -> *mut u8 {
+    // SAFETY: called by generated code with its vmctx.
+    let instance = unsafe { instance(vmctx) };
+    new_from_segment(instance, ty, Segment::Data(DataIndex(data)), offset, len)
+}
+
 pub(crate) unsafe extern "C" fn array_new_elem(
     vmctx: *mut u8,
     ty: u32,
@@ -186,21 +230,7 @@ pub(crate) unsafe extern "C" fn array_new_elem(
 ) -> *mut u8 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    let (element_size, _) = array_type(instance, ty);
-    let segment = instance.element_values(ElemIndex(elem));
-    let source = segment.get(offset as usize..(offset as usize).saturating_add(len as usize));
-    let Some(source) = source.map(<[u128]>::to_vec) else {
-        return GC_OUT_OF_BOUNDS as *mut u8;
-    };
-    // The segment's values stay rooted in the instance during the
-    // allocation; the copy taken here is what gets written.
-    let Some(array) = new_array(instance, ty, len, &[]) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: a new array of that type, ours alone.
-    let bytes = unsafe { elements(array, element_size, 0, len) }.unwrap_or_default();
-    write_values(bytes, element_size, &source);
-    array
+    new_from_segment(instance, ty, Segment::Elem(ElemIndex(elem)), offset, len)
 }
 
 /// Writes each of `values` (raw slots) to the next element of `bytes`.
@@ -266,30 +296,59 @@ pub(crate) unsafe extern "C" fn array_copy(
     }
 }
 
+/// `array.init_data` and `array.init_elem`: elements `dst..dst + len` of
+/// `array` (of type `ty`) from `segment` at `src`. 1, 0 when the array's
+/// range is out of bounds, `GC_OUT_OF_BOUNDS` when the segment's is.
+///
+/// # Safety
+///
+/// `array` must be a live array of type `ty` of the instance's module.
+unsafe fn init_from_segment(
+    instance: &mut Instance,
+    array: *mut u8,
+    ty: u32,
+    segment: Segment,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let (element_size, _) = array_type(instance, ty);
+    // SAFETY: the caller's promise.
+    let Some(bytes) = (unsafe { elements(array, element_size, dst, len) }) else {
+        return status(false);
+    };
+    match segment_bytes(instance, segment, src, len, element_size) {
+        Some(source) => {
+            bytes.copy_from_slice(&source);
+            written(instance, array, ty);
+            status(true)
+        }
+        None => GC_OUT_OF_BOUNDS as u32,
+    }
+}
+
 pub(crate) unsafe extern "C" fn array_init_data(
     vmctx: *mut u8,
     array: *mut u8,
     ty: u32,
     data: u32,
-    dst_index: u32,
-    offset: u32,
+    dst: u32,
+    src: u32,
     len: u32,
 ) -> u32 {
-    // SAFETY: called by generated code with its vmctx.
-    let instance = unsafe { instance(vmctx) };
-    let (element_size, _) = array_type(instance, ty);
-    // SAFETY: generated code passes a live array of type `ty`.
-    let Some(bytes) = (unsafe { elements(array, element_size, dst_index, len) }) else {
-        return status(false);
-    };
-    let segment = instance.data_bytes(DataIndex(data));
-    let end = (offset as usize).checked_add(bytes.len());
-    match end.and_then(|end| segment.get(offset as usize..end)) {
-        Some(source) => {
-            bytes.copy_from_slice(source);
-            status(true)
-        }
-        None => GC_OUT_OF_BOUNDS as u32,
+    // SAFETY: called by generated code with its vmctx and a live array of
+    // type `ty`.
+    unsafe {
+        let instance = instance(vmctx);
+        init_from_segment(
+            instance,
+            array,
+            ty,
+            Segment::Data(DataIndex(data)),
+            dst,
+            src,
+            len,
+        )
     }
 }
 
@@ -298,26 +357,22 @@ pub(crate) unsafe extern "C" fn array_init_elem(
     array: *mut u8,
     ty: u32,
     elem: u32,
-    dst_index: u32,
-    src_index: u32,
+    dst: u32,
+    src: u32,
     len: u32,
 ) -> u32 {
-    // SAFETY: called by generated code with its vmctx.
-    let instance = unsafe { instance(vmctx) };
-    let (element_size, _) = array_type(instance, ty);
-    // SAFETY: generated code passes a live array of type `ty`.
-    let Some(bytes) = (unsafe { elements(array, element_size, dst_index, len) }) else {
-        return status(false);
-    };
-    let segment = instance.element_values(ElemIndex(elem));
-    let end = (src_index as usize).saturating_add(len as usize);
-    match segment.get(src_index as usize..end) {
-        Some(values) => {
-            write_values(bytes, element_size, values);
-            written(instance, array, ty);
-            status(true)
-        }
-        None => GC_OUT_OF_BOUNDS as u32,
+    // SAFETY: as for `array_init_data`.
+    unsafe {
+        let instance = instance(vmctx);
+        init_from_segment(
+            instance,
+            array,
+            ty,
+            Segment::Elem(ElemIndex(elem)),
+            dst,
+            src,
+            len,
+        )
     }
 }
 
