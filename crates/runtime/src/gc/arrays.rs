@@ -308,9 +308,7 @@ unsafe fn init_from_segment(
     array: *mut u8,
     ty: u32,
     segment: Segment,
-    dst: u32,
-    src: u32,
-    len: u32,
+    [dst, src, len]: [u32; 3],
 ) -> u32 {
     let (element_size, _) = array_type(instance, ty);
     // SAFETY: the caller's promise.
@@ -336,20 +334,10 @@ pub(crate) unsafe extern "C" fn array_init_data(
     src: u32,
     len: u32,
 ) -> u32 {
+    let segment = Segment::Data(DataIndex(data));
     // SAFETY: called by generated code with its vmctx and a live array of
     // type `ty`.
-    unsafe {
-        let instance = instance(vmctx);
-        init_from_segment(
-            instance,
-            array,
-            ty,
-            Segment::Data(DataIndex(data)),
-            dst,
-            src,
-            len,
-        )
-    }
+    unsafe { init_from_segment(instance(vmctx), array, ty, segment, [dst, src, len]) }
 }
 
 pub(crate) unsafe extern "C" fn array_init_elem(
@@ -361,19 +349,9 @@ pub(crate) unsafe extern "C" fn array_init_elem(
     src: u32,
     len: u32,
 ) -> u32 {
+    let segment = Segment::Elem(ElemIndex(elem));
     // SAFETY: as for `array_init_data`.
-    unsafe {
-        let instance = instance(vmctx);
-        init_from_segment(
-            instance,
-            array,
-            ty,
-            Segment::Elem(ElemIndex(elem)),
-            dst,
-            src,
-            len,
-        )
-    }
+    unsafe { init_from_segment(instance(vmctx), array, ty, segment, [dst, src, len]) }
 }
 
 /// Defines `$name`, what generated code calls for builtin `$target`, which
