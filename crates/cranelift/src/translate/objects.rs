@@ -86,7 +86,6 @@ impl FuncTranslator<'_> {
                 } else {
                     self.null_checked(object, offset, TrapKind::NullStructReference)
                 };
-                let trap = if offset < NULL_GUARD { trap } else { None };
                 self.store_field(object, offset, storage, value, trap);
             }
             _ => return Ok(false),

@@ -88,6 +88,9 @@ pub struct Marker {
     kinds: *const Block,
     /// Bytes of the cells marked.
     marked_bytes: usize,
+    /// The roots seen, kept for `verify_marks` (debug builds under the
+    /// stress mode).
+    roots: Option<Vec<u64>>,
 }
 
 impl Marker {
@@ -96,6 +99,9 @@ impl Marker {
     pub fn mark_word(&mut self, word: u64) {
         if word == 0 || word & 1 == 1 {
             return;
+        }
+        if let Some(roots) = &mut self.roots {
+            roots.push(word);
         }
         let object = word as usize as *mut u8;
         let offset = (word as usize).wrapping_sub(self.base);
@@ -146,6 +152,7 @@ impl GcHeap {
             blocks: self.marks.len(),
             kinds: self.blocks.as_ptr(),
             marked_bytes: 0,
+            roots: (cfg!(debug_assertions) && self.stress.is_some()).then(Vec::new),
         };
         (marker, full)
     }
@@ -195,12 +202,20 @@ impl GcHeap {
         types: &TypeRegistry,
         regions: &mut BumpRegions,
     ) {
+        // The roots alone (children are recorded too while tracing).
+        let roots = marker.roots.take();
         for object in self.remembered.drain(..) {
             // SAFETY: remembered objects are live old objects.
             unsafe { (*object.cast::<VMGcHeader>()).kind_and_mark &= !GC_REMEMBERED_BIT };
             marker.stack.push(object);
         }
         self.trace(&mut marker, types);
+        #[cfg(debug_assertions)]
+        if let Some(roots) = roots {
+            self.verify_marks(&roots, types);
+        }
+        #[cfg(not(debug_assertions))]
+        drop(roots);
         self.drop_unreached_host_data();
         let swept: Vec<usize> = if full {
             (0..self.blocks.len()).collect()
@@ -296,47 +311,84 @@ impl GcHeap {
     fn trace(&mut self, marker: &mut Marker, types: &TypeRegistry) {
         while let Some(object) = marker.stack.pop() {
             // SAFETY: only live objects are marked and pushed.
-            let header = unsafe { *object.cast::<VMGcHeader>() };
-            let kind = (header.kind_and_mark & 0xff) as u8;
-            let info = if kind == GcKind::Struct as u8 || kind == GcKind::Array as u8 {
-                cached(&mut self.trace_info, header.type_id, || {
-                    TraceInfo::of(types, header.type_id)
-                })
-            } else if kind == GcKind::Exception as u8 {
-                // SAFETY: an exception's header says its tag, which its
-                // store owns.
-                let tag_type = unsafe { (*(*object.cast::<VMExceptionHeader>()).tag).type_id };
-                cached(&mut self.exception_trace_info, tag_type, || {
-                    TraceInfo::of_exception(types, tag_type)
-                })
-            } else {
-                continue;
-            };
-            match info {
-                TraceInfo::Struct(offsets) => {
-                    for offset in offsets.iter() {
-                        // SAFETY: a reference field of the struct.
-                        marker.mark_word(unsafe {
-                            object.add(*offset as usize).cast::<u64>().read()
-                        });
-                    }
+            unsafe { self.for_each_child(object, types, |word| marker.mark_word(word)) };
+        }
+    }
+
+    /// Calls `f` with every reference word of `object`: the fields, elements
+    /// or payload slots its type says are references.
+    ///
+    /// # Safety
+    ///
+    /// `object` must be a live object of this heap.
+    unsafe fn for_each_child(
+        &mut self,
+        object: *mut u8,
+        types: &TypeRegistry,
+        mut f: impl FnMut(u64),
+    ) {
+        // SAFETY: a live object starts with its header.
+        let header = unsafe { *object.cast::<VMGcHeader>() };
+        let kind = (header.kind_and_mark & 0xff) as u8;
+        let info = if kind == GcKind::Struct as u8 || kind == GcKind::Array as u8 {
+            cached(&mut self.trace_info, header.type_id, || {
+                TraceInfo::of(types, header.type_id)
+            })
+        } else if kind == GcKind::Exception as u8 {
+            // SAFETY: an exception's header says its tag, which its store
+            // owns.
+            let tag_type = unsafe { (*(*object.cast::<VMExceptionHeader>()).tag).type_id };
+            cached(&mut self.exception_trace_info, tag_type, || {
+                TraceInfo::of_exception(types, tag_type)
+            })
+        } else {
+            return;
+        };
+        match info {
+            TraceInfo::Struct(offsets) => {
+                for offset in offsets.iter() {
+                    // SAFETY: a reference field of the struct.
+                    f(unsafe { object.add(*offset as usize).cast::<u64>().read() });
                 }
-                TraceInfo::References => {
-                    // SAFETY: an array keeps its length after the header,
-                    // and its elements (words here) after that.
-                    unsafe {
-                        let len = object
-                            .add(ARRAY_LENGTH_OFFSET as usize)
-                            .cast::<u32>()
-                            .read();
-                        let elements = object.add(ARRAY_DATA_OFFSET as usize).cast::<u64>();
-                        for i in 0..len as usize {
-                            marker.mark_word(elements.add(i).read_unaligned());
-                        }
-                    }
-                }
-                TraceInfo::Leaf => {}
             }
+            TraceInfo::References => {
+                // SAFETY: an array keeps its length after the header, and
+                // its elements (words here) after that.
+                unsafe {
+                    let len = object
+                        .add(ARRAY_LENGTH_OFFSET as usize)
+                        .cast::<u32>()
+                        .read();
+                    let elements = object.add(ARRAY_DATA_OFFSET as usize).cast::<u64>();
+                    for i in 0..len as usize {
+                        f(elements.add(i).read_unaligned());
+                    }
+                }
+            }
+            TraceInfo::Leaf => {}
+        }
+    }
+
+    /// Debug builds under the stress mode: checks that every object the
+    /// roots reach, through old objects too, is marked, so a missing write
+    /// barrier or root shows up at the collection that misses it.
+    #[cfg(debug_assertions)]
+    fn verify_marks(&mut self, roots: &[u64], types: &TypeRegistry) {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<u64> = roots.to_vec();
+        while let Some(word) = stack.pop() {
+            if word == 0 || word & 1 == 1 || !seen.insert(word) {
+                continue;
+            }
+            let object = word as usize as *mut u8;
+            // SAFETY: roots and fields hold live objects.
+            let header = unsafe { *object.cast::<VMGcHeader>() };
+            assert!(
+                header.kind_and_mark & GC_MARK_BIT != 0,
+                "GC verification: a reachable object at {word:#x} ({header:?}) is not marked"
+            );
+            // SAFETY: as above.
+            unsafe { self.for_each_child(object, types, |child| stack.push(child)) };
         }
     }
 
