@@ -214,3 +214,40 @@
 
 (assert_return (invoke "switching") (i32.const 3500))
 (assert_return (invoke "throwing") (i32.const 77))
+
+(module
+  ;; Continuation references in struct fields and array elements (16
+  ;; bytes each), stored, copied and resumed (Wasmtime 49 refuses these
+  ;; types).
+  (type $f (func (result i32)))
+  (type $k (cont $f))
+  (type $f2 (func (param i32) (result i32)))
+  (type $k2 (cont $f2))
+  (type $holder (struct (field (mut (ref null $k)))))
+  (type $ks (array (mut (ref null $k2))))
+  (tag $yield (result i32))
+  (func $gen (result i32)
+    (i32.add (suspend $yield) (i32.const 100)))
+  (elem declare func $gen)
+  (func (export "in-objects") (result i32)
+    (local $h (ref $holder)) (local $a (ref $ks)) (local $b (ref $ks))
+    (local $c (ref null $k2))
+    (local.set $h (struct.new $holder (cont.new $k (ref.func $gen))))
+    (block $on (result (ref $k2))
+      (return (resume $k (on $yield $on) (struct.get $holder 0 (local.get $h)))))
+    (local.set $c)
+    ;; The suspended continuation fills a new array, which is copied.
+    (local.set $a (array.new $ks (ref.null $k2) (i32.const 4)))
+    (array.fill $ks (local.get $a) (i32.const 1) (local.get $c) (i32.const 1))
+    (local.set $c (ref.null $k2))
+    (local.set $b (array.new $ks (ref.null $k2) (i32.const 4)))
+    (array.copy $ks $ks (local.get $b) (i32.const 0) (local.get $a) (i32.const 0) (i32.const 4))
+    (struct.set $holder 0 (local.get $h) (ref.null $k))
+    (block $on2 (result (ref $k2))
+      (return (resume $k2 (on $yield $on2) (i32.const 7)
+        (array.get $ks (local.get $b) (i32.const 1)))))
+    (drop)
+    (i32.const -1))
+)
+
+(assert_return (invoke "in-objects") (i32.const 107))
