@@ -46,6 +46,9 @@ pub(crate) type MarkBits = [u64; BLOCK_SIZE / 16 / 64];
 /// Host data behind an extern object.
 pub type HostData = Box<dyn Any + Send + Sync>;
 
+/// What the allocator adds to each boxed host value, about.
+const HOST_BOX_OVERHEAD: usize = 16;
+
 /// What a block of the heap holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {
@@ -282,6 +285,10 @@ impl GcHeap {
             Ok(object) => object,
             Err(failure) => return Err((failure, data)),
         };
+        // The host value's own box counts toward the nursery too, so that
+        // big host values are collected as soon as small objects would be
+        // (what they own besides is beyond the heap's sight).
+        self.allocated += std::mem::size_of_val(&*data) + HOST_BOX_OVERHEAD;
         let entry = Some((object.as_ptr() as usize, data));
         let index = match self.free_host_slots.pop() {
             Some(index) => {
