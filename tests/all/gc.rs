@@ -371,3 +371,40 @@ fn thousands_of_suspended_continuations_keep_their_objects() -> Result<()> {
     assert!(store.gc_collections() > 10, "{}", store.gc_collections());
     Ok(())
 }
+
+/// A struct bigger than the largest cell, with fields beyond the
+/// unmapped first page (where null checks are explicit), and an array
+/// too large for any heap: clean traps, right values.
+#[test]
+fn large_structs_and_impossible_arrays() -> Result<()> {
+    let fields = "(field (mut i64)) ".repeat(600);
+    let wat = format!(
+        r#"(module
+          (type $big (struct {fields}))
+          (type $arr (array (mut i64)))
+          (func (export "far") (result i32)
+            (local $s (ref $big))
+            (local.set $s (struct.new_default $big))
+            (struct.set $big 599 (local.get $s) (i64.const 42))
+            (i32.wrap_i64 (struct.get $big 599 (local.get $s))))
+          (func (export "null-far") (result i32)
+            (i32.wrap_i64 (struct.get $big 599 (ref.null $big))))
+          (func (export "null-far-set") (result i32)
+            (struct.set $big 599 (ref.null $big) (i64.const 1))
+            (i32.const 0))
+          (func (export "huge") (result i32)
+            (array.len (array.new_default $arr (i32.const 0x7fffffff)))))"#
+    );
+    let engine = Engine::new(&Config::new())?;
+    let mut store = Store::new(&engine, ());
+    assert_eq!(call_i32(&mut store, &wat, "far", &[])?, 42);
+    for (func, message) in [
+        ("null-far", "null structure reference"),
+        ("null-far-set", "null structure reference"),
+        ("huge", "GC heap out of memory"),
+    ] {
+        let err = call_i32(&mut store, &wat, func, &[]).unwrap_err();
+        assert!(format!("{err:?}").contains(message), "{func}: {err:?}");
+    }
+    Ok(())
+}
