@@ -408,3 +408,54 @@ fn large_structs_and_impossible_arrays() -> Result<()> {
     }
     Ok(())
 }
+
+/// A host function called from inside a continuation allocates (and, under
+/// the stress mode, collects each time) while the continuation's frames,
+/// and its resumer's, hold structs: the walk starts at the host function's
+/// trampoline on the continuation's stack and crosses into the resumer.
+#[test]
+fn host_functions_in_continuations_collect_safely() -> Result<()> {
+    use fxtime::{Caller, ExternRef, FuncType, RootScope};
+    let mut config = Config::new();
+    config.wasm_stack_switching(true).gc_stress(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_new(
+        "host",
+        "churn",
+        FuncType::new([], []),
+        |mut caller: Caller<'_, ()>, _, _| {
+            for i in 0..200 {
+                let mut scope = RootScope::new(&mut caller);
+                ExternRef::new(&mut scope, i)?;
+            }
+            Ok(())
+        },
+    )?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "churn" (func $churn))
+          (type $box (struct (field i32)))
+          (type $f (func (result i32)))
+          (type $k (cont $f))
+          (func $inside (result i32)
+            (local $mine (ref $box))
+            (local.set $mine (struct.new $box (i32.const 30)))
+            (call $churn)
+            (struct.get $box 0 (local.get $mine)))
+          (elem declare func $inside)
+          (func (export "run") (result i32)
+            (local $outer (ref $box))
+            (local.set $outer (struct.new $box (i32.const 12)))
+            (i32.add
+              (resume $k (cont.new $k (ref.func $inside)))
+              (struct.get $box 0 (local.get $outer)))))"#,
+    )?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<(), i32>(&store, "run")?;
+    assert_eq!(run.call(&mut store, ())?, 42);
+    assert!(store.gc_collections() >= 200);
+    Ok(())
+}
