@@ -199,7 +199,7 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
         .ins()
         .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);
     let params: Vec<_> = ty.params().map(ir_type).collect();
-    if ty.params().any(crate::translate::is_gc_reference) {
+    if ty.params().any(|t| t.is_gc_reference()) {
         // Bound references leave the buffer (see `VMContRef::gc_bound`).
         emit::clear_gc_bound(&mut b, cont);
     }

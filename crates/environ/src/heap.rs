@@ -247,6 +247,14 @@ pub enum StorageType {
     Val(WasmValType),
 }
 
+impl StorageType {
+    /// Whether a field or element stored so holds a reference the garbage
+    /// collector traces (see [`WasmValType::is_gc_reference`]).
+    pub fn is_gc_reference(&self) -> bool {
+        matches!(self, StorageType::Val(ty) if ty.is_gc_reference())
+    }
+}
+
 /// A struct field or array element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FieldType {

@@ -1,7 +1,7 @@
 //! Index spaces and types of a module, independent of wasmparser.
 
 use crate::heap::{CompositeKind, convert_ref_type};
-use crate::{RefType, TypeRef, WasmResult};
+use crate::{HeapType, RefType, TypeRef, WasmResult};
 use std::fmt;
 
 macro_rules! index_types {
@@ -83,6 +83,17 @@ impl WasmValType {
     /// `type_ids`.
     pub fn canonicalize(self, type_ids: &[u32]) -> WasmValType {
         self.map_type_refs(&|r| canonical_ref(r, type_ids))
+    }
+
+    /// Whether values of this type are references the garbage collector
+    /// traces: one word of the `any`, `extern` or `exn` hierarchy (objects
+    /// of the GC heap, or i31s). Function references point to objects the
+    /// store owns, and continuation references are not traced.
+    pub fn is_gc_reference(&self) -> bool {
+        matches!(
+            self,
+            WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern | HeapType::Exn)
+        )
     }
 
     /// Whether every value of (canonical) type `self` is of type `other`;

@@ -8,7 +8,7 @@
 
 use crate::store::StoreInner;
 use crate::values::{AnyRef, ObjectInfo};
-use crate::{AsContext, AsContextMut, Engine, Val, ValType};
+use crate::{AsContext, AsContextMut, Engine, Val};
 use anyhow::{Result, bail};
 use fxtime_environ::gc::{
     ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, StructLayout, storage_size,
@@ -170,17 +170,10 @@ fn write<T>(
 ) {
     // SAFETY: the object is alive (rooted) and the field lies inside it.
     unsafe { gc::write_raw(object, offset, storage_size(field.storage), raw) };
-    if matches!(field.storage, StorageType::Val(ty) if is_traced(ty)) {
+    if field.storage.is_gc_reference() {
         // SAFETY: a live object of this store's heap.
         unsafe { store.opaque.gc_mut().remember(object.as_ptr()) };
     }
-}
-
-fn is_traced(ty: ValType) -> bool {
-    matches!(ty, WasmValType::Ref(r) if matches!(
-        r.heap.top(),
-        fxtime_environ::HeapType::Any | fxtime_environ::HeapType::Extern | fxtime_environ::HeapType::Exn
-    ))
 }
 
 impl StructRef {

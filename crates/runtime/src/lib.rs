@@ -23,6 +23,7 @@ pub mod code;
 pub mod continuations;
 pub mod epoch;
 pub mod exceptions;
+mod frames;
 pub mod gc;
 pub mod gdb_jit;
 pub mod instance;

@@ -13,14 +13,13 @@ use crate::types::TypeRegistry;
 mod roots;
 
 use fxtime_environ::gc::{
-    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GcKind, NO_TYPE_ID, StructLayout, VMGcHeader,
-    array_size, storage_size,
+    ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, EXTERN_OBJECT_SIZE, GcKind, NO_TYPE_ID, StructLayout,
+    VMGcHeader, array_size, storage_size,
 };
 use fxtime_environ::vm::{
     VAL_RAW_SIZE, VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition,
 };
 use fxtime_environ::{FieldType, StorageType, TableType, WasmValType};
-pub(crate) use roots::is_traced;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -346,7 +345,7 @@ impl StoreOpaque {
         let mut global = Box::new(value);
         let ptr: *mut VMGlobalDefinition = &mut *global;
         self.globals.push(global);
-        self.global_traced.push(roots::is_traced(ty));
+        self.global_traced.push(ty.is_gc_reference());
         ptr
     }
 
@@ -515,19 +514,14 @@ impl StoreOpaque {
 
     /// A new extern object holding `data`; `None` when the heap is full.
     pub fn gc_alloc_extern(&mut self, data: HostData) -> Option<NonNull<u8>> {
-        let data = match self.gc.alloc_extern(&mut self.context.gc_bump, data, false) {
-            Ok(object) => return Some(object),
-            Err((_, data)) => data,
+        let header = VMGcHeader {
+            type_id: NO_TYPE_ID,
+            kind_and_mark: GcKind::Extern as u32,
         };
-        self.collect_garbage(false);
-        let data = match self.gc.alloc_extern(&mut self.context.gc_bump, data, true) {
-            Ok(object) => return Some(object),
-            Err((_, data)) => data,
-        };
-        self.collect_garbage(true);
-        self.gc
-            .alloc_extern(&mut self.context.gc_bump, data, true)
-            .ok()
+        let object = self.gc_alloc(header, EXTERN_OBJECT_SIZE)?;
+        // SAFETY: a new extern object of this store's heap.
+        unsafe { self.gc.attach_host_data(object, data) };
+        Some(object)
     }
 
     /// The store's GC heap, to change its settings.

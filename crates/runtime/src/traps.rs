@@ -14,8 +14,9 @@
 //! trap there are only frames of generated code (host functions called from
 //! wasm return an error status instead of unwinding).
 
-use crate::code::{PcKind, lookup_pc, lookup_trap};
+use crate::code::lookup_trap;
 use crate::continuations::Continuations;
+use crate::frames::{PausedFrame, walk};
 use fxtime_environ::TrapKind;
 use fxtime_environ::vm::{VMContRef, VMHandlerList, VMStoreContext};
 use std::cell::{Cell, UnsafeCell};
@@ -315,7 +316,13 @@ unsafe fn capture_pcs(pc: usize, fp: usize, activation: *const Activation) -> Ve
     // SAFETY: per the contract, both walks start at frames of generated
     // code, which keep frame pointers.
     unsafe {
-        walk_frames(pc, fp, &mut pcs);
+        let trapping = PausedFrame {
+            pc,
+            fp,
+            sp: 0,
+            at_switch: false,
+        };
+        record_pcs(trapping, &mut pcs);
         let mut activation = activation;
         while !activation.is_null() {
             let exit_fp = (*activation).saved_exit_fp;
@@ -384,40 +391,26 @@ pub unsafe fn store_exits(store: *mut VMStoreContext) -> Vec<usize> {
 /// cheap.
 const MAX_FRAMES: usize = 1000;
 
-/// Walks wasm frames starting at the caller of a host trampoline whose
-/// frame pointer is `exit_fp`.
+/// Records the wasm frames starting at the caller of a host trampoline
+/// (or builtin shim) whose frame pointer is `exit_fp`.
 unsafe fn walk_from_exit(exit_fp: usize, pcs: &mut Vec<usize>) {
     // SAFETY: a trampoline frame holds the saved frame pointer and the
     // return address into its wasm caller.
-    unsafe {
-        let pc = *((exit_fp + 8) as *const usize);
-        let fp = *(exit_fp as *const usize);
-        walk_frames(pc, fp, pcs);
-    }
+    unsafe { record_pcs(PausedFrame::caller_of(exit_fp), pcs) }
 }
 
-/// Follows the frame-pointer chain while it stays in generated code,
-/// stopping at an entry trampoline. The bottom frame of a continuation
-/// stack (the start trampoline) links to the frame that resumed it, so
-/// the walk continues through every continuation of a chain.
-unsafe fn walk_frames(mut pc: usize, mut fp: usize, pcs: &mut Vec<usize>) {
-    let start_trampoline = fxtime_fibre::start_trampoline_range();
-    loop {
-        match lookup_pc(pc) {
-            Some(PcKind::Wasm(_)) if pcs.len() < MAX_FRAMES => pcs.push(pc),
-            Some(PcKind::Wasm(_) | PcKind::HostTrampoline | PcKind::ContinuationEntry) => {}
-            None if start_trampoline.contains(&pc) => {}
-            Some(PcKind::EntryTrampoline) | None => return,
-        }
-        if fp == 0 {
-            return;
-        }
-        // SAFETY: `fp` is the frame pointer of a frame of generated code,
-        // which saved its caller's frame pointer and return address there.
-        unsafe {
-            pc = *((fp + 8) as *const usize);
-            fp = *(fp as *const usize);
-        }
+/// Records the program counters of the wasm frames from `frame` outwards
+/// (see `frames::walk`: through every continuation of a chain), up to
+/// [`MAX_FRAMES`] in all.
+unsafe fn record_pcs(frame: PausedFrame, pcs: &mut Vec<usize>) {
+    // SAFETY: the caller's promise: a frame of generated code.
+    unsafe {
+        walk(frame, None, |frame| {
+            if pcs.len() < MAX_FRAMES {
+                pcs.push(frame.pc);
+            }
+            pcs.len() < MAX_FRAMES
+        });
     }
 }
 

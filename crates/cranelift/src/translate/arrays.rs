@@ -96,7 +96,7 @@ impl FuncTranslator<'_> {
                     .storage;
                 let [array, index, value] = self.popn();
                 let address = self.element_address(array, index, storage);
-                if super::objects::is_traced(storage) {
+                if storage.is_gc_reference() {
                     // The array is known not to be null by now.
                     self.write_barrier(array, None);
                 }

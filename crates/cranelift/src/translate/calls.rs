@@ -99,14 +99,20 @@ impl FuncTranslator<'_> {
             func_ref,
             offsets::FUNC_REF_TYPE_ID as i32,
         );
+        let ok = self.type_test(actual, ty);
+        self.trap_if_zero(ok, TrapKind::IndirectCallTypeMismatch);
+    }
+
+    /// Whether canonical type id `actual` is module type `ty` (whose id the
+    /// vmctx holds) or a subtype.
+    pub(crate) fn type_test(&mut self, actual: Value, ty: TypeIndex) -> Value {
         let expected = self.builder.ins().load(
             ir::types::I32,
             trusted().with_readonly().with_can_move(),
             self.vmctx,
             self.offsets.type_id(ty) as i32,
         );
-        let ok = self.is_subtype(actual, expected, ty);
-        self.trap_if_zero(ok, TrapKind::IndirectCallTypeMismatch);
+        self.is_subtype(actual, expected, ty)
     }
 
     /// 1 when the canonical type `actual` is `expected` (module type `ty`)

@@ -169,17 +169,6 @@ impl FuncTranslator<'_> {
         };
         self.builder.ins().uextend(i32, yes)
     }
-
-    /// Whether canonical type id `actual` is module type `ty` or a subtype.
-    fn type_test(&mut self, actual: Value, ty: TypeIndex) -> Value {
-        let expected = self.builder.ins().load(
-            ir::types::I32,
-            trusted().with_readonly().with_can_move(),
-            self.vmctx,
-            self.offsets.type_id(ty) as i32,
-        );
-        self.is_subtype(actual, expected, ty)
-    }
 }
 
 /// What a cast checks of a non-null reference.

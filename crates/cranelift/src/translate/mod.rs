@@ -47,8 +47,8 @@ use cranelift_codegen::ir::{self, InstBuilder, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use fxtime_environ::vm::Builtin;
 use fxtime_environ::{
-    CompositeKind, DefinedFuncIndex, FuncIndex, FunctionBodyData, HeapType, ModuleInfo, TypeIndex,
-    VMOffsets, WasmError, WasmResult, WasmValType,
+    CompositeKind, DefinedFuncIndex, FuncIndex, FunctionBodyData, ModuleInfo, TypeIndex, VMOffsets,
+    WasmError, WasmResult, WasmValType,
 };
 use std::collections::HashMap;
 use wasmparser::Operator;
@@ -202,7 +202,7 @@ impl FuncTranslator<'_> {
     /// Cranelift as needing stack maps.
     fn declare_local(&mut self, ty: WasmValType) -> Variable {
         let var = self.builder.declare_var(ir_type(ty));
-        if is_gc_reference(ty) {
+        if ty.is_gc_reference() {
             self.builder.declare_var_needs_stack_map(var);
         }
         self.locals.push(var);
@@ -244,7 +244,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Whether an operand of the validator's type `ty` holds a GC reference
-    /// (see [`is_gc_reference`]). The validator names concrete types by its
+    /// (see `WasmValType::is_gc_reference`). The validator names concrete types by its
     /// own ids, which its resources resolve.
     fn is_gc_operand<T: wasmparser::WasmModuleResources>(
         &self,
@@ -362,21 +362,6 @@ impl FuncTranslator<'_> {
             WasmValType::F64 => ins.f64const(0.0),
             WasmValType::V128 => simd::zero_v128(&mut self.builder),
         })
-    }
-}
-
-/// Whether values of type `ty` are references the GC traces: those of the
-/// `any`, `extern` and `exn` hierarchies (one word each; funcrefs and
-/// contrefs point to objects the collector does not manage).
-pub(crate) fn is_gc_reference(ty: WasmValType) -> bool {
-    match ty {
-        WasmValType::Ref(r) => {
-            matches!(
-                r.heap.top(),
-                HeapType::Any | HeapType::Extern | HeapType::Exn
-            )
-        }
-        _ => false,
     }
 }
 

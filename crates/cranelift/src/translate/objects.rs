@@ -22,12 +22,6 @@ use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{StorageType, TrapKind, TypeIndex, WasmResult};
 use wasmparser::Operator;
 
-/// Whether a field or element stored as `storage` holds a reference the
-/// collector traces (and so needs the write barrier).
-pub(crate) fn is_traced(storage: StorageType) -> bool {
-    matches!(storage, StorageType::Val(ty) if super::is_gc_reference(ty))
-}
-
 /// Offsets below this from a null reference fault (the first page is
 /// never mapped), so an access there needs no explicit null check.
 const NULL_GUARD: u32 = 4096;
@@ -79,7 +73,7 @@ impl FuncTranslator<'_> {
             } => {
                 let (storage, offset) = self.field(*struct_type_index, *field_index);
                 let [object, value] = self.popn();
-                let trap = if is_traced(storage) {
+                let trap = if storage.is_gc_reference() {
                     // The barrier's header load is the null check.
                     self.write_barrier(object, Some(TrapKind::NullStructReference));
                     None

@@ -13,8 +13,8 @@
 //! same field: 0 continue with the values in the buffer, 1 raise the
 //! exception there (`resume_throw`).
 
+use super::FuncTranslator;
 use super::env::{trusted, trusted_readonly};
-use super::{FuncTranslator, is_gc_reference};
 use crate::abi::{self, POINTER, ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
@@ -164,7 +164,7 @@ impl FuncTranslator<'_> {
             .iter()
             .enumerate()
         {
-            if is_gc_reference(*ty) {
+            if ty.is_gc_reference() {
                 let slot = params - 1 - i;
                 if slot >= 64 {
                     return Err(WasmError::Limit(
@@ -325,7 +325,7 @@ impl FuncTranslator<'_> {
             traps(),
             &mut at_handler,
         );
-        let takes_references = ty.results().any(is_gc_reference);
+        let takes_references = ty.results().any(|t| t.is_gc_reference());
         self.wake(root, &ir_types(ty.results()), takes_references);
     }
 
@@ -348,7 +348,7 @@ impl FuncTranslator<'_> {
             .module
             .cont_func_type(own_type)
             .params()
-            .any(is_gc_reference);
+            .any(|t| t.is_gc_reference());
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
         let target = emit::consume(&mut self.builder, target, traps());

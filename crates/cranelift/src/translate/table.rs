@@ -56,7 +56,7 @@ impl FuncTranslator<'_> {
                 let is_64 = self.builder.func.dfg.value_type(delta) == I64;
                 let delta = self.clamp_table_index(delta);
                 let table = self.i32_const(*table);
-                let (low, high) = self.split_reference(init);
+                let (low, high) = self.value_words(init);
                 let result = self
                     .call_builtin(Builtin::TableGrow, &[table, low, high, delta])
                     .expect("table.grow has a result");
@@ -73,7 +73,7 @@ impl FuncTranslator<'_> {
                 let [dst, value, len] = self.popn();
                 let [dst, len] = [dst, len].map(|v| self.clamp_table_index(v));
                 let table = self.i32_const(*table);
-                let (low, high) = self.split_reference(value);
+                let (low, high) = self.value_words(value);
                 self.call_checked(Builtin::TableFill, &[table, dst, low, high, len]);
             }
             O::TableCopy {
@@ -162,16 +162,6 @@ impl FuncTranslator<'_> {
             value
         };
         self.builder.ins().icmp_imm_u(IntCC::Equal, value, 0)
-    }
-
-    /// A reference's low and high words (the high word is 0 unless it is
-    /// a continuation reference).
-    fn split_reference(&mut self, value: Value) -> (Value, Value) {
-        if self.builder.func.dfg.value_type(value) == I128 {
-            self.builder.ins().isplit(value)
-        } else {
-            (value, self.builder.ins().iconst(I64, 0))
-        }
     }
 
     /// A table index, size or length as the 32-bit operand of a builtin:

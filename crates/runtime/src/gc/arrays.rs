@@ -8,13 +8,7 @@ use crate::instance::Instance;
 use crate::libcalls::{instance, join, status};
 use fxtime_environ::gc::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, VMGcHeader, storage_size};
 use fxtime_environ::vm::GC_OUT_OF_BOUNDS;
-use fxtime_environ::{DataIndex, ElemIndex, StorageType, TypeIndex};
-
-/// Whether an element stored as `storage` is a reference the collector
-/// traces.
-fn is_traced_storage(storage: StorageType) -> bool {
-    matches!(storage, StorageType::Val(ty) if crate::store::is_traced(ty))
-}
+use fxtime_environ::{DataIndex, ElemIndex, TypeIndex};
 
 pub(crate) unsafe extern "C" fn gc_alloc(vmctx: *mut u8, header: u64, size: u32) -> *mut u8 {
     let header = VMGcHeader {
@@ -38,7 +32,7 @@ pub(crate) unsafe extern "C" fn gc_remember(vmctx: *mut u8, object: *mut u8) {
 /// type `ty`.
 fn written(instance: &mut Instance, array: *mut u8, ty: u32) {
     let element = instance.module().info.array_element(TypeIndex(ty));
-    if is_traced_storage(element.storage) {
+    if element.storage.is_gc_reference() {
         // SAFETY: generated code passes a live array.
         unsafe { instance.store().gc_mut().remember(array) };
     }
@@ -136,7 +130,7 @@ pub(crate) unsafe extern "C" fn array_new(
     let instance = unsafe { instance(vmctx) };
     // The initial value, if it is a reference, lives only in this call.
     let element = instance.module().info.array_element(TypeIndex(ty));
-    let keep = if is_traced_storage(element.storage) {
+    let keep = if element.storage.is_gc_reference() {
         &[value_low][..]
     } else {
         &[]

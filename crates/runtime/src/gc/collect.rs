@@ -12,14 +12,14 @@
 //! whose runs of clear bits become the free cells. Extern objects left
 //! unmarked drop their host data; blocks left empty are freed.
 
-use super::{AllocFailure, BLOCK_SIZE, Block, BumpRegions, GcHeap, MIN_NURSERY_BYTES, MarkBits};
+use super::{BLOCK_SIZE, Block, BumpRegions, GcHeap, MIN_NURSERY_BYTES, MarkBits, NO_MARKS};
 use crate::types::TypeRegistry;
+use fxtime_environ::CompositeType;
 use fxtime_environ::gc::{
     ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES,
     StructLayout, VMGcHeader,
 };
 use fxtime_environ::vm::{VAL_RAW_SIZE, VMExceptionHeader, VMGcBump, offsets};
-use fxtime_environ::{CompositeType, StorageType};
 
 /// What the collector follows in objects of one type.
 #[derive(Debug, Clone)]
@@ -30,12 +30,6 @@ pub(super) enum TraceInfo {
     References,
     /// Nothing to follow.
     Leaf,
-}
-
-/// Whether values stored as `storage` are references the collector
-/// follows.
-fn is_traced(storage: StorageType) -> bool {
-    matches!(storage, StorageType::Val(ty) if crate::store::is_traced(ty))
 }
 
 impl TraceInfo {
@@ -49,7 +43,7 @@ impl TraceInfo {
         let offsets = params
             .iter()
             .enumerate()
-            .filter(|(_, ty)| crate::store::is_traced(**ty))
+            .filter(|(_, ty)| ty.is_gc_reference())
             .map(|(i, _)| offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE)
             .collect();
         TraceInfo::Struct(offsets)
@@ -62,12 +56,12 @@ impl TraceInfo {
                 let offsets = fields
                     .iter()
                     .zip(&layout.offsets)
-                    .filter(|(field, _)| is_traced(field.storage))
+                    .filter(|(field, _)| field.storage.is_gc_reference())
                     .map(|(_, offset)| *offset)
                     .collect();
                 TraceInfo::Struct(offsets)
             }
-            Some(CompositeType::Array(element)) if is_traced(element.storage) => {
+            Some(CompositeType::Array(element)) if element.storage.is_gc_reference() => {
                 TraceInfo::References
             }
             _ => TraceInfo::Leaf,
@@ -173,7 +167,7 @@ impl GcHeap {
     fn clear_marks(&mut self) {
         for block in 0..self.blocks.len() {
             let start = self.block_address(block);
-            let bits = std::mem::replace(&mut self.marks[block], [0; BLOCK_SIZE / 16 / 64]);
+            let bits = std::mem::replace(&mut self.marks[block], NO_MARKS);
             for (w, mut word) in bits.into_iter().enumerate() {
                 while word != 0 {
                     let granule = w * 64 + word.trailing_zeros() as usize;
@@ -210,12 +204,9 @@ impl GcHeap {
             marker.stack.push(object);
         }
         self.trace(&mut marker, types);
-        #[cfg(debug_assertions)]
         if let Some(roots) = roots {
             self.verify_marks(&roots, types);
         }
-        #[cfg(not(debug_assertions))]
-        drop(roots);
         self.drop_unreached_host_data();
         let swept: Vec<usize> = if full {
             (0..self.blocks.len()).collect()
@@ -369,10 +360,10 @@ impl GcHeap {
         }
     }
 
-    /// Debug builds under the stress mode: checks that every object the
-    /// roots reach, through old objects too, is marked, so a missing write
-    /// barrier or root shows up at the collection that misses it.
-    #[cfg(debug_assertions)]
+    /// Debug builds under the stress mode (the only ones that keep the
+    /// roots): checks that every object the roots reach, through old
+    /// objects too, is marked, so a missing write barrier or root shows up
+    /// at the collection that misses it.
     fn verify_marks(&mut self, roots: &[u64], types: &TypeRegistry) {
         let mut seen = std::collections::HashSet::new();
         let mut stack: Vec<u64> = roots.to_vec();
@@ -411,7 +402,7 @@ impl GcHeap {
     fn release_blocks(&mut self, first: usize, count: usize, live_blocks: usize) {
         for block in first..first + count {
             self.blocks[block] = Block::Free;
-            self.marks[block] = [0; BLOCK_SIZE / 16 / 64];
+            self.marks[block] = NO_MARKS;
         }
         self.blocks_in_use -= count;
         if count == 1 && self.warm.len() < live_blocks.max(MIN_NURSERY_BYTES / BLOCK_SIZE / 2) {
@@ -439,10 +430,4 @@ fn cached(
         table.resize(index + 1, None);
     }
     table[index].get_or_insert_with(make)
-}
-
-impl From<AllocFailure> for fxtime_environ::TrapKind {
-    fn from(_: AllocFailure) -> Self {
-        fxtime_environ::TrapKind::GcHeapOutOfMemory
-    }
 }

@@ -18,8 +18,8 @@ pub(crate) mod stacks;
 pub use collect::Marker;
 
 use fxtime_environ::gc::{
-    EXTERN_INDEX_OFFSET, EXTERN_OBJECT_SIZE, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT,
-    GcKind, NO_TYPE_ID, SIZE_CLASSES, VMGcHeader, size_class,
+    EXTERN_INDEX_OFFSET, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES,
+    VMGcHeader, size_class,
 };
 use fxtime_environ::vm::VMGcBump;
 use fxtime_fibre::mmap::{Mmap, Protection};
@@ -42,6 +42,9 @@ pub type BumpRegions = [VMGcBump; SIZE_CLASSES.len()];
 
 /// A block's mark bitmap: a bit per 16-byte granule.
 pub(crate) type MarkBits = [u64; BLOCK_SIZE / 16 / 64];
+
+/// A bitmap with no marks.
+const NO_MARKS: MarkBits = [0; BLOCK_SIZE / 16 / 64];
 
 /// Host data behind an extern object.
 pub type HostData = Box<dyn Any + Send + Sync>;
@@ -128,8 +131,9 @@ pub struct GcHeap {
     remembered: Vec<*mut u8>,
 }
 
-// SAFETY: the raw pointers in `stress` point into this heap's own
-// reservation, which moves with it; a store is used by one thread at a time.
+// SAFETY: the raw pointers (allocation regions, remembered objects) point
+// into this heap's own reservation, which moves with it; a store is used by
+// one thread at a time.
 unsafe impl Send for GcHeap {}
 
 impl std::fmt::Debug for GcHeap {
@@ -222,9 +226,8 @@ impl GcHeap {
                     Some(reserve) => reserve[class],
                     None => regions[class],
                 };
-                if (region.cursor as usize).wrapping_add(cell) > region.limit as usize
-                    || region.cursor.is_null()
-                {
+                // An empty region (null cursor and limit) has no room either.
+                if (region.cursor as usize).wrapping_add(cell) > region.limit as usize {
                     let (start, end) = match self.runs[class].last() {
                         Some(&(start, end)) => {
                             self.charge(end - start, grow)?;
@@ -270,21 +273,13 @@ impl GcHeap {
         NonNull::new(object).ok_or(AllocFailure::Full)
     }
 
-    /// A new extern object holding `data`.
-    pub fn alloc_extern(
-        &mut self,
-        lists: &mut BumpRegions,
-        data: HostData,
-        grow: bool,
-    ) -> Result<NonNull<u8>, (AllocFailure, HostData)> {
-        let header = VMGcHeader {
-            type_id: NO_TYPE_ID,
-            kind_and_mark: GcKind::Extern as u32,
-        };
-        let object = match self.alloc(lists, header, EXTERN_OBJECT_SIZE, grow) {
-            Ok(object) => object,
-            Err(failure) => return Err((failure, data)),
-        };
+    /// Makes the new extern object `object` hold `data`.
+    ///
+    /// # Safety
+    ///
+    /// `object` must be a new object of this heap, of `EXTERN_OBJECT_SIZE`
+    /// bytes, with an extern header.
+    pub unsafe fn attach_host_data(&mut self, object: NonNull<u8>, data: HostData) {
         // The host value's own box counts toward the nursery too, so that
         // big host values are collected as soon as small objects would be
         // (what they own besides is beyond the heap's sight).
@@ -300,7 +295,8 @@ impl GcHeap {
                 (self.host_data.len() - 1) as u32
             }
         };
-        // SAFETY: an extern object has room for its index after the header.
+        // SAFETY: the caller's promise: an extern object has room for its
+        // index after the header.
         unsafe {
             object
                 .as_ptr()
@@ -308,7 +304,6 @@ impl GcHeap {
                 .cast::<u32>()
                 .write(index);
         }
-        Ok(object)
     }
 
     /// The host data of `object`, if it is an extern object.
@@ -331,11 +326,6 @@ impl GcHeap {
         };
         let (_, data) = self.host_data.get(index as usize)?.as_ref()?;
         Some(&**data)
-    }
-
-    /// Number of host values held by extern objects.
-    pub fn host_values(&self) -> usize {
-        self.host_data.len() - self.free_host_slots.len()
     }
 
     /// Notes that block `block` may take new objects until the next
@@ -447,7 +437,7 @@ impl GcHeap {
         }
         self.blocks.resize(first + count, Block::Free);
         self.young.resize(first + count, false);
-        self.marks.resize(first + count, [0; BLOCK_SIZE / 16 / 64]);
+        self.marks.resize(first + count, NO_MARKS);
         Ok(first)
     }
 }
@@ -564,18 +554,25 @@ mod tests {
         );
     }
 
+    fn extern_object(heap: &mut GcHeap, lists: &mut BumpRegions, data: HostData) -> NonNull<u8> {
+        let header = VMGcHeader {
+            type_id: fxtime_environ::gc::NO_TYPE_ID,
+            kind_and_mark: GcKind::Extern as u32,
+        };
+        let object = heap
+            .alloc(lists, header, fxtime_environ::gc::EXTERN_OBJECT_SIZE, true)
+            .unwrap();
+        // SAFETY: a new extern object of this heap.
+        unsafe { heap.attach_host_data(object, data) };
+        object
+    }
+
     #[test]
     fn extern_objects_keep_their_data() {
         let mut heap = GcHeap::default();
         let mut lists: BumpRegions = [VMGcBump::EMPTY; SIZE_CLASSES.len()];
-        let a = heap
-            .alloc_extern(&mut lists, Box::new(7u32), true)
-            .ok()
-            .unwrap();
-        let b = heap
-            .alloc_extern(&mut lists, Box::new("x"), true)
-            .ok()
-            .unwrap();
+        let a = extern_object(&mut heap, &mut lists, Box::new(7u32));
+        let b = extern_object(&mut heap, &mut lists, Box::new("x"));
         // SAFETY: both are live objects of this heap.
         unsafe {
             assert_eq!(heap.host_data(a).unwrap().downcast_ref::<u32>(), Some(&7));

@@ -1,120 +1,34 @@
-//! GC roots in frames of generated code, on every kind of stack.
-//!
-//! A frame paused at a call keeps its live references where the call's
-//! stack map says, relative to its stack pointer at the call, which is
-//! 16 bytes above its callee's frame pointer (return address and saved
-//! frame pointer). A frame paused at a stack switch keeps them where that
-//! switch's map says, relative to the stack pointer its control context
-//! saved. Frame pointers lead from one frame to the next, and from a
-//! continuation's bottom frame (the start trampoline, whose frame pointer
-//! is its `resumer` context's frame-pointer word) into the frame that
-//! resumed it, which is paused at a switch: its stack pointer is the word
-//! before, in the same context.
+//! GC roots in frames of generated code, on every kind of stack (see
+//! `crate::frames` for how frames are found).
 
 use super::Marker;
-use crate::code::{FrameKind, lookup_frame_kind, with_stack_map};
-use fxtime_environ::vm::{VMContRef, VMControlContext, offsets};
-
-/// A frame to start a walk at.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PausedFrame {
-    pub(crate) pc: usize,
-    pub(crate) fp: usize,
-    pub(crate) sp: usize,
-    /// Paused at a stack switch (not a call).
-    pub(crate) at_switch: bool,
-}
-
-impl PausedFrame {
-    /// The wasm frame that called the trampoline or builtin whose frame
-    /// pointer is `exit_fp`.
-    ///
-    /// # Safety
-    ///
-    /// `exit_fp` must be the frame pointer of a live frame called from
-    /// generated code.
-    pub(crate) unsafe fn caller_of(exit_fp: usize) -> PausedFrame {
-        // SAFETY: the caller's promise: the frame holds the saved frame
-        // pointer and the return address.
-        unsafe {
-            PausedFrame {
-                pc: *((exit_fp + 8) as *const usize),
-                fp: *(exit_fp as *const usize),
-                sp: exit_fp + 16,
-                at_switch: false,
-            }
-        }
-    }
-
-    /// The innermost frame of the chain a suspended continuation stands
-    /// for, from where its context says it continues.
-    pub(crate) fn suspended(context: &VMControlContext) -> PausedFrame {
-        PausedFrame {
-            pc: context.instruction_pointer,
-            fp: context.frame_pointer,
-            sp: context.stack_pointer,
-            at_switch: true,
-        }
-    }
-}
+use crate::code::with_stack_map;
+use crate::frames::{PausedFrame, walk};
+use fxtime_environ::vm::VMContRef;
 
 /// Marks the references of every frame of generated code from `frame`
-/// outwards: through the bottoms of continuation stacks, until the entry
-/// trampoline of the activation, or until the bottom of `stop`'s stack.
+/// outwards (see [`walk`]): each frame's stack map, at the call or the
+/// stack switch it waits in, names the words that hold references.
 ///
 /// # Safety
 ///
-/// `frame` must be a paused frame of generated code of a live stack, and
-/// every frame outwards must be too (up to the entry trampoline or
-/// `stop`'s stack's bottom).
+/// As for [`walk`].
 pub(crate) unsafe fn mark_frames(
     marker: &mut Marker,
-    mut frame: PausedFrame,
+    frame: PausedFrame,
     stop: Option<*const VMContRef>,
 ) {
-    let start_trampoline = fxtime_fibre::start_trampoline_range();
-    let stop_record = stop.map(|cont| cont as usize + RESUMER_FRAME_POINTER);
-    loop {
-        let in_start = start_trampoline.contains(&frame.pc);
-        match lookup_frame_kind(frame.pc) {
-            Some(FrameKind::Wasm) => with_stack_map(frame.pc, frame.at_switch, |slots| {
+    // SAFETY: the caller's promise.
+    unsafe {
+        walk(frame, stop, |frame| {
+            with_stack_map(frame.pc, frame.at_switch, |slots| {
                 for offset in slots {
                     // SAFETY: the map names words of this live frame.
-                    let word = unsafe { *((frame.sp + *offset as usize) as *const u64) };
+                    let word = *((frame.sp + *offset as usize) as *const u64);
                     marker.mark_word(word);
                 }
-            }),
-            Some(FrameKind::HostTrampoline | FrameKind::ContinuationEntry) => {}
-            None if in_start => {}
-            Some(FrameKind::EntryTrampoline) | None => return,
-        }
-        if frame.fp == 0 {
-            return;
-        }
-        if in_start && Some(frame.fp) == stop_record {
-            return;
-        }
-        // SAFETY: `fp` is the frame pointer of a live frame of generated
-        // code (or, in the start trampoline, a resumer context's
-        // frame-pointer word), which holds the caller's frame pointer and
-        // return address; a resumer context holds the stack pointer before.
-        unsafe {
-            let sp = if in_start {
-                *((frame.fp - 8) as *const usize)
-            } else {
-                frame.fp + 16
-            };
-            frame = PausedFrame {
-                pc: *((frame.fp + 8) as *const usize),
-                fp: *(frame.fp as *const usize),
-                sp,
-                at_switch: in_start,
-            };
-        }
+            });
+            true
+        });
     }
 }
-
-/// Offset in a continuation object of its resumer context's frame-pointer
-/// word, where the start trampoline points the frame pointer.
-const RESUMER_FRAME_POINTER: usize =
-    (offsets::CONT_RESUMER + offsets::CONTROL_FRAME_POINTER) as usize;

@@ -9,20 +9,12 @@
 //! type says it holds a reference of the `any` or `extern` hierarchy.
 
 use super::StoreOpaque;
+use crate::frames::PausedFrame;
 use crate::gc::Marker;
-use crate::gc::stacks::{PausedFrame, mark_frames};
+use crate::gc::stacks::mark_frames;
 use crate::traps::store_exits;
 use fxtime_environ::vm::VMContRef;
-use fxtime_environ::{GlobalIndex, HeapType, WasmValType};
-
-/// Whether values of type `ty` are references the collector traces (one
-/// word of the `any`, `extern` or `exn` hierarchy).
-pub(crate) fn is_traced(ty: WasmValType) -> bool {
-    matches!(
-        ty,
-        WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern | HeapType::Exn)
-    )
-}
+use fxtime_environ::{GlobalIndex, WasmValType};
 
 impl StoreOpaque {
     /// Runs a collection now: a full one when `full`, else a minor one
@@ -44,20 +36,20 @@ impl StoreOpaque {
             let info = &instance.module().info;
             for (i, global) in info.globals.iter().enumerate() {
                 let index = GlobalIndex(i as u32);
-                if is_traced(global.ty.content()) && !info.is_imported_global(index) {
+                if global.ty.content().is_gc_reference() && !info.is_imported_global(index) {
                     // SAFETY: a defined global's storage lies in the vmctx.
                     let storage = unsafe { (*instance.global(index)).storage };
                     marker.mark_slot(u128::from_le_bytes(storage));
                 }
             }
             for (segment, values) in info.elements.iter().zip(instance.element_segments()) {
-                if is_traced(WasmValType::Ref(segment.ty)) {
+                if WasmValType::Ref(segment.ty).is_gc_reference() {
                     values.iter().for_each(|v| marker.mark_slot(*v));
                 }
             }
         }
         for table in &self.tables {
-            if is_traced(WasmValType::Ref(table.ty().element)) {
+            if WasmValType::Ref(table.ty().element).is_gc_reference() {
                 let len = table.len();
                 let values = table.slice(0, len).unwrap_or_default();
                 values.iter().for_each(|v| marker.mark_slot(*v));
