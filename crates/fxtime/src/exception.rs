@@ -68,13 +68,20 @@ impl ThrownException {
         }
     }
 
-    /// The exception an `exnref` refers to.
-    pub(crate) fn from_exnref(e: crate::ExnRef) -> ThrownException {
-        ThrownException {
-            store: e.store,
-            ptr: e.ptr,
-            tag: e.tag,
-            root: e.root,
+    /// The exception's address, checking that it belongs to `store`
+    /// (`opaque`) and is still rooted; `what` names it in errors.
+    pub(crate) fn address_in(
+        &self,
+        store: StoreId,
+        opaque: &StoreOpaque,
+        what: &str,
+    ) -> anyhow::Result<usize> {
+        if self.store != store {
+            anyhow::bail!("{what} used with another store");
+        }
+        match self.root.and_then(|root| opaque.rooted(root)) {
+            Some(word) => Ok(word as usize),
+            None => anyhow::bail!("{what} used after the root scope it was made in ended"),
         }
     }
 
@@ -90,13 +97,8 @@ impl ThrownException {
     /// store or is no longer rooted.
     pub fn payload(&self, store: impl AsContext) -> anyhow::Result<Vec<Val>> {
         let context = store.as_context().0;
-        if context.id != self.store {
-            anyhow::bail!("exception used with another store");
-        }
         let opaque = &context.opaque;
-        if self.root.and_then(|root| opaque.rooted(root)).is_none() {
-            anyhow::bail!("exception used after the root scope it was made in ended");
-        }
+        self.address_in(context.id, opaque, "exception")?;
         let ty = self.tag().ty(&store);
         Ok(ty
             .params()
@@ -112,14 +114,6 @@ impl ThrownException {
             .collect())
     }
 }
-
-impl PartialEq for ThrownException {
-    fn eq(&self, other: &Self) -> bool {
-        (self.store, self.ptr) == (other.store, other.ptr)
-    }
-}
-
-impl Eq for ThrownException {}
 
 impl fmt::Display for ThrownException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

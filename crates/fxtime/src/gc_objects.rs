@@ -122,26 +122,14 @@ fn object<T>(store: &StoreInner<T>, r: AnyRef, kind: GcKind) -> Result<(NonNull<
     let Some(info) = info else {
         bail!("not a {kind:?}");
     };
-    let raw = Val::AnyRef(Some(r)).to_raw(store.id, &store.opaque)?;
-    let object = NonNull::new(raw as u64 as usize as *mut u8);
+    let word = r.word_in(store.id, &store.opaque, "reference")?;
+    let object = NonNull::new(word as usize as *mut u8);
     Ok((object.expect("a rooted object is not null"), info))
 }
 
 /// A rooted reference to the new object `object`.
 fn new_reference<T>(store: &StoreInner<T>, object: NonNull<u8>) -> AnyRef {
-    let any = WasmValType::Ref(fxtime_environ::RefType {
-        nullable: true,
-        heap: fxtime_environ::HeapType::Any,
-    });
-    match Val::from_raw(
-        object.as_ptr() as usize as u128,
-        any,
-        store.id,
-        &store.opaque,
-    ) {
-        Val::AnyRef(Some(r)) => r,
-        _ => unreachable!("an object is a non-null anyref"),
-    }
+    AnyRef::from_word(store.id, object.as_ptr() as usize as u64, &store.opaque)
 }
 
 /// The struct or array type with canonical id `id`.

@@ -2,7 +2,7 @@
 //! the 16-byte slots trampolines use.
 
 use crate::store::StoreId;
-use crate::{AsContext, AsContextMut, Func};
+use crate::{AsContext, AsContextMut, Func, ThrownException};
 use anyhow::{Result, bail};
 use fxtime_environ::gc::GcKind;
 use fxtime_environ::{HeapType, RefType, TypeRef, WasmValType as ValType};
@@ -91,8 +91,7 @@ macro_rules! identity_eq {
 
 identity_eq! {
     AnyRef => |r| (r.object.map(|o| o.store), r.word);
-    ExternRef => |r| (r.object.map(|o| o.store), r.word);
-    ExnRef => |r| (r.store, r.ptr);
+    ThrownException => |r| (r.store, r.ptr);
 }
 
 /// What a reference to a heap object knows of it, read from its header
@@ -160,21 +159,32 @@ impl AnyRef {
     pub fn as_host(&self) -> Option<ExternRef> {
         self.object
             .filter(|o| o.kind == GcKind::Extern)
-            .map(|_| ExternRef::convert_any(*self))
+            .map(|_| ExternRef(*self))
     }
 
     /// `any.convert_extern`: the host reference as an `anyref`.
     pub fn convert_extern(e: ExternRef) -> AnyRef {
-        AnyRef {
-            object: e.object,
-            word: e.word,
-            root: e.root,
+        e.0
+    }
+
+    /// Its word, checking that an object belongs to `store` (`opaque`) and
+    /// is still rooted; `what` names the reference in errors.
+    pub(crate) fn word_in(&self, store: StoreId, opaque: &StoreOpaque, what: &str) -> Result<u64> {
+        let Some(object) = self.object else {
+            return Ok(self.word);
+        };
+        if object.store != store {
+            bail!("{what} used with another store");
+        }
+        match self.root.and_then(|root| opaque.rooted(root)) {
+            Some(word) => Ok(word),
+            None => bail!("{what} used after the root scope it was made in ended"),
         }
     }
 
-    /// The reference a non-null word of the `any` hierarchy stands for,
-    /// rooted for the host in `opaque`.
-    fn from_word(store: StoreId, word: u64, opaque: &StoreOpaque) -> AnyRef {
+    /// The reference a non-null word of the `any` or `extern` hierarchy
+    /// stands for, rooted for the host in `opaque`.
+    pub(crate) fn from_word(store: StoreId, word: u64, opaque: &StoreOpaque) -> AnyRef {
         AnyRef {
             object: object_of(store, word),
             word,
@@ -230,46 +240,24 @@ impl I31 {
 
 /// A reference to a wasm exception (`exnref`), rooted like an
 /// [`AnyRef`].
-#[derive(Debug, Clone, Copy)]
-pub struct ExnRef {
-    pub(crate) store: StoreId,
-    pub(crate) ptr: usize,
-    /// Its tag (read when the handle was made).
-    pub(crate) tag: usize,
-    pub(crate) root: Option<HostRoot>,
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef(ThrownException);
 
 impl ExnRef {
-    /// The exception at `ptr`, rooted for the host in `opaque`.
-    pub(crate) fn rooted(store: StoreId, ptr: usize, opaque: &StoreOpaque) -> ExnRef {
-        let thrown = crate::ThrownException::new(store, ptr, opaque);
-        ExnRef {
-            store,
-            ptr,
-            tag: thrown.tag,
-            root: thrown.root,
-        }
-    }
-
     /// The exception, with its tag and payload.
-    pub fn exception(&self) -> crate::ThrownException {
-        crate::ThrownException::from_exnref(*self)
+    pub fn exception(&self) -> ThrownException {
+        self.0
     }
 }
 
 /// A non-null `externref`: a host value in its store's GC heap, or a
-/// reference of the `any` hierarchy converted by `extern.convert_any`.
-/// Rooted like an [`AnyRef`]: once nothing reaches it (no handle's scope
-/// lasts, no wasm value refers to it), a collection frees it and drops
-/// the host value.
-#[derive(Debug, Clone, Copy)]
-pub struct ExternRef {
-    pub(crate) object: Option<ObjectInfo>,
-    /// Its word in generated code.
-    pub(crate) word: u64,
-    /// What keeps an object alive for the host.
-    pub(crate) root: Option<HostRoot>,
-}
+/// reference of the `any` hierarchy converted by `extern.convert_any`. It
+/// is the same word as an [`AnyRef`] (the conversions change nothing), and
+/// rooted like one: once nothing reaches it (no handle's scope lasts, no
+/// wasm value refers to it), a collection frees it and drops the host
+/// value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef(AnyRef);
 
 impl ExternRef {
     /// Wraps `value` in a new reference owned by `store`; fails when the
@@ -283,21 +271,13 @@ impl ExternRef {
             bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
         };
         let word = object.as_ptr() as usize as u64;
-        Ok(ExternRef {
-            object: object_of(store.id, word),
-            word,
-            root: store.opaque.root(word),
-        })
+        Ok(ExternRef(AnyRef::from_word(store.id, word, &store.opaque)))
     }
 
     /// `extern.convert_any`: a reference of the `any` hierarchy as an
     /// `externref`.
     pub fn convert_any(a: AnyRef) -> ExternRef {
-        ExternRef {
-            object: a.object,
-            word: a.word,
-            root: a.root,
-        }
+        ExternRef(a)
     }
 
     /// The wrapped host value; `None` when this reference is a converted
@@ -308,47 +288,12 @@ impl ExternRef {
         store: &'a S,
     ) -> Option<&'a (dyn Any + Send + Sync)> {
         let store = store.as_context().0;
-        let object = self.object.filter(|o| o.kind == GcKind::Extern)?;
-        if store.id != object.store {
-            return None;
-        }
-        let word = store.opaque.rooted(self.root?)?;
+        self.0.object.filter(|o| o.kind == GcKind::Extern)?;
+        let word = self.0.word_in(store.id, &store.opaque, "externref").ok()?;
         let address = NonNull::new(word as usize as *mut u8)?;
-        // SAFETY: the object belongs to this store (checked) and is kept
-        // alive by its root (checked).
+        // SAFETY: the object belongs to this store and is kept alive by its
+        // root (both checked).
         unsafe { store.opaque.gc().host_data(address) }
-    }
-
-    /// The reference a non-null `externref` word stands for, rooted for
-    /// the host in `opaque`.
-    fn from_word(store: StoreId, word: u64, opaque: &StoreOpaque) -> ExternRef {
-        ExternRef {
-            object: object_of(store, word),
-            word,
-            root: opaque.root(word),
-        }
-    }
-}
-
-/// The word of a reference of the `any` or `extern` hierarchy, checking
-/// that an object belongs to `store` and is still rooted.
-fn checked_word(
-    object: Option<ObjectInfo>,
-    word: u64,
-    root: Option<HostRoot>,
-    store: StoreId,
-    opaque: &StoreOpaque,
-    what: &str,
-) -> Result<u64> {
-    let Some(object) = object else {
-        return Ok(word);
-    };
-    if object.store != store {
-        bail!("{what} used with another store");
-    }
-    match root.and_then(|root| opaque.rooted(root)) {
-        Some(word) => Ok(word),
-        None => bail!("{what} used after the root scope it was made in ended"),
     }
 }
 
@@ -518,38 +463,21 @@ impl Val {
             | Val::ExnRef(None)
             | Val::AnyRef(None)
             | Val::ContRef(None) => 0,
-            Val::AnyRef(Some(a)) => u128::from(checked_word(
-                a.object, a.word, a.root, store, opaque, "anyref",
-            )?),
+            Val::AnyRef(Some(a)) => u128::from(a.word_in(store, opaque, "anyref")?),
             Val::ContRef(Some(c)) => {
                 if c.store != store {
                     bail!("continuation reference used with another store");
                 }
                 c.raw
             }
-            Val::ExnRef(Some(e)) => {
-                if e.store != store {
-                    bail!("exnref used with another store");
-                }
-                match e.root.and_then(|root| opaque.rooted(root)) {
-                    Some(word) => u128::from(word),
-                    None => bail!("exnref used after the root scope it was made in ended"),
-                }
-            }
+            Val::ExnRef(Some(e)) => e.0.address_in(store, opaque, "exnref")? as u128,
             Val::FuncRef(Some(f)) => {
                 if f.store != store {
                     bail!("function reference used with another store");
                 }
                 f.func_ref as u128
             }
-            Val::ExternRef(Some(e)) => u128::from(checked_word(
-                e.object,
-                e.word,
-                e.root,
-                store,
-                opaque,
-                "externref",
-            )?),
+            Val::ExternRef(Some(e)) => u128::from(e.0.word_in(store, opaque, "externref")?),
         })
     }
 
@@ -566,9 +494,9 @@ impl Val {
             ValType::Ref(r) if r.is_func() => {
                 Val::FuncRef(nonnull(raw).map(|func_ref| Func { store, func_ref }))
             }
-            ValType::Ref(r) if r.heap.top() == HeapType::Exn => {
-                Val::ExnRef(nonnull(raw).map(|ptr| ExnRef::rooted(store, ptr, opaque)))
-            }
+            ValType::Ref(r) if r.heap.top() == HeapType::Exn => Val::ExnRef(
+                nonnull(raw).map(|ptr| ExnRef(ThrownException::new(store, ptr, opaque))),
+            ),
             ValType::Ref(r) if r.heap.top() == HeapType::Any => {
                 let word = raw as u64;
                 Val::AnyRef((word != 0).then(|| AnyRef::from_word(store, word, opaque)))
@@ -587,7 +515,9 @@ impl Val {
             }
             ValType::Ref(_) => {
                 let word = raw as u64;
-                Val::ExternRef((word != 0).then(|| ExternRef::from_word(store, word, opaque)))
+                Val::ExternRef(
+                    (word != 0).then(|| ExternRef(AnyRef::from_word(store, word, opaque))),
+                )
             }
         }
     }
