@@ -239,15 +239,12 @@ impl ArrayRef {
     ) -> Result<ArrayRef> {
         let store = store.as_context_mut().0;
         let raw = raw_for(store, ty.element, value, "element")?;
-        let size = storage_size(ty.element.storage);
-        // The value's object is rooted by its handle meanwhile.
-        let Some(array) = store.opaque.alloc_array(ty.id, size, len) else {
+        let array = store
+            .opaque
+            .new_array_filled(ty.id, ty.element.storage, len, raw);
+        let Some(array) = array else {
             bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
         };
-        for i in 0..len {
-            // SAFETY: element `i` lies inside the new array.
-            unsafe { gc::write_raw(array, ARRAY_DATA_OFFSET + i * size, size, raw) };
-        }
         Ok(ArrayRef(new_reference(store, array)))
     }
 

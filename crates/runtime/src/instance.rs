@@ -2,12 +2,10 @@
 //! module and its imports, plus the state of passive segments.
 
 use crate::code::CodeObject;
-use crate::gc;
 use crate::memory::LinearMemory;
 use crate::store::StoreOpaque;
 use crate::table::Table;
 use crate::types::TypeRegistry;
-use fxtime_environ::gc::{ARRAY_DATA_OFFSET, storage_size};
 use fxtime_environ::vm::{
     VMCONTEXT_MAGIC, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMTagDefinition,
 };
@@ -412,16 +410,11 @@ impl Instance {
                     ConstOp::ArrayNew(_) => stack.pop().unwrap_or(0),
                     _ => 0,
                 };
-                let size = storage_size(info.array_element(ty).storage);
+                let element = info.array_element(ty).storage;
                 let type_id = module.type_ids[ty.index()];
-                let array = self
-                    .store()
-                    .without_collections(|store| store.alloc_array(type_id, size, len))?;
-                for i in 0..len {
-                    // SAFETY: element `i` lies inside the new array.
-                    unsafe { gc::write_raw(array, ARRAY_DATA_OFFSET + i * size, size, value) };
-                }
-                array
+                self.store().without_collections(|store| {
+                    store.new_array_filled(type_id, element, len, value)
+                })?
             }
             _ => return None,
         };

@@ -463,19 +463,9 @@ impl StoreOpaque {
 
     /// A new array of canonical type `type_id` and `len` elements of
     /// `element_size` bytes, its elements not yet written; `None` when the
-    /// heap is full or the array too large.
-    pub fn alloc_array(
-        &mut self,
-        type_id: u32,
-        element_size: u32,
-        len: u32,
-    ) -> Option<NonNull<u8>> {
-        self.alloc_array_keeping(type_id, element_size, len, &[])
-    }
-
-    /// [`alloc_array`](Self::alloc_array), keeping the references `keep`
-    /// alive across it.
-    pub fn alloc_array_keeping(
+    /// heap is full or the array too large. `keep` are references the
+    /// caller holds across the allocation.
+    fn alloc_array(
         &mut self,
         type_id: u32,
         element_size: u32,
@@ -493,6 +483,47 @@ impl StoreOpaque {
         Some(array)
     }
 
+    /// A new array of canonical type `type_id` with `len` elements stored
+    /// as `element`, each the raw slot `value` (kept alive across the
+    /// allocation when it is a reference); `None` when the heap is full or
+    /// the array too large.
+    pub fn new_array_filled(
+        &mut self,
+        type_id: u32,
+        element: StorageType,
+        len: u32,
+        value: u128,
+    ) -> Option<NonNull<u8>> {
+        let keep = [value as u64];
+        let keep = if element.is_gc_reference() {
+            &keep[..]
+        } else {
+            &[]
+        };
+        let size = storage_size(element);
+        let array = self.alloc_array(type_id, size, len, keep)?;
+        // SAFETY: the new array's elements, ours alone.
+        let elements = unsafe {
+            std::slice::from_raw_parts_mut(
+                array.as_ptr().add(ARRAY_DATA_OFFSET as usize),
+                len as usize * size as usize,
+            )
+        };
+        gc::fill_elements(elements, size, value);
+        Some(array)
+    }
+
+    /// A new array of canonical type `type_id` and `len` elements stored
+    /// as `element`, for the caller to write; as `new_array_filled`.
+    pub fn new_array_unfilled(
+        &mut self,
+        type_id: u32,
+        element: StorageType,
+        len: u32,
+    ) -> Option<NonNull<u8>> {
+        self.alloc_array(type_id, storage_size(element), len, &[])
+    }
+
     /// A new array of canonical type `type_id` holding the raw slots
     /// `values`; `None` when the heap is full or the array too large.
     pub fn new_array(
@@ -503,7 +534,7 @@ impl StoreOpaque {
     ) -> Option<NonNull<u8>> {
         let element_size = storage_size(element);
         let len = u32::try_from(values.len()).ok()?;
-        let array = self.alloc_array(type_id, element_size, len)?;
+        let array = self.alloc_array(type_id, element_size, len, &[])?;
         for (i, value) in values.iter().enumerate() {
             let offset = ARRAY_DATA_OFFSET + i as u32 * element_size;
             // SAFETY: element `i` lies inside the new array.

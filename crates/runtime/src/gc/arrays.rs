@@ -46,13 +46,13 @@ fn array_type(instance: &Instance, ty: u32) -> (u32, u32) {
     (storage_size(element.storage), module.type_ids[ty.index()])
 }
 
-/// A new array of `len` elements of `ty`, its elements not yet written;
-/// `keep` is a reference the caller holds across the allocation.
-fn new_array(instance: &mut Instance, ty: u32, len: u32, keep: &[u64]) -> Option<*mut u8> {
-    let (element_size, type_id) = array_type(instance, ty);
+/// A new array of `len` elements of `ty`, its elements not yet written.
+fn new_array(instance: &mut Instance, ty: u32, len: u32) -> Option<*mut u8> {
+    let element = instance.module().info.array_element(TypeIndex(ty));
+    let (_, type_id) = array_type(instance, ty);
     let array = instance
         .store()
-        .alloc_array_keeping(type_id, element_size, len, keep)?;
+        .new_array_unfilled(type_id, element.storage, len)?;
     Some(array.as_ptr())
 }
 
@@ -111,14 +111,6 @@ unsafe fn elements<'a>(
     }
 }
 
-/// Writes `value`'s low `element_size` bytes to every element of `bytes`.
-fn fill(bytes: &mut [u8], element_size: u32, value: u128) {
-    let value = &value.to_le_bytes()[..element_size as usize];
-    for element in bytes.chunks_exact_mut(element_size as usize) {
-        element.copy_from_slice(value);
-    }
-}
-
 pub(crate) unsafe extern "C" fn array_new(
     vmctx: *mut u8,
     ty: u32,
@@ -128,21 +120,13 @@ pub(crate) unsafe extern "C" fn array_new(
 ) -> *mut u8 {
     // SAFETY: called by generated code with its vmctx.
     let instance = unsafe { instance(vmctx) };
-    // The initial value, if it is a reference, lives only in this call.
     let element = instance.module().info.array_element(TypeIndex(ty));
-    let keep = if element.storage.is_gc_reference() {
-        &[value_low][..]
-    } else {
-        &[]
-    };
-    let Some(array) = new_array(instance, ty, len, keep) else {
-        return std::ptr::null_mut();
-    };
-    let (element_size, _) = array_type(instance, ty);
-    // SAFETY: a new array of that type, ours alone.
-    let bytes = unsafe { elements(array, element_size, 0, len) }.unwrap_or_default();
-    fill(bytes, element_size, join(value_low, value_high));
-    array
+    let (_, type_id) = array_type(instance, ty);
+    let value = join(value_low, value_high);
+    instance
+        .store()
+        .new_array_filled(type_id, element.storage, len, value)
+        .map_or(std::ptr::null_mut(), |array| array.as_ptr())
 }
 
 /// A data or element segment of the calling instance.
@@ -194,7 +178,7 @@ fn new_from_segment(
     let Some(source) = segment_bytes(instance, segment, offset, len, element_size) else {
         return GC_OUT_OF_BOUNDS as *mut u8;
     };
-    let Some(array) = new_array(instance, ty, len, &[]) else {
+    let Some(array) = new_array(instance, ty, len) else {
         return std::ptr::null_mut();
     };
     // SAFETY: a new array of that type, ours alone.
@@ -249,7 +233,7 @@ pub(crate) unsafe extern "C" fn array_fill(
     // SAFETY: generated code passes a live array of type `ty`.
     match unsafe { elements(array, element_size, index, len) } {
         Some(bytes) => {
-            fill(bytes, element_size, join(value_low, value_high));
+            super::fill_elements(bytes, element_size, join(value_low, value_high));
             written(instance, array, ty);
             status(true)
         }

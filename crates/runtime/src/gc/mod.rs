@@ -442,6 +442,14 @@ impl GcHeap {
     }
 }
 
+/// Writes `value`'s low `element_size` bytes to every element of `bytes`.
+pub(crate) fn fill_elements(bytes: &mut [u8], element_size: u32, value: u128) {
+    let value = &value.to_le_bytes()[..element_size as usize];
+    for element in bytes.chunks_exact_mut(element_size as usize) {
+        element.copy_from_slice(value);
+    }
+}
+
 /// Writes the low `size` bytes of raw slot `value` at `offset` in
 /// `object`.
 ///
