@@ -251,3 +251,37 @@
 )
 
 (assert_return (invoke "in-objects") (i32.const 107))
+
+(module
+  ;; A continuation given a struct by cont.bind and then resume_throw'n
+  ;; before it starts: the bound struct is dropped with it, and the object
+  ;; reused by the next cont.new holds nothing stale.
+  (type $box (struct (field i32)))
+  (type $bytes (array (mut i8)))
+  (type $f (func (param (ref null $box)) (result i32)))
+  (type $k (cont $f))
+  (type $g (func (result i32)))
+  (type $kg (cont $g))
+  (tag $boom)
+  (func $use (type $f) (struct.get $box 0 (local.get 0)))
+  (func $seven (result i32)
+    (drop (array.new_default $bytes (i32.const 500)))
+    (struct.get $box 0 (struct.new $box (i32.const 7))))
+  (elem declare func $use $seven)
+  (func (export "dropped") (result i32)
+    (local $i i32) (local $sum i32)
+    (loop $l
+      (block $caught
+        (try_table (catch $boom $caught)
+          (drop (resume_throw $kg $boom
+            (cont.bind $k $kg (struct.new $box (i32.const 1))
+              (cont.new $k (ref.func $use))))))
+        (unreachable))
+      (drop (array.new_default $bytes (i32.const 500)))
+      (local.set $sum (i32.add (local.get $sum)
+        (resume $kg (cont.new $kg (ref.func $seven)))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 200))))
+    (local.get $sum))
+)
+
+(assert_return (invoke "dropped") (i32.const 1400))

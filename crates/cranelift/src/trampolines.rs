@@ -184,7 +184,21 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     let throw = b
         .ins()
         .icmp_imm_u(IntCC::Equal, transfer, TRANSFER_THROW as i64);
-    b.ins().brif(throw, done, &[], run, &[]);
+    // References bound to the continuation leave its buffer whichever way
+    // it goes (see `VMContRef::gc_bound`): taken as arguments, or dropped
+    // by an exception raised before the start.
+    let takes_references = ty.params().any(|t| t.is_gc_reference());
+    if takes_references {
+        let thrown = b.create_block();
+        b.ins().brif(throw, thrown, &[], run, &[]);
+        b.switch_to_block(thrown);
+        b.seal_block(thrown);
+        b.set_cold_block(thrown);
+        emit::clear_gc_bound(&mut b, cont);
+        b.ins().jump(done, &[]);
+    } else {
+        b.ins().brif(throw, done, &[], run, &[]);
+    }
 
     b.switch_to_block(run);
     b.seal_block(run);
@@ -199,8 +213,7 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
         .ins()
         .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);
     let params: Vec<_> = ty.params().map(ir_type).collect();
-    if ty.params().any(|t| t.is_gc_reference()) {
-        // Bound references leave the buffer (see `VMContRef::gc_bound`).
+    if takes_references {
         emit::clear_gc_bound(&mut b, cont);
     }
     let mut args = vec![vmctx, vmctx];

@@ -278,7 +278,9 @@ pub struct VMContRef {
     /// `cont.bind` (bit `i` for slot `i`), for the collector: the values
     /// wait there until the continuation runs. The code that takes them
     /// out (a start, a wake-up) clears it when they are references, as do
-    /// the paths that drop them (an exception raised instead).
+    /// the paths that drop them (an exception raised instead, the runtime
+    /// giving the object back): a free object's is always 0, so `cont.new`
+    /// need not store it.
     pub gc_bound: u64,
 }
 

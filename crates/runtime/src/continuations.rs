@@ -174,7 +174,6 @@ impl Continuations {
         object.vm.innermost = &mut object.vm;
         object.vm.handlers = std::ptr::null();
         object.vm.transfer = 0;
-        object.vm.gc_bound = 0;
         self.ensure_capacity(object, capacity.max(1));
         self.free.live += 1;
         Ok(&mut object.vm)
@@ -247,6 +246,8 @@ impl Continuations {
             return;
         }
         object.vm.live = 0;
+        // Arguments bound to it, never taken, go with it.
+        object.vm.gc_bound = 0;
         // Every reference issued for it was consumed, which bumped the
         // revision; a bump more keeps stale copies stale regardless.
         object.vm.revision += 1;

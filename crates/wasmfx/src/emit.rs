@@ -78,7 +78,8 @@ pub fn object(b: &mut FunctionBuilder<'_>, reference: Value) -> Value {
 /// the continuation entry `entry`: takes it off the list and sets what a
 /// new continuation needs. What a free object keeps is already right: its
 /// stack and stack limit, its bumped revision, an empty
-/// value buffer of at least `CONT_INLINE_VALUES` values.
+/// value buffer of at least `CONT_INLINE_VALUES` values, no bound
+/// references (`gc_bound` 0).
 pub fn reuse_free(
     b: &mut FunctionBuilder<'_>,
     free_list: Value,
@@ -104,7 +105,6 @@ pub fn reuse_free(
     store(b, zero, object, o::CONT_PARENT);
     store(b, object, object, o::CONT_INNERMOST);
     store(b, zero, object, o::CONT_TRANSFER);
-    store(b, zero, object, o::CONT_GC_BOUND);
 }
 
 /// Records that `cont.bind` stored GC references in the slots of `mask`
