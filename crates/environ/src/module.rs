@@ -107,6 +107,9 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// Every type definition of the type section.
     pub types: Vec<SubType>,
+    /// Per type: where a struct type's fields lie (`None` for the other
+    /// kinds), computed once as the types are read.
+    pub struct_layouts: Vec<Option<crate::gc::StructLayout>>,
     /// The recursion groups: ranges of `types`, in order.
     pub rec_groups: Vec<Range<u32>>,
     /// Imports, in order.
@@ -178,6 +181,16 @@ impl ModuleInfo {
         match self.types.get(t.index()).map(|t| &t.composite) {
             Some(CompositeType::Struct(fields)) => fields,
             _ => &[],
+        }
+    }
+
+    /// The layout of struct type `t` (validation makes sure it is one).
+    pub fn struct_layout(&self, t: TypeIndex) -> &crate::gc::StructLayout {
+        static EMPTY: std::sync::LazyLock<crate::gc::StructLayout> =
+            std::sync::LazyLock::new(|| crate::gc::StructLayout::new(&[]));
+        match self.struct_layouts.get(t.index()) {
+            Some(Some(layout)) => layout,
+            _ => &EMPTY,
         }
     }
 

@@ -4,11 +4,13 @@
 //! bodies are only handed out with their validators, because the compiler
 //! validates each body while translating it (in parallel, one pass).
 
+use crate::gc::StructLayout;
 use crate::heap::{CompositeKind, composite_kind, convert_sub_type};
 use crate::{
-    ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind, EntityIndex, Export,
-    FuncIndex, Global, GlobalIndex, GlobalType, Import, IndexType, Limits, MemoryIndex, MemoryType,
-    ModuleInfo, TableIndex, TableType, TagIndex, TypeIndex, WasmError, WasmResult,
+    CompositeType, ConstExpr, DataSegment, DataSegmentKind, ElemSegment, ElemSegmentKind,
+    EntityIndex, Export, FuncIndex, Global, GlobalIndex, GlobalType, Import, IndexType, Limits,
+    MemoryIndex, MemoryType, ModuleInfo, TableIndex, TableType, TagIndex, TypeIndex, WasmError,
+    WasmResult,
 };
 use wasmparser::{
     ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef,
@@ -83,7 +85,12 @@ fn translate_payload(info: &mut ModuleInfo, wasm: &[u8], payload: Payload<'_>) -
                 }
                 let kind_of = |i: u32| kinds.get(i as usize).copied();
                 for ty in &types {
-                    info.types.push(convert_sub_type(ty, &kind_of)?);
+                    let ty = convert_sub_type(ty, &kind_of)?;
+                    info.struct_layouts.push(match &ty.composite {
+                        CompositeType::Struct(fields) => Some(StructLayout::new(fields)),
+                        _ => None,
+                    });
+                    info.types.push(ty);
                 }
                 info.rec_groups.push(start..info.types.len() as u32);
             }

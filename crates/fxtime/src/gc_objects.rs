@@ -22,6 +22,7 @@ use std::ptr::NonNull;
 pub struct StructType {
     id: u32,
     fields: Box<[FieldType]>,
+    layout: StructLayout,
 }
 
 impl StructType {
@@ -34,7 +35,8 @@ impl StructType {
             supertype: None,
             composite: CompositeType::Struct(fields.clone()),
         });
-        StructType { id, fields }
+        let layout = StructLayout::new(&fields);
+        StructType { id, fields, layout }
     }
 
     /// The fields.
@@ -180,7 +182,7 @@ impl StructRef {
             .map(|(i, (field, value))| raw_for(store, *field, *value, &format!("field {i}")))
             .collect::<Result<Vec<_>>>()?;
         // The values' objects are rooted by their handles meanwhile.
-        let Some(object) = store.opaque.new_struct(ty.id, &ty.fields, &raw) else {
+        let Some(object) = store.opaque.new_struct(ty.id, &ty.fields, &ty.layout, &raw) else {
             bail!("{}", fxtime_environ::TrapKind::GcHeapOutOfMemory);
         };
         Ok(StructRef(new_reference(store, object)))

@@ -394,8 +394,10 @@ impl Instance {
                     _ => vec![0; fields.len()],
                 };
                 let type_id = module.type_ids[ty.index()];
-                self.store()
-                    .without_collections(|store| store.new_struct(type_id, fields, &values))?
+                let layout = info.struct_layout(ty);
+                self.store().without_collections(|store| {
+                    store.new_struct(type_id, fields, layout, &values)
+                })?
             }
             ConstOp::ArrayNewFixed(ty, n) => {
                 let values = pop_n(stack, n as usize);

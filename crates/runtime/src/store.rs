@@ -440,15 +440,16 @@ impl StoreOpaque {
         self.gc_alloc_keeping(header, size, &[])
     }
 
-    /// A new struct of canonical type `type_id` with `fields`, set to the
-    /// raw slots `values`; `None` when the heap is full.
+    /// A new struct of canonical type `type_id` with `fields` laid out as
+    /// `layout`, set to the raw slots `values`; `None` when the heap is
+    /// full.
     pub fn new_struct(
         &mut self,
         type_id: u32,
         fields: &[FieldType],
+        layout: &StructLayout,
         values: &[u128],
     ) -> Option<NonNull<u8>> {
-        let layout = StructLayout::new(fields);
         let header = VMGcHeader {
             type_id,
             kind_and_mark: GcKind::Struct as u32,

@@ -16,7 +16,7 @@ use cranelift_codegen::ir::{
     BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*,
 };
 use fxtime_environ::gc::{
-    GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES, StructLayout, size_class,
+    GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES, size_class,
 };
 use fxtime_environ::vm::{Builtin, offsets};
 use fxtime_environ::{StorageType, TrapKind, TypeIndex, WasmResult};
@@ -31,21 +31,21 @@ impl FuncTranslator<'_> {
         match op {
             Operator::StructNew { struct_type_index } => {
                 let ty = TypeIndex(*struct_type_index);
-                let fields = self.module.struct_fields(ty);
-                let layout = StructLayout::new(fields);
+                let module = self.module;
+                let fields = module.struct_fields(ty);
+                let layout = module.struct_layout(ty);
                 let values = self.pop_values(fields.len());
                 let object = self.alloc_object(ty, GcKind::Struct, layout.size);
-                for (i, value) in values.into_iter().enumerate() {
-                    let storage = self.module.struct_fields(ty)[i].storage;
-                    self.store_field(object, layout.offsets[i], storage, value, None);
+                for ((field, offset), value) in fields.iter().zip(&layout.offsets).zip(values) {
+                    self.store_field(object, *offset, field.storage, value, None);
                 }
                 self.stack.push(object);
             }
             Operator::StructNewDefault { struct_type_index } => {
                 let ty = TypeIndex(*struct_type_index);
-                let layout = StructLayout::new(self.module.struct_fields(ty));
-                let object = self.alloc_object(ty, GcKind::Struct, layout.size);
-                self.zero_words(object, fxtime_environ::gc::STRUCT_DATA_OFFSET, layout.size);
+                let size = self.module.struct_layout(ty).size;
+                let object = self.alloc_object(ty, GcKind::Struct, size);
+                self.zero_words(object, fxtime_environ::gc::STRUCT_DATA_OFFSET, size);
                 self.stack.push(object);
             }
             Operator::StructGet {
@@ -89,11 +89,10 @@ impl FuncTranslator<'_> {
 
     /// Field `field` of struct type `ty`: how it is stored, and where.
     fn field(&self, ty: u32, field: u32) -> (StorageType, u32) {
-        let fields = self.module.struct_fields(TypeIndex(ty));
-        let layout = StructLayout::new(fields);
+        let ty = TypeIndex(ty);
         (
-            fields[field as usize].storage,
-            layout.offsets[field as usize],
+            self.module.struct_fields(ty)[field as usize].storage,
+            self.module.struct_layout(ty).offsets[field as usize],
         )
     }
 
