@@ -132,7 +132,12 @@ fn gc_scripts_pass_under_the_stress_mode() {
     .iter()
     .map(|name| (spec.join(format!("{name}.wast")), false))
     .collect();
-    for name in ["gc_collect", "stack_switching_gc", "stack_switching_simd"] {
+    for name in [
+        "gc_collect",
+        "stack_switching_gc",
+        "stack_switching_reachability",
+        "stack_switching_simd",
+    ] {
         scripts.push((tests_dir().join(format!("misc/{name}.wast")), true));
     }
     let switching = shared_dir().join("spec/stack-switching");

@@ -1,6 +1,7 @@
 //! fxtime's integration tests, one binary with a module per topic.
 
 mod api;
+mod continuation_gc;
 mod exceptions;
 mod gc;
 mod interrupts;

@@ -1,7 +1,8 @@
-//! Where a frame keeps its GC references when it is paused: at a call, or
-//! at a stack switch.
+//! Where a frame keeps its GC and continuation references when it is
+//! paused: at a call, or at a stack switch.
 //!
-//! The translator declares every value that holds a GC reference (see
+//! The translator declares every value that holds a GC reference (an
+//! `i64`) or a continuation reference (an `i128`) (see
 //! `translate::FuncTranslator::declare_gc_values`); Cranelift's frontend
 //! keeps each one that is live across a call or a `stack_switch` in a
 //! stack slot for its whole life and lists those slots at the
@@ -14,14 +15,19 @@
 
 use cranelift_codegen::MachBufferFinalized;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
-use cranelift_codegen::ir::{self, DebugTag, InstBuilder, Opcode, types::I64};
+use cranelift_codegen::ir::{self, DebugTag, InstBuilder, Opcode, types::I64, types::I128};
 use fxtime_environ::StackMap;
 
 /// The first tag of a switch site's list.
 const SWITCH_SITE: u32 = u32::from_le_bytes(*b"swGC");
 
-/// Tags every `stack_switch` with the slots of the GC references live
-/// across it: `SWITCH_SITE`, then each slot and the offset in it (so a
+/// Set in a switch site's offset tag when the slot holds a continuation
+/// reference (frame offsets are far smaller).
+const CONT_SLOT: u32 = 1 << 31;
+
+/// Tags every `stack_switch` with the slots of the references live across
+/// it: `SWITCH_SITE`, then each slot and the offset in it, with
+/// `CONT_SLOT` for a continuation reference (so a
 /// switch with none is tagged too, and a paused frame's site is never
 /// mistaken for an earlier one). A switch the frontend listed slots for is
 /// replaced by a copy without the list.
@@ -41,10 +47,13 @@ pub(crate) fn tag_switch_sites(func: &mut ir::Function) {
             continue;
         };
         for entry in entries {
-            if entry.ty == I64 {
-                tags.push(DebugTag::StackSlot(entry.slot));
-                tags.push(DebugTag::User(entry.offset));
-            }
+            let kind = match entry.ty {
+                I64 => 0,
+                I128 => CONT_SLOT,
+                _ => continue,
+            };
+            tags.push(DebugTag::StackSlot(entry.slot));
+            tags.push(DebugTag::User(entry.offset | kind));
         }
         let args = func.dfg.inst_args(inst).to_vec();
         let old_result = func.dfg.first_result(inst);
@@ -77,14 +86,17 @@ pub(crate) fn collect(
         .user_stack_maps()
         .iter()
         .filter_map(|(offset, _span, map)| {
-            let slots: Box<[u32]> = map
-                .entries()
-                .filter(|(ty, _)| *ty == I64)
-                .map(|(_, sp_offset)| sp_offset)
-                .collect();
-            (!slots.is_empty()).then_some(StackMap {
+            let of_type = |ty| {
+                map.entries()
+                    .filter(|(t, _)| *t == ty)
+                    .map(|(_, sp_offset)| sp_offset)
+                    .collect::<Box<[u32]>>()
+            };
+            let (slots, cont_slots) = (of_type(I64), of_type(I128));
+            (!slots.is_empty() || !cont_slots.is_empty()).then_some(StackMap {
                 offset: *offset,
                 slots,
+                cont_slots,
             })
         })
         .collect();
@@ -94,18 +106,21 @@ pub(crate) fn collect(
             let [DebugTag::User(SWITCH_SITE), rest @ ..] = list.tags else {
                 continue;
             };
-            let slots: Box<[u32]> = rest
-                .chunks_exact(2)
-                .filter_map(|pair| match pair {
-                    [DebugTag::StackSlot(slot), DebugTag::User(offset)] => {
-                        Some(layout.stackslots[*slot].offset + offset)
+            let (mut slots, mut cont_slots) = (Vec::new(), Vec::new());
+            for pair in rest.chunks_exact(2) {
+                if let [DebugTag::StackSlot(slot), DebugTag::User(tag)] = pair {
+                    let offset = layout.stackslots[*slot].offset + (tag & !CONT_SLOT);
+                    if tag & CONT_SLOT == 0 {
+                        slots.push(offset);
+                    } else {
+                        cont_slots.push(offset);
                     }
-                    _ => None,
-                })
-                .collect();
+                }
+            }
             switches.push(StackMap {
                 offset: list.offset,
-                slots,
+                slots: slots.into(),
+                cont_slots: cont_slots.into(),
             });
         }
     }

@@ -187,14 +187,14 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
     // References bound to the continuation leave its buffer whichever way
     // it goes (see `VMContRef::gc_bound`): taken as arguments, or dropped
     // by an exception raised before the start.
-    let takes_references = ty.params().any(|t| t.is_gc_reference());
+    let takes_references = ty.params().any(|t| t.is_traced());
     if takes_references {
         let thrown = b.create_block();
         b.ins().brif(throw, thrown, &[], run, &[]);
         b.switch_to_block(thrown);
         b.seal_block(thrown);
         b.set_cold_block(thrown);
-        emit::clear_gc_bound(&mut b, cont);
+        emit::clear_bound(&mut b, cont);
         b.ins().jump(done, &[]);
     } else {
         b.ins().brif(throw, done, &[], run, &[]);
@@ -214,7 +214,7 @@ pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) 
         .load(POINTER, flags, func_ref, offsets::FUNC_REF_WASM_CALL as i32);
     let params: Vec<_> = ty.params().map(ir_type).collect();
     if takes_references {
-        emit::clear_gc_bound(&mut b, cont);
+        emit::clear_bound(&mut b, cont);
     }
     let mut args = vec![vmctx, vmctx];
     args.extend(emit::take_values(&mut b, cont, &params));

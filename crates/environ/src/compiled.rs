@@ -94,6 +94,8 @@ pub struct StackMap {
     /// Offsets from the frame's stack pointer (where it stood at the call
     /// or switch) of the 8-byte words that hold GC references.
     pub slots: Box<[u32]>,
+    /// The same for the 16-byte continuation references.
+    pub cont_slots: Box<[u32]>,
 }
 
 /// One function's machine code.

@@ -253,6 +253,12 @@ impl StorageType {
     pub fn is_gc_reference(&self) -> bool {
         matches!(self, StorageType::Val(ty) if ty.is_gc_reference())
     }
+
+    /// Whether a field or element stored so holds a continuation reference
+    /// (see [`WasmValType::is_cont_reference`]).
+    pub fn is_cont_reference(&self) -> bool {
+        matches!(self, StorageType::Val(ty) if ty.is_cont_reference())
+    }
 }
 
 /// A struct field or array element.

@@ -88,12 +88,26 @@ impl WasmValType {
     /// Whether values of this type are references the garbage collector
     /// traces: one word of the `any`, `extern` or `exn` hierarchy (objects
     /// of the GC heap, or i31s). Function references point to objects the
-    /// store owns, and continuation references are not traced.
+    /// store owns; continuation references are traced too, but are two
+    /// words (see [`is_cont_reference`](Self::is_cont_reference)).
     pub fn is_gc_reference(&self) -> bool {
         matches!(
             self,
             WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern | HeapType::Exn)
         )
+    }
+
+    /// Whether values of this type are continuation references: an object
+    /// address and a revision, which the collector follows to the
+    /// continuation while the revision is current.
+    pub fn is_cont_reference(&self) -> bool {
+        matches!(self, WasmValType::Ref(r) if r.is_cont())
+    }
+
+    /// Whether the collector looks at values of this type: GC references
+    /// or continuation references.
+    pub fn is_traced(&self) -> bool {
+        self.is_gc_reference() || self.is_cont_reference()
     }
 
     /// Whether every value of (canonical) type `self` is of type `other`;

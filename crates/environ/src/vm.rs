@@ -282,6 +282,9 @@ pub struct VMContRef {
     /// giving the object back): a free object's is always 0, so `cont.new`
     /// need not store it.
     pub gc_bound: u64,
+    /// The same for continuation references bound by `cont.bind`, cleared
+    /// with `gc_bound`.
+    pub cont_bound: u64,
 }
 
 impl VMContRef {
@@ -309,6 +312,7 @@ impl VMContRef {
             live: 0,
             depth,
             gc_bound: 0,
+            cont_bound: 0,
         }
     }
 }
@@ -503,6 +507,8 @@ pub mod offsets {
     pub const CONT_DEPTH: u32 = offset_of!(VMContRef, depth) as u32;
     /// `VMContRef::gc_bound`.
     pub const CONT_GC_BOUND: u32 = offset_of!(VMContRef, gc_bound) as u32;
+    /// `VMContRef::cont_bound`.
+    pub const CONT_CONT_BOUND: u32 = offset_of!(VMContRef, cont_bound) as u32;
     /// `VMStoreContext::continuations`.
     pub const STORE_CONTINUATIONS: u32 = offset_of!(VMStoreContext, continuations) as u32;
     /// `VMContinuationFreeList::head`.

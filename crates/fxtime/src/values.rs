@@ -41,7 +41,11 @@ pub enum Val {
 /// A reference to a suspended or fresh continuation (`contref`), as wasm
 /// handed it out. The host can only hand it back to wasm, which may use it
 /// once: any use after the first traps "continuation already consumed".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Like an [`AnyRef`], it keeps its continuation alive while the innermost
+/// [`RootScope`](crate::RootScope) it was made in lasts; used after that,
+/// it is refused with an error.
+#[derive(Debug, Clone, Copy)]
 pub struct ContRef {
     pub(crate) store: StoreId,
     /// Object address and revision.
@@ -49,6 +53,22 @@ pub struct ContRef {
     /// Canonical id of its continuation type, when the type it came out
     /// with was concrete.
     pub(crate) type_id: Option<u32>,
+    /// What keeps the continuation alive for the host.
+    pub(crate) root: HostRoot,
+}
+
+impl ContRef {
+    /// Its raw form, checking that it belongs to `store` (`opaque`) and is
+    /// still rooted.
+    fn raw_in(&self, store: StoreId, opaque: &StoreOpaque) -> Result<u128> {
+        if self.store != store {
+            bail!("continuation reference used with another store");
+        }
+        match opaque.rooted_cont(self.root) {
+            Some(raw) => Ok(raw),
+            None => bail!("contref used after the root scope it was made in ended"),
+        }
+    }
 }
 
 /// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
@@ -91,6 +111,7 @@ macro_rules! identity_eq {
 
 identity_eq! {
     AnyRef => |r| (r.object.map(|o| o.store), r.word);
+    ContRef => |r| (r.store, r.raw);
     ThrownException => |r| (r.store, r.ptr);
 }
 
@@ -464,12 +485,7 @@ impl Val {
             | Val::AnyRef(None)
             | Val::ContRef(None) => 0,
             Val::AnyRef(Some(a)) => u128::from(a.word_in(store, opaque, "anyref")?),
-            Val::ContRef(Some(c)) => {
-                if c.store != store {
-                    bail!("continuation reference used with another store");
-                }
-                c.raw
-            }
+            Val::ContRef(Some(c)) => c.raw_in(store, opaque)?,
             Val::ExnRef(Some(e)) => e.0.address_in(store, opaque, "exnref")? as u128,
             Val::FuncRef(Some(f)) => {
                 if f.store != store {
@@ -507,10 +523,11 @@ impl Val {
                     _ => None,
                 };
                 let object = raw as u64;
-                Val::ContRef((object != 0).then_some(ContRef {
+                Val::ContRef((object != 0).then(|| ContRef {
                     store,
                     raw,
                     type_id,
+                    root: opaque.root_cont(raw),
                 }))
             }
             ValType::Ref(_) => {

@@ -143,7 +143,7 @@ impl CodeObject {
             let start = range.start as u32;
             let moved = |map: &StackMap| StackMap {
                 offset: start + map.offset,
-                slots: map.slots.clone(),
+                ..map.clone()
             };
             stack_maps.extend(f.stack_maps.iter().map(moved));
             switch_maps.extend(f.switch_maps.iter().map(moved));
@@ -313,21 +313,21 @@ impl CodeObject {
 
     /// The stack map of the call returning to `return_address`, if any
     /// reference is live across it.
-    fn stack_map(&self, return_address: usize) -> Option<&[u32]> {
+    fn stack_map(&self, return_address: usize) -> Option<&StackMap> {
         let offset = (return_address - self.mmap.as_ptr() as usize) as u32;
         let i = self
             .stack_maps
             .binary_search_by_key(&offset, |m| m.offset)
             .ok()?;
-        Some(&self.stack_maps[i].slots)
+        Some(&self.stack_maps[i])
     }
 
     /// The stack map of the switch a frame paused at `resume_address` (just
     /// after the switch) waits in: the last switch that starts before it.
-    fn switch_map(&self, resume_address: usize) -> Option<&[u32]> {
+    fn switch_map(&self, resume_address: usize) -> Option<&StackMap> {
         let offset = (resume_address - self.mmap.as_ptr() as usize) as u32;
         let i = self.switch_maps.partition_point(|m| m.offset < offset);
-        Some(&self.switch_maps[i.checked_sub(1)?].slots)
+        Some(&self.switch_maps[i.checked_sub(1)?])
     }
 
     fn frame_kind(&self, pc: usize) -> Option<FrameKind> {
@@ -457,10 +457,10 @@ pub fn lookup_frame_kind(pc: usize) -> Option<FrameKind> {
     with_code(pc, |code| code.frame_kind(pc))
 }
 
-/// Calls `f` with the stack-pointer offsets of the GC references of a
-/// frame of generated code paused at `pc`: at a call returning there, or,
-/// with `at_switch`, at the stack switch that resumes there.
-pub fn with_stack_map(pc: usize, at_switch: bool, f: impl FnOnce(&[u32])) {
+/// Calls `f` with the stack map (where its GC and continuation references
+/// lie) of a frame of generated code paused at `pc`: at a call returning
+/// there, or, with `at_switch`, at the stack switch that resumes there.
+pub fn with_stack_map(pc: usize, at_switch: bool, f: impl FnOnce(&StackMap)) {
     with_code(pc, |code| {
         let map = if at_switch {
             code.switch_map(pc)

@@ -9,8 +9,13 @@
 //! steady state, and memory stays bounded by the number alive at once.
 //! Generated code pops and pushes free objects itself; the functions here
 //! are its slow paths (no free object, a large value buffer) and the
-//! runtime's own uses (traps). (Suspended continuations nobody resumes stay
-//! until the store is dropped: there is no collector yet.)
+//! runtime's own uses (traps, collections).
+//!
+//! A fresh or suspended continuation that no reference with its current
+//! revision reaches any more can never run again: a full collection
+//! reclaims it, with its whole suspended chain (`reclaim_unreached`), and
+//! asks for itself when live continuations have doubled since the last
+//! one (`collection_due`).
 
 use fxtime_environ::vm::{CONT_INLINE_VALUES, VMContRef, VMContinuationFreeList, VMFuncRef};
 use fxtime_fibre::{FiberStack, StackPool};
@@ -30,6 +35,8 @@ struct Continuation {
     stack: FiberStack,
     /// Whether its value buffer moved to the heap (`Continuations::spilled`).
     spilled: u64,
+    /// The number of the last full collection that reached it.
+    reached: u64,
 }
 
 /// The continuations of one store.
@@ -54,7 +61,29 @@ pub struct Continuations {
     limits: ContinuationLimits,
     /// Every object, live or free, for the collector.
     objects: Vec<*mut VMContRef>,
+    /// Full collections that looked for unreached continuations so far:
+    /// the number of the current one while it marks.
+    collections: u64,
+    /// Live continuations after the last of those.
+    live_after_collection: usize,
+    /// How many times `live_after_collection` live continuations ask for
+    /// the next collection: 2, or 4 after a collection that gave back
+    /// little (a program that keeps its continuations should not pay for
+    /// looking at them often).
+    growth: usize,
 }
+
+/// Live continuations below which none asks for a collection: a program
+/// that abandons continuations keeps at most about this many stacks' worth
+/// of touched pages (a few KiB each) before it gets them back.
+const MIN_COLLECTION_LIVE: usize = 1024;
+
+/// A full collection costs time in proportion to the live GC heap, so
+/// continuations ask for one only once they are at least that heap's bytes
+/// over this many (a few times what a short-lived continuation's stack
+/// touches): collections for continuations then cost time in proportion
+/// to the memory they give back.
+const STACK_BYTES_FOR_COLLECTION: usize = 16 * 1024;
 
 /// The most continuations a store may hold at once, and the most bytes
 /// their stacks may take (each stack counts its size in the pool,
@@ -91,6 +120,26 @@ pub enum AllocationError {
 // its continuations move between threads as a whole, never shared.
 unsafe impl Send for Continuations {}
 
+/// Records that full collection `collection` reached continuation object
+/// `cont` through a reference of revision `revision`; true the first time
+/// for a live continuation whose current revision that is (a stale
+/// reference reaches nothing).
+///
+/// # Safety
+///
+/// `cont` must be a continuation object of a live store (any address a
+/// continuation reference of that store holds).
+pub(crate) unsafe fn mark(cont: *mut VMContRef, revision: u64, collection: u64) -> bool {
+    // SAFETY: per the contract; objects are never freed while their store
+    // lives.
+    let object = unsafe { &mut *cont.cast::<Continuation>() };
+    if object.vm.live == 0 || object.vm.revision != revision || object.reached == collection {
+        return false;
+    }
+    object.reached = collection;
+    true
+}
+
 /// Default usable size of a continuation stack.
 pub const DEFAULT_STACK_SIZE: usize = 1 << 20;
 
@@ -114,6 +163,9 @@ impl Continuations {
             carved: 0,
             limits: ContinuationLimits::default(),
             objects: Vec::new(),
+            collections: 0,
+            live_after_collection: 0,
+            growth: 2,
         }
     }
 
@@ -141,6 +193,79 @@ impl Continuations {
     /// Where a fresh continuation's context resumes: the start trampoline.
     pub fn start_address(&self) -> usize {
         self.free.start as usize
+    }
+
+    /// Whether `cont.new` should run a full collection before it carves a
+    /// new stack: no free object is left and live continuations have
+    /// doubled since the last collection, or quadrupled if that one gave
+    /// back little (and are many, compared with the GC heap's
+    /// `heap_live_bytes`).
+    pub fn collection_due(&self, heap_live_bytes: usize) -> bool {
+        let threshold = (self.growth * self.live_after_collection)
+            .max(MIN_COLLECTION_LIVE)
+            .max(heap_live_bytes / STACK_BYTES_FOR_COLLECTION);
+        self.free.head.is_null() && self.live() >= threshold
+    }
+
+    /// Starts marking for a full collection: returns its number, which
+    /// [`mark`] records in what it reaches.
+    pub(crate) fn begin_marking(&mut self) -> u64 {
+        self.collections += 1;
+        self.collections
+    }
+
+    /// Gives back every fresh or suspended continuation that full
+    /// collection `collection` did not reach, with the continuations of
+    /// its suspended chain; returns how many it gave back. Their stacks'
+    /// pages stay for reuse while the free stacks are fewer than twice the
+    /// survivors (at least `MIN_COLLECTION_LIVE`); the rest go back to
+    /// the system.
+    pub(crate) fn reclaim_unreached(&mut self, collection: u64) -> usize {
+        let unreached: Vec<*mut VMContRef> = self
+            .objects
+            .iter()
+            .copied()
+            .filter(|&object| {
+                // SAFETY: objects live in the headers of this store's stacks.
+                let cont = unsafe { &*object.cast::<Continuation>() };
+                // Roots of suspended chains and fresh continuations have no
+                // parent; running ones always have one.
+                cont.vm.live == 1 && cont.vm.parent.is_null() && cont.reached != collection
+            })
+            .collect();
+        let survivors = self.live() - unreached.len();
+        let warm = (2 * survivors).max(MIN_COLLECTION_LIVE);
+        let free = self.carved - self.live();
+        // The free list is a stack: the first given back are reused last,
+        // so they are the ones whose pages go.
+        let mut discard = (free + unreached.len()).saturating_sub(warm);
+        let mut reclaimed = 0;
+        for root in unreached {
+            // SAFETY: a live root of this store's: its chain runs from its
+            // innermost continuation (itself when fresh) through parent
+            // links up to it, and nothing runs on any of them.
+            unsafe {
+                let mut cont = (*root).innermost;
+                loop {
+                    let parent = (*cont).parent;
+                    self.give_back(cont, discard > 0);
+                    reclaimed += 1;
+                    if cont == root {
+                        break;
+                    }
+                    cont = parent;
+                }
+            }
+            discard = discard.saturating_sub(1);
+        }
+        // Little: under a quarter of what was live.
+        self.growth = if 4 * reclaimed < self.live() + reclaimed {
+            4
+        } else {
+            2
+        };
+        self.live_after_collection = self.live();
+        reclaimed
     }
 
     /// Whether no continuation was ever created.
@@ -248,6 +373,7 @@ impl Continuations {
         object.vm.live = 0;
         // Arguments bound to it, never taken, go with it.
         object.vm.gc_bound = 0;
+        object.vm.cont_bound = 0;
         // Every reference issued for it was consumed, which bumped the
         // revision; a bump more keeps stale copies stale regardless.
         object.vm.revision += 1;

@@ -35,7 +35,8 @@ pub fn builtins() -> *const usize {
                 Builtin::ExceptionNew => exception_new_shim as *const () as usize,
                 Builtin::IsSubtype => is_subtype as *const () as usize,
                 Builtin::Throw => fxtime_throw as *const () as usize,
-                Builtin::ContNew => cont_new as *const () as usize,
+                // It may collect, for continuations.
+                Builtin::ContNew => cont_new_shim as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
                 Builtin::EpochInterrupt => epoch_interrupt_shim as *const () as usize,
@@ -321,6 +322,11 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     unsafe { instance(vmctx) }.drop_element(ElemIndex(elem));
 }
 
+crate::gc::arrays::exit_recording_shim!(
+    /// `ContNew`, which may collect.
+    cont_new_shim => cont_new
+);
+
 unsafe extern "C" fn cont_new(
     vmctx: *mut u8,
     func: *const VMFuncRef,
@@ -331,11 +337,7 @@ unsafe extern "C" fn cont_new(
     let Some((entry, capacity)) = instance.module().continuation_entry(TypeIndex(cont_type)) else {
         return std::ptr::null_mut();
     };
-    match instance
-        .store()
-        .continuations()
-        .allocate(entry, func, capacity)
-    {
+    match instance.store().new_continuation(entry, func, capacity) {
         Ok(cont) => cont,
         Err(AllocationError::NoMemory) => std::ptr::null_mut(),
         Err(AllocationError::TooMany) => CONT_LIMIT_COUNT as *mut VMContRef,

@@ -1,9 +1,9 @@
 //! The runtime side of a store: everything its instances own, and the
 //! `VMStoreContext` generated code reads.
 
-use crate::continuations::Continuations;
+use crate::continuations::{AllocationError, Continuations};
 use crate::epoch::EpochState;
-use crate::gc::{self, GcHeap, HostData};
+use crate::gc::{self, GcHeap, HostData, Traced};
 use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
 use crate::libcalls::builtins;
 use crate::memory::LinearMemory;
@@ -17,7 +17,8 @@ use fxtime_environ::gc::{
     VMGcHeader, array_size, storage_size,
 };
 use fxtime_environ::vm::{
-    VAL_RAW_SIZE, VMExceptionHeader, VMGlobalDefinition, VMStoreContext, VMTagDefinition,
+    VAL_RAW_SIZE, VMContRef, VMExceptionHeader, VMFuncRef, VMGlobalDefinition, VMStoreContext,
+    VMTagDefinition,
 };
 use fxtime_environ::{FieldType, StorageType, TableType, WasmValType};
 use std::cell::{Cell, RefCell};
@@ -53,18 +54,18 @@ pub struct StoreOpaque {
     epoch: Arc<EpochState>,
     /// The engine's epoch (null until set).
     epoch_counter: *const AtomicU64,
-    /// Per host global: whether it holds a traced reference.
-    global_traced: Vec<bool>,
+    /// Per host global: its value type (for the collector).
+    global_types: Vec<WasmValType>,
     /// The engine's types, which the collector reads object layouts from.
     types: Option<Arc<TypeRegistry>>,
     /// References the host holds, newest last, each with the serial number
     /// its handle carries (see [`HostRoot`]).
-    host_roots: RefCell<Vec<(u64, u64)>>,
+    host_roots: RefCell<Vec<(Traced, u64)>>,
     /// The serial number of the next host root.
     next_root: Cell<u64>,
     /// Operands of an allocation in progress, kept alive across the
     /// collection it may run.
-    temporary_roots: Vec<u64>,
+    temporary_roots: Vec<Traced>,
     /// While positive, allocations grow the heap instead of collecting
     /// (constant expressions, whose operands no root holds).
     gc_inhibited: u32,
@@ -171,7 +172,7 @@ impl StoreOpaque {
             hooks: None,
             epoch: Arc::default(),
             epoch_counter: std::ptr::null(),
-            global_traced: Vec::new(),
+            global_types: Vec::new(),
             types: None,
             host_roots: RefCell::default(),
             next_root: Cell::new(1),
@@ -204,6 +205,27 @@ impl StoreOpaque {
     /// Number of continuations holding a stack.
     pub fn live_continuations(&self) -> usize {
         self.continuations.live()
+    }
+
+    /// A fresh continuation for `cont.new` (see
+    /// [`Continuations::allocate`]), when no free object is at hand: runs
+    /// a full collection first when continuations ask for one (in the
+    /// stress mode, a collection every time), so that abandoned ones come
+    /// back before a new stack is carved.
+    pub fn new_continuation(
+        &mut self,
+        entry: *const u8,
+        func: *const VMFuncRef,
+        capacity: usize,
+    ) -> Result<*mut VMContRef, AllocationError> {
+        if self.gc_inhibited == 0 {
+            if self.gc.is_stressed() {
+                self.collect_garbage(false);
+            } else if self.continuations.collection_due(self.gc.bytes_used()) {
+                self.collect_garbage(true);
+            }
+        }
+        self.continuations.allocate(entry, func, capacity)
     }
 
     /// The store's continuations.
@@ -345,7 +367,7 @@ impl StoreOpaque {
         let mut global = Box::new(value);
         let ptr: *mut VMGlobalDefinition = &mut *global;
         self.globals.push(global);
-        self.global_traced.push(ty.is_gc_reference());
+        self.global_types.push(ty);
         ptr
     }
 
@@ -371,20 +393,45 @@ impl StoreOpaque {
         if word == 0 || word & 1 == 1 {
             return None;
         }
+        Some(self.add_host_root(Traced::Word(word)))
+    }
+
+    /// Keeps the continuation that the non-null continuation reference
+    /// `reference` refers to alive for the host, as [`root`](Self::root).
+    pub fn root_cont(&self, reference: u128) -> HostRoot {
+        self.add_host_root(Traced::Cont(reference))
+    }
+
+    fn add_host_root(&self, traced: Traced) -> HostRoot {
         let serial = self.next_root.get();
         self.next_root.set(serial + 1);
         let mut roots = self.host_roots.borrow_mut();
-        roots.push((word, serial));
-        Some(HostRoot {
+        roots.push((traced, serial));
+        HostRoot {
             index: roots.len() - 1,
             serial,
-        })
+        }
     }
 
     /// The word `root` keeps alive, if it still does.
     pub fn rooted(&self, root: HostRoot) -> Option<u64> {
+        match self.rooted_value(root)? {
+            Traced::Word(word) => Some(word),
+            Traced::Cont(_) => None,
+        }
+    }
+
+    /// The continuation reference `root` keeps alive, if it still does.
+    pub fn rooted_cont(&self, root: HostRoot) -> Option<u128> {
+        match self.rooted_value(root)? {
+            Traced::Cont(reference) => Some(reference),
+            Traced::Word(_) => None,
+        }
+    }
+
+    fn rooted_value(&self, root: HostRoot) -> Option<Traced> {
         match self.host_roots.borrow().get(root.index) {
-            Some(&(word, serial)) if serial == root.serial => Some(word),
+            Some(&(traced, serial)) if serial == root.serial => Some(traced),
             _ => None,
         }
     }
@@ -416,7 +463,7 @@ impl StoreOpaque {
         &mut self,
         header: VMGcHeader,
         size: u32,
-        keep: &[u64],
+        keep: &[Traced],
     ) -> Option<NonNull<u8>> {
         let lists = &mut self.context.gc_bump;
         if let Ok(object) = self.gc.alloc(lists, header, size, self.gc_inhibited > 0) {
@@ -471,7 +518,7 @@ impl StoreOpaque {
         type_id: u32,
         element_size: u32,
         len: u32,
-        keep: &[u64],
+        keep: &[Traced],
     ) -> Option<NonNull<u8>> {
         let size = array_size(element_size, len)?;
         let header = VMGcHeader {
@@ -495,12 +542,11 @@ impl StoreOpaque {
         len: u32,
         value: u128,
     ) -> Option<NonNull<u8>> {
-        let keep = [value as u64];
-        let keep = if element.is_gc_reference() {
-            &keep[..]
-        } else {
-            &[]
+        let keep = match element {
+            StorageType::Val(ty) => Traced::of(ty, value),
+            StorageType::I8 | StorageType::I16 => None,
         };
+        let keep = keep.as_slice();
         let size = storage_size(element);
         let array = self.alloc_array(type_id, size, len, keep)?;
         // SAFETY: the new array's elements, ours alone.

@@ -79,7 +79,7 @@ pub fn object(b: &mut FunctionBuilder<'_>, reference: Value) -> Value {
 /// new continuation needs. What a free object keeps is already right: its
 /// stack and stack limit, its bumped revision, an empty
 /// value buffer of at least `CONT_INLINE_VALUES` values, no bound
-/// references (`gc_bound` 0).
+/// references (`gc_bound` and `cont_bound` 0).
 pub fn reuse_free(
     b: &mut FunctionBuilder<'_>,
     free_list: Value,
@@ -107,19 +107,22 @@ pub fn reuse_free(
     store(b, zero, object, o::CONT_TRANSFER);
 }
 
-/// Records that `cont.bind` stored GC references in the slots of `mask`
-/// of `cont`'s buffer (see `VMContRef::gc_bound`).
-pub fn add_gc_bound(b: &mut FunctionBuilder<'_>, cont: Value, mask: u64) {
-    let bound = load(b, I64, cont, o::CONT_GC_BOUND);
+/// Records that `cont.bind` stored references in the slots of `mask` of
+/// `cont`'s buffer, in the mask at `field`: `CONT_GC_BOUND` for GC
+/// references, `CONT_CONT_BOUND` for continuation references (see
+/// `VMContRef::gc_bound`).
+pub fn add_bound(b: &mut FunctionBuilder<'_>, cont: Value, field: u32, mask: u64) {
+    let bound = load(b, I64, cont, field);
     let bound = b.ins().bor_imm_u(bound, mask as i64);
-    store(b, bound, cont, o::CONT_GC_BOUND);
+    store(b, bound, cont, field);
 }
 
-/// Records that `cont`'s buffer holds no bound GC references any more
-/// (they were taken out, or dropped).
-pub fn clear_gc_bound(b: &mut FunctionBuilder<'_>, cont: Value) {
+/// Records that `cont`'s buffer holds no bound references any more (they
+/// were taken out, or dropped).
+pub fn clear_bound(b: &mut FunctionBuilder<'_>, cont: Value) {
     let zero = b.ins().iconst(I64, 0);
     store(b, zero, cont, o::CONT_GC_BOUND);
+    store(b, zero, cont, o::CONT_CONT_BOUND);
 }
 
 /// The control context of continuation object `cont` (where it

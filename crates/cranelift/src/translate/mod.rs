@@ -198,11 +198,11 @@ impl FuncTranslator<'_> {
         Ok(())
     }
 
-    /// A new local of type `ty`; one holding GC references is declared to
-    /// Cranelift as needing stack maps.
+    /// A new local of type `ty`; one holding GC or continuation references
+    /// is declared to Cranelift as needing stack maps.
     fn declare_local(&mut self, ty: WasmValType) -> Variable {
         let var = self.builder.declare_var(ir_type(ty));
-        if ty.is_gc_reference() {
+        if ty.is_traced() {
             self.builder.declare_var_needs_stack_map(var);
         }
         self.locals.push(var);
@@ -210,7 +210,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Declares the operands pushed since the last operator that hold GC
-    /// references as needing stack maps (their types come from the
+    /// or continuation references as needing stack maps (their types come from the
     /// validator, which has just seen the operator). Operands the previous
     /// operator left in place were declared already.
     fn declare_gc_values<T: wasmparser::WasmModuleResources>(
@@ -234,7 +234,7 @@ impl FuncTranslator<'_> {
             let Some(Some(ty)) = validator.get_operand_type(depth) else {
                 continue;
             };
-            if self.is_gc_operand(validator, ty) {
+            if self.is_traced_operand(validator, ty) {
                 self.builder
                     .declare_value_needs_stack_map(self.stack[index]);
             }
@@ -243,10 +243,10 @@ impl FuncTranslator<'_> {
         self.declared_stack.extend_from_slice(&self.stack);
     }
 
-    /// Whether an operand of the validator's type `ty` holds a GC reference
-    /// (see `WasmValType::is_gc_reference`). The validator names concrete types by its
-    /// own ids, which its resources resolve.
-    fn is_gc_operand<T: wasmparser::WasmModuleResources>(
+    /// Whether an operand of the validator's type `ty` holds a reference
+    /// the collector traces (see `WasmValType::is_traced`). The validator
+    /// names concrete types by its own ids, which its resources resolve.
+    fn is_traced_operand<T: wasmparser::WasmModuleResources>(
         &self,
         validator: &wasmparser::FuncValidator<T>,
         ty: wasmparser::ValType,
@@ -256,7 +256,7 @@ impl FuncTranslator<'_> {
             return false;
         };
         match r.heap_type() {
-            H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc | A::Cont | A::NoCont),
+            H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc),
             H::Concrete(index) | H::Exact(index) => {
                 let composite = match index {
                     UnpackedIndex::Id(id) => {
@@ -265,15 +265,14 @@ impl FuncTranslator<'_> {
                     UnpackedIndex::Module(i) => {
                         return matches!(
                             self.module.kind_of(i),
-                            Some(CompositeKind::Struct | CompositeKind::Array)
+                            Some(
+                                CompositeKind::Struct | CompositeKind::Array | CompositeKind::Cont
+                            )
                         );
                     }
                     UnpackedIndex::RecGroup(_) => return false,
                 };
-                matches!(
-                    composite.inner,
-                    CompositeInnerType::Struct(_) | CompositeInnerType::Array(_)
-                )
+                !matches!(composite.inner, CompositeInnerType::Func(_))
             }
         }
     }

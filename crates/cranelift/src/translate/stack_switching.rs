@@ -159,24 +159,32 @@ impl FuncTranslator<'_> {
         self.store_arguments(cont, &args, params);
         // Argument i lies in slot params - 1 - i; the collector must see
         // the references among them until the continuation takes them.
-        let mut mask = 0u64;
+        let (mut gc_mask, mut cont_mask) = (0u64, 0u64);
         for (i, ty) in self.module.cont_func_type(from).params[..bound]
             .iter()
             .enumerate()
         {
-            if ty.is_gc_reference() {
-                let slot = params - 1 - i;
-                if slot >= 64 {
-                    return Err(WasmError::Limit(
-                        "cont.bind of a reference into a continuation of more than 64 parameters"
-                            .into(),
-                    ));
-                }
-                mask |= 1 << slot;
+            let mask = if ty.is_gc_reference() {
+                &mut gc_mask
+            } else if ty.is_cont_reference() {
+                &mut cont_mask
+            } else {
+                continue;
+            };
+            let slot = params - 1 - i;
+            if slot >= 64 {
+                return Err(WasmError::Limit(
+                    "cont.bind of a reference into a continuation of more than 64 parameters"
+                        .into(),
+                ));
             }
+            *mask |= 1 << slot;
         }
-        if mask != 0 {
-            emit::add_gc_bound(&mut self.builder, cont, mask);
+        if gc_mask != 0 {
+            emit::add_bound(&mut self.builder, cont, offsets::CONT_GC_BOUND, gc_mask);
+        }
+        if cont_mask != 0 {
+            emit::add_bound(&mut self.builder, cont, offsets::CONT_CONT_BOUND, cont_mask);
         }
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
@@ -325,7 +333,7 @@ impl FuncTranslator<'_> {
             traps(),
             &mut at_handler,
         );
-        let takes_references = ty.results().any(|t| t.is_gc_reference());
+        let takes_references = ty.results().any(|t| t.is_traced());
         self.wake(root, &ir_types(ty.results()), takes_references);
     }
 
@@ -348,7 +356,7 @@ impl FuncTranslator<'_> {
             .module
             .cont_func_type(own_type)
             .params()
-            .any(|t| t.is_gc_reference());
+            .any(|t| t.is_traced());
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
         let target = emit::consume(&mut self.builder, target, traps());
@@ -391,13 +399,13 @@ impl FuncTranslator<'_> {
         self.builder.set_cold_block(raise);
         self.enter_block(raise);
         emit::set_transfer(&mut self.builder, root, TRANSFER_RESUME);
-        emit::clear_gc_bound(&mut self.builder, root);
+        emit::clear_bound(&mut self.builder, root);
         let exception = emit::take_values(&mut self.builder, root, &[POINTER])[0];
         self.throw_exception(exception);
         self.enter_block(resumed);
         self.reachable = true;
         if takes_references {
-            emit::clear_gc_bound(&mut self.builder, root);
+            emit::clear_bound(&mut self.builder, root);
         }
         let values = emit::take_values(&mut self.builder, root, types);
         self.stack.extend(values);

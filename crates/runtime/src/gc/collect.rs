@@ -3,7 +3,11 @@
 //! The store reports its roots to a [`Marker`]; marking sets each reached
 //! object's mark bit in its header and in its block's bitmap, and follows
 //! its references (struct fields, array elements and exception payloads
-//! of the `any`, `extern` and `exn` hierarchies, found from its type).
+//! of the `any`, `extern` and `exn` hierarchies, found from its type). A
+//! full collection follows continuation references too: each one whose
+//! revision is current reaches its continuation, whose bound values and
+//! suspended frames are marked in turn (`stacks::mark_continuation`); the
+//! store then gives back the continuations nothing reached.
 //! Marks are sticky: an object marked by one collection stays marked, old,
 //! until a full collection clears every mark and marks again. A minor
 //! collection therefore marks only objects allocated since the last one
@@ -12,61 +16,114 @@
 //! whose runs of clear bits become the free cells. Extern objects left
 //! unmarked drop their host data; blocks left empty are freed.
 
+use super::stacks::mark_continuation;
 use super::{BLOCK_SIZE, Block, BumpRegions, GcHeap, MIN_NURSERY_BYTES, MarkBits, NO_MARKS};
+use crate::continuations;
 use crate::types::TypeRegistry;
 use fxtime_environ::CompositeType;
 use fxtime_environ::gc::{
     ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES,
     StructLayout, VMGcHeader,
 };
-use fxtime_environ::vm::{VAL_RAW_SIZE, VMExceptionHeader, VMGcBump, offsets};
+use fxtime_environ::vm::{VAL_RAW_SIZE, VMContRef, VMExceptionHeader, VMGcBump, offsets};
+use fxtime_environ::{StorageType, WasmValType};
 
 /// What the collector follows in objects of one type.
 #[derive(Debug, Clone)]
 pub(super) enum TraceInfo {
-    /// A struct: the offsets of its reference fields.
-    Struct(Box<[u32]>),
-    /// An array whose elements are references.
-    References,
+    /// A struct or an exception: the offsets of its GC reference fields
+    /// (a word each) and of its continuation reference fields (two words
+    /// each).
+    Fields {
+        words: Box<[u32]>,
+        conts: Box<[u32]>,
+    },
+    /// An array whose elements are GC references.
+    Words,
+    /// An array whose elements are continuation references.
+    Conts,
     /// Nothing to follow.
     Leaf,
 }
 
 impl TraceInfo {
+    /// The fields at `offsets` of `storage`, by what they hold.
+    fn fields(storage: impl Iterator<Item = (StorageType, u32)> + Clone) -> TraceInfo {
+        let of = |keep: fn(&StorageType) -> bool| {
+            storage
+                .clone()
+                .filter(|(s, _)| keep(s))
+                .map(|(_, offset)| offset)
+                .collect()
+        };
+        TraceInfo::Fields {
+            words: of(StorageType::is_gc_reference),
+            conts: of(StorageType::is_cont_reference),
+        }
+    }
+
     /// For exceptions of the tag whose function type is `type_id`: the
-    /// offsets of the payload's references.
+    /// payload's references.
     fn of_exception(types: &TypeRegistry, type_id: u32) -> TraceInfo {
         let params = types
             .func_type(type_id)
             .map(|f| f.params)
             .unwrap_or_default();
-        let offsets = params
-            .iter()
-            .enumerate()
-            .filter(|(_, ty)| ty.is_gc_reference())
-            .map(|(i, _)| offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE)
-            .collect();
-        TraceInfo::Struct(offsets)
+        TraceInfo::fields(params.iter().enumerate().map(|(i, ty)| {
+            let offset = offsets::EXCEPTION_PAYLOAD + i as u32 * VAL_RAW_SIZE;
+            (StorageType::Val(*ty), offset)
+        }))
     }
 
     fn of(types: &TypeRegistry, type_id: u32) -> TraceInfo {
         match types.sub_type(type_id).map(|t| t.composite) {
             Some(CompositeType::Struct(fields)) => {
                 let layout = StructLayout::new(&fields);
-                let offsets = fields
-                    .iter()
-                    .zip(&layout.offsets)
-                    .filter(|(field, _)| field.storage.is_gc_reference())
-                    .map(|(_, offset)| *offset)
-                    .collect();
-                TraceInfo::Struct(offsets)
+                let storage = fields.iter().map(|f| f.storage);
+                TraceInfo::fields(storage.zip(layout.offsets.iter().copied()))
             }
             Some(CompositeType::Array(element)) if element.storage.is_gc_reference() => {
-                TraceInfo::References
+                TraceInfo::Words
+            }
+            Some(CompositeType::Array(element)) if element.storage.is_cont_reference() => {
+                TraceInfo::Conts
             }
             _ => TraceInfo::Leaf,
         }
     }
+}
+
+/// A reference the collector follows: a GC reference's word, or a
+/// continuation reference (object address and revision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traced {
+    /// A word of the `any`, `extern` or `exn` hierarchy.
+    Word(u64),
+    /// A continuation reference.
+    Cont(u128),
+}
+
+impl Traced {
+    /// The reference of type `ty` in raw slot `slot`, if the type is one
+    /// the collector follows.
+    pub fn of(ty: WasmValType, slot: u128) -> Option<Traced> {
+        if ty.is_gc_reference() {
+            Some(Traced::Word(slot as u64))
+        } else if ty.is_cont_reference() {
+            Some(Traced::Cont(slot))
+        } else {
+            None
+        }
+    }
+}
+
+/// What a full collection needs to follow continuation references.
+#[derive(Debug, Clone, Copy)]
+struct ContinuationMarking {
+    /// The collection's number (see `continuations::mark`).
+    collection: u64,
+    /// Where fresh continuations wait (the start trampoline).
+    start: usize,
 }
 
 /// Collects the objects reached from the roots.
@@ -85,6 +142,11 @@ pub struct Marker {
     /// The roots seen, kept for `verify_marks` (debug builds under the
     /// stress mode).
     roots: Option<Vec<u64>>,
+    /// Continuations reached and not yet followed.
+    conts: Vec<*mut VMContRef>,
+    /// Set in a full collection, which follows continuation references;
+    /// a minor one marks every suspended continuation's frames instead.
+    continuations: Option<ContinuationMarking>,
 }
 
 impl Marker {
@@ -125,6 +187,38 @@ impl Marker {
     pub fn mark_slot(&mut self, slot: u128) {
         self.mark_word(slot as u64);
     }
+
+    /// In a full collection, marks the continuation continuation reference
+    /// `reference` refers to, if it is not null and its revision current.
+    pub fn mark_cont(&mut self, reference: u128) {
+        let Some(marking) = self.continuations else {
+            return;
+        };
+        let object = reference as u64 as usize as *mut VMContRef;
+        if object.is_null() {
+            return;
+        }
+        // SAFETY: roots and fields of continuation types hold only null
+        // and references to this store's continuation objects.
+        if unsafe { continuations::mark(object, (reference >> 64) as u64, marking.collection) } {
+            self.conts.push(object);
+        }
+    }
+
+    /// Marks what `traced` refers to.
+    pub fn mark(&mut self, traced: Traced) {
+        match traced {
+            Traced::Word(word) => self.mark_word(word),
+            Traced::Cont(reference) => self.mark_cont(reference),
+        }
+    }
+
+    /// Makes this (full) collection follow continuation references: the
+    /// continuations it reaches get `collection`'s number; fresh ones wait
+    /// at `start`.
+    pub fn follow_continuations(&mut self, collection: u64, start: usize) {
+        self.continuations = Some(ContinuationMarking { collection, start });
+    }
 }
 
 impl GcHeap {
@@ -147,6 +241,8 @@ impl GcHeap {
             kinds: self.blocks.as_ptr(),
             marked_bytes: 0,
             roots: (cfg!(debug_assertions) && self.stress.is_some()).then(Vec::new),
+            conts: Vec::new(),
+            continuations: None,
         };
         (marker, full)
     }
@@ -298,16 +394,25 @@ impl GcHeap {
         true
     }
 
-    /// Follows references from every marked object until none is left.
+    /// Follows references from every marked object and continuation until
+    /// none is left.
     fn trace(&mut self, marker: &mut Marker, types: &TypeRegistry) {
-        while let Some(object) = marker.stack.pop() {
-            // SAFETY: only live objects are marked and pushed.
-            unsafe { self.for_each_child(object, types, |word| marker.mark_word(word)) };
+        loop {
+            while let Some(object) = marker.stack.pop() {
+                // SAFETY: only live objects are marked and pushed.
+                unsafe { self.for_each_child(object, types, |child| marker.mark(child)) };
+            }
+            let (Some(cont), Some(marking)) = (marker.conts.pop(), marker.continuations) else {
+                return;
+            };
+            // SAFETY: only live continuations whose reference was current
+            // are pushed: fresh ones and roots of suspended chains.
+            unsafe { mark_continuation(marker, cont, marking.start) };
         }
     }
 
-    /// Calls `f` with every reference word of `object`: the fields, elements
-    /// or payload slots its type says are references.
+    /// Calls `f` with every reference of `object`: the fields, elements or
+    /// payload slots its type says are references.
     ///
     /// # Safety
     ///
@@ -316,7 +421,7 @@ impl GcHeap {
         &mut self,
         object: *mut u8,
         types: &TypeRegistry,
-        mut f: impl FnMut(u64),
+        mut f: impl FnMut(Traced),
     ) {
         // SAFETY: a live object starts with its header.
         let header = unsafe { *object.cast::<VMGcHeader>() };
@@ -335,25 +440,37 @@ impl GcHeap {
         } else {
             return;
         };
+        // SAFETY (reads): the offsets are of reference fields of the
+        // object's type; an array keeps its length after the header, and
+        // its elements after that.
+        let read = |offset: u32| unsafe { object.add(offset as usize) };
+        // SAFETY: as above.
+        let len = || unsafe { read(ARRAY_LENGTH_OFFSET).cast::<u32>().read() } as usize;
         match info {
-            TraceInfo::Struct(offsets) => {
-                for offset in offsets.iter() {
-                    // SAFETY: a reference field of the struct.
-                    f(unsafe { object.add(*offset as usize).cast::<u64>().read() });
+            TraceInfo::Fields { words, conts } => {
+                for offset in words.iter() {
+                    // SAFETY: as above.
+                    f(Traced::Word(unsafe { read(*offset).cast::<u64>().read() }));
+                }
+                for offset in conts.iter() {
+                    // SAFETY: as above; fields are 8-aligned at most.
+                    f(Traced::Cont(unsafe {
+                        read(*offset).cast::<u128>().read_unaligned()
+                    }));
                 }
             }
-            TraceInfo::References => {
-                // SAFETY: an array keeps its length after the header, and
-                // its elements (words here) after that.
-                unsafe {
-                    let len = object
-                        .add(ARRAY_LENGTH_OFFSET as usize)
-                        .cast::<u32>()
-                        .read();
-                    let elements = object.add(ARRAY_DATA_OFFSET as usize).cast::<u64>();
-                    for i in 0..len as usize {
-                        f(elements.add(i).read_unaligned());
-                    }
+            TraceInfo::Words => {
+                let elements = read(ARRAY_DATA_OFFSET).cast::<u64>();
+                for i in 0..len() {
+                    // SAFETY: as above.
+                    f(Traced::Word(unsafe { elements.add(i).read_unaligned() }));
+                }
+            }
+            TraceInfo::Conts => {
+                let elements = read(ARRAY_DATA_OFFSET).cast::<u128>();
+                for i in 0..len() {
+                    // SAFETY: as above.
+                    f(Traced::Cont(unsafe { elements.add(i).read_unaligned() }));
                 }
             }
             TraceInfo::Leaf => {}
@@ -378,8 +495,15 @@ impl GcHeap {
                 header.kind_and_mark & GC_MARK_BIT != 0,
                 "GC verification: a reachable object at {word:#x} ({header:?}) is not marked"
             );
-            // SAFETY: as above.
-            unsafe { self.for_each_child(object, types, |child| stack.push(child)) };
+            // SAFETY: as above. (Continuations' frames were checked as they
+            // were marked: the words they held are among the roots.)
+            unsafe {
+                self.for_each_child(object, types, |child| {
+                    if let Traced::Word(word) = child {
+                        stack.push(word);
+                    }
+                })
+            };
         }
     }
 

@@ -15,7 +15,7 @@ pub mod arrays;
 mod collect;
 pub(crate) mod stacks;
 
-pub use collect::Marker;
+pub use collect::{Marker, Traced};
 
 use fxtime_environ::gc::{
     EXTERN_INDEX_OFFSET, GC_KIND_OFFSET, GC_MARK_BIT, GC_REMEMBERED_BIT, GcKind, SIZE_CLASSES,

@@ -1,17 +1,20 @@
 //! Collections: the roots of a store, reported to the GC heap's marker.
 //!
-//! Roots are exact: the frames of generated code on every stack (the
-//! running chain of each activation of the store on this thread, and
-//! every suspended chain, from its root's saved context), globals, table
-//! elements, passive element segments, the values of continuations bound
-//! by `cont.bind`, what the host holds, and the
-//! operands of an allocation in progress. Each is scanned only where its
-//! type says it holds a reference of the `any` or `extern` hierarchy.
+//! Roots are exact: the frames of generated code on the running chain of
+//! each activation of the store on this thread, globals, table elements,
+//! passive element segments, what the host holds, and the operands of an
+//! allocation in progress. Each is scanned only where its type says it
+//! holds a GC reference or a continuation reference.
+//!
+//! Fresh and suspended continuations are roots of a minor collection (all
+//! of them: their bound values and suspended frames). A full collection
+//! instead reaches them through continuation references like any object,
+//! and afterwards gives back those it did not reach.
 
 use super::StoreOpaque;
 use crate::frames::PausedFrame;
-use crate::gc::Marker;
-use crate::gc::stacks::mark_frames;
+use crate::gc::stacks::{mark_continuation, mark_frames};
+use crate::gc::{Marker, Traced};
 use crate::traps::store_exits;
 use fxtime_environ::vm::VMContRef;
 use fxtime_environ::{GlobalIndex, WasmValType};
@@ -25,52 +28,68 @@ impl StoreOpaque {
             return;
         };
         let (mut marker, full) = self.gc.begin_collection(full);
-        self.mark_roots(&mut marker);
+        let collection = full.then(|| {
+            let collection = self.continuations.begin_marking();
+            marker.follow_continuations(collection, self.continuations.start_address());
+            collection
+        });
+        self.mark_roots(&mut marker, collection.is_none());
         self.gc
             .finish_collection(marker, full, &types, &mut self.context.gc_bump);
+        if let Some(collection) = collection {
+            self.continuations.reclaim_unreached(collection);
+        }
     }
 
-    fn mark_roots(&mut self, marker: &mut Marker) {
-        self.mark_stacks(marker);
+    /// Reports the roots to `marker`; with `suspended_roots` (a minor
+    /// collection), every fresh and suspended continuation is one.
+    fn mark_roots(&mut self, marker: &mut Marker, suspended_roots: bool) {
+        self.mark_stacks(marker, suspended_roots);
+        let mut slot = |ty: WasmValType, value: u128| {
+            if let Some(traced) = Traced::of(ty, value) {
+                marker.mark(traced);
+            }
+        };
         for instance in &self.instances {
             let info = &instance.module().info;
             for (i, global) in info.globals.iter().enumerate() {
                 let index = GlobalIndex(i as u32);
-                if global.ty.content().is_gc_reference() && !info.is_imported_global(index) {
+                let ty = global.ty.content();
+                if ty.is_traced() && !info.is_imported_global(index) {
                     // SAFETY: a defined global's storage lies in the vmctx.
                     let storage = unsafe { (*instance.global(index)).storage };
-                    marker.mark_slot(u128::from_le_bytes(storage));
+                    slot(ty, u128::from_le_bytes(storage));
                 }
             }
             for (segment, values) in info.elements.iter().zip(instance.element_segments()) {
-                if WasmValType::Ref(segment.ty).is_gc_reference() {
-                    values.iter().for_each(|v| marker.mark_slot(*v));
+                let ty = WasmValType::Ref(segment.ty);
+                if ty.is_traced() {
+                    values.iter().for_each(|v| slot(ty, *v));
                 }
             }
         }
         for table in &self.tables {
-            if WasmValType::Ref(table.ty().element).is_gc_reference() {
-                let len = table.len();
-                let values = table.slice(0, len).unwrap_or_default();
-                values.iter().for_each(|v| marker.mark_slot(*v));
+            let ty = WasmValType::Ref(table.ty().element);
+            if ty.is_traced() {
+                let values = table.slice(0, table.len()).unwrap_or_default();
+                values.iter().for_each(|v| slot(ty, *v));
             }
         }
-        for (global, traced) in self.globals.iter().zip(&self.global_traced) {
-            if *traced {
-                marker.mark_slot(u128::from_le_bytes(global.storage));
-            }
+        for (global, ty) in self.globals.iter().zip(&self.global_types) {
+            slot(*ty, u128::from_le_bytes(global.storage));
         }
-        for (word, _) in self.host_roots.borrow().iter() {
-            marker.mark_word(*word);
+        for (traced, _) in self.host_roots.borrow().iter() {
+            marker.mark(*traced);
         }
-        for word in &self.temporary_roots {
-            marker.mark_word(*word);
+        for traced in &self.temporary_roots {
+            marker.mark(*traced);
         }
     }
 
     /// Frames of the running chains of this store's activations on this
-    /// thread, and of every suspended chain.
-    fn mark_stacks(&mut self, marker: &mut Marker) {
+    /// thread; with `suspended_roots`, also what every fresh and suspended
+    /// continuation holds.
+    fn mark_stacks(&mut self, marker: &mut Marker, suspended_roots: bool) {
         // SAFETY: the context is this store's, used on this thread.
         let exits = unsafe { store_exits(&mut *self.context) };
         for exit in exits {
@@ -78,30 +97,18 @@ impl StoreOpaque {
             // called from this store's generated code, still on the stack.
             unsafe { mark_frames(marker, PausedFrame::caller_of(exit), None) };
         }
+        if !suspended_roots {
+            return;
+        }
         let start = self.continuations.start_address();
         for &object in self.continuations.objects() {
             // SAFETY: objects live in the headers of this store's stacks.
             let cont: &VMContRef = unsafe { &*object };
-            // A suspended chain's root is the one live continuation with no
-            // parent that is not fresh (see fxtime-wasmfx's `suspend`).
-            if cont.live == 1 {
-                // References `cont.bind` left in the buffer.
-                let mut bound = cont.gc_bound;
-                while bound != 0 {
-                    let slot = bound.trailing_zeros() as usize;
-                    bound &= bound - 1;
-                    // SAFETY: the mask names slots of the buffer, which has
-                    // room for every parameter of the continuation's type.
-                    marker.mark_slot(unsafe { *cont.values.add(slot) });
-                }
-            }
-            let fresh = cont.context.instruction_pointer == start;
-            if cont.live == 1 && cont.parent.is_null() && !fresh {
-                let frame = PausedFrame::suspended(&cont.context);
-                // SAFETY: a suspended root's context is where its innermost
-                // frame waits; frames lead outwards to its own stack's
-                // bottom, where the walk stops.
-                unsafe { mark_frames(marker, frame, Some(object)) };
+            // Fresh continuations and the roots of suspended chains are the
+            // live ones with no parent (see fxtime-wasmfx's `suspend`).
+            if cont.live == 1 && cont.parent.is_null() {
+                // SAFETY: such a continuation, of this store.
+                unsafe { mark_continuation(marker, object, start) };
             }
         }
     }
