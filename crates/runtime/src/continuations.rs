@@ -76,7 +76,7 @@ pub struct Continuations {
 /// Live continuations below which none asks for a collection: a program
 /// that abandons continuations keeps at most about this many stacks' worth
 /// of touched pages (a few KiB each) before it gets them back.
-const MIN_COLLECTION_LIVE: usize = 1024;
+pub const MIN_COLLECTION_LIVE: usize = 1024;
 
 /// A full collection costs time in proportion to the live GC heap, so
 /// continuations ask for one only once they are at least that heap's bytes

@@ -1,7 +1,7 @@
 //! The runtime side of a store: everything its instances own, and the
 //! `VMStoreContext` generated code reads.
 
-use crate::continuations::{AllocationError, Continuations};
+use crate::continuations::{AllocationError, Continuations, MIN_COLLECTION_LIVE};
 use crate::epoch::EpochState;
 use crate::gc::{self, GcHeap, HostData, Traced};
 use crate::instance::{Imports, Instance, InstantiationError, RuntimeModule};
@@ -210,8 +210,9 @@ impl StoreOpaque {
     /// A fresh continuation for `cont.new` (see
     /// [`Continuations::allocate`]), when no free object is at hand: runs
     /// a full collection first when continuations ask for one (in the
-    /// stress mode, a collection every time), so that abandoned ones come
-    /// back before a new stack is carved.
+    /// stress mode, a collection every time while they are few: each
+    /// walks every live continuation), so that abandoned ones come back
+    /// before a new stack is carved.
     pub fn new_continuation(
         &mut self,
         entry: *const u8,
@@ -219,7 +220,7 @@ impl StoreOpaque {
         capacity: usize,
     ) -> Result<*mut VMContRef, AllocationError> {
         if self.gc_inhibited == 0 {
-            if self.gc.is_stressed() {
+            if self.gc.is_stressed() && self.continuations.live() < MIN_COLLECTION_LIVE {
                 self.collect_garbage(false);
             } else if self.continuations.collection_due(self.gc.bytes_used()) {
                 self.collect_garbage(true);
