@@ -188,8 +188,9 @@ impl Marker {
         self.mark_word(slot as u64);
     }
 
-    /// In a full collection, marks the continuation continuation reference
-    /// `reference` refers to, if it is not null and its revision current.
+    /// In a full collection, marks the continuation that continuation
+    /// reference `reference` refers to, if it is not null and its revision
+    /// is current.
     pub fn mark_cont(&mut self, reference: u128) {
         let Some(marking) = self.continuations else {
             return;
