@@ -359,6 +359,9 @@ unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
     }
 }
 
+/// Never collects: it runs between the consumption of a continuation's
+/// reference and the switch to it, while no reference reaches the
+/// continuation, which a full collection would give back.
 unsafe extern "C" fn cont_reserve(vmctx: *mut u8, cont: *mut VMContRef, needed: u32) {
     // SAFETY: called by generated code with its vmctx, for a continuation
     // object of its store.
