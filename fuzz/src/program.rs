@@ -115,14 +115,16 @@ fn step(rng: &mut Rng, index: usize, count: usize, depth: u32) -> Step {
                 park: [Park::Local, Park::Table, Park::Global, Park::Struct][rng.below(4) as usize],
             }
         }
-        50..54 => Step::Throw(rng.below(EXCEPTION_TAGS)),
-        54..66 if depth < 2 => Step::Try {
+        // Throws mostly where a `Try` may catch them.
+        50..52 => Step::Throw(rng.below(EXCEPTION_TAGS)),
+        52..58 if depth > 0 => Step::Throw(rng.below(EXCEPTION_TAGS)),
+        58..70 if depth < 2 => Step::Try {
             body: steps(rng, index, count, depth + 1),
             catch: rng.below(EXCEPTION_TAGS),
         },
-        66..72 => Step::Churn,
-        72 => Step::Trap,
-        73..86 => Step::Log(value(rng)),
+        70..75 => Step::Churn,
+        75 => Step::Trap,
+        76..88 => Step::Log(value(rng)),
         _ => Step::Add(value(rng)),
     }
 }
