@@ -119,25 +119,18 @@ impl Model<'_> {
                 let reply = self.suspend(*tag, *acc)?;
                 *acc = acc.wrapping_mul(31).wrapping_add(reply);
             }
-            Step::Spawn {
-                child,
-                bind,
-                handles,
-                abandon_after,
-                throw_at,
-                park: _,
-            } => {
+            Step::Spawn(spawn) => {
                 let id = self.next_id;
                 self.next_id += 1;
                 self.counts.spawned += 1;
                 self.drivers.push(Driver {
                     id,
-                    handles: handles.clone(),
+                    handles: spawn.handles.clone(),
                     suspensions: 0,
-                    abandon_after: *abandon_after,
-                    throw_at: *throw_at,
+                    abandon_after: spawn.abandon_after,
+                    throw_at: spawn.throw_at,
                 });
-                let result = self.body(*child, *acc ^ bind);
+                let result = self.body(spawn.child, *acc ^ spawn.bind);
                 self.drivers.pop();
                 match result {
                     Ok(value) => *acc = acc.wrapping_mul(7).wrapping_add(value),

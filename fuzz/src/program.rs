@@ -49,20 +49,8 @@ pub enum Step {
     Log(i32),
     /// `acc = acc * 31 + (suspend $y<tag> acc)`.
     Yield(u32),
-    /// Drives body `child`, started with `acc ^ bind` (bound by
-    /// `cont.bind`), under handlers for `handles`; see `crate::model` for
-    /// what the driver does with each suspension.
-    Spawn {
-        child: usize,
-        bind: i32,
-        handles: Vec<u32>,
-        /// After this many suspensions the driver drops the child.
-        abandon_after: Option<u32>,
-        /// Resumes the child's n-th suspension with an exception instead
-        /// of a value (`resume_throw $e0`).
-        throw_at: Option<u32>,
-        park: Park,
-    },
+    /// Drives a child coroutine.
+    Spawn(Spawn),
     /// `throw $e<tag> acc`.
     Throw(u32),
     /// Runs `body`; an exception of tag `catch` escaping it is caught,
@@ -72,6 +60,22 @@ pub enum Step {
     Churn,
     /// `unreachable`.
     Trap,
+}
+
+/// A driver: runs body `child`, started with `acc ^ bind` (bound by
+/// `cont.bind`), under handlers for `handles`; see `crate::model` for
+/// what it does with each suspension.
+#[derive(Debug, Clone)]
+pub struct Spawn {
+    pub child: usize,
+    pub bind: i32,
+    pub handles: Vec<u32>,
+    /// After this many suspensions the driver drops the child.
+    pub abandon_after: Option<u32>,
+    /// Resumes the child's n-th suspension with an exception instead of
+    /// a value (`resume_throw $e0`).
+    pub throw_at: Option<u32>,
+    pub park: Park,
 }
 
 /// Limits of the generator.
@@ -106,14 +110,14 @@ fn step(rng: &mut Rng, index: usize, count: usize, depth: u32) -> Step {
             let handles = (0..YIELD_TAGS).filter(|_| rng.below(6) != 0).collect();
             let sometimes =
                 |rng: &mut Rng, percent| (rng.below(100) < percent).then(|| 1 + rng.below(4));
-            Step::Spawn {
+            Step::Spawn(Spawn {
                 child,
                 bind: value(rng),
                 handles,
                 abandon_after: sometimes(rng, 20),
                 throw_at: sometimes(rng, 15),
                 park: [Park::Local, Park::Table, Park::Global, Park::Struct][rng.below(4) as usize],
-            }
+            })
         }
         // Throws mostly where a `Try` may catch them.
         50..52 => Step::Throw(rng.below(EXCEPTION_TAGS)),

@@ -1,6 +1,6 @@
 //! A program as WebAssembly text.
 
-use crate::program::{EXCEPTION_TAGS, Park, Program, Step, YIELD_TAGS};
+use crate::program::{EXCEPTION_TAGS, Park, Program, Spawn, Step, YIELD_TAGS};
 use std::fmt::Write;
 
 /// Which engine a module is for.
@@ -156,27 +156,20 @@ impl Body<'_> {
                 self.line(&format!(") (br {l}done))"));
                 self.line("(local.set $x) (local.set $acc (i32.xor (i32.xor (local.get $acc) (local.get $x)) (i32.const 0x5a5a))))");
             }
-            Step::Spawn {
-                child,
-                bind,
-                handles,
-                abandon_after,
-                throw_at,
-                park,
-            } => self.spawn(*child, *bind, handles, *abandon_after, *throw_at, *park),
+            Step::Spawn(spawn) => self.spawn(spawn),
         }
     }
 
     /// The driver loop of a `Spawn` (see `crate::model` for its meaning).
-    fn spawn(
-        &mut self,
-        child: usize,
-        bind: i32,
-        handles: &[u32],
-        abandon_after: Option<u32>,
-        throw_at: Option<u32>,
-        park: Park,
-    ) {
+    fn spawn(&mut self, spawn: &Spawn) {
+        let Spawn {
+            child,
+            bind,
+            ref handles,
+            abandon_after,
+            throw_at,
+            park,
+        } = *spawn;
         let l = self.label();
         self.line("(local.set $n (i32.const 0)) (local.set $throwing (i32.const 0))");
         self.line(&format!(
