@@ -88,7 +88,9 @@ fn main() -> Result<()> {
         c.abandoned,
         c.thrown_in
     );
-    if engines.wasmtime.is_some() {
+    if let Some((_, dir)) = &engines.wasmtime {
+        // Best effort: only the last program's text is left in it.
+        let _ = std::fs::remove_dir_all(dir);
         println!(
             "divergences: {} of fxtime, {} of wasmtime",
             stats.fxtime_divergences, stats.wasmtime_divergences
