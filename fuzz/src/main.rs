@@ -41,7 +41,7 @@ struct Args {
 }
 
 /// What the programs run on.
-struct Engines {
+struct Runners {
     fxtime: run::Engines,
     /// The `wasmtime` binary, and a directory for its input.
     wasmtime: Option<(PathBuf, PathBuf)>,
@@ -57,7 +57,7 @@ fn main() -> Result<()> {
         }
         None => None,
     };
-    let engines = Engines {
+    let engines = Runners {
         fxtime: run::Engines::new()?,
         wasmtime,
     };
@@ -110,7 +110,7 @@ fn case(seed: u64) -> (Program, i32, bool) {
 
 /// Why fxtime's run of `program` diverges from its model, if it does.
 fn fxtime_divergence(
-    engines: &Engines,
+    engines: &Runners,
     program: &Program,
     acc: i32,
     stress: bool,
@@ -137,7 +137,7 @@ fn portable_expected(program: &Program, acc: i32) -> model::Outcome {
 
 /// Why Wasmtime's run of `program`'s portable form diverges from the
 /// model, if it does (with what fxtime gives for the same text).
-fn wasmtime_divergence(engines: &Engines, program: &Program, acc: i32) -> Option<String> {
+fn wasmtime_divergence(engines: &Runners, program: &Program, acc: i32) -> Option<String> {
     let (wasmtime, dir) = engines.wasmtime.as_ref()?;
     let expected = portable_expected(program, acc);
     let text = wat::module(program, Target::Portable);
@@ -185,15 +185,11 @@ struct Stats {
 
 /// Reports of `seed`'s divergences (fxtime's, and Wasmtime's when it
 /// runs too), each with the smallest program found that still diverges.
-fn check_seed(engines: &Engines, seed: u64, stats: &mut Stats) -> Vec<String> {
+fn check_seed(engines: &Runners, seed: u64, stats: &mut Stats) -> Vec<String> {
     let (program, acc, stress) = case(seed);
     let (expected, counts) = model::expected(&program, acc);
     stats.logged += expected.log.len() as u64;
-    stats.counts.spawned += counts.spawned;
-    stats.counts.suspensions += counts.suspensions;
-    stats.counts.forwarded += counts.forwarded;
-    stats.counts.abandoned += counts.abandoned;
-    stats.counts.thrown_in += counts.thrown_in;
+    stats.counts += counts;
     match expected.outcome {
         model::Outcome::Returned(_) => stats.returned += 1,
         model::Outcome::Trap(_) | model::Outcome::Failed(_) => stats.trapped += 1,
@@ -231,7 +227,7 @@ mod tests {
     #[test]
     fn a_fixed_budget_of_programs_runs_as_modelled() {
         const PROGRAMS: u64 = 1500;
-        let engines = Engines {
+        let engines = Runners {
             fxtime: run::Engines::new().expect("engines"),
             wasmtime: None,
         };

@@ -61,6 +61,16 @@ pub struct Counts {
     pub thrown_in: u64,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.spawned += other.spawned;
+        self.suspensions += other.suspensions;
+        self.forwarded += other.forwarded;
+        self.abandoned += other.abandoned;
+        self.thrown_in += other.thrown_in;
+    }
+}
+
 struct Model<'a> {
     program: &'a Program,
     log: Vec<i32>,
