@@ -75,7 +75,8 @@ fn main() -> Result<()> {
     let c = stats.counts;
     println!(
         "seeds {}..{}: {} returned, {} trapped, {} threw out; {} values logged; \
-         {} continuations, {} suspensions ({} forwarded), {} abandoned, {} answered with an exception",
+         {} continuations, {} suspensions ({} forwarded), {} abandoned, {} answered with an exception, \
+         {} switches ({} peers returned in place)",
         args.seed,
         args.seed + programs,
         stats.returned,
@@ -86,8 +87,11 @@ fn main() -> Result<()> {
         c.suspensions,
         c.forwarded,
         c.abandoned,
-        c.thrown_in
+        c.thrown_in,
+        c.switches,
+        c.finished
     );
+    println!("traps: {:?}", stats.traps);
     if let Some((_, dir)) = &engines.wasmtime {
         // Best effort: only the last program's text is left in it.
         let _ = std::fs::remove_dir_all(dir);
@@ -176,6 +180,8 @@ fn shrink(
 struct Stats {
     returned: u64,
     trapped: u64,
+    /// Trap messages, each with how many programs it ended.
+    traps: std::collections::BTreeMap<String, u64>,
     uncaught: u64,
     logged: u64,
     counts: model::Counts,
@@ -192,7 +198,11 @@ fn check_seed(engines: &Runners, seed: u64, stats: &mut Stats) -> Vec<String> {
     stats.counts += counts;
     match expected.outcome {
         model::Outcome::Returned(_) => stats.returned += 1,
-        model::Outcome::Trap(_) | model::Outcome::Failed(_) => stats.trapped += 1,
+        model::Outcome::Trap(message) => {
+            stats.trapped += 1;
+            *stats.traps.entry(message.to_string()).or_default() += 1;
+        }
+        model::Outcome::Failed(_) => unreachable!("the model never fails"),
         model::Outcome::Uncaught => stats.uncaught += 1,
     }
     let mut reports = Vec::new();
@@ -239,5 +249,6 @@ mod tests {
         let c = stats.counts;
         assert!(c.suspensions > PROGRAMS && c.forwarded > 0, "{c:?}");
         assert!(c.abandoned > 0 && c.thrown_in > 0, "{c:?}");
+        assert!(c.switches > 0 && c.finished > 0, "{c:?}");
     }
 }

@@ -6,8 +6,12 @@
 //! a yield is a call of the innermost enclosing driver that handles its
 //! tag, which logs, and answers with a value or an exception, or abandons
 //! the child (every frame up to that driver is dropped, nothing unwinds).
+//! A switch is a call of the peer with the drivers inside the one that
+//! handles it set aside; what leaves the peer other than its switching
+//! back (its return, an exception) goes straight to that driver, past the
+//! switcher's own handlers.
 
-use crate::program::{Program, Step};
+use crate::program::{Program, Step, Switch, TrapKind};
 
 /// How a run ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +36,33 @@ pub struct Expected {
 /// Why evaluation left a body early.
 enum Stop {
     Trap(&'static str),
-    Throw(u32, i32),
+    /// An exception of `tag` with `payload`. `to` is the driver it goes
+    /// to straight, if it left a peer (see `Step::Switch`).
+    Throw {
+        tag: u32,
+        payload: i32,
+        to: Option<usize>,
+    },
     /// The driver with this id dropped its child.
     Abandon(usize),
+    /// A peer running in place of the child of the driver with this id
+    /// returned this value.
+    Finish(usize, i32),
 }
+
+/// The message of a trap of `kind`, as fxtime words it.
+pub fn trap_message(kind: TrapKind) -> &'static str {
+    match kind {
+        TrapKind::Unreachable => "unreachable",
+        TrapKind::DivideByZero => "integer divide by zero",
+        TrapKind::OutOfBounds => "out of bounds memory access",
+        TrapKind::NullContinuation => "null continuation reference",
+        TrapKind::Consumed => "continuation already consumed",
+    }
+}
+
+/// The message of a suspension or switch no driver handles.
+pub const UNHANDLED: &str = "unhandled tag";
 
 /// A driver's state while its child runs.
 struct Driver {
@@ -44,6 +71,7 @@ struct Driver {
     suspensions: u32,
     abandon_after: Option<u32>,
     throw_at: Option<u32>,
+    switches: bool,
 }
 
 /// How much of what the generator can make a run does.
@@ -59,6 +87,10 @@ pub struct Counts {
     pub abandoned: u64,
     /// Suspensions answered with an exception.
     pub thrown_in: u64,
+    /// Switches to a peer.
+    pub switches: u64,
+    /// Peers that returned in place of a driver's child.
+    pub finished: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -68,6 +100,8 @@ impl std::ops::AddAssign for Counts {
         self.forwarded += other.forwarded;
         self.abandoned += other.abandoned;
         self.thrown_in += other.thrown_in;
+        self.switches += other.switches;
+        self.finished += other.finished;
     }
 }
 
@@ -92,8 +126,8 @@ pub fn expected(program: &Program, acc: i32) -> (Expected, Counts) {
     let outcome = match model.body(0, acc) {
         Ok(value) => Outcome::Returned(value),
         Err(Stop::Trap(message)) => Outcome::Trap(message),
-        Err(Stop::Throw(..)) => Outcome::Uncaught,
-        Err(Stop::Abandon(_)) => unreachable!("no driver outside main"),
+        Err(Stop::Throw { .. }) => Outcome::Uncaught,
+        Err(Stop::Abandon(_) | Stop::Finish(..)) => unreachable!("no driver outside main"),
     };
     let expected = Expected {
         log: model.log,
@@ -139,27 +173,56 @@ impl Model<'_> {
                     suspensions: 0,
                     abandon_after: spawn.abandon_after,
                     throw_at: spawn.throw_at,
+                    switches: spawn.switches,
                 });
                 let result = self.body(spawn.child, *acc ^ spawn.bind);
                 self.drivers.pop();
                 match result {
                     Ok(value) => *acc = acc.wrapping_mul(7).wrapping_add(value),
+                    Err(Stop::Finish(driver, value)) if driver == id => {
+                        self.counts.finished += 1;
+                        *acc = acc.wrapping_mul(7).wrapping_add(value);
+                    }
                     Err(Stop::Abandon(driver)) if driver == id => {
                         self.counts.abandoned += 1;
                         *acc = acc.wrapping_add(1000);
                     }
+                    Err(Stop::Throw { tag, payload, to }) if to == Some(id) => {
+                        return Err(Stop::Throw {
+                            tag,
+                            payload,
+                            to: None,
+                        });
+                    }
                     Err(stop) => return Err(stop),
                 }
             }
-            Step::Throw(tag) => return Err(Stop::Throw(*tag, *acc)),
+            Step::Throw(tag) => {
+                return Err(Stop::Throw {
+                    tag: *tag,
+                    payload: *acc,
+                    to: None,
+                });
+            }
             Step::Try { body, catch } => match self.steps(body, acc) {
-                Err(Stop::Throw(tag, payload)) if tag == *catch => {
-                    *acc ^= payload ^ 0x5a5a;
-                }
+                Err(Stop::Throw {
+                    tag,
+                    payload,
+                    to: None,
+                }) if tag == *catch => *acc ^= payload ^ 0x5a5a,
                 other => other?,
             },
+            Step::Keep(body) => {
+                let kept = *acc;
+                self.steps(body, acc)?;
+                *acc ^= kept.wrapping_mul(5);
+            }
+            Step::Switch(switch) => {
+                let value = self.switch(*switch, *acc)?;
+                *acc = acc.wrapping_mul(13).wrapping_add(value);
+            }
             Step::Churn => {}
-            Step::Trap => return Err(Stop::Trap("unreachable")),
+            Step::Trap(kind) => return Err(Stop::Trap(trap_message(*kind))),
         }
         Ok(())
     }
@@ -175,7 +238,7 @@ impl Model<'_> {
             .rev()
             .find(|(_, d)| d.handles.contains(&tag))
         else {
-            return Err(Stop::Trap("unhandled tag"));
+            return Err(Stop::Trap(UNHANDLED));
         };
         self.counts.suspensions += 1;
         self.counts.forwarded += u64::from(depth + 1 != innermost);
@@ -187,8 +250,39 @@ impl Model<'_> {
         let reply = payload.wrapping_mul(3).wrapping_add(tag as i32);
         if driver.throw_at == Some(driver.suspensions) {
             self.counts.thrown_in += 1;
-            return Err(Stop::Throw(0, reply));
+            return Err(Stop::Throw {
+                tag: 0,
+                payload: reply,
+                to: None,
+            });
         }
         Ok(reply)
+    }
+
+    /// A switch from a coroutine with `acc` to a new peer: the value the
+    /// peer switches back with.
+    fn switch(&mut self, switch: Switch, acc: i32) -> Result<i32, Stop> {
+        let Some(handler) = self.drivers.iter().rposition(|d| d.switches) else {
+            return Err(Stop::Trap(UNHANDLED));
+        };
+        let id = self.drivers[handler].id;
+        self.counts.switches += 1;
+        let inside = self.drivers.split_off(handler + 1);
+        let result = self.body(switch.peer, acc ^ switch.bind);
+        self.drivers.extend(inside);
+        match result {
+            Ok(value) if switch.back => Ok(value),
+            Ok(value) => Err(Stop::Finish(id, value)),
+            Err(Stop::Throw {
+                tag,
+                payload,
+                to: None,
+            }) => Err(Stop::Throw {
+                tag,
+                payload,
+                to: Some(id),
+            }),
+            Err(stop) => Err(stop),
+        }
     }
 }

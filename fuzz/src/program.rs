@@ -9,8 +9,9 @@
 //! coroutine (made with `cont.new` and `cont.bind`) under handlers,
 //! parking its continuation in a table or a global across collections,
 //! abandoning it after some suspensions, answering it with an exception
-//! (`resume_throw`), throwing and catching exceptions across coroutines,
-//! host calls, and traps.
+//! (`resume_throw`), switching straight to a peer coroutine (`switch`),
+//! keeping GC objects across all of this, throwing and catching
+//! exceptions across coroutines, host calls, and traps of several kinds.
 
 use crate::rng::Rng;
 
@@ -58,8 +59,49 @@ pub enum Step {
     Try { body: Vec<Step>, catch: u32 },
     /// Allocates garbage (and so collects now and then).
     Churn,
-    /// `unreachable`.
-    Trap,
+    /// Keeps `acc` in a struct while `body` runs, then `acc = acc ^
+    /// (kept * 5)`.
+    Keep(Vec<Step>),
+    /// Switches to a peer coroutine; see [`Switch`].
+    Switch(Switch),
+    /// Traps.
+    Trap(TrapKind),
+}
+
+/// What a `Step::Trap` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapKind {
+    Unreachable,
+    /// `i32.div_u` by zero.
+    DivideByZero,
+    /// A load beyond the memory's one page.
+    OutOfBounds,
+    /// `resume` of a null continuation reference.
+    NullContinuation,
+    /// A second `resume` of the same continuation.
+    Consumed,
+}
+
+impl TrapKind {
+    pub const ALL: [TrapKind; 5] = [
+        TrapKind::Unreachable,
+        TrapKind::DivideByZero,
+        TrapKind::OutOfBounds,
+        TrapKind::NullContinuation,
+        TrapKind::Consumed,
+    ];
+}
+
+/// `switch` to a new coroutine running body `peer`, started with `acc ^
+/// bind`, in place of everything up to the innermost driver that handles
+/// the switch tag. If `back`, the peer ends by switching back with its
+/// `acc`, and the switcher goes on with `acc = acc * 13 + that`; if not,
+/// the peer returns, and that driver sees its value as its child's.
+#[derive(Debug, Clone, Copy)]
+pub struct Switch {
+    pub peer: usize,
+    pub bind: i32,
+    pub back: bool,
 }
 
 /// A driver: runs body `child`, started with `acc ^ bind` (bound by
@@ -76,38 +118,82 @@ pub struct Spawn {
     /// a value (`resume_throw $e0`).
     pub throw_at: Option<u32>,
     pub park: Park,
+    /// Handles the switch tag (`(on $sw switch)`).
+    pub switches: bool,
 }
 
 /// Limits of the generator.
 const MAX_BODIES: usize = 6;
 const MAX_STEPS: usize = 8;
+/// How deeply `Try` and `Keep` nest.
+pub const MAX_DEPTH: u32 = 2;
 
 impl Program {
     /// A random program.
     pub fn generate(rng: &mut Rng) -> Program {
         let count = 2 + rng.below(MAX_BODIES as u32 - 1) as usize;
-        let bodies = (0..count).map(|i| steps(rng, i, count, 0)).collect();
+        let bodies = (0..count)
+            .map(|index| {
+                let place = Place {
+                    index,
+                    count,
+                    depth: 0,
+                    in_try: false,
+                };
+                steps(rng, place)
+            })
+            .collect();
         Program { bodies }
     }
 }
 
-/// Random steps for body `index` of `count` bodies, `depth` `Try`s deep.
-fn steps(rng: &mut Rng, index: usize, count: usize, depth: u32) -> Vec<Step> {
-    let len = 1 + rng.below(MAX_STEPS as u32) as usize;
-    (0..len).map(|_| step(rng, index, count, depth)).collect()
+/// Where steps go: in body `index` of `count` bodies, `depth` bodies
+/// (`Try`, `Keep`) deep, inside a `Try` or not.
+#[derive(Clone, Copy)]
+struct Place {
+    index: usize,
+    count: usize,
+    depth: u32,
+    in_try: bool,
 }
 
-fn step(rng: &mut Rng, index: usize, count: usize, depth: u32) -> Step {
+/// Random steps for `place`.
+fn steps(rng: &mut Rng, place: Place) -> Vec<Step> {
+    let len = 1 + rng.below(MAX_STEPS as u32) as usize;
+    (0..len).map(|_| step(rng, place)).collect()
+}
+
+fn step(rng: &mut Rng, place: Place) -> Step {
+    let Place {
+        index,
+        count,
+        depth,
+        in_try,
+    } = place;
+    let inner = |in_try| Place {
+        depth: depth + 1,
+        in_try,
+        ..place
+    };
     let value = |rng: &mut Rng| rng.below(1000) as i32 - 200;
-    // `main` has no driver around it: a yield there traps, so it yields
-    // rarely and spawns instead.
-    let (yields, spawns) = if index == 0 { (1, 50) } else { (30, 50) };
+    let later = |rng: &mut Rng| index + 1 + rng.below((count - index - 1) as u32) as usize;
+    // `main` has no driver around it: a yield or switch there traps, so
+    // it yields rarely, never switches, and spawns instead.
+    let (yields, switches) = if index == 0 { (1, 1) } else { (26, 31) };
     let roll = rng.below(100);
     match roll {
         _ if roll < yields => Step::Yield(rng.below(YIELD_TAGS)),
-        _ if roll < spawns && index + 1 < count => {
-            let child = index + 1 + rng.below((count - index - 1) as u32) as usize;
-            let handles = (0..YIELD_TAGS).filter(|_| rng.below(6) != 0).collect();
+        _ if roll < switches && index + 1 < count => Step::Switch(Switch {
+            peer: later(rng),
+            bind: value(rng),
+            back: rng.below(4) != 0,
+        }),
+        _ if roll < 50 && index + 1 < count => {
+            let child = later(rng);
+            // Drivers in `main` handle nearly every tag, the ones inside
+            // them leave a third to their outer drivers (switches too).
+            let misses = if index == 0 { 40 } else { 3 };
+            let handles = (0..YIELD_TAGS).filter(|_| rng.below(misses) != 0).collect();
             let sometimes =
                 |rng: &mut Rng, percent| (rng.below(100) < percent).then(|| 1 + rng.below(4));
             Step::Spawn(Spawn {
@@ -117,17 +203,19 @@ fn step(rng: &mut Rng, index: usize, count: usize, depth: u32) -> Step {
                 abandon_after: sometimes(rng, 20),
                 throw_at: sometimes(rng, 15),
                 park: [Park::Local, Park::Table, Park::Global, Park::Struct][rng.below(4) as usize],
+                switches: rng.below(misses) != 0,
             })
         }
         // Throws mostly where a `Try` may catch them.
-        50..52 => Step::Throw(rng.below(EXCEPTION_TAGS)),
-        52..58 if depth > 0 => Step::Throw(rng.below(EXCEPTION_TAGS)),
-        58..70 if depth < 2 => Step::Try {
-            body: steps(rng, index, count, depth + 1),
+        50 => Step::Throw(rng.below(EXCEPTION_TAGS)),
+        51..58 if in_try => Step::Throw(rng.below(EXCEPTION_TAGS)),
+        58..67 if depth < MAX_DEPTH => Step::Try {
+            body: steps(rng, inner(true)),
             catch: rng.below(EXCEPTION_TAGS),
         },
+        67..70 if depth < MAX_DEPTH => Step::Keep(steps(rng, inner(in_try))),
         70..75 => Step::Churn,
-        75 => Step::Trap,
+        75 => Step::Trap(TrapKind::ALL[rng.below(TrapKind::ALL.len() as u32) as usize]),
         76..88 => Step::Log(value(rng)),
         _ => Step::Add(value(rng)),
     }
@@ -149,22 +237,24 @@ impl Program {
     }
 }
 
-/// `steps` with one step removed, or one step of a nested `Try` removed.
+/// `steps` with one step removed, or one step of a nested body removed.
 fn without_one(steps: &[Step]) -> Vec<Vec<Step>> {
     let mut out = Vec::new();
     for i in 0..steps.len() {
         let mut fewer = steps.to_vec();
         fewer.remove(i);
         out.push(fewer);
-        if let Step::Try { body, catch } = &steps[i] {
-            for inner in without_one(body) {
-                let mut changed = steps.to_vec();
-                changed[i] = Step::Try {
-                    body: inner,
-                    catch: *catch,
-                };
-                out.push(changed);
+        let inner = match &steps[i] {
+            Step::Try { body, .. } | Step::Keep(body) => body,
+            _ => continue,
+        };
+        for smaller in without_one(inner) {
+            let mut changed = steps.to_vec();
+            match &mut changed[i] {
+                Step::Try { body, .. } | Step::Keep(body) => *body = smaller,
+                _ => unreachable!("a step with a body"),
             }
+            out.push(changed);
         }
     }
     out

@@ -1,6 +1,7 @@
 //! Running a generated program on fxtime and comparing with the model.
 
-use crate::model::{Expected, Outcome};
+use crate::model::{Expected, Outcome, UNHANDLED, trap_message};
+use crate::program::TrapKind;
 use anyhow::{Context, Result};
 use fxtime::{Caller, Config, Engine, Linker, Module, Store, Val};
 use std::path::Path;
@@ -67,12 +68,15 @@ fn classify(err: &anyhow::Error) -> Outcome {
         return Outcome::Uncaught;
     }
     let text = format!("{err:?}");
-    for message in ["unreachable", "unhandled tag"] {
-        if text.contains(message) {
-            return Outcome::Trap(message);
-        }
+    let messages = TrapKind::ALL.map(trap_message);
+    match messages
+        .into_iter()
+        .chain([UNHANDLED])
+        .find(|message| text.contains(message))
+    {
+        Some(message) => Outcome::Trap(message),
+        None => Outcome::Failed(text),
     }
-    Outcome::Failed(text)
 }
 
 /// What the `wasmtime` binary at `wasmtime` showed for the portable module
@@ -101,13 +105,24 @@ pub fn run_wasmtime(wasmtime: &Path, text: &str, acc: i32, dir: &Path) -> Result
         ));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    Ok(if stderr.contains("thrown Wasm exception") {
-        Outcome::Uncaught
-    } else if stderr.contains("wasm `unreachable` instruction executed") {
-        Outcome::Trap("unreachable")
-    } else if stderr.contains("unhandled tag") {
-        Outcome::Trap("unhandled tag")
-    } else {
-        Outcome::Failed(stderr.lines().take(8).collect::<Vec<_>>().join("\n"))
+    if stderr.contains("thrown Wasm exception") {
+        return Ok(Outcome::Uncaught);
+    }
+    // Wasmtime's words for each trap the model knows.
+    let wasmtime_words = |kind| match kind {
+        TrapKind::Unreachable => "wasm `unreachable` instruction executed",
+        TrapKind::DivideByZero => "integer divide by zero",
+        TrapKind::OutOfBounds => "memory fault at wasm address",
+        TrapKind::NullContinuation => "null reference",
+        TrapKind::Consumed => "continuation already consumed",
+    };
+    let trap = TrapKind::ALL
+        .into_iter()
+        .map(|kind| (wasmtime_words(kind), trap_message(kind)))
+        .chain([(UNHANDLED, UNHANDLED)])
+        .find(|(words, _)| stderr.contains(words));
+    Ok(match trap {
+        Some((_, message)) => Outcome::Trap(message),
+        None => Outcome::Failed(stderr.lines().take(8).collect::<Vec<_>>().join("\n")),
     })
 }

@@ -1,6 +1,9 @@
 //! A program as WebAssembly text.
 
-use crate::program::{EXCEPTION_TAGS, Park, Program, Spawn, Step, YIELD_TAGS};
+use crate::program::{
+    EXCEPTION_TAGS, MAX_DEPTH, Park, Program, Spawn, Step, Switch, TrapKind, YIELD_TAGS,
+};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Which engine a module is for.
@@ -11,7 +14,8 @@ pub enum Target {
     Fxtime,
     /// Any engine's command line, Wasmtime's included: no imports and no
     /// GC objects (Wasmtime 49 refuses continuation references in
-    /// structs, and collections with suspended continuations); `log`
+    /// structs, and collections with suspended continuations); `Keep`
+    /// keeps its value in a local; `log`
     /// folds each value into a hash, and `main` returns
     /// [`portable_result`] of its value and that hash.
     Portable,
@@ -37,12 +41,14 @@ pub fn module(program: &Program, target: Target) -> String {
          (type $bf (func (param i32) (result i32)))\n\
          (type $ct (cont $bf))\n\
          (type $f0 (func (result i32)))\n\
-         (type $ct0 (cont $f0))\n",
+         (type $ct0 (cont $f0))\n\
+         (rec (type $pf (func (param i32 (ref null $pc)) (result i32))) (type $pc (cont $pf)))\n",
     );
     match target {
         Target::Fxtime => out.push_str(
             "(type $cbox (struct (field (mut (ref null $ct)))))\n\
              (type $junk (array (mut i64)))\n\
+             (type $ibox (struct (field i32)))\n\
              (import \"env\" \"log\" (func $log (param i32)))\n",
         ),
         Target::Portable => out.push_str(
@@ -58,8 +64,11 @@ pub fn module(program: &Program, target: Target) -> String {
         writeln!(out, "(tag $e{t} (param i32))").unwrap();
     }
     out.push_str(
-        "(table $park 8 (ref null $ct))\n\
+        "(tag $sw (result i32))\n\
+         (memory 1)\n\
+         (table $park 8 (ref null $ct))\n\
          (global $parked (mut (ref null $ct)) (ref.null $ct))\n\
+         (func $zero (type $f0) (i32.const 0))\n\
          (func (export \"clear\")\n  \
            (global.set $parked (ref.null $ct))\n  \
            (table.fill $park (i32.const 0) (ref.null $ct) (i32.const 8)))\n",
@@ -79,35 +88,95 @@ pub fn module(program: &Program, target: Target) -> String {
         )
         .unwrap(),
     }
+    let peers = peers(program);
     let names: Vec<String> = (1..program.bodies.len())
         .map(|i| format!("$b{i}"))
+        .chain(peers.iter().map(|&(i, back)| peer_name(i, back)))
         .collect();
-    if !names.is_empty() {
-        writeln!(out, "(elem declare func {})", names.join(" ")).unwrap();
-    }
+    writeln!(out, "(elem declare func $zero {})", names.join(" ")).unwrap();
     let mut labels = 0;
     for (index, steps) in program.bodies.iter().enumerate() {
-        writeln!(
-            out,
-            "(func $b{index} (param $acc i32) (result i32)\n  \
-             (local $k (ref null $ct0)) (local $c (ref null $ct))\n  \
-             (local $n i32) (local $t i32) (local $p i32) (local $reply i32) (local $throwing i32) (local $x i32)"
-        )
-        .unwrap();
-        if target == Target::Fxtime {
-            out.push_str("  (local $box (ref null $cbox))\n");
-        }
-        let mut body = Body {
-            out: &mut out,
-            labels: &mut labels,
-            index,
-            target,
-        };
-        body.steps(steps);
+        let header = format!("$b{index} (param $acc i32)");
+        function(&mut out, &mut labels, &header, index, steps, target);
         out.push_str("  (local.get $acc))\n");
+    }
+    for &(index, back) in &peers {
+        let header = format!(
+            "{} (type $pf) (param $acc i32) (param $back (ref null $pc))",
+            peer_name(index, back)
+        );
+        let steps = &program.bodies[index];
+        function(&mut out, &mut labels, &header, index, steps, target);
+        out.push_str(if back {
+            "  (switch $pc $sw (local.get $acc) (local.get $back)) (drop) (drop) (unreachable))\n"
+        } else {
+            "  (local.get $acc))\n"
+        });
     }
     out.push_str(")\n");
     out
+}
+
+/// The peers `program` switches to: their body, and whether they switch
+/// back.
+fn peers(program: &Program) -> BTreeSet<(usize, bool)> {
+    fn visit(steps: &[Step], peers: &mut BTreeSet<(usize, bool)>) {
+        for step in steps {
+            match step {
+                Step::Switch(Switch { peer, back, .. }) => {
+                    peers.insert((*peer, *back));
+                }
+                Step::Try { body, .. } | Step::Keep(body) => visit(body, peers),
+                _ => {}
+            }
+        }
+    }
+    let mut peers = BTreeSet::new();
+    for steps in &program.bodies {
+        visit(steps, &mut peers);
+    }
+    peers
+}
+
+fn peer_name(index: usize, back: bool) -> String {
+    format!("$p{index}{}", if back { "_back" } else { "_return" })
+}
+
+/// Writes a function headed `header` (name and parameters) running
+/// `steps` of body `index`, up to its final value.
+fn function(
+    out: &mut String,
+    labels: &mut usize,
+    header: &str,
+    index: usize,
+    steps: &[Step],
+    target: Target,
+) {
+    let kept = match target {
+        Target::Fxtime => "(ref null $ibox)",
+        Target::Portable => "i32",
+    };
+    writeln!(
+        out,
+        "(func {header} (result i32)\n  \
+         (local $k (ref null $ct0)) (local $c (ref null $ct))\n  \
+         (local $n i32) (local $t i32) (local $p i32) (local $reply i32) (local $throwing i32) (local $x i32)"
+    )
+    .unwrap();
+    for depth in 0..MAX_DEPTH {
+        writeln!(out, "  (local $kept{depth} {kept})").unwrap();
+    }
+    if target == Target::Fxtime {
+        out.push_str("  (local $box (ref null $cbox))\n");
+    }
+    let mut body = Body {
+        out,
+        labels,
+        index,
+        target,
+        depth: 0,
+    };
+    body.steps(steps);
 }
 
 struct Body<'a> {
@@ -116,6 +185,8 @@ struct Body<'a> {
     /// The body's index: its table slot for parking.
     index: usize,
     target: Target,
+    /// How many `Keep`s are around the current step.
+    depth: u32,
 }
 
 impl Body<'_> {
@@ -148,7 +219,21 @@ impl Body<'_> {
             )),
             Step::Throw(t) => self.line(&format!("(throw $e{t} (local.get $acc))")),
             Step::Churn => self.line("(call $churn)"),
-            Step::Trap => self.line("(unreachable)"),
+            Step::Trap(kind) => self.line(match kind {
+                TrapKind::Unreachable => "(unreachable)",
+                TrapKind::DivideByZero => "(local.set $acc (i32.div_u (local.get $acc) (i32.and (local.get $acc) (i32.const 0))))",
+                TrapKind::OutOfBounds => "(local.set $acc (i32.load (i32.or (local.get $acc) (i32.const 0x10000000))))",
+                TrapKind::NullContinuation => "(local.set $acc (resume $ct0 (ref.null $ct0)))",
+                TrapKind::Consumed => "(local.set $k (cont.new $ct0 (ref.func $zero))) (drop (resume $ct0 (local.get $k))) (drop (resume $ct0 (local.get $k)))",
+            }),
+            Step::Keep(body) => self.keep(body),
+            Step::Switch(Switch { peer, bind, back }) => {
+                self.line(&format!(
+                    "(switch $pc $sw (i32.xor (local.get $acc) (i32.const {bind})) (cont.new $pc (ref.func {})))",
+                    peer_name(*peer, *back)
+                ));
+                self.line("(drop) (local.set $x) (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 13)) (local.get $x)))");
+            }
             Step::Try { body, catch } => {
                 let l = self.label();
                 self.line(&format!("(block {l}done (block {l}caught (result i32) (try_table (catch $e{catch} {l}caught)"));
@@ -160,6 +245,25 @@ impl Body<'_> {
         }
     }
 
+    /// Keeps `$acc` (in a struct, for fxtime) while `body` runs.
+    fn keep(&mut self, body: &[Step]) {
+        let kept = format!("$kept{}", self.depth);
+        let (store, load) = match self.target {
+            Target::Fxtime => (
+                "(struct.new $ibox (local.get $acc))".to_string(),
+                format!("(struct.get $ibox 0 (local.get {kept}))"),
+            ),
+            Target::Portable => ("(local.get $acc)".into(), format!("(local.get {kept})")),
+        };
+        self.line(&format!("(local.set {kept} {store})"));
+        self.depth += 1;
+        self.steps(body);
+        self.depth -= 1;
+        self.line(&format!(
+            "(local.set $acc (i32.xor (local.get $acc) (i32.mul {load} (i32.const 5))))"
+        ));
+    }
+
     /// The driver loop of a `Spawn` (see `crate::model` for its meaning).
     fn spawn(&mut self, spawn: &Spawn) {
         let Spawn {
@@ -169,6 +273,7 @@ impl Body<'_> {
             abandon_after,
             throw_at,
             park,
+            switches,
         } = *spawn;
         let l = self.label();
         self.line("(local.set $n (i32.const 0)) (local.set $throwing (i32.const 0))");
@@ -181,10 +286,13 @@ impl Body<'_> {
         for t in handles.iter().rev() {
             self.line(&format!("(block {l}h{t} (result i32 (ref $ct))"));
         }
-        let clauses: String = handles
+        let mut clauses: String = handles
             .iter()
             .map(|t| format!("(on $y{t} {l}h{t}) "))
             .collect();
+        if switches {
+            clauses.push_str("(on $sw switch) ");
+        }
         self.line(&format!(
             "(if (result i32) (local.get $throwing) \
              (then (resume_throw $ct $e0 {clauses}(local.get $reply) (local.get $c))) \
