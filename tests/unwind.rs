@@ -144,26 +144,32 @@ fn unwinders_walk_from_a_continuation_through_its_parents_to_the_host() -> Resul
             };
         },
     )?;
-    let module = Module::new(&engine, NESTED)?;
-    let instance = linker.instantiate(&mut store, &module)?;
-    enter_wasm_from_here(&mut store, &instance, "outer")?;
-    let captured = captured.lock().unwrap();
-    let expected = ["third", "second", "first", "outer"];
-    // DWARF: each continuation's bottom frame leads to the frame of the
-    // resume that runs it, and on into the host.
-    assert_eq!(
-        wasm_names(&captured.ips),
-        expected,
-        "{}",
-        captured.rust_trace
-    );
-    assert!(
-        captured.rust_trace.contains("enter_wasm_from_here"),
-        "the system unwinder stopped before the host frame:\n{}",
-        captured.rust_trace
-    );
-    // Frame pointers: the same frames.
-    assert_eq!(captured.fp_names, expected);
+    let compiled = Module::new(&engine, NESTED)?;
+    // SAFETY: serialized by this engine just now.
+    let precompiled = unsafe { Module::deserialize(&engine, compiled.serialize()?)? };
+    // Code loaded from a precompiled module unwinds as freshly compiled
+    // code does.
+    for module in [compiled, precompiled] {
+        let instance = linker.instantiate(&mut store, &module)?;
+        enter_wasm_from_here(&mut store, &instance, "outer")?;
+        let captured = captured.lock().unwrap();
+        let expected = ["third", "second", "first", "outer"];
+        // DWARF: each continuation's bottom frame leads to the frame of the
+        // resume that runs it, and on into the host.
+        assert_eq!(
+            wasm_names(&captured.ips),
+            expected,
+            "{}",
+            captured.rust_trace
+        );
+        assert!(
+            captured.rust_trace.contains("enter_wasm_from_here"),
+            "the system unwinder stopped before the host frame:\n{}",
+            captured.rust_trace
+        );
+        // Frame pointers: the same frames.
+        assert_eq!(captured.fp_names, expected);
+    }
     Ok(())
 }
 

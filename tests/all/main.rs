@@ -7,6 +7,7 @@ mod gc;
 mod interrupts;
 mod memory64;
 mod misc;
+mod precompiled;
 mod spec;
 mod stack_switching;
 mod trap_locations;

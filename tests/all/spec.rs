@@ -38,8 +38,17 @@ fn name(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
+/// How modules reach the scripts.
+#[derive(Clone, Copy)]
+enum Loading {
+    /// Compiled in the process.
+    Compiled,
+    /// Compiled, serialized and deserialized (`WastRunner::precompiled`).
+    Precompiled,
+}
+
 /// Runs `files` on two threads; returns each file's outcome.
-fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
+fn run_all(files: &[PathBuf], config: &Config, loading: Loading) -> Vec<(PathBuf, Outcome)> {
     let queue = Mutex::new(files.iter());
     let results = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -51,6 +60,7 @@ fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
                     };
                     let outcome = with_big_stack(|| {
                         let mut runner = WastRunner::new(config).expect("runner");
+                        runner.precompiled(matches!(loading, Loading::Precompiled));
                         runner.run_file(file)
                     });
                     results.lock().unwrap().push((file.clone(), outcome));
@@ -64,8 +74,8 @@ fn run_all(files: &[PathBuf], config: &Config) -> Vec<(PathBuf, Outcome)> {
 }
 
 /// Every failure of running `files` with `config`, a line each.
-fn failures(files: &[PathBuf], config: &Config) -> String {
-    run_all(files, config)
+fn failures(files: &[PathBuf], config: &Config, loading: Loading) -> String {
+    run_all(files, config, loading)
         .iter()
         .flat_map(|(_, outcome)| &outcome.failures)
         .map(|failure| format!("{failure}\n"))
@@ -84,8 +94,24 @@ fn core_suite_with_fuel_and_epoch_checks() {
         .collect();
     let mut config = Config::new();
     config.consume_fuel(true).epoch_interruption(true);
-    let report = failures(&files, &config);
+    let report = failures(&files, &config, Loading::Compiled);
     assert!(report.is_empty(), "failures with the checks:\n{report}");
+}
+
+/// The suite again with every module loaded from its precompiled form:
+/// loaded code must behave exactly as freshly compiled code.
+#[test]
+fn core_suite_through_precompiled_modules() {
+    let skip = skip_list();
+    let files: Vec<PathBuf> = scripts("spec/testsuite")
+        .into_iter()
+        .filter(|f| !skip.contains_key(&name(f)))
+        .collect();
+    let report = failures(&files, &Config::new(), Loading::Precompiled);
+    assert!(
+        report.is_empty(),
+        "failures of precompiled modules:\n{report}"
+    );
 }
 
 /// The relaxed SIMD scripts again with deterministic results: each of
@@ -100,7 +126,7 @@ fn relaxed_simd_scripts_deterministic() {
     assert!(files.len() >= 7, "the relaxed SIMD scripts are missing");
     let mut config = Config::new();
     config.relaxed_simd_deterministic(true);
-    let report = failures(&files, &config);
+    let report = failures(&files, &config, Loading::Compiled);
     assert!(report.is_empty(), "deterministic relaxed SIMD:\n{report}");
 }
 
@@ -120,7 +146,7 @@ fn core_suite() {
 
     let mut total = Outcome::default();
     let mut report = String::new();
-    for (file, outcome) in run_all(&for_skip(false), &config) {
+    for (file, outcome) in run_all(&for_skip(false), &config, Loading::Compiled) {
         for failure in &outcome.failures {
             report.push_str(&format!("{failure}\n"));
         }
@@ -142,7 +168,7 @@ fn core_suite() {
     // failure labelled by the runner), and still fail.
     let mut now_passing = Vec::new();
     let mut panics = String::new();
-    for (file, outcome) in run_all(&for_skip(true), &config) {
+    for (file, outcome) in run_all(&for_skip(true), &config, Loading::Compiled) {
         if outcome.is_success() {
             now_passing.push(name(&file));
         }

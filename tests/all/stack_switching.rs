@@ -18,30 +18,39 @@ fn config() -> Config {
     config
 }
 
-/// The proposal's scripts, plain and with fuel and epoch checks compiled
-/// in (unlimited fuel, no deadline), which must change no result.
+/// The proposal's scripts: plain, with fuel and epoch checks compiled in
+/// (unlimited fuel, no deadline), which must change no result, and with
+/// every module loaded from its precompiled form.
 #[test]
 fn proposal_scripts_pass() {
     let dir = shared_dir().join("spec/stack-switching");
     let mut report = String::new();
-    for checks in [false, true] {
+    for (mode, checks, precompiled) in [
+        ("plain", false, false),
+        ("checks", true, false),
+        ("precompiled", false, true),
+    ] {
         let mut config = config();
         config.consume_fuel(checks).epoch_interruption(checks);
         for name in ["cont", "resume_throw", "validation", "validation_gc"] {
             let path = dir.join(format!("{name}.wast"));
-            let outcome = with_big_stack(|| WastRunner::new(&config).unwrap().run_file(&path));
+            let outcome = with_big_stack(|| {
+                let mut runner = WastRunner::new(&config).unwrap();
+                runner.precompiled(precompiled);
+                runner.run_file(&path)
+            });
             assert!(outcome.total() > 0, "{name} ran nothing");
             for failure in outcome.failures {
-                report.push_str(&format!("checks {checks}: {failure}\n"));
+                report.push_str(&format!("{mode}: {failure}\n"));
             }
         }
     }
     assert!(report.is_empty(), "failures:\n{report}");
 }
 
-/// Each example runs to completion and prints what it should: the
-/// transcripts in tests/stack-switching/examples are what Wasmtime 48
-/// prints for the same programs.
+/// Each example runs to completion and prints what it should, compiled
+/// and precompiled: the transcripts in tests/stack-switching/examples are
+/// what Wasmtime 48 prints for the same programs.
 #[test]
 fn proposal_examples_print_their_expected_output() {
     let dir = shared_dir().join("spec/stack-switching/examples");
@@ -52,7 +61,7 @@ fn proposal_examples_print_their_expected_output() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 17);
-    for path in names {
+    for (path, precompiled) in names.iter().flat_map(|p| [(p, false), (p, true)]) {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let expected = std::fs::read_to_string(
             tests_dir().join(format!("stack-switching/examples/{stem}.out")),
@@ -60,12 +69,20 @@ fn proposal_examples_print_their_expected_output() {
         .unwrap_or_else(|e| panic!("{stem}: no transcript: {e}"));
         let (outcome, printed) = with_big_stack(|| {
             let mut runner = WastRunner::new(&config()).unwrap();
-            let outcome = runner.run_file(&path);
+            runner.precompiled(precompiled);
+            let outcome = runner.run_file(path);
             (outcome, runner.take_printed())
         });
-        assert!(outcome.is_success(), "{stem}: {:?}", outcome.failures);
+        assert!(
+            outcome.is_success(),
+            "{stem} (precompiled: {precompiled}): {:?}",
+            outcome.failures
+        );
         let expected: Vec<_> = expected.lines().map(str::to_string).collect();
-        assert_eq!(printed, expected, "{stem} printed something else");
+        assert_eq!(
+            printed, expected,
+            "{stem} (precompiled: {precompiled}) printed something else"
+        );
     }
 }
 

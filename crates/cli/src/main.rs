@@ -1,6 +1,7 @@
 //! The `fxtime` command: run WebAssembly programs and spec scripts.
 
 mod args;
+mod compile;
 mod run;
 mod wast;
 
@@ -21,6 +22,8 @@ enum Command {
     Run(run::RunCommand),
     /// Run WebAssembly spec scripts (.wast).
     Wast(wast::WastCommand),
+    /// Compile a module ahead of time into a precompiled file (.cwasm).
+    Compile(compile::CompileCommand),
 }
 
 /// Whether the error is a write to a closed pipe (`fxtime ... | head`),
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(command) => command.execute(),
         Command::Wast(command) => command.execute(),
+        Command::Compile(command) => command.execute(),
     };
     match result {
         Ok(code) => code,

@@ -43,6 +43,15 @@ pub struct RunCommand {
     /// Pass on the whole host environment (before any `--env`).
     #[arg(long)]
     inherit_env: bool,
+    /// Code generation options: `-C cache=y|n` turns the compilation cache
+    /// (in `$XDG_CACHE_HOME/fxtime`, or `~/.cache/fxtime`) on or off; it
+    /// is on by default.
+    #[arg(short = 'C', long = "codegen", value_name = "cache=y|n")]
+    codegen: Vec<String>,
+    /// Run precompiled modules (made by `fxtime compile`). They are native
+    /// code: allow them only from sources you would run native code from.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Instantiate MODULE first and let the program import its exports
     /// under the module name NAME.
     #[arg(long, value_name = "NAME=MODULE")]
@@ -55,6 +64,41 @@ pub struct RunCommand {
 }
 
 impl RunCommand {
+    /// Whether `-C` leaves the compilation cache on.
+    fn cache(&self) -> Result<bool> {
+        let mut cache = true;
+        for option in self.codegen.iter().flat_map(|s| s.split(',')) {
+            cache = match option.trim() {
+                "cache" | "cache=y" | "cache=yes" | "cache=true" => true,
+                "cache=n" | "cache=no" | "cache=false" => false,
+                other => bail!("-C {other}: the only code generation option is `cache=y|n`"),
+            };
+        }
+        Ok(cache)
+    }
+
+    /// The module at `path`: WebAssembly (binary or text), or a
+    /// precompiled module if `--allow-precompiled` allows it.
+    fn load(&self, engine: &Engine, path: &std::path::Path) -> Result<Module> {
+        let failed = || format!("failed to load {}", path.display());
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+            .with_context(failed)?;
+        if !Module::is_precompiled(&bytes) {
+            return Module::from_file(engine, path).with_context(failed);
+        }
+        if !self.allow_precompiled {
+            bail!(
+                "{} is a precompiled module; run it with --allow-precompiled if you trust it as \
+                 native code",
+                path.display()
+            );
+        }
+        // SAFETY: the user vouched for precompiled files with
+        // --allow-precompiled; damaged ones fail their checksum.
+        unsafe { Module::deserialize(engine, &bytes) }.with_context(failed)
+    }
+
     pub fn execute(self) -> Result<ExitCode> {
         let settings = self.wasm.settings()?;
         let mut config = settings.config.clone();
@@ -65,8 +109,9 @@ impl RunCommand {
             Some("jitdump") => config.profiler(ProfilingStrategy::JitDump),
             _ => &mut config,
         };
+        config.cache(self.cache()?);
         let engine = Engine::new(&config)?;
-        let module = load(&engine, &self.file)?;
+        let module = self.load(&engine, &self.file)?;
         let host = Host {
             wasi: self.wasi_ctx()?,
             limits: settings.store_limits().unwrap_or_default(),
@@ -95,7 +140,7 @@ impl RunCommand {
             let Some((name, path)) = preload.split_once('=') else {
                 bail!("--preload {preload}: expected NAME=MODULE");
             };
-            let module = load(&engine, path.as_ref())?;
+            let module = self.load(&engine, path.as_ref())?;
             let instance = match linker.instantiate(&mut store, &module) {
                 Ok(instance) => instance,
                 Err(error) => return report(error.context(format!("preloading {path}"))),
@@ -180,10 +225,6 @@ impl RunCommand {
         }
         Ok(builder.build())
     }
-}
-
-fn load(engine: &Engine, path: &std::path::Path) -> Result<Module> {
-    Module::from_file(engine, path).with_context(|| format!("failed to load {}", path.display()))
 }
 
 /// Prints a failed call: a trap with its backtrace, or another error. A

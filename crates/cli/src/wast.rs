@@ -12,6 +12,10 @@ use std::process::ExitCode;
 pub struct WastCommand {
     #[command(flatten)]
     wasm: WasmOptions,
+    /// Load every module from its precompiled form (serialized, then
+    /// deserialized), to test loaded code as freshly compiled code.
+    #[arg(long)]
+    precompiled: bool,
     /// The scripts.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -24,6 +28,7 @@ impl WastCommand {
         let mut out = std::io::stdout().lock();
         for file in &self.files {
             let mut runner = WastRunner::new(&config)?;
+            runner.precompiled(self.precompiled);
             let outcome = runner.run_file(file);
             // What the script printed through `spectest`, as the reference
             // interpreter shows it.

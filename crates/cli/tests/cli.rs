@@ -4,10 +4,19 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn fxtime(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fxtime"))
-        .args(args)
-        .output()
-        .expect("run fxtime")
+    command().args(args).output().expect("run fxtime")
+}
+
+/// `fxtime`, with its compilation cache in the target directory rather
+/// than the user's.
+fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fxtime"));
+    command.env("XDG_CACHE_HOME", cache_home());
+    command
+}
+
+fn cache_home() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -215,7 +224,7 @@ const PROFILED: &str = r#"(module
 
 fn run_profiled(strategy: &str, dir: &std::path::Path) -> u32 {
     let path = file(&format!("profiled-{strategy}.wat"), PROFILED);
-    let child = Command::new(env!("CARGO_BIN_EXE_fxtime"))
+    let child = command()
         .current_dir(dir)
         .arg("run")
         .arg(format!("--profile={strategy}"))
@@ -274,6 +283,7 @@ fn gdb_backtraces_name_wasm_functions_down_to_main() {
 /// `fxtime::main`.
 fn assert_gdb_backtrace(flags: &[&str], path: &std::path::Path, innermost_first: &[&str]) {
     let out = Command::new("gdb")
+        .env("XDG_CACHE_HOME", cache_home())
         .args(["-batch", "-nx", "-ex", "run", "-ex", "bt", "--args"])
         .arg(env!("CARGO_BIN_EXE_fxtime"))
         .arg("run")
@@ -368,4 +378,189 @@ fn text_errors_name_the_file() {
         "{stderr}"
     );
     assert!(!stderr.contains("<anon>"), "{stderr}");
+}
+
+#[test]
+fn precompiled_modules_run_only_when_allowed() {
+    let wat = file("precompiled.wat", ADD);
+    let cwasm = wat.with_extension("cwasm");
+    let _ = std::fs::remove_file(&cwasm);
+    let out = fxtime(&["compile", wat.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cwasm = cwasm.to_str().unwrap();
+    let out = fxtime(&[
+        "run",
+        "--allow-precompiled",
+        "--invoke",
+        "add",
+        cwasm,
+        "1",
+        "2",
+    ]);
+    assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
+
+    // Not without the flag.
+    let out = fxtime(&["run", "--invoke", "add", cwasm, "1", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("run it with --allow-precompiled"));
+
+    // Traps report the wasm function as compiled code does.
+    let out = fxtime(&["run", "--allow-precompiled", "--invoke", "boom", cwasm]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("integer divide by zero") && stderr.contains("boom"),
+        "{stderr}"
+    );
+
+    // Other settings (`-o` names the file), and damage, are refused.
+    let fueled = wat.with_file_name("fueled.cwasm");
+    let fueled = fueled.to_str().unwrap();
+    let out = fxtime(&[
+        "compile",
+        "-W",
+        "fuel=10",
+        "-o",
+        fueled,
+        wat.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = fxtime(&[
+        "run",
+        "--allow-precompiled",
+        "--invoke",
+        "add",
+        fueled,
+        "1",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("consume_fuel = true"));
+    let out = fxtime(&[
+        "run",
+        "-W",
+        "fuel=10",
+        "--allow-precompiled",
+        "--invoke",
+        "add",
+        fueled,
+        "1",
+        "2",
+    ]);
+    assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
+    let mut bytes = std::fs::read(cwasm).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    let damaged = wat.with_file_name("damaged.cwasm");
+    std::fs::write(&damaged, bytes).unwrap();
+    let out = fxtime(&[
+        "run",
+        "--allow-precompiled",
+        "--invoke",
+        "add",
+        damaged.to_str().unwrap(),
+        "1",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("damaged"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn gdb_backtraces_name_precompiled_wasm_functions() {
+    let wat = file(
+        "gdb_precompiled.wat",
+        r#"(module $debugged
+             (func $outer (export "outer") (call $middle))
+             (func $middle (call $inner))
+             (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#,
+    );
+    let cwasm = wat.with_extension("cwasm");
+    let out = fxtime(&[
+        "compile",
+        wat.to_str().unwrap(),
+        "-o",
+        cwasm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_gdb_backtrace(
+        &["--allow-precompiled"],
+        &cwasm,
+        &["inner", "middle", "outer"],
+    );
+}
+
+#[test]
+fn run_caches_compiled_modules() {
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache-test");
+    let _ = std::fs::remove_dir_all(&home);
+    let entries = || -> Vec<PathBuf> {
+        match std::fs::read_dir(home.join("fxtime")) {
+            Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    let run = |extra: &[&str], path: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fxtime"))
+            .env("XDG_CACHE_HOME", &home)
+            .arg("run")
+            .args(extra)
+            .args(["--invoke", "add", path.to_str().unwrap(), "40", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
+    };
+    let wat = file("cached.wat", ADD);
+    run(&[], &wat);
+    let first = entries();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let written = std::fs::metadata(&first[0]).unwrap().modified().unwrap();
+    // A hit loads the entry and leaves it as it is.
+    run(&[], &wat);
+    assert_eq!(entries(), first);
+    assert_eq!(
+        std::fs::metadata(&first[0]).unwrap().modified().unwrap(),
+        written
+    );
+    // `-C cache=n` neither reads nor writes it.
+    let other = file(
+        "uncached.wat",
+        &ADD.replace("(i32.const 0)", "(i32.const 00)")
+            .replace("$boom", "$kaboom"),
+    );
+    run(&["-C", "cache=n"], &other);
+    assert_eq!(entries(), first);
+    let out = fxtime(&["run", "-C", "opt-level=9", wat.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cache=y|n"));
+
+    // Four processes compiling one new module at once leave one entry,
+    // and all run it.
+    let together = file("together.wat", &ADD.replace("$boom", "$crash"));
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_fxtime"))
+                .env("XDG_CACHE_HOME", &home)
+                .args([
+                    "run",
+                    "--invoke",
+                    "add",
+                    together.to_str().unwrap(),
+                    "40",
+                    "2",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(text(&out.stdout), "42\n");
+    }
+    assert_eq!(entries().len(), 2, "{:?}", entries());
 }

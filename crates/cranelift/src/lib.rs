@@ -123,6 +123,48 @@ impl Compiler {
         self.options
     }
 
+    /// Every setting the code this compiler makes depends on, apart from
+    /// the CPU's features: (name, value) of Cranelift's settings and of
+    /// fxtime's own options, in a fixed order.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let shared = self
+            .isa
+            .flags()
+            .iter()
+            // The verifier checks the compiler; it does not change code.
+            .filter(|v| v.name != "enable_verifier")
+            .map(|v| (format!("cranelift.{}", v.name), v.value_string()));
+        let isa = self
+            .isa
+            .isa_flags()
+            .into_iter()
+            .filter(|v| v.as_bool().is_none())
+            .map(|v| (format!("isa.{}", v.name), v.value_string()));
+        let CodegenOptions {
+            consume_fuel,
+            epoch_interruption,
+            relaxed_simd_deterministic,
+        } = self.options;
+        let own = [
+            ("consume_fuel", consume_fuel),
+            ("epoch_interruption", epoch_interruption),
+            ("relaxed_simd_deterministic", relaxed_simd_deterministic),
+        ]
+        .map(|(name, on)| (name.to_string(), on.to_string()));
+        shared.chain(isa).chain(own).collect()
+    }
+
+    /// The CPU features the code this compiler makes may use (Cranelift's
+    /// names: `has_avx2`, ...).
+    pub fn cpu_features(&self) -> Vec<String> {
+        self.isa
+            .isa_flags()
+            .into_iter()
+            .filter(|v| v.as_bool() == Some(true))
+            .map(|v| v.name.to_string())
+            .collect()
+    }
+
     /// Compiles every function body of `translation`, in parallel.
     pub fn compile_functions(
         &self,

@@ -29,6 +29,22 @@ pub enum LibCall {
     FmaF64,
 }
 
+impl LibCall {
+    /// Every routine, for table-driven conversions.
+    pub const ALL: [LibCall; 10] = [
+        LibCall::CeilF32,
+        LibCall::CeilF64,
+        LibCall::FloorF32,
+        LibCall::FloorF64,
+        LibCall::TruncF32,
+        LibCall::TruncF64,
+        LibCall::NearestF32,
+        LibCall::NearestF64,
+        LibCall::FmaF32,
+        LibCall::FmaF64,
+    ];
+}
+
 /// How a relocation is patched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelocKind {
@@ -123,4 +139,28 @@ pub struct CompiledFunction {
     /// The GC references of the frame at each stack switch (every one,
     /// with or without references), sorted.
     pub switch_maps: Vec<StackMap>,
+}
+
+/// An `.eh_frame` section for code whose base address is not known yet:
+/// its function addresses are offsets from the code's start, to which
+/// [`EhFrame::placed`] adds the base.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EhFrame {
+    /// The section, zero terminator included.
+    pub bytes: Vec<u8>,
+    /// Where in `bytes` the 8-byte little-endian code offsets are.
+    pub addresses: Vec<u32>,
+}
+
+impl EhFrame {
+    /// The section for code placed at `base`.
+    pub fn placed(&self, base: usize) -> Vec<u8> {
+        let mut bytes = self.bytes.clone();
+        for &at in &self.addresses {
+            let field = &mut bytes[at as usize..at as usize + 8];
+            let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
+            field.copy_from_slice(&offset.wrapping_add(base as u64).to_le_bytes());
+        }
+        bytes
+    }
 }

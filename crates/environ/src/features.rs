@@ -146,6 +146,15 @@ impl FeatureSet {
         Self::lookup(name).is_some_and(|f| self.enabled.contains(f.flags))
     }
 
+    /// The names of the features that are on, in a fixed order.
+    pub fn enabled_names(&self) -> Vec<&'static str> {
+        FEATURES
+            .iter()
+            .filter(|f| self.is_enabled(f.name))
+            .map(|f| f.name)
+            .collect()
+    }
+
     /// The wasmparser feature flags to validate with.
     pub fn wasm_features(&self) -> WasmFeatures {
         self.enabled

@@ -26,8 +26,8 @@ pub mod vm;
 mod vmoffsets;
 
 pub use compiled::{
-    CallSite, CompiledFunction, ExceptionHandler, LibCall, RelocKind, RelocTarget, Relocation,
-    StackMap, TrapSite,
+    CallSite, CompiledFunction, EhFrame, ExceptionHandler, LibCall, RelocKind, RelocTarget,
+    Relocation, StackMap, TrapSite,
 };
 pub use const_expr::{ConstExpr, ConstOp};
 pub use error::{WasmError, WasmResult};

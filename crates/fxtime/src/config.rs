@@ -16,6 +16,8 @@ pub struct Config {
     pub(crate) profiling: crate::ProfilingStrategy,
     pub(crate) debug_info: bool,
     pub(crate) codegen: fxtime_cranelift::CodegenOptions,
+    /// The compilation cache's directory, if it is on.
+    pub(crate) cache: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -31,6 +33,7 @@ impl Default for Config {
             profiling: crate::ProfilingStrategy::None,
             debug_info: false,
             codegen: fxtime_cranelift::CodegenOptions::default(),
+            cache: None,
         }
     }
 }
@@ -179,6 +182,27 @@ impl Config {
     /// out-of-range lanes and rounding of fused multiply-adds).
     pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
         self.codegen.relaxed_simd_deterministic = enable;
+        self
+    }
+
+    /// Whether compiled modules are kept on disk and loaded from there
+    /// when the same module is compiled again with the same settings by
+    /// the same build of fxtime (default: off; on in the CLI). The cache
+    /// lives in `$XDG_CACHE_HOME/fxtime` (or `~/.cache/fxtime`); its
+    /// entries are precompiled modules keyed by a SHA-256 of the module's
+    /// bytes and of everything the code depends on. Processes may share
+    /// it: entries are written whole, then renamed into place. A damaged
+    /// entry is compiled again and replaced. Past 1 GiB of entries, the
+    /// ones written longest ago are removed.
+    pub fn cache(&mut self, enable: bool) -> &mut Self {
+        self.cache = enable.then(crate::cache::default_directory).flatten();
+        self
+    }
+
+    /// Turns the compilation cache on with its entries in `dir` (see
+    /// [`Config::cache`]).
+    pub fn cache_directory(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Self {
+        self.cache = Some(dir.into());
         self
     }
 

@@ -2,11 +2,12 @@
 //! trampolines, shared by every module and store made from it.
 
 use crate::Config;
+use crate::cache::{Cache, CacheStats};
 use crate::profiling::Profiler;
 use anyhow::{Context, Result};
-use fxtime_cranelift::{Compiler, UnwindInfo};
-use fxtime_environ::{FeatureSet, FuncType, WasmError};
-use fxtime_runtime::code::{CodeKind, CodeObject};
+use fxtime_cranelift::{Compiled, Compiler};
+use fxtime_environ::{EhFrame, FeatureSet, FuncType, ModuleInfo, WasmError};
+use fxtime_runtime::code::{CodeKind, CodeObject, LinkedCode, link};
 use fxtime_runtime::epoch::EpochState;
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
@@ -36,6 +37,8 @@ struct EngineInner {
     trampolines: RwLock<Trampolines>,
     profiler: Profiler,
     debug_info: bool,
+    /// Compiled modules kept on disk (`Config::cache`).
+    cache: Option<Cache>,
     /// The epoch: stores' deadlines are counted in it.
     epoch: AtomicU64,
     /// The epoch states of the stores (with `Config::epoch_interruption`),
@@ -84,10 +87,35 @@ impl Engine {
                 trampolines: RwLock::new(Trampolines::default()),
                 profiler: Profiler::new(config.profiling)?,
                 debug_info: config.debug_info,
+                cache: config.cache.clone().map(Cache::new),
                 epoch: AtomicU64::new(0),
                 epoch_stores: Mutex::default(),
             }),
         })
+    }
+
+    /// The precompiled form of a module in binary or text format, for
+    /// [`Module::deserialize`](crate::Module::deserialize), compiled
+    /// without loading it.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        let wasm = wat::parse_bytes(bytes)?;
+        let (_, linked, eh_frame) =
+            crate::module::compile_code(self, &wasm).map_err(anyhow::Error::new)?;
+        crate::precompiled::write(self, &wasm, &linked, &eh_frame)
+    }
+
+    /// What the compilation cache (`Config::cache`) did so far; all zero
+    /// without a cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner
+            .cache
+            .as_ref()
+            .map(Cache::stats)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn cache(&self) -> Option<&Cache> {
+        self.inner.cache.as_ref()
     }
 
     /// Whether two handles are the same engine.
@@ -173,25 +201,44 @@ impl Engine {
         self.inner.max_wasm_stack
     }
 
-    /// Makes newly linked code known: its unwind information to the system
-    /// unwinder, its symbols to the configured profiler.
-    pub(crate) fn code_loaded(
+    /// Links compiled functions at offsets from an unknown base, with
+    /// their `.eh_frame` (see [`link`]).
+    pub(crate) fn link(
         &self,
-        code: &CodeObject,
-        unwind: &[UnwindInfo],
-    ) -> Result<(), WasmError> {
+        compiled: Vec<Compiled>,
+        num_imported: usize,
+    ) -> Result<(LinkedCode, EhFrame), WasmError> {
+        let (functions, unwind): (Vec<_>, Vec<_>) =
+            compiled.into_iter().map(|c| (c.function, c.unwind)).unzip();
+        let linked =
+            link(&functions, num_imported).map_err(|e| WasmError::Bug(format!("linking: {e}")))?;
         let placed: Vec<_> = unwind
             .iter()
-            .enumerate()
-            .map(|(i, info)| (info, code.function(i) as usize))
+            .zip(&linked.functions)
+            .map(|(info, range)| (info, range.start))
             .collect();
         let eh_frame = self.compiler().build_eh_frame(&placed)?;
-        code.register_unwind_info(&eh_frame);
+        Ok((linked, eh_frame))
+    }
+
+    /// Places linked code in executable memory and makes it known: its
+    /// unwind information to the system unwinder, its symbols to the
+    /// configured profiler (and to gdb with `Config::debug_info`).
+    pub(crate) fn load_code(
+        &self,
+        linked: LinkedCode,
+        eh_frame: EhFrame,
+        kind: CodeKind,
+        module: Option<Arc<ModuleInfo>>,
+    ) -> Result<Arc<CodeObject>, WasmError> {
+        let code = CodeObject::load(linked, eh_frame, kind, module)
+            .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
+        code.register_unwind_info();
         if self.inner.debug_info {
-            code.register_with_gdb(&eh_frame);
+            code.register_with_gdb();
         }
-        self.inner.profiler.register(code);
-        Ok(())
+        self.inner.profiler.register(&code);
+        Ok(code)
     }
 
     pub(crate) fn types(&self) -> &TypeRegistry {
@@ -224,25 +271,22 @@ impl Engine {
         if missing.is_empty() {
             return Ok(());
         }
-        let (mut entries, mut entry_unwind) = (Vec::new(), Vec::new());
-        let (mut hosts, mut host_unwind) = (Vec::new(), Vec::new());
+        let (mut entries, mut hosts) = (Vec::new(), Vec::new());
         for id in &missing {
             let ty = self
                 .inner
                 .types
                 .func_type(*id)
                 .context("unregistered type")?;
-            let entry = self.compiler().compile_entry_trampoline(&ty)?;
-            let host = self.compiler().compile_host_trampoline(&ty)?;
-            entries.push(entry.function);
-            entry_unwind.push(entry.unwind);
-            hosts.push(host.function);
-            host_unwind.push(host.unwind);
+            entries.push(self.compiler().compile_entry_trampoline(&ty)?);
+            hosts.push(self.compiler().compile_host_trampoline(&ty)?);
         }
-        let entry_code = CodeObject::new(&entries, CodeKind::EntryTrampolines, None)?;
-        let host_code = CodeObject::new(&hosts, CodeKind::HostTrampolines, None)?;
-        self.code_loaded(&entry_code, &entry_unwind)?;
-        self.code_loaded(&host_code, &host_unwind)?;
+        let load = |compiled, kind| {
+            let (linked, eh_frame) = self.link(compiled, 0)?;
+            self.load_code(linked, eh_frame, kind, None)
+        };
+        let entry_code = load(entries, CodeKind::EntryTrampolines)?;
+        let host_code = load(hosts, CodeKind::HostTrampolines)?;
         for (i, id) in missing.into_iter().enumerate() {
             let entry = entry_code.function(i) as usize;
             let host = host_code.function(i) as usize;

@@ -32,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+mod cache;
 mod config;
 mod engine;
 mod exception;
@@ -42,6 +43,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod precompiled;
 mod profiling;
 mod store;
 mod store_hooks;
@@ -74,3 +76,7 @@ pub use values::{AnyRef, ContRef, ExnRef, ExternRef, I31, Val};
 
 /// Errors of the API (`anyhow`'s).
 pub use anyhow::{Error, Result};
+pub use cache::CacheStats;
+
+/// fxtime's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

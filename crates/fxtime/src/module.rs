@@ -1,12 +1,12 @@
 //! [`Module`]: a compiled WebAssembly module.
 
-use crate::Engine;
-use anyhow::{Result, anyhow};
+use crate::{Engine, precompiled};
+use anyhow::{Context, Result, anyhow};
 use fxtime_environ::{
-    EntityIndex, FuncType, GlobalIndex, GlobalType, MemoryType, ModuleInfo, TableIndex, TableType,
-    VMOffsets, WasmError, translate_module,
+    CompositeKind, EhFrame, EntityIndex, FuncType, GlobalIndex, GlobalType, MemoryType, ModuleInfo,
+    TableIndex, TableType, TypeIndex, VMOffsets, WasmError, translate_module,
 };
-use fxtime_runtime::code::{CodeKind, CodeObject};
+use fxtime_runtime::code::{CodeKind, LinkedCode};
 use fxtime_runtime::instance::{ContinuationEntry, RuntimeModule};
 use std::sync::Arc;
 
@@ -61,6 +61,64 @@ impl Module {
         Module::from_binary(engine, &bytes)
     }
 
+    /// Loads a module precompiled by [`Module::serialize`] or
+    /// [`Engine::precompile_module`] (or `fxtime compile`), without
+    /// compiling it again. The file must come from the same build of
+    /// fxtime, with the same features and code settings, for a CPU with
+    /// no feature this host lacks: anything else is refused with an error,
+    /// and so is a file that is truncated or damaged (a checksum covers it
+    /// whole).
+    ///
+    /// # Safety
+    ///
+    /// The bytes become executable code: they must be a file fxtime
+    /// wrote. A file crafted to pass the checksum and the checks of its
+    /// tables can still run arbitrary code. Never load precompiled modules
+    /// from sources you would not run native code from.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let contents = precompiled::read(engine, bytes.as_ref())?;
+        let wasm: Arc<[u8]> = contents.wasm.into();
+        let translation = translate_module(&wasm, engine.features().wasm_features())
+            .context("not a valid precompiled module: its WebAssembly")?;
+        let info = Arc::new(translation.info);
+        Ok(load(
+            engine,
+            info,
+            wasm.clone(),
+            contents.linked,
+            contents.eh_frame,
+        )?)
+    }
+
+    /// [`Module::deserialize`] of the file at `path`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::deserialize`].
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+        // SAFETY: the caller vouches for the file.
+        unsafe { Module::deserialize(engine, bytes) }
+            .with_context(|| format!("cannot load {}", path.display()))
+    }
+
+    /// The precompiled form of this module, for [`Module::deserialize`].
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let (linked, eh_frame) = self.runtime.code.linked();
+        precompiled::write(&self.engine, &self.runtime.wasm, &linked, &eh_frame)
+    }
+
+    /// Whether `bytes` are a precompiled module (rather than WebAssembly
+    /// in binary or text form).
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        precompiled::is_precompiled(bytes)
+    }
+
     /// Compiles a module from its binary format.
     ///
     /// A module that fails validation but would pass with features fxtime
@@ -68,6 +126,13 @@ impl Module {
     /// ("unsupported feature: ..."), with the validation error as its
     /// cause (a [`WasmError::Invalid`] in the error's chain).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        if let Some(cache) = engine.cache() {
+            return cache.get_or_compile(engine, wasm, |wasm| Module::compile(engine, wasm));
+        }
+        Module::compile(engine, wasm)
+    }
+
+    fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         compile(engine, wasm).map_err(|e| match e {
             WasmError::Invalid { .. } => match engine.features().explain_invalid(wasm) {
                 Some(explanation) => anyhow::Error::new(e).context(explanation),
@@ -144,38 +209,80 @@ pub(crate) fn canonical_global(info: &ModuleInfo, type_ids: &[u32], g: GlobalInd
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
+    let (info, linked, eh_frame) = compile_code(engine, wasm)?;
+    load(engine, Arc::new(info), wasm.into(), linked, eh_frame)
+}
+
+/// Validates and compiles `wasm`: its description, and its code linked
+/// at offsets from an unknown base.
+pub(crate) fn compile_code(
+    engine: &Engine,
+    wasm: &[u8],
+) -> Result<(ModuleInfo, LinkedCode, EhFrame), WasmError> {
     let translation = translate_module(wasm, engine.features().wasm_features())?;
-    let info = Arc::new(translation.info.clone());
+    let info = translation.info.clone();
     let offsets = VMOffsets::new(&info);
     let mut compiled = engine.compiler().compile_functions(translation, &offsets)?;
-    // Continuation entries follow the module's functions in its code.
-    let mut continuation_entries = vec![None; info.types.len()].into_boxed_slice();
-    for (ty, entry) in engine.compiler().compile_continuation_entries(&info)? {
-        let func = info.cont_func_type(ty);
-        continuation_entries[ty.index()] = Some(ContinuationEntry {
-            code_index: compiled.len() as u32,
-            values: func.params.len().max(func.results.len()) as u32,
-        });
+    // Continuation entries follow the module's functions in its code, in
+    // the order `continuation_entries` expects.
+    for (_, entry) in engine.compiler().compile_continuation_entries(&info)? {
         compiled.push(entry);
     }
-    let (functions, unwind): (Vec<_>, Vec<_>) =
-        compiled.into_iter().map(|c| (c.function, c.unwind)).unzip();
+    let (linked, eh_frame) = engine.link(compiled, info.num_imported_funcs)?;
+    Ok((info, linked, eh_frame))
+}
+
+/// Loads a module's linked code: the one way to a [`Module`], for freshly
+/// compiled and precompiled code alike.
+pub(crate) fn load(
+    engine: &Engine,
+    info: Arc<ModuleInfo>,
+    wasm: Arc<[u8]>,
+    linked: LinkedCode,
+    eh_frame: EhFrame,
+) -> Result<Module, WasmError> {
+    let continuation_entries = continuation_entries(&info);
+    let expected = info.num_defined_funcs() + continuation_entries.iter().flatten().count();
+    if linked.functions.len() != expected {
+        return Err(WasmError::Bug(format!(
+            "the code has {} functions, the module {expected}",
+            linked.functions.len()
+        )));
+    }
+    // Trampolines are compiled when first needed (a call from the host,
+    // a host function of the type), not for every type of the module.
     let type_ids: Box<[u32]> = engine.types().register_module(&info).into();
-    let bug = |e: anyhow::Error| WasmError::Bug(format!("{e:#}"));
-    engine.ensure_trampolines(&type_ids).map_err(bug)?;
-    let code = CodeObject::new(&functions, CodeKind::Module, Some(info.clone()))
-        .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
-    engine.code_loaded(&code, &unwind)?;
+    let code = engine.load_code(linked, eh_frame, CodeKind::Module, Some(info.clone()))?;
     Ok(Module {
         engine: engine.clone(),
         runtime: Arc::new(RuntimeModule {
+            offsets: VMOffsets::new(&info),
             info,
-            offsets,
             code,
             type_ids,
             types: engine.types_arc(),
-            wasm: wasm.into(),
+            wasm,
             continuation_entries,
         }),
     })
+}
+
+/// Where each continuation type's entry is in a module's code: after the
+/// defined functions, in type order.
+fn continuation_entries(info: &ModuleInfo) -> Box<[Option<ContinuationEntry>]> {
+    let mut next = info.num_defined_funcs() as u32;
+    (0..info.types.len() as u32)
+        .map(|t| {
+            let ty = TypeIndex(t);
+            (info.kind_of(t) == Some(CompositeKind::Cont)).then(|| {
+                let func = info.cont_func_type(ty);
+                let entry = ContinuationEntry {
+                    code_index: next,
+                    values: func.params.len().max(func.results.len()) as u32,
+                };
+                next += 1;
+                entry
+            })
+        })
+        .collect()
 }

@@ -6,8 +6,8 @@ use crate::gdb_jit::{GdbRegistration, elf_image};
 use crate::mmap::{Mmap, Protection};
 use crate::unwind::UnwindRegistration;
 use fxtime_environ::{
-    CallSite, CompiledFunction, ExceptionHandler, FuncIndex, LibCall, ModuleInfo, RelocKind,
-    RelocTarget, StackMap, TrapKind,
+    CallSite, CompiledFunction, EhFrame, ExceptionHandler, FuncIndex, LibCall, ModuleInfo,
+    RelocKind, RelocTarget, StackMap, TrapKind,
 };
 use std::collections::BTreeMap;
 use std::io;
@@ -34,6 +34,8 @@ pub struct CodeObject {
     /// Likewise: gdb forgets the code before it is unmapped.
     gdb: OnceLock<GdbRegistration>,
     mmap: Mmap,
+    /// Bytes of code at the start of the mapping.
+    size: usize,
     functions: Vec<Range<usize>>,
     traps: Vec<(usize, TrapKind)>,
     /// (offset in the mapping, wasm byte offset), sorted: where each wasm
@@ -47,6 +49,10 @@ pub struct CodeObject {
     /// Stack maps of stack switches, by the offset of the switch's first
     /// instruction from the mapping's start.
     switch_maps: Vec<StackMap>,
+    /// What was patched with the code's address.
+    relocations: Vec<BaseRelocation>,
+    /// The unwind information, at offsets from the code's start.
+    eh_frame: EhFrame,
     kind: CodeKind,
     module: Option<Arc<ModuleInfo>>,
 }
@@ -100,99 +106,196 @@ pub enum FrameKind {
 /// with a function added in front at 16-byte alignment).
 const FUNCTION_ALIGN: usize = 64;
 
+/// Code linked at offsets from a base not known yet: every function in
+/// place, calls between them resolved, every table in offsets from the
+/// code's start. What needs the base (absolute addresses, calls to the
+/// runtime's routines) is left in `relocations`, with zeros at their sites.
+/// This is what a precompiled module stores.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkedCode {
+    /// The code.
+    pub image: Vec<u8>,
+    /// Each function's range in `image`.
+    pub functions: Vec<Range<usize>>,
+    /// Trapping instructions, sorted by offset.
+    pub traps: Vec<(usize, TrapKind)>,
+    /// (offset, wasm byte offset), sorted: where each wasm instruction's
+    /// code starts.
+    pub address_map: Vec<(usize, u32)>,
+    /// Call sites with exception handlers, sorted by return offset.
+    pub call_sites: Vec<CallSite>,
+    /// Stack maps of calls, sorted by return offset.
+    pub stack_maps: Vec<StackMap>,
+    /// Stack maps of stack switches, sorted by offset.
+    pub switch_maps: Vec<StackMap>,
+    /// Patches that need the base address.
+    pub relocations: Vec<BaseRelocation>,
+}
+
+/// A place in linked code to patch once the code's address is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseRelocation {
+    /// Offset of the patched bytes in the image.
+    pub offset: usize,
+    /// How to patch them.
+    pub kind: RelocKind,
+    /// What they refer to.
+    pub target: BaseTarget,
+    /// Added to the target's address.
+    pub addend: i64,
+}
+
+/// What a [`BaseRelocation`] refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseTarget {
+    /// An offset in the same code.
+    Code(usize),
+    /// A math routine of the runtime.
+    LibCall(LibCall),
+}
+
+impl BaseRelocation {
+    /// How many bytes the patch writes.
+    pub fn size(&self) -> usize {
+        match self.kind {
+            RelocKind::Abs8 => 8,
+            RelocKind::PcRel4 => 4,
+        }
+    }
+}
+
+/// Links `functions` at offsets from an unknown base. For module code,
+/// `num_imported` says how function relocations map to the code (function
+/// index minus imports).
+pub fn link(functions: &[CompiledFunction], num_imported: usize) -> io::Result<LinkedCode> {
+    let mut ranges = Vec::with_capacity(functions.len());
+    let mut size = 0usize;
+    for f in functions {
+        let align = (f.alignment as usize).max(FUNCTION_ALIGN);
+        debug_assert!(
+            (f.line_offset as usize).is_multiple_of(f.alignment.max(1) as usize)
+                && (f.line_offset as usize) < FUNCTION_ALIGN
+        );
+        let start = size.next_multiple_of(align) + f.line_offset as usize;
+        size = start + f.code.len();
+        ranges.push(start..size);
+    }
+    let mut linked = LinkedCode {
+        image: vec![0u8; size],
+        ..LinkedCode::default()
+    };
+    for (f, range) in functions.iter().zip(&ranges) {
+        linked.image[range.clone()].copy_from_slice(&f.code);
+        linked.traps.extend(
+            f.traps
+                .iter()
+                .map(|t| (range.start + t.offset as usize, t.kind)),
+        );
+        linked.address_map.extend(
+            f.address_map
+                .iter()
+                .map(|(code, wasm)| (range.start + *code as usize, *wasm)),
+        );
+        let start = range.start as u32;
+        let moved = |map: &StackMap| StackMap {
+            offset: start + map.offset,
+            ..map.clone()
+        };
+        linked.stack_maps.extend(f.stack_maps.iter().map(moved));
+        linked.switch_maps.extend(f.switch_maps.iter().map(moved));
+        linked.call_sites.extend(f.call_sites.iter().map(|site| {
+            CallSite {
+                return_offset: start + site.return_offset,
+                handlers: site
+                    .handlers
+                    .iter()
+                    .map(|h| ExceptionHandler {
+                        offset: start + h.offset,
+                        ..*h
+                    })
+                    .collect(),
+                ..site.clone()
+            }
+        }));
+        for reloc in &f.relocations {
+            let site = range.start + reloc.offset as usize;
+            let target = match reloc.target {
+                RelocTarget::Function(FuncIndex(i)) => {
+                    let defined = (i as usize).checked_sub(num_imported);
+                    let Some(target) = defined.and_then(|d| ranges.get(d)) else {
+                        return Err(io::Error::other("relocation to an unknown function"));
+                    };
+                    BaseTarget::Code(target.start)
+                }
+                RelocTarget::LibCall(libcall) => BaseTarget::LibCall(libcall),
+            };
+            match (reloc.kind, target) {
+                // A call within the code does not depend on where it is.
+                (RelocKind::PcRel4, BaseTarget::Code(target)) => {
+                    let delta = (target as i64 + reloc.addend) - site as i64;
+                    let delta = i32::try_from(delta)
+                        .map_err(|_| io::Error::other("relocation out of range"))?;
+                    linked.image[site..site + 4].copy_from_slice(&delta.to_le_bytes());
+                }
+                (kind, target) => {
+                    let reloc = BaseRelocation {
+                        offset: site,
+                        kind,
+                        target,
+                        addend: reloc.addend,
+                    };
+                    linked.image[site..site + reloc.size()].fill(0);
+                    linked.relocations.push(reloc);
+                }
+            }
+        }
+    }
+    linked.functions = ranges;
+    linked.traps.sort_by_key(|t| t.0);
+    linked.call_sites.sort_by_key(|s| s.return_offset);
+    linked.stack_maps.sort_by_key(|m| m.offset);
+    linked.switch_maps.sort_by_key(|m| m.offset);
+    Ok(linked)
+}
+
 impl CodeObject {
-    /// Links `functions` into executable memory and registers it. For
-    /// `CodeKind::Module`, `module` says how function relocations map to the
-    /// code (function index minus imports).
-    pub fn new(
-        functions: &[CompiledFunction],
+    /// Places linked code in executable memory, patches what needs its
+    /// address, and registers it for program-counter lookups.
+    pub fn load(
+        linked: LinkedCode,
+        eh_frame: EhFrame,
         kind: CodeKind,
         module: Option<Arc<ModuleInfo>>,
     ) -> io::Result<Arc<CodeObject>> {
-        let mut ranges = Vec::with_capacity(functions.len());
-        let mut size = 0usize;
-        for f in functions {
-            let align = (f.alignment as usize).max(FUNCTION_ALIGN);
-            debug_assert!(
-                (f.line_offset as usize).is_multiple_of(f.alignment.max(1) as usize)
-                    && (f.line_offset as usize) < FUNCTION_ALIGN
-            );
-            let start = size.next_multiple_of(align) + f.line_offset as usize;
-            size = start + f.code.len();
-            ranges.push(start..size);
-        }
-        let mut image = vec![0u8; size];
-        let mut traps = Vec::new();
-        let mut call_sites = Vec::new();
-        let mut address_map = Vec::new();
-        let mut stack_maps = Vec::new();
-        let mut switch_maps = Vec::new();
-        let num_imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
-        for (f, range) in functions.iter().zip(&ranges) {
-            image[range.clone()].copy_from_slice(&f.code);
-            traps.extend(
-                f.traps
-                    .iter()
-                    .map(|t| (range.start + t.offset as usize, t.kind)),
-            );
-            address_map.extend(
-                f.address_map
-                    .iter()
-                    .map(|(code, wasm)| (range.start + *code as usize, *wasm)),
-            );
-            let start = range.start as u32;
-            let moved = |map: &StackMap| StackMap {
-                offset: start + map.offset,
-                ..map.clone()
-            };
-            stack_maps.extend(f.stack_maps.iter().map(moved));
-            switch_maps.extend(f.switch_maps.iter().map(moved));
-            call_sites.extend(f.call_sites.iter().map(|site| {
-                CallSite {
-                    return_offset: start + site.return_offset,
-                    handlers: site
-                        .handlers
-                        .iter()
-                        .map(|h| ExceptionHandler {
-                            offset: start + h.offset,
-                            ..*h
-                        })
-                        .collect(),
-                    ..site.clone()
-                }
-            }));
-        }
-        traps.sort_by_key(|t| t.0);
-        call_sites.sort_by_key(|s| s.return_offset);
-        stack_maps.sort_by_key(|m| m.offset);
-        switch_maps.sort_by_key(|m| m.offset);
-
+        let LinkedCode {
+            mut image,
+            functions,
+            traps,
+            address_map,
+            call_sites,
+            stack_maps,
+            switch_maps,
+            relocations,
+        } = linked;
+        let size = image.len();
         let mmap = Mmap::reserve(size.max(1))?;
         let base = mmap.as_ptr() as usize;
-        for (f, range) in functions.iter().zip(&ranges) {
-            for reloc in &f.relocations {
-                let site = range.start + reloc.offset as usize;
-                let target = match reloc.target {
-                    RelocTarget::Function(FuncIndex(i)) => {
-                        let defined = (i as usize).checked_sub(num_imported);
-                        let Some(target) = defined.and_then(|d| ranges.get(d)) else {
-                            return Err(io::Error::other("relocation to an unknown function"));
-                        };
-                        base + target.start
-                    }
-                    RelocTarget::LibCall(libcall) => libcall_address(libcall),
-                };
-                let value = (target as i64).wrapping_add(reloc.addend);
-                match reloc.kind {
-                    RelocKind::Abs8 => {
-                        image[site..site + 8].copy_from_slice(&value.to_le_bytes());
-                    }
-                    RelocKind::PcRel4 => {
-                        let delta = value - (base + site) as i64;
-                        let delta = i32::try_from(delta)
-                            .map_err(|_| io::Error::other("relocation out of range"))?;
-                        image[site..site + 4].copy_from_slice(&delta.to_le_bytes());
-                    }
+        for reloc in &relocations {
+            let target = match reloc.target {
+                BaseTarget::Code(offset) => base + offset,
+                BaseTarget::LibCall(libcall) => libcall_address(libcall),
+            };
+            let value = (target as i64).wrapping_add(reloc.addend);
+            let site = reloc.offset;
+            match reloc.kind {
+                RelocKind::Abs8 => {
+                    image[site..site + 8].copy_from_slice(&value.to_le_bytes());
+                }
+                RelocKind::PcRel4 => {
+                    let delta = value - (base + site) as i64;
+                    let delta = i32::try_from(delta)
+                        .map_err(|_| io::Error::other("relocation out of range"))?;
+                    image[site..site + 4].copy_from_slice(&delta.to_le_bytes());
                 }
             }
         }
@@ -207,12 +310,15 @@ impl CodeObject {
             unwind: OnceLock::new(),
             gdb: OnceLock::new(),
             mmap,
-            functions: ranges,
+            size,
+            functions,
             traps,
             address_map,
             call_sites,
             stack_maps,
             switch_maps,
+            relocations,
+            eh_frame,
             kind,
             module,
         });
@@ -220,24 +326,49 @@ impl CodeObject {
         Ok(object)
     }
 
-    /// Registers the code's `.eh_frame` (built for the addresses of
-    /// [`CodeObject::function`]) with the system unwinder, once.
-    pub fn register_unwind_info(&self, eh_frame: &[u8]) {
-        let eh_frame = eh_frame.to_vec();
+    /// The code as it was linked, before it was placed: what
+    /// [`CodeObject::load`] would place again, and the `.eh_frame` it was
+    /// given.
+    pub fn linked(&self) -> (LinkedCode, EhFrame) {
+        // SAFETY: the first `size` bytes of the mapping are the code,
+        // readable (read-execute) for as long as `self` lives.
+        let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.size) };
+        let mut image = code.to_vec();
+        for reloc in &self.relocations {
+            image[reloc.offset..reloc.offset + reloc.size()].fill(0);
+        }
+        let linked = LinkedCode {
+            image,
+            functions: self.functions.clone(),
+            traps: self.traps.clone(),
+            address_map: self.address_map.clone(),
+            call_sites: self.call_sites.clone(),
+            stack_maps: self.stack_maps.clone(),
+            switch_maps: self.switch_maps.clone(),
+            relocations: self.relocations.clone(),
+        };
+        (linked, self.eh_frame.clone())
+    }
+
+    /// Registers the code's `.eh_frame` with the system unwinder, once.
+    pub fn register_unwind_info(&self) {
         self.unwind.get_or_init(|| {
+            let eh_frame = self.eh_frame.placed(self.mmap.as_ptr() as usize);
             // SAFETY: the section describes this object's code, which stays
             // mapped until the registration (dropped first) is gone.
             unsafe { UnwindRegistration::new(eh_frame) }
         });
     }
 
-    /// Describes the code to gdb (the GDB JIT interface), with `eh_frame`
-    /// for unwinding, once. A failure to build the description only costs
-    /// debuggability, so it is not an error.
-    pub fn register_with_gdb(&self, eh_frame: &[u8]) {
+    /// Describes the code to gdb (the GDB JIT interface), with its
+    /// `.eh_frame` for unwinding, once. A failure to build the description
+    /// only costs debuggability, so it is not an error.
+    pub fn register_with_gdb(&self) {
+        let base = self.mmap.as_ptr() as usize;
+        let eh_frame = self.eh_frame.placed(base);
         // SAFETY: the whole mapping is readable (read-execute) and ours.
         let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.mmap.len()) };
-        if let Ok(image) = elf_image(self.mmap.as_ptr() as usize, code, &self.symbols(), eh_frame) {
+        if let Ok(image) = elf_image(base, code, &self.symbols(), &eh_frame) {
             self.gdb.get_or_init(|| GdbRegistration::new(image));
         }
     }

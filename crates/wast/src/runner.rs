@@ -46,6 +46,9 @@ pub struct WastRunner {
     last_definition: Option<Module>,
     /// What the scripts printed through `spectest`, one entry per call.
     printed: Printed,
+    /// Whether each module goes through `Module::serialize` and
+    /// `Module::deserialize` before it is used.
+    precompiled: bool,
 }
 
 impl WastRunner {
@@ -66,7 +69,17 @@ impl WastRunner {
             definitions: HashMap::new(),
             last_definition: None,
             printed,
+            precompiled: false,
         })
+    }
+
+    /// Makes every module the scripts define go through its precompiled
+    /// form (`Module::serialize`, then `Module::deserialize`) before it is
+    /// instantiated, so that the scripts test loaded code as they test
+    /// freshly compiled code.
+    pub fn precompiled(&mut self, enable: bool) -> &mut Self {
+        self.precompiled = enable;
+        self
     }
 
     /// Takes the lines printed through `spectest`'s print functions so far
@@ -344,7 +357,20 @@ impl WastRunner {
     /// Encodes and compiles a module directive's module.
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module> {
         let bytes = encode(module).context("cannot encode module")?;
-        Module::new(&self.engine, &bytes).context("module failed to compile")
+        self.load(&bytes)
+    }
+
+    /// Compiles a module (and, with [`WastRunner::precompiled`], loads it
+    /// again from its precompiled form).
+    fn load(&self, bytes: &[u8]) -> Result<Module> {
+        let module = Module::new(&self.engine, bytes).context("module failed to compile")?;
+        if !self.precompiled {
+            return Ok(module);
+        }
+        let precompiled = module.serialize().context("serializing the module")?;
+        // SAFETY: the bytes were just written by this engine.
+        unsafe { Module::deserialize(&self.engine, &precompiled) }
+            .context("deserializing the module")
     }
 
     /// Encodes and compiles an inline text module.
@@ -353,7 +379,7 @@ impl WastRunner {
             bail!("components are not supported");
         }
         let bytes = module.encode().context("cannot encode module")?;
-        Module::new(&self.engine, &bytes).context("module failed to compile")
+        self.load(&bytes)
     }
 
     /// `assert_malformed` / `assert_invalid`: the module must be rejected,
