@@ -2,7 +2,7 @@
 //! file, for `fxtime run --allow-precompiled` and `Module::deserialize`.
 
 use crate::args::WasmOptions;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use fxtime::Engine;
 use std::path::PathBuf;
@@ -29,6 +29,9 @@ impl CompileCommand {
         let path = &self.file;
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if fxtime::Module::is_precompiled(&bytes) {
+            bail!("{} is precompiled already", path.display());
+        }
         let precompiled = engine
             .precompile_module(&bytes)
             .with_context(|| format!("failed to compile {}", path.display()))?;

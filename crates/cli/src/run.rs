@@ -81,10 +81,10 @@ impl RunCommand {
     /// precompiled module if `--allow-precompiled` allows it.
     fn load(&self, engine: &Engine, path: &std::path::Path) -> Result<Module> {
         let failed = || format!("failed to load {}", path.display());
-        let bytes = std::fs::read(path)
+        let precompiled = is_precompiled_file(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
             .with_context(failed)?;
-        if !Module::is_precompiled(&bytes) {
+        if !precompiled {
             return Module::from_file(engine, path).with_context(failed);
         }
         if !self.allow_precompiled {
@@ -96,14 +96,16 @@ impl RunCommand {
         }
         // SAFETY: the user vouched for precompiled files with
         // --allow-precompiled; damaged ones fail their checksum.
-        unsafe { Module::deserialize(engine, &bytes) }.with_context(failed)
+        unsafe { Module::deserialize_file(engine, path) }.with_context(failed)
     }
 
     pub fn execute(self) -> Result<ExitCode> {
         let settings = self.wasm.settings()?;
         let mut config = settings.config.clone();
-        // One module per run: describing it to gdb costs next to nothing.
-        config.debug_info(true);
+        // Under a debugger (gdb --args fxtime run ...), the code is
+        // described to it; elsewhere that would only cost start-up time (a
+        // few milliseconds for a big module).
+        config.debug_info(under_debugger());
         match self.profile.as_deref() {
             Some("perfmap") => config.profiler(ProfilingStrategy::PerfMap),
             Some("jitdump") => config.profiler(ProfilingStrategy::JitDump),
@@ -225,6 +227,33 @@ impl RunCommand {
         }
         Ok(builder.build())
     }
+}
+
+/// Whether the file at `path` is a precompiled module, from its first and
+/// last bytes (a precompiled file can be big; WebAssembly is read later).
+fn is_precompiled_file(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < 16 {
+        return Ok(false);
+    }
+    let (mut head, mut tail) = ([0u8; 8], [0u8; 8]);
+    file.read_exact(&mut head)?;
+    file.seek(SeekFrom::End(-8))?;
+    file.read_exact(&mut tail)?;
+    Ok(Module::is_precompiled(&[head, tail].concat()))
+}
+
+/// Whether a debugger traces this process (`TracerPid` in
+/// /proc/self/status is not 0).
+fn under_debugger() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("TracerPid:"))
+            .is_some_and(|pid| pid.trim() != "0")
+    })
 }
 
 /// Prints a failed call: a trap with its backtrace, or another error. A

@@ -265,15 +265,15 @@ fn perfmap_names_every_compiled_function() {
     }
 }
 
+/// Traps three calls deep, for gdb's backtraces.
+const DEBUGGED: &str = r#"(module $debugged
+  (func $outer (export "outer") (call $middle))
+  (func $middle (call $inner))
+  (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#;
+
 #[test]
 fn gdb_backtraces_name_wasm_functions_down_to_main() {
-    let path = file(
-        "gdb.wat",
-        r#"(module $debugged
-             (func $outer (export "outer") (call $middle))
-             (func $middle (call $inner))
-             (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#,
-    );
+    let path = file("gdb.wat", DEBUGGED);
     assert_gdb_backtrace(&[], &path, &["inner", "middle", "outer"]);
 }
 
@@ -472,13 +472,7 @@ fn precompiled_modules_run_only_when_allowed() {
 
 #[test]
 fn gdb_backtraces_name_precompiled_wasm_functions() {
-    let wat = file(
-        "gdb_precompiled.wat",
-        r#"(module $debugged
-             (func $outer (export "outer") (call $middle))
-             (func $middle (call $inner))
-             (func $inner (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#,
-    );
+    let wat = file("gdb_precompiled.wat", DEBUGGED);
     let cwasm = wat.with_extension("cwasm");
     let out = fxtime(&[
         "compile",

@@ -22,6 +22,8 @@ unsafe impl Sync for Mmap {}
 pub enum Protection {
     /// Inaccessible.
     None,
+    /// Readable.
+    ReadOnly,
     /// Readable and writable.
     ReadWrite,
     /// Readable and executable.
@@ -32,6 +34,7 @@ impl Protection {
     fn flags(self) -> libc::c_int {
         match self {
             Protection::None => libc::PROT_NONE,
+            Protection::ReadOnly => libc::PROT_READ,
             Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
             Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
         }
@@ -72,6 +75,45 @@ impl Mmap {
             return Err(io::Error::last_os_error());
         }
         let base = NonNull::new(ptr.cast()).ok_or_else(io::Error::last_os_error)?;
+        Ok(Mmap { base, len })
+    }
+
+    /// Maps `len` bytes of `file` from `offset` (a multiple of the page
+    /// size) privately, with `protection`: writes, where allowed, make
+    /// private copies of pages and never reach the file. Pages of the file
+    /// that are never written are shared with the page cache.
+    pub fn map_file(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+        protection: Protection,
+    ) -> io::Result<Mmap> {
+        use std::os::fd::AsRawFd;
+        if len == 0 {
+            return Ok(Mmap {
+                base: NonNull::dangling(),
+                len: 0,
+            });
+        }
+        let offset = libc::off_t::try_from(offset).map_err(io::Error::other)?;
+        // SAFETY: a new private mapping at an address of the kernel's
+        // choice touches no existing memory; the kernel checks the file
+        // descriptor, the offset's alignment and the length.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                protection.flags(),
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = NonNull::new(ptr.cast()).ok_or_else(io::Error::last_os_error)?;
+        let len = len.div_ceil(page_size()) * page_size();
         Ok(Mmap { base, len })
     }
 
@@ -129,8 +171,9 @@ impl Drop for Mmap {
         if self.len == 0 {
             return;
         }
-        // SAFETY: the mapping was created by `reserve` with this length and
-        // nothing refers into it once its owner is dropped.
+        // SAFETY: the mapping was created by `reserve` or `map_file` with
+        // this length (rounded to pages) and nothing refers into it once
+        // its owner is dropped.
         let rc = unsafe { libc::munmap(self.as_ptr().cast(), self.len) };
         debug_assert_eq!(rc, 0, "munmap failed");
     }

@@ -75,11 +75,13 @@ impl Cache {
         compile: impl FnOnce(&[u8]) -> Result<Module>,
     ) -> Result<Module> {
         let path = self.dir.join(format!("{}.cwasm", key(engine, wasm)));
-        if let Ok(bytes) = std::fs::read(&path) {
+        if path.exists() {
             // SAFETY: entries are precompiled modules written by this
-            // build (the key covers it), whole, by `store`; a damaged one
-            // fails its checksum and is refused.
-            match unsafe { Module::deserialize(engine, &bytes) } {
+            // build (the key covers it), whole, by `store`, and never
+            // changed in place (a new entry is a new file renamed over
+            // the old one); a damaged one fails its checksum and is
+            // refused.
+            match unsafe { Module::deserialize_file(engine, &path) } {
                 Ok(module) if *module.runtime.wasm == *wasm => {
                     self.hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(module);

@@ -7,7 +7,7 @@ use crate::profiling::Profiler;
 use anyhow::{Context, Result};
 use fxtime_cranelift::{Compiled, Compiler};
 use fxtime_environ::{EhFrame, FeatureSet, FuncType, ModuleInfo, WasmError};
-use fxtime_runtime::code::{CodeKind, CodeObject, LinkedCode, link};
+use fxtime_runtime::code::{CodeKind, CodeObject, LinkedCode, MappedCode, link};
 use fxtime_runtime::epoch::EpochState;
 use fxtime_runtime::types::TypeRegistry;
 use std::collections::HashMap;
@@ -221,17 +221,19 @@ impl Engine {
         Ok((linked, eh_frame))
     }
 
-    /// Places linked code in executable memory and makes it known: its
+    /// Places linked code in executable memory (see [`CodeObject::load`])
+    /// and makes it known: its
     /// unwind information to the system unwinder, its symbols to the
     /// configured profiler (and to gdb with `Config::debug_info`).
     pub(crate) fn load_code(
         &self,
         linked: LinkedCode,
+        mapped: Option<MappedCode>,
         eh_frame: EhFrame,
         kind: CodeKind,
         module: Option<Arc<ModuleInfo>>,
     ) -> Result<Arc<CodeObject>, WasmError> {
-        let code = CodeObject::load(linked, eh_frame, kind, module)
+        let code = CodeObject::load(linked, mapped, eh_frame, kind, module)
             .map_err(|e| WasmError::Limit(format!("code memory: {e}")))?;
         code.register_unwind_info();
         if self.inner.debug_info {
@@ -283,7 +285,7 @@ impl Engine {
         }
         let load = |compiled, kind| {
             let (linked, eh_frame) = self.link(compiled, 0)?;
-            self.load_code(linked, eh_frame, kind, None)
+            self.load_code(linked, None, eh_frame, kind, None)
         };
         let entry_code = load(entries, CodeKind::EntryTrampolines)?;
         let host_code = load(hosts, CodeKind::HostTrampolines)?;

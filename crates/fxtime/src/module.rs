@@ -6,7 +6,7 @@ use fxtime_environ::{
     CompositeKind, EhFrame, EntityIndex, FuncType, GlobalIndex, GlobalType, MemoryType, ModuleInfo,
     TableIndex, TableType, TypeIndex, VMOffsets, WasmError, translate_module,
 };
-use fxtime_runtime::code::{CodeKind, LinkedCode};
+use fxtime_runtime::code::{CodeKind, LinkedCode, MappedCode};
 use fxtime_runtime::instance::{ContinuationEntry, RuntimeModule};
 use std::sync::Arc;
 
@@ -44,6 +44,7 @@ pub enum ExternType {
 impl Module {
     /// Compiles a module from its binary or text format.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        refuse_precompiled(bytes.as_ref())?;
         let bytes = wat::parse_bytes(bytes.as_ref())?;
         Module::from_binary(engine, &bytes)
     }
@@ -76,34 +77,25 @@ impl Module {
     /// tables can still run arbitrary code. Never load precompiled modules
     /// from sources you would not run native code from.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let contents = precompiled::read(engine, bytes.as_ref())?;
-        let wasm: Arc<[u8]> = contents.wasm.into();
-        let translation = translate_module(&wasm, engine.features().wasm_features())
-            .context("not a valid precompiled module: its WebAssembly")?;
-        let info = Arc::new(translation.info);
-        Ok(load(
-            engine,
-            info,
-            wasm.clone(),
-            contents.linked,
-            contents.eh_frame,
-        )?)
+        load_precompiled(engine, precompiled::read(engine, bytes.as_ref())?)
     }
 
-    /// [`Module::deserialize`] of the file at `path`.
+    /// [`Module::deserialize`] of the file at `path`, mapped rather than
+    /// read: the code is not copied, and pages of it that nothing patches
+    /// are shared with other processes that map the same file.
     ///
     /// # Safety
     ///
-    /// As for [`Module::deserialize`].
+    /// As for [`Module::deserialize`]; and the file must not be changed or
+    /// truncated while the module lives (replacing it with a new file, as
+    /// the compilation cache does, is fine).
     pub unsafe fn deserialize_file(
         engine: &Engine,
         path: impl AsRef<std::path::Path>,
     ) -> Result<Module> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-        // SAFETY: the caller vouches for the file.
-        unsafe { Module::deserialize(engine, bytes) }
+        precompiled::read_file(engine, path)
+            .and_then(|contents| load_precompiled(engine, contents))
             .with_context(|| format!("cannot load {}", path.display()))
     }
 
@@ -126,6 +118,7 @@ impl Module {
     /// ("unsupported feature: ..."), with the validation error as its
     /// cause (a [`WasmError::Invalid`] in the error's chain).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        refuse_precompiled(wasm)?;
         if let Some(cache) = engine.cache() {
             return cache.get_or_compile(engine, wasm, |wasm| Module::compile(engine, wasm));
         }
@@ -179,6 +172,18 @@ impl Module {
     }
 }
 
+/// Precompiled modules are not WebAssembly: say so, rather than what the
+/// parser would make of them.
+fn refuse_precompiled(bytes: &[u8]) -> Result<()> {
+    if precompiled::is_precompiled(bytes) {
+        anyhow::bail!(
+            "these bytes are a precompiled module, not WebAssembly: load them with \
+             Module::deserialize"
+        );
+    }
+    Ok(())
+}
+
 /// The type of an import or export, canonicalized with `type_ids`.
 pub(crate) fn extern_type(info: &ModuleInfo, type_ids: &[u32], index: EntityIndex) -> ExternType {
     match index {
@@ -210,7 +215,12 @@ pub(crate) fn canonical_global(info: &ModuleInfo, type_ids: &[u32], g: GlobalInd
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let (info, linked, eh_frame) = compile_code(engine, wasm)?;
-    load(engine, Arc::new(info), wasm.into(), linked, eh_frame)
+    load(
+        engine,
+        Arc::new(info),
+        wasm.into(),
+        (linked, None, eh_frame),
+    )
 }
 
 /// Validates and compiles `wasm`: its description, and its code linked
@@ -232,14 +242,25 @@ pub(crate) fn compile_code(
     Ok((info, linked, eh_frame))
 }
 
-/// Loads a module's linked code: the one way to a [`Module`], for freshly
-/// compiled and precompiled code alike.
+/// A module from the contents of a precompiled file: its description is
+/// parsed again from its own bytes (the sections only: the function bodies
+/// were validated when it was compiled).
+fn load_precompiled(engine: &Engine, contents: precompiled::Contents) -> Result<Module> {
+    let wasm: Arc<[u8]> = contents.wasm.into();
+    let translation = translate_module(&wasm, engine.features().wasm_features())
+        .context("not a valid precompiled module: its WebAssembly")?;
+    let info = Arc::new(translation.info);
+    let code = (contents.linked, contents.mapped, contents.eh_frame);
+    Ok(load(engine, info, wasm.clone(), code)?)
+}
+
+/// Loads a module's linked code (see `CodeObject::load`): the one way to a
+/// [`Module`], for freshly compiled and precompiled code alike.
 pub(crate) fn load(
     engine: &Engine,
     info: Arc<ModuleInfo>,
     wasm: Arc<[u8]>,
-    linked: LinkedCode,
-    eh_frame: EhFrame,
+    (linked, mapped, eh_frame): (LinkedCode, Option<MappedCode>, EhFrame),
 ) -> Result<Module, WasmError> {
     let continuation_entries = continuation_entries(&info);
     let expected = info.num_defined_funcs() + continuation_entries.iter().flatten().count();
@@ -252,7 +273,13 @@ pub(crate) fn load(
     // Trampolines are compiled when first needed (a call from the host,
     // a host function of the type), not for every type of the module.
     let type_ids: Box<[u32]> = engine.types().register_module(&info).into();
-    let code = engine.load_code(linked, eh_frame, CodeKind::Module, Some(info.clone()))?;
+    let code = engine.load_code(
+        linked,
+        mapped,
+        eh_frame,
+        CodeKind::Module,
+        Some(info.clone()),
+    )?;
     Ok(Module {
         engine: engine.clone(),
         runtime: Arc::new(RuntimeModule {

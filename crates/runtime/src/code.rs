@@ -132,6 +132,16 @@ pub struct LinkedCode {
     pub relocations: Vec<BaseRelocation>,
 }
 
+/// Linked code already in memory of its own: a private, writable mapping
+/// (of a precompiled file) whose first `len` bytes are the code.
+#[derive(Debug)]
+pub struct MappedCode {
+    /// The mapping.
+    pub mmap: Mmap,
+    /// Bytes of code at its start.
+    pub len: usize,
+}
+
 /// A place in linked code to patch once the code's address is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BaseRelocation {
@@ -260,15 +270,18 @@ pub fn link(functions: &[CompiledFunction], num_imported: usize) -> io::Result<L
 
 impl CodeObject {
     /// Places linked code in executable memory, patches what needs its
-    /// address, and registers it for program-counter lookups.
+    /// address, and registers it for program-counter lookups. The code is
+    /// `linked.image`, copied to memory of its own, or, if `mapped` is
+    /// given, already there (and `linked.image` is empty).
     pub fn load(
         linked: LinkedCode,
+        mapped: Option<MappedCode>,
         eh_frame: EhFrame,
         kind: CodeKind,
         module: Option<Arc<ModuleInfo>>,
     ) -> io::Result<Arc<CodeObject>> {
         let LinkedCode {
-            mut image,
+            image,
             functions,
             traps,
             address_map,
@@ -277,8 +290,23 @@ impl CodeObject {
             switch_maps,
             relocations,
         } = linked;
-        let size = image.len();
-        let mmap = Mmap::reserve(size.max(1))?;
+        let MappedCode { mmap, len: size } = match mapped {
+            Some(mapped) => mapped,
+            None => {
+                let mmap = Mmap::reserve(image.len().max(1))?;
+                mmap.protect(0, mmap.len(), Protection::ReadWrite)?;
+                // SAFETY: the mapping is at least `image.len()` bytes,
+                // writable, and ours; `image` is a distinct allocation.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(image.as_ptr(), mmap.as_ptr(), image.len())
+                };
+                MappedCode {
+                    mmap,
+                    len: image.len(),
+                }
+            }
+        };
+        assert!(size <= mmap.len(), "code beyond its mapping");
         let base = mmap.as_ptr() as usize;
         for reloc in &relocations {
             let target = match reloc.target {
@@ -286,25 +314,30 @@ impl CodeObject {
                 BaseTarget::LibCall(libcall) => libcall_address(libcall),
             };
             let value = (target as i64).wrapping_add(reloc.addend);
-            let site = reloc.offset;
-            match reloc.kind {
-                RelocKind::Abs8 => {
-                    image[site..site + 8].copy_from_slice(&value.to_le_bytes());
-                }
+            let patch = match reloc.kind {
+                RelocKind::Abs8 => value.to_le_bytes().to_vec(),
                 RelocKind::PcRel4 => {
-                    let delta = value - (base + site) as i64;
+                    let delta = value - (base + reloc.offset) as i64;
                     let delta = i32::try_from(delta)
                         .map_err(|_| io::Error::other("relocation out of range"))?;
-                    image[site..site + 4].copy_from_slice(&delta.to_le_bytes());
+                    delta.to_le_bytes().to_vec()
                 }
-            }
+            };
+            assert!(
+                reloc.offset + patch.len() <= size,
+                "relocation beyond the code"
+            );
+            // SAFETY: the patched bytes lie inside the code (asserted), in
+            // a private mapping that is still writable and ours.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    patch.as_ptr(),
+                    mmap.as_ptr().add(reloc.offset),
+                    patch.len(),
+                )
+            };
         }
-        let len = mmap.len();
-        mmap.protect(0, len, Protection::ReadWrite)?;
-        // SAFETY: the mapping is at least `size` bytes, writable, and owned
-        // by us; `image` is a distinct allocation of exactly `size` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(image.as_ptr(), mmap.as_ptr(), size) };
-        mmap.protect(0, len, Protection::ReadExecute)?;
+        mmap.protect(0, mmap.len(), Protection::ReadExecute)?;
 
         let object = Arc::new(CodeObject {
             unwind: OnceLock::new(),

@@ -24,9 +24,13 @@ mod tables;
 use crate::Engine;
 use anyhow::{Context, Result, bail, ensure};
 use fxtime_environ::EhFrame;
-use fxtime_runtime::code::LinkedCode;
+use fxtime_runtime::code::{LinkedCode, MappedCode};
+use fxtime_runtime::mmap::{Mmap, Protection};
 use object::read::elf::ElfFile64;
 use object::{Object as _, ObjectSection as _};
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
 
 /// The last bytes of every precompiled module; the final byte is the
 /// format's version.
@@ -49,7 +53,9 @@ pub(crate) fn is_precompiled(bytes: &[u8]) -> bool {
 /// What a precompiled module holds.
 pub(crate) struct Contents {
     pub wasm: Vec<u8>,
+    /// The code's tables; its image too, unless `mapped` holds it.
     pub linked: LinkedCode,
+    pub mapped: Option<MappedCode>,
     pub eh_frame: EhFrame,
 }
 
@@ -93,31 +99,71 @@ pub(crate) fn write(
 /// The contents of the precompiled module `bytes`, checked whole and
 /// against what `engine` would compile.
 pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Contents> {
+    let (mut contents, text) = parse(engine, bytes)?;
+    contents.linked.image = bytes[text].to_vec();
+    Ok(contents)
+}
+
+/// [`read`] of the file at `path`, which is mapped rather than read: its
+/// code stays in the page cache, shared, but for the pages that
+/// relocations patch.
+pub(crate) fn read_file(engine: &Engine, path: &Path) -> Result<Contents> {
+    let file = File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len())?;
+    let whole = Mmap::map_file(&file, 0, len, Protection::ReadOnly)?;
+    // SAFETY: the mapping holds the file's `len` bytes, readable, and
+    // lives to the end of this function. (The file must not change while
+    // it is read: `Module::deserialize_file`'s contract.)
+    let bytes = unsafe { std::slice::from_raw_parts(whole.as_ptr(), len) };
+    let (mut contents, text) = parse(engine, bytes)?;
+    let page = fxtime_runtime::mmap::page_size();
+    if text.start.is_multiple_of(page) && !text.is_empty() {
+        let mmap = Mmap::map_file(&file, text.start as u64, text.len(), Protection::ReadWrite)?;
+        contents.mapped = Some(MappedCode {
+            mmap,
+            len: text.len(),
+        });
+    } else {
+        contents.linked.image = bytes[text].to_vec();
+    }
+    Ok(contents)
+}
+
+/// Everything of the precompiled module `bytes` but its code, and where
+/// the code is in `bytes`.
+fn parse(engine: &Engine, bytes: &[u8]) -> Result<(Contents, Range<usize>)> {
     let elf = check_trailer(bytes)?;
     let file = ElfFile64::<object::Endianness>::parse(elf)
         .context("not a valid precompiled module (its ELF structure)")?;
-    let section = |name: &str| -> Result<&[u8]> {
-        let section = file
-            .section_by_name(name)
-            .with_context(|| format!("not a valid precompiled module: no {name} section"))?;
-        section
+    let section = |name: &str| {
+        file.section_by_name(name)
+            .with_context(|| format!("not a valid precompiled module: no {name} section"))
+    };
+    let data = |name: &str| -> Result<&[u8]> {
+        section(name)?
             .data()
             .with_context(|| format!("not a valid precompiled module: section {name}"))
     };
-    let header = std::str::from_utf8(section(HEADER)?)
+    let header = std::str::from_utf8(data(HEADER)?)
         .context("not a valid precompiled module: its header is not text")?;
     check_header(engine, header)?;
-    let (linked, eh_frame) = tables::decode(
-        section(TABLES)?,
-        section(TEXT)?.to_vec(),
-        section(EH_FRAME)?.to_vec(),
-    )
-    .context("not a valid precompiled module")?;
-    Ok(Contents {
-        wasm: section(WASM)?.to_vec(),
+    let (offset, size) = section(TEXT)?
+        .file_range()
+        .context("not a valid precompiled module: no code")?;
+    let text = usize::try_from(offset)?..usize::try_from(offset + size)?;
+    ensure!(
+        text.end <= elf.len(),
+        "not a valid precompiled module: code beyond the file"
+    );
+    let (linked, eh_frame) = tables::decode(data(TABLES)?, text.len(), data(EH_FRAME)?.to_vec())
+        .context("not a valid precompiled module")?;
+    let contents = Contents {
+        wasm: data(WASM)?.to_vec(),
         linked,
+        mapped: None,
         eh_frame,
-    })
+    };
+    Ok((contents, text))
 }
 
 /// The ELF part of `bytes`, once the trailer's length and checksum match.

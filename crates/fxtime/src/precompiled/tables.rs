@@ -66,14 +66,14 @@ pub(super) fn encode(linked: &LinkedCode, eh_frame: &EhFrame) -> Vec<u8> {
     e.0
 }
 
-/// The code's tables and `.eh_frame` from their encoding, for an image of
-/// `image` and the section `eh_frame`, each checked against them.
+/// The code's tables and `.eh_frame` from their encoding, for code of
+/// `size` bytes and the section `eh_frame`, each checked against them. The
+/// result's image is empty: the caller places the code.
 pub(super) fn decode(
     bytes: &[u8],
-    image: Vec<u8>,
+    size: usize,
     eh_frame: Vec<u8>,
 ) -> Result<(LinkedCode, EhFrame)> {
-    let size = image.len();
     let mut d = Decoder { bytes, size };
     let functions = d.seq(8, |d| Ok(d.offset()?..d.offset()?))?;
     let traps = d.seq(5, |d| Ok((d.offset()?, trap_kind(d.u8()?)?)))?;
@@ -136,7 +136,7 @@ pub(super) fn decode(
         ensure!(offset <= size as u64, ".eh_frame address beyond the code");
     }
     let linked = LinkedCode {
-        image,
+        image: Vec::new(),
         functions,
         traps,
         address_map,
@@ -326,16 +326,22 @@ mod tests {
             addresses: vec![8],
         };
         let bytes = encode(&linked, &eh_frame);
-        let (back, back_eh) = decode(&bytes, linked.image.clone(), eh.clone()).unwrap();
-        assert_eq!(back, linked);
+        let (back, back_eh) = decode(&bytes, linked.image.len(), eh.clone()).unwrap();
+        assert_eq!(
+            back,
+            LinkedCode {
+                image: Vec::new(),
+                ..linked.clone()
+            }
+        );
         assert_eq!(back_eh, eh_frame);
         // The same tables for smaller code: the second function's range,
         // and everything in it, is beyond it.
-        let err = decode(&bytes, vec![0x90; 150], eh.clone()).unwrap_err();
+        let err = decode(&bytes, 150, eh.clone()).unwrap_err();
         assert!(err.to_string().contains("beyond the code"), "{err}");
         // Every truncation is refused.
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len], linked.image.clone(), eh.clone()).is_err());
+            assert!(decode(&bytes[..len], linked.image.len(), eh.clone()).is_err());
         }
     }
 }
