@@ -222,13 +222,30 @@ const PROFILED: &str = r#"(module
   (func $boom (export "boom") (i32.div_u (i32.const 1) (i32.const 0)) (drop))
   (elem declare func $add_inside))"#;
 
-fn run_profiled(strategy: &str, dir: &std::path::Path) -> u32 {
-    let path = file(&format!("profiled-{strategy}.wat"), PROFILED);
+/// Runs PROFILED's `add` with `--profile=strategy` in `dir`, from a
+/// precompiled file if `precompiled`; returns the process id.
+fn run_profiled(strategy: &str, dir: &std::path::Path, precompiled: bool) -> u32 {
+    let mut path = file(&format!("profiled-{strategy}.wat"), PROFILED);
+    let mut flags = vec!["-W", "stack-switching"];
+    if precompiled {
+        let wat = path.to_str().unwrap().to_string();
+        path = path.with_extension("cwasm");
+        let out = fxtime(&[
+            "compile",
+            "-W",
+            "stack-switching",
+            &wat,
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        flags.push("--allow-precompiled");
+    }
     let child = command()
         .current_dir(dir)
         .arg("run")
         .arg(format!("--profile={strategy}"))
-        .args(["-W", "stack-switching"])
+        .args(flags)
         .args(["--invoke", "add", path.to_str().unwrap(), "1", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -240,9 +257,16 @@ fn run_profiled(strategy: &str, dir: &std::path::Path) -> u32 {
     pid
 }
 
+/// The same names for code compiled in the process and code loaded from a
+/// precompiled file.
 #[test]
 fn perfmap_names_every_compiled_function() {
-    let pid = run_profiled("perfmap", &std::env::temp_dir());
+    for precompiled in [false, true] {
+        check_perfmap(run_profiled("perfmap", &std::env::temp_dir(), precompiled));
+    }
+}
+
+fn check_perfmap(pid: u32) {
     let map = PathBuf::from(format!("/tmp/perf-{pid}.map"));
     let contents = std::fs::read_to_string(&map).expect("the perf map of the run");
     std::fs::remove_file(&map).ok();
@@ -330,7 +354,7 @@ fn gdb_backtraces_cross_every_continuation_of_a_chain() {
 fn jitdump_records_every_compiled_function() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jitdump");
     std::fs::create_dir_all(&dir).unwrap();
-    let pid = run_profiled("jitdump", &dir);
+    let pid = run_profiled("jitdump", &dir, false);
     let dump = dir.join(format!("jit-{pid}.dump"));
     let bytes = std::fs::read(&dump).expect("the jitdump of the run");
     std::fs::remove_file(&dump).ok();
