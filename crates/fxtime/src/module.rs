@@ -125,8 +125,10 @@ impl Module {
         Module::compile(engine, wasm)
     }
 
+    /// Compiles `wasm`, with the missing features an invalid module
+    /// would need named in the error.
     fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        compile(engine, wasm).map_err(|e| match e {
+        compile_and_load(engine, wasm).map_err(|e| match e {
             WasmError::Invalid { .. } => match engine.features().explain_invalid(wasm) {
                 Some(explanation) => anyhow::Error::new(e).context(explanation),
                 None => anyhow::Error::new(e),
@@ -213,7 +215,7 @@ pub(crate) fn canonical_global(info: &ModuleInfo, type_ids: &[u32], g: GlobalInd
     }
 }
 
-fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
+fn compile_and_load(engine: &Engine, wasm: &[u8]) -> Result<Module, WasmError> {
     let (info, linked, eh_frame) = compile_code(engine, wasm)?;
     load(
         engine,
