@@ -179,7 +179,8 @@ fn freed_code_leaves_no_unwind_registrations() -> Result<()> {
     let engine = Engine::default();
     let wat = r#"(module (func (export "f") (param i32) (result i32)
                    (i32.add (local.get 0) (i32.const 1))))"#;
-    // The engine's trampolines for the module's type stay registered.
+    // Whatever the engine keeps for good (trampolines, compiled when
+    // first needed) is in the baseline.
     drop(Module::new(&engine, wat)?);
     let baseline = (live_registrations(), registered_code_objects());
     for _ in 0..10_000 {

@@ -214,7 +214,7 @@ impl Engine {
             link(&functions, num_imported).map_err(|e| WasmError::Bug(format!("linking: {e}")))?;
         let placed: Vec<_> = unwind
             .iter()
-            .zip(&linked.functions)
+            .zip(&linked.tables.functions)
             .map(|(info, range)| (info, range.start))
             .collect();
         let eh_frame = self.compiler().build_eh_frame(&placed)?;

@@ -253,7 +253,7 @@ fn load_precompiled(engine: &Engine, contents: precompiled::Contents) -> Result<
         .context("not a valid precompiled module: its WebAssembly")?;
     let info = Arc::new(translation.info);
     let code = (contents.linked, contents.mapped, contents.eh_frame);
-    Ok(load(engine, info, wasm.clone(), code)?)
+    Ok(load(engine, info, wasm, code)?)
 }
 
 /// Loads a module's linked code (see `CodeObject::load`): the one way to a
@@ -266,10 +266,10 @@ pub(crate) fn load(
 ) -> Result<Module, WasmError> {
     let continuation_entries = continuation_entries(&info);
     let expected = info.num_defined_funcs() + continuation_entries.iter().flatten().count();
-    if linked.functions.len() != expected {
+    if linked.tables.functions.len() != expected {
         return Err(WasmError::Bug(format!(
             "the code has {} functions, the module {expected}",
-            linked.functions.len()
+            linked.tables.functions.len()
         )));
     }
     // Trampolines are compiled when first needed (a call from the host,

@@ -4,17 +4,14 @@
 
 mod link;
 
-pub use link::{BaseRelocation, BaseTarget, LinkedCode, MappedCode, link};
+pub use link::{BaseRelocation, BaseTarget, CodeTables, LinkedCode, MappedCode, link};
 
 use crate::gdb_jit::{GdbRegistration, elf_image};
 use crate::mmap::{Mmap, Protection};
 use crate::unwind::UnwindRegistration;
-use fxtime_environ::{
-    CallSite, EhFrame, FuncIndex, LibCall, ModuleInfo, RelocKind, StackMap, TrapKind,
-};
+use fxtime_environ::{EhFrame, FuncIndex, LibCall, ModuleInfo, RelocKind, StackMap, TrapKind};
 use std::collections::BTreeMap;
 use std::io;
-use std::ops::Range;
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// What a piece of registered code is.
@@ -39,21 +36,10 @@ pub struct CodeObject {
     mmap: Mmap,
     /// Bytes of code at the start of the mapping.
     size: usize,
-    functions: Vec<Range<usize>>,
-    traps: Vec<(usize, TrapKind)>,
-    /// (offset in the mapping, wasm byte offset), sorted: where each wasm
-    /// instruction's code starts.
-    address_map: Vec<(usize, u32)>,
-    /// Call sites with exception handlers, offsets from the mapping's start,
-    /// sorted by return offset.
-    call_sites: Vec<CallSite>,
-    /// Stack maps of calls, by return offset from the mapping's start.
-    stack_maps: Vec<StackMap>,
-    /// Stack maps of stack switches, by the offset of the switch's first
-    /// instruction from the mapping's start.
-    switch_maps: Vec<StackMap>,
-    /// What was patched with the code's address.
-    relocations: Vec<BaseRelocation>,
+    /// Functions, traps, address map, exception call sites, stack maps
+    /// and what was patched with the code's address, in offsets from the
+    /// mapping's start.
+    tables: CodeTables,
     /// The unwind information, at offsets from the code's start.
     eh_frame: EhFrame,
     kind: CodeKind,
@@ -114,16 +100,7 @@ impl CodeObject {
         kind: CodeKind,
         module: Option<Arc<ModuleInfo>>,
     ) -> io::Result<Arc<CodeObject>> {
-        let LinkedCode {
-            image,
-            functions,
-            traps,
-            address_map,
-            call_sites,
-            stack_maps,
-            switch_maps,
-            relocations,
-        } = linked;
+        let LinkedCode { image, tables } = linked;
         let MappedCode { mmap, len: size } = match mapped {
             Some(mapped) => mapped,
             None => {
@@ -142,33 +119,31 @@ impl CodeObject {
         };
         assert!(size <= mmap.len(), "code beyond its mapping");
         let base = mmap.as_ptr() as usize;
-        for reloc in &relocations {
+        for reloc in &tables.relocations {
             let target = match reloc.target {
                 BaseTarget::Code(offset) => base + offset,
                 BaseTarget::LibCall(libcall) => libcall_address(libcall),
             };
             let value = (target as i64).wrapping_add(reloc.addend);
-            let patch = match reloc.kind {
-                RelocKind::Abs8 => value.to_le_bytes().to_vec(),
+            let mut patch = [0u8; 8];
+            let len = match reloc.kind {
+                RelocKind::Abs8 => {
+                    patch = value.to_le_bytes();
+                    8
+                }
                 RelocKind::PcRel4 => {
                     let delta = value - (base + reloc.offset) as i64;
                     let delta = i32::try_from(delta)
                         .map_err(|_| io::Error::other("relocation out of range"))?;
-                    delta.to_le_bytes().to_vec()
+                    patch[..4].copy_from_slice(&delta.to_le_bytes());
+                    4
                 }
             };
-            assert!(
-                reloc.offset + patch.len() <= size,
-                "relocation beyond the code"
-            );
+            assert!(reloc.offset + len <= size, "relocation beyond the code");
             // SAFETY: the patched bytes lie inside the code (asserted), in
             // a private mapping that is still writable and ours.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    patch.as_ptr(),
-                    mmap.as_ptr().add(reloc.offset),
-                    patch.len(),
-                )
+                std::ptr::copy_nonoverlapping(patch.as_ptr(), mmap.as_ptr().add(reloc.offset), len)
             };
         }
         mmap.protect(0, mmap.len(), Protection::ReadExecute)?;
@@ -178,13 +153,7 @@ impl CodeObject {
             gdb: OnceLock::new(),
             mmap,
             size,
-            functions,
-            traps,
-            address_map,
-            call_sites,
-            stack_maps,
-            switch_maps,
-            relocations,
+            tables,
             eh_frame,
             kind,
             module,
@@ -201,18 +170,12 @@ impl CodeObject {
         // readable (read-execute) for as long as `self` lives.
         let code = unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.size) };
         let mut image = code.to_vec();
-        for reloc in &self.relocations {
+        for reloc in &self.tables.relocations {
             image[reloc.offset..reloc.offset + reloc.size()].fill(0);
         }
         let linked = LinkedCode {
             image,
-            functions: self.functions.clone(),
-            traps: self.traps.clone(),
-            address_map: self.address_map.clone(),
-            call_sites: self.call_sites.clone(),
-            stack_maps: self.stack_maps.clone(),
-            switch_maps: self.switch_maps.clone(),
-            relocations: self.relocations.clone(),
+            tables: self.tables.clone(),
         };
         (linked, self.eh_frame.clone())
     }
@@ -244,7 +207,8 @@ impl CodeObject {
     /// profilers (`wasm[MODULE]::NAME`, or the trampoline's kind).
     pub fn symbols(&self) -> Vec<(usize, usize, String)> {
         let base = self.mmap.as_ptr() as usize;
-        self.functions
+        self.tables
+            .functions
             .iter()
             .enumerate()
             .map(|(i, range)| {
@@ -276,7 +240,7 @@ impl CodeObject {
     /// Address of the `index`th function.
     pub fn function(&self, index: usize) -> *const u8 {
         // SAFETY: function ranges lie inside the mapping.
-        unsafe { self.mmap.as_ptr().add(self.functions[index].start) }
+        unsafe { self.mmap.as_ptr().add(self.tables.functions[index].start) }
     }
 
     fn contains(&self, pc: usize) -> bool {
@@ -286,18 +250,23 @@ impl CodeObject {
 
     fn trap_at(&self, pc: usize) -> Option<TrapKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
-        let i = self.traps.binary_search_by_key(&offset, |t| t.0).ok()?;
-        Some(self.traps[i].1)
+        let i = self
+            .tables
+            .traps
+            .binary_search_by_key(&offset, |t| t.0)
+            .ok()?;
+        Some(self.tables.traps[i].1)
     }
 
     fn call_site(&self, return_address: usize) -> Option<ExceptionSite> {
         let base = self.mmap.as_ptr() as usize;
         let offset = (return_address - base) as u32;
         let i = self
+            .tables
             .call_sites
             .binary_search_by_key(&offset, |s| s.return_offset)
             .ok()?;
-        let site = &self.call_sites[i];
+        let site = &self.tables.call_sites[i];
         Some(ExceptionSite {
             frame_offset: site.frame_offset as usize,
             vmctx_sp_offset: site.vmctx_sp_offset as usize,
@@ -314,24 +283,31 @@ impl CodeObject {
     fn stack_map(&self, return_address: usize) -> Option<&StackMap> {
         let offset = (return_address - self.mmap.as_ptr() as usize) as u32;
         let i = self
+            .tables
             .stack_maps
             .binary_search_by_key(&offset, |m| m.offset)
             .ok()?;
-        Some(&self.stack_maps[i])
+        Some(&self.tables.stack_maps[i])
     }
 
     /// The stack map of the switch a frame paused at `resume_address` (just
     /// after the switch) waits in: the last switch that starts before it.
     fn switch_map(&self, resume_address: usize) -> Option<&StackMap> {
         let offset = (resume_address - self.mmap.as_ptr() as usize) as u32;
-        let i = self.switch_maps.partition_point(|m| m.offset < offset);
-        Some(&self.switch_maps[i.checked_sub(1)?])
+        let i = self
+            .tables
+            .switch_maps
+            .partition_point(|m| m.offset < offset);
+        Some(&self.tables.switch_maps[i.checked_sub(1)?])
     }
 
     fn frame_kind(&self, pc: usize) -> Option<FrameKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
-        let index = self.functions.partition_point(|range| range.end <= offset);
-        if !self.functions.get(index)?.contains(&offset) {
+        let index = self
+            .tables
+            .functions
+            .partition_point(|range| range.end <= offset);
+        if !self.tables.functions.get(index)?.contains(&offset) {
             return None;
         }
         Some(match self.kind {
@@ -351,8 +327,11 @@ impl CodeObject {
 
     fn pc_kind(&self, pc: usize) -> Option<PcKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
-        let index = self.functions.partition_point(|range| range.end <= offset);
-        let range = self.functions.get(index)?;
+        let index = self
+            .tables
+            .functions
+            .partition_point(|range| range.end <= offset);
+        let range = self.tables.functions.get(index)?;
         if !range.contains(&offset) {
             return None;
         }
@@ -374,11 +353,12 @@ impl CodeObject {
                 // The last instruction whose code starts at or before the pc,
                 // if it belongs to this function.
                 let at = self
+                    .tables
                     .address_map
                     .partition_point(|(code, _)| *code <= offset);
                 let wasm_offset = at
                     .checked_sub(1)
-                    .map(|i| self.address_map[i])
+                    .map(|i| self.tables.address_map[i])
                     .filter(|(code, _)| range.contains(code))
                     .map(|(_, wasm)| wasm);
                 PcKind::Wasm(FrameInfo {

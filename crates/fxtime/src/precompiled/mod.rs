@@ -76,7 +76,7 @@ pub(crate) fn write(
         (
             TABLES,
             SectionKind::Other,
-            tables::encode(linked, eh_frame),
+            tables::encode(&linked.tables, eh_frame),
             8,
         ),
         (EH_FRAME, SectionKind::Other, eh_frame.bytes.clone(), 8),
@@ -155,11 +155,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(Contents, Range<usize>)> {
         text.end <= elf.len(),
         "not a valid precompiled module: code beyond the file"
     );
-    let (linked, eh_frame) = tables::decode(data(TABLES)?, text.len(), data(EH_FRAME)?.to_vec())
+    let (tables, eh_frame) = tables::decode(data(TABLES)?, text.len(), data(EH_FRAME)?.to_vec())
         .context("not a valid precompiled module")?;
     let contents = Contents {
         wasm: data(WASM)?.to_vec(),
-        linked,
+        linked: LinkedCode {
+            image: Vec::new(),
+            tables,
+        },
         mapped: None,
         eh_frame,
     };

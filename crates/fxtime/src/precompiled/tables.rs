@@ -8,25 +8,25 @@ use anyhow::{Context, Result, bail, ensure};
 use fxtime_environ::{
     CallSite, EhFrame, ExceptionHandler, LibCall, RelocKind, StackMap, TagIndex, TrapKind,
 };
-use fxtime_runtime::code::{BaseRelocation, BaseTarget, LinkedCode};
+use fxtime_runtime::code::{BaseRelocation, BaseTarget, CodeTables};
 use std::ops::Range;
 
-/// The tables of `linked` and `eh_frame`'s address fields, encoded.
-pub(super) fn encode(linked: &LinkedCode, eh_frame: &EhFrame) -> Vec<u8> {
+/// `tables` and `eh_frame`'s address fields, encoded.
+pub(super) fn encode(tables: &CodeTables, eh_frame: &EhFrame) -> Vec<u8> {
     let mut e = Encoder(Vec::new());
-    e.seq(&linked.functions, |e, r| {
+    e.seq(&tables.functions, |e, r| {
         e.offset(r.start);
         e.offset(r.end);
     });
-    e.seq(&linked.traps, |e, (offset, kind)| {
+    e.seq(&tables.traps, |e, (offset, kind)| {
         e.offset(*offset);
         e.u8(*kind as u8);
     });
-    e.seq(&linked.address_map, |e, (offset, wasm)| {
+    e.seq(&tables.address_map, |e, (offset, wasm)| {
         e.offset(*offset);
         e.u32(*wasm);
     });
-    e.seq(&linked.call_sites, |e, site| {
+    e.seq(&tables.call_sites, |e, site| {
         e.u32(site.return_offset);
         e.u32(site.frame_offset);
         e.u32(site.vmctx_sp_offset);
@@ -36,14 +36,14 @@ pub(super) fn encode(linked: &LinkedCode, eh_frame: &EhFrame) -> Vec<u8> {
             e.u32(h.offset);
         });
     });
-    for maps in [&linked.stack_maps, &linked.switch_maps] {
+    for maps in [&tables.stack_maps, &tables.switch_maps] {
         e.seq(maps, |e, map| {
             e.u32(map.offset);
             e.seq(&map.slots, |e, slot| e.u32(*slot));
             e.seq(&map.cont_slots, |e, slot| e.u32(*slot));
         });
     }
-    e.seq(&linked.relocations, |e, reloc| {
+    e.seq(&tables.relocations, |e, reloc| {
         e.offset(reloc.offset);
         e.u8(match reloc.kind {
             RelocKind::PcRel4 => 0,
@@ -67,13 +67,12 @@ pub(super) fn encode(linked: &LinkedCode, eh_frame: &EhFrame) -> Vec<u8> {
 }
 
 /// The code's tables and `.eh_frame` from their encoding, for code of
-/// `size` bytes and the section `eh_frame`, each checked against them. The
-/// result's image is empty: the caller places the code.
+/// `size` bytes and the section `eh_frame`, each checked against them.
 pub(super) fn decode(
     bytes: &[u8],
     size: usize,
     eh_frame: Vec<u8>,
-) -> Result<(LinkedCode, EhFrame)> {
+) -> Result<(CodeTables, EhFrame)> {
     let mut d = Decoder { bytes, size };
     let functions = d.seq(8, |d| Ok(d.offset()?..d.offset()?))?;
     let traps = d.seq(5, |d| Ok((d.offset()?, trap_kind(d.u8()?)?)))?;
@@ -135,8 +134,7 @@ pub(super) fn decode(
         let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
         ensure!(offset <= size as u64, ".eh_frame address beyond the code");
     }
-    let linked = LinkedCode {
-        image: Vec::new(),
+    let tables = CodeTables {
         functions,
         traps,
         address_map,
@@ -149,7 +147,7 @@ pub(super) fn decode(
         bytes: eh_frame,
         addresses,
     };
-    Ok((linked, eh_frame))
+    Ok((tables, eh_frame))
 }
 
 fn decode_stack_maps(d: &mut Decoder) -> Result<Vec<StackMap>> {
@@ -278,8 +276,9 @@ mod tests {
     /// the code.
     #[test]
     fn tables_round_trip_and_offsets_are_checked() {
-        let linked = LinkedCode {
-            image: vec![0x90; 256],
+        // For 256 bytes of code.
+        let size = 256;
+        let tables = CodeTables {
             functions: vec![0..100, 128..256],
             traps: vec![(10, TrapKind::Unreachable), (130, TrapKind::UnhandledTag)],
             address_map: vec![(0, 40), (128, 77)],
@@ -325,15 +324,9 @@ mod tests {
             bytes: eh.clone(),
             addresses: vec![8],
         };
-        let bytes = encode(&linked, &eh_frame);
-        let (back, back_eh) = decode(&bytes, linked.image.len(), eh.clone()).unwrap();
-        assert_eq!(
-            back,
-            LinkedCode {
-                image: Vec::new(),
-                ..linked.clone()
-            }
-        );
+        let bytes = encode(&tables, &eh_frame);
+        let (back, back_eh) = decode(&bytes, size, eh.clone()).unwrap();
+        assert_eq!(back, tables);
         assert_eq!(back_eh, eh_frame);
         // The same tables for smaller code: the second function's range,
         // and everything in it, is beyond it.
@@ -341,7 +334,7 @@ mod tests {
         assert!(err.to_string().contains("beyond the code"), "{err}");
         // Every truncation is refused.
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len], linked.image.len(), eh.clone()).is_err());
+            assert!(decode(&bytes[..len], size, eh.clone()).is_err());
         }
     }
 }

@@ -26,7 +26,14 @@ const FUNCTION_ALIGN: usize = 64;
 pub struct LinkedCode {
     /// The code.
     pub image: Vec<u8>,
-    /// Each function's range in `image`.
+    /// Its tables.
+    pub tables: CodeTables,
+}
+
+/// The tables of linked code, in offsets from its start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeTables {
+    /// Each function's range in the code.
     pub functions: Vec<Range<usize>>,
     /// Trapping instructions, sorted by offset.
     pub traps: Vec<(usize, TrapKind)>,
@@ -107,12 +114,12 @@ pub fn link(functions: &[CompiledFunction], num_imported: usize) -> io::Result<L
     };
     for (f, range) in functions.iter().zip(&ranges) {
         linked.image[range.clone()].copy_from_slice(&f.code);
-        linked.traps.extend(
+        linked.tables.traps.extend(
             f.traps
                 .iter()
                 .map(|t| (range.start + t.offset as usize, t.kind)),
         );
-        linked.address_map.extend(
+        linked.tables.address_map.extend(
             f.address_map
                 .iter()
                 .map(|(code, wasm)| (range.start + *code as usize, *wasm)),
@@ -122,22 +129,31 @@ pub fn link(functions: &[CompiledFunction], num_imported: usize) -> io::Result<L
             offset: start + map.offset,
             ..map.clone()
         };
-        linked.stack_maps.extend(f.stack_maps.iter().map(moved));
-        linked.switch_maps.extend(f.switch_maps.iter().map(moved));
-        linked.call_sites.extend(f.call_sites.iter().map(|site| {
-            CallSite {
-                return_offset: start + site.return_offset,
-                handlers: site
-                    .handlers
-                    .iter()
-                    .map(|h| ExceptionHandler {
-                        offset: start + h.offset,
-                        ..*h
-                    })
-                    .collect(),
-                ..site.clone()
-            }
-        }));
+        linked
+            .tables
+            .stack_maps
+            .extend(f.stack_maps.iter().map(moved));
+        linked
+            .tables
+            .switch_maps
+            .extend(f.switch_maps.iter().map(moved));
+        linked
+            .tables
+            .call_sites
+            .extend(f.call_sites.iter().map(|site| {
+                CallSite {
+                    return_offset: start + site.return_offset,
+                    handlers: site
+                        .handlers
+                        .iter()
+                        .map(|h| ExceptionHandler {
+                            offset: start + h.offset,
+                            ..*h
+                        })
+                        .collect(),
+                    ..site.clone()
+                }
+            }));
         for reloc in &f.relocations {
             let site = range.start + reloc.offset as usize;
             let target = match reloc.target {
@@ -166,15 +182,15 @@ pub fn link(functions: &[CompiledFunction], num_imported: usize) -> io::Result<L
                         addend: reloc.addend,
                     };
                     linked.image[site..site + reloc.size()].fill(0);
-                    linked.relocations.push(reloc);
+                    linked.tables.relocations.push(reloc);
                 }
             }
         }
     }
-    linked.functions = ranges;
-    linked.traps.sort_by_key(|t| t.0);
-    linked.call_sites.sort_by_key(|s| s.return_offset);
-    linked.stack_maps.sort_by_key(|m| m.offset);
-    linked.switch_maps.sort_by_key(|m| m.offset);
+    linked.tables.functions = ranges;
+    linked.tables.traps.sort_by_key(|t| t.0);
+    linked.tables.call_sites.sort_by_key(|s| s.return_offset);
+    linked.tables.stack_maps.sort_by_key(|m| m.offset);
+    linked.tables.switch_maps.sort_by_key(|m| m.offset);
     Ok(linked)
 }
