@@ -31,13 +31,16 @@
 //! is reserved up front but only touched pages cost memory.
 //! [`fxtime_fibre_start`] is the frame every stack starts with; its unwind
 //! information links each continuation's frames to its parent's.
+//! [`switch`] lets host code switch stacks with the same convention.
 
 #![deny(missing_docs)]
 
 pub mod mmap;
 mod pool;
+mod switch;
 mod trampoline;
 
 pub use pool::HOST_HEADROOM;
 pub use pool::{FiberStack, StackPool};
+pub use switch::switch;
 pub use trampoline::{StackTop, fxtime_fibre_start, start_trampoline_range};

@@ -1,69 +1,16 @@
 //! Running code on a pooled stack through the start trampoline, and
 //! unwinding from it into the parent: by frame pointers and by DWARF CFI.
 
-use fxtime_fibre::{FiberStack, StackPool, StackTop};
+use fxtime_fibre::{FiberStack, StackPool, StackTop, switch};
 
 unsafe extern "C" {
-    /// Switches into the stack whose top is `top`: loads its own context
-    /// and stores this one in its resumer's (the convention of Cranelift's
-    /// `stack_switch`); returns the payload of the switch back.
-    fn test_switch(top: *mut StackTop, payload: usize) -> usize;
-    /// The address the parent resumes at after `test_switch` switched away.
-    static test_switch_resume: u8;
     /// An entry function (its argument unused) that returns the return
     /// address of the frame that rbp designates at its entry (the
     /// trampoline's frame).
     fn test_return_address_of_caller_frame();
 }
 
-// A switch with the same convention as `stack_switch`, saving the host's
-// callee-saved registers on its own stack first, with CFI for all of it.
 std::arch::global_asm!(
-    ".globl test_switch",
-    ".globl test_switch_resume",
-    ".p2align 4",
-    "test_switch:",
-    ".cfi_startproc",
-    "push rbp",
-    ".cfi_def_cfa_offset 16",
-    ".cfi_offset rbp, -16",
-    "mov rbp, rsp",
-    ".cfi_def_cfa_register rbp",
-    "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    ".cfi_offset rbx, -24",
-    ".cfi_offset r12, -32",
-    ".cfi_offset r13, -40",
-    ".cfi_offset r14, -48",
-    ".cfi_offset r15, -56",
-    "sub rsp, 8",
-    "mov r8, [rdi]",
-    "mov r9, [rdi + 8]",
-    "mov r10, [rdi + 16]",
-    "lea rax, [rip + test_switch_resume]",
-    "mov [rdi + 24], rsp",
-    "mov [rdi + 32], rbp",
-    "mov [rdi + 40], rax",
-    "mov rsp, r8",
-    "mov rbp, r9",
-    "mov rdi, rsi",
-    "jmp r10",
-    "test_switch_resume:",
-    "mov rax, rdi",
-    "add rsp, 8",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    ".cfi_def_cfa rsp, 8",
-    "ret",
-    ".cfi_endproc",
-    "",
     ".globl test_return_address_of_caller_frame",
     "test_return_address_of_caller_frame:",
     "mov rax, [rbp + 8]",
@@ -108,8 +55,14 @@ fn run(pool: &StackPool, stack: FiberStack, func: *const u8) -> (usize, Entry) {
     };
     let top = stack.header().cast::<StackTop>();
     // SAFETY: the stack's own context was prepared to run the trampoline,
-    // which switches back when `func` returns.
-    let result = unsafe { test_switch(top, &mut entry as *mut Entry as usize) };
+    // which switches back to the resumer context when `func` returns.
+    let result = unsafe {
+        switch(
+            &raw mut (*top).resumer,
+            &raw const (*top).context,
+            &mut entry as *mut Entry as usize,
+        )
+    };
     (result, entry)
 }
 
@@ -133,8 +86,14 @@ fn the_frame_pointer_chain_leads_into_the_parent() {
         stack,
         test_return_address_of_caller_frame as *const u8,
     );
-    // SAFETY: only the symbol's address is taken.
-    let resume = unsafe { &test_switch_resume as *const u8 as usize };
+    // The trampoline's frame returns to where `switch` left the parent.
+    // SAFETY: the stack's header is its `StackTop`, alive in the pool.
+    let resume = unsafe {
+        (*stack.header().cast::<StackTop>())
+            .resumer
+            .instruction_pointer
+    };
+    assert_ne!(resume, 0);
     assert_eq!(return_address, resume);
 }
 
@@ -151,4 +110,49 @@ fn dwarf_unwinding_crosses_into_the_parent_stack() {
         trace.contains("dwarf_unwinding_crosses_into_the_parent_stack"),
         "{trace}"
     );
+}
+
+/// A round trip of the stack of `ping_pong`: the top of its stack.
+static PING_PONG_TOP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn ping_pong(first: usize) -> usize {
+    let top = PING_PONG_TOP.load(std::sync::atomic::Ordering::Relaxed) as *mut StackTop;
+    let mut value = first;
+    // Callee-saved state across the switches: a float and a counter.
+    let mut sum = 0.5f64;
+    for _ in 0..3 {
+        sum += value as f64;
+        // SAFETY: the resumer context holds the parent, waiting in
+        // `switch`; it switches back here through this stack's context.
+        value = unsafe {
+            switch(
+                &raw mut (*top).context,
+                &raw const (*top).resumer,
+                value + 1,
+            )
+        };
+    }
+    sum as usize + value
+}
+
+#[test]
+fn a_stack_suspends_midway_and_resumes_with_its_state() {
+    let mut pool = StackPool::new(256 * 1024);
+    let stack = pool.allocate().unwrap();
+    let top = stack.header().cast::<StackTop>();
+    PING_PONG_TOP.store(top as usize, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: a stack from the pool that nothing runs on.
+    unsafe { stack.prepare_start(ping_pong as *const () as usize) };
+    let mut sent = 10;
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        // SAFETY: the stack is fresh or waits in `switch`; `ping_pong`
+        // switches back to this resumer context each time.
+        let reply = unsafe { switch(&raw mut (*top).resumer, &raw const (*top).context, sent) };
+        replies.push(reply);
+        sent = reply * 2;
+    }
+    // 10 -> 11, 22 -> 23, 46 -> 47, then 94 ends it: 0.5 + 10 + 22 + 46
+    // truncated, plus 94.
+    assert_eq!(replies, [11, 23, 47, 78 + 94]);
 }

@@ -18,6 +18,8 @@ pub struct Config {
     pub(crate) codegen: fxtime_cranelift::CodegenOptions,
     /// The compilation cache's directory, if it is on.
     pub(crate) cache: Option<std::path::PathBuf>,
+    pub(crate) async_support: bool,
+    pub(crate) async_stack_size: usize,
 }
 
 impl Default for Config {
@@ -34,9 +36,15 @@ impl Default for Config {
             debug_info: false,
             codegen: fxtime_cranelift::CodegenOptions::default(),
             cache: None,
+            async_support: false,
+            async_stack_size: DEFAULT_ASYNC_STACK_SIZE,
         }
     }
 }
+
+/// The default size of the stacks async calls run on (see
+/// [`Config::async_stack_size`]).
+pub const DEFAULT_ASYNC_STACK_SIZE: usize = 1024 * 1024;
 
 macro_rules! feature_switches {
     ($($(#[$doc:meta])* $method:ident => $name:literal,)*) => {
@@ -87,6 +95,24 @@ impl Config {
     /// The default configuration.
     pub fn new() -> Config {
         Config::default()
+    }
+
+    /// Enables async calls: [`Func::call_async`](crate::Func::call_async),
+    /// [`Linker::func_wrap_async`](crate::Linker::func_wrap_async) and the
+    /// like (off by default). An async call runs its wasm on a stack of its
+    /// own, taken from a pool the engine keeps.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// The size of the stacks async calls run on (1 MiB by default): the
+    /// wasm stack ([`Config::max_wasm_stack`]), 256 KiB below it for host
+    /// code, and the host's frames of the call. Only touched pages cost
+    /// memory.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.async_stack_size = bytes;
+        self
     }
 
     /// Turns a feature on or off by the name `-W` uses (`simd`,

@@ -10,6 +10,7 @@ use fxtime_environ::{EhFrame, FeatureSet, FuncType, ModuleInfo, WasmError};
 use fxtime_runtime::code::{CodeKind, CodeObject, LinkedCode, MappedCode, link};
 use fxtime_runtime::epoch::EpochState;
 use fxtime_runtime::types::TypeRegistry;
+use fxtime_runtime::{FiberStack, StackPool};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
@@ -44,6 +45,19 @@ struct EngineInner {
     /// The epoch states of the stores (with `Config::epoch_interruption`),
     /// whose interrupt words `increment_epoch` raises at their deadlines.
     epoch_stores: Mutex<Vec<Weak<EpochState>>>,
+    /// The stacks of async calls (`Config::async_support`), if enabled.
+    async_stacks: Option<Mutex<AsyncStacks>>,
+}
+
+/// Stacks for async calls, shared by the engine's stores: a store per task
+/// is the usual shape of an async embedding, so a pool per store would map
+/// a chunk of stacks per task.
+struct AsyncStacks {
+    pool: StackPool,
+    /// Stacks handed out and not given back.
+    in_use: usize,
+    /// Stacks given back, reused last in first out (the warmest first).
+    free: Vec<FiberStack>,
 }
 
 #[derive(Default)]
@@ -90,6 +104,16 @@ impl Engine {
                 cache: config.cache.clone().map(Cache::new),
                 epoch: AtomicU64::new(0),
                 epoch_stores: Mutex::default(),
+                async_stacks: config.async_support.then(|| {
+                    let size = config
+                        .async_stack_size
+                        .max(config.max_wasm_stack + 64 * 1024);
+                    Mutex::new(AsyncStacks {
+                        pool: StackPool::new(size),
+                        in_use: 0,
+                        free: Vec::new(),
+                    })
+                }),
             }),
         })
     }
@@ -167,6 +191,47 @@ impl Engine {
             .epoch_stores
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether async calls are enabled (`Config::async_support`).
+    pub(crate) fn async_support(&self) -> bool {
+        self.inner.async_stacks.is_some()
+    }
+
+    /// A stack for an async call.
+    pub(crate) fn take_async_stack(&self) -> Result<FiberStack> {
+        let Some(stacks) = &self.inner.async_stacks else {
+            anyhow::bail!("async calls need Config::async_support");
+        };
+        let mut stacks = stacks.lock().unwrap_or_else(|p| p.into_inner());
+        let stack = match stacks.free.pop() {
+            Some(stack) => stack,
+            None => stacks
+                .pool
+                .allocate()
+                .context("cannot map a stack for an async call")?,
+        };
+        stacks.in_use += 1;
+        Ok(stack)
+    }
+
+    /// Gives back a stack of [`Engine::take_async_stack`] that nothing runs
+    /// on any more.
+    pub(crate) fn give_back_async_stack(&self, stack: FiberStack) {
+        if let Some(stacks) = &self.inner.async_stacks {
+            let mut stacks = stacks.lock().unwrap_or_else(|p| p.into_inner());
+            stacks.in_use -= 1;
+            stacks.free.push(stack);
+        }
+    }
+
+    /// How many stacks async calls hold now: one per call that has started
+    /// and not yet completed or been dropped (0 without
+    /// `Config::async_support`).
+    pub fn async_stacks_in_use(&self) -> usize {
+        self.inner.async_stacks.as_ref().map_or(0, |stacks| {
+            stacks.lock().unwrap_or_else(|p| p.into_inner()).in_use
+        })
     }
 
     pub(crate) fn codegen(&self) -> fxtime_cranelift::CodegenOptions {

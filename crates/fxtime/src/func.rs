@@ -200,12 +200,17 @@ fn invoke<T>(
     };
     // SAFETY: wasm has returned; nothing else refers to the store now.
     let store = unsafe { &mut *store };
-    result.map_err(|unwound| match unwound {
+    result.map_err(|unwound| unwound_error(store, unwound))
+}
+
+/// The error of a call into wasm that ended abnormally.
+pub(crate) fn unwound_error<T>(store: &mut StoreInner<T>, unwound: Unwound) -> anyhow::Error {
+    match unwound {
         Unwound::Trap(record) => trap_error(store, record),
         Unwound::Exception(ptr) => {
             anyhow::Error::new(ThrownException::new(store.id, ptr, &store.opaque))
         }
-    })
+    }
 }
 
 fn trap_error<T>(store: &mut StoreInner<T>, record: TrapRecord) -> anyhow::Error {
@@ -414,6 +419,8 @@ pub trait WasmParams {
     fn types() -> impl Iterator<Item = fxtime_environ::WasmValType>;
     /// The values.
     fn into_vals(self) -> Vec<Val>;
+    /// Builds the list from values of those types.
+    fn from_vals(values: &[Val]) -> Self;
 }
 
 /// Result lists of typed functions: `()`, one value, or tuples.
@@ -439,6 +446,9 @@ impl<R: WasmTy> WasmParams for R {
     }
     fn into_vals(self) -> Vec<Val> {
         vec![self.into_val()]
+    }
+    fn from_vals(values: &[Val]) -> Self {
+        R::from_val(&values[0])
     }
 }
 
@@ -479,6 +489,10 @@ macro_rules! tuples {
             #[allow(clippy::unused_unit, reason = "the empty tuple")]
             fn into_vals(self) -> Vec<Val> {
                 vec![$(self.$i.into_val()),*]
+            }
+            #[allow(clippy::unused_unit, unused_variables, reason = "the empty tuple")]
+            fn from_vals(values: &[Val]) -> Self {
+                ($($t::from_val(&values[$i]),)*)
             }
         }
 

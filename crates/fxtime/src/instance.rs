@@ -74,6 +74,11 @@ impl Instance {
         self.get_export(store, name)?.into_global()
     }
 
+    /// The exported tag called `name`.
+    pub fn get_tag(&self, store: impl AsContext, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
+
     /// Every export, in the module's order.
     pub fn exports(&self, store: impl AsContext) -> Vec<(String, Extern)> {
         let instance = self.runtime(&store);

@@ -32,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+mod async_call;
 mod cache;
 mod config;
 mod engine;
@@ -39,6 +40,7 @@ mod exception;
 mod externals;
 mod func;
 mod gc_objects;
+mod host_handler;
 mod instance;
 mod limits;
 mod linker;
@@ -50,7 +52,7 @@ mod store_hooks;
 mod trap;
 mod values;
 
-pub use config::Config;
+pub use config::{Config, DEFAULT_ASYNC_STACK_SIZE};
 pub use engine::Engine;
 pub use exception::{Tag, ThrownException};
 pub use externals::{Extern, Global, Memory, Table};
@@ -61,6 +63,7 @@ pub use fxtime_environ::{
 };
 pub use fxtime_runtime::code::FrameInfo;
 pub use gc_objects::{ArrayRef, ArrayType, StructRef, StructType};
+pub use host_handler::{ContResumed, Suspension};
 pub use instance::Instance;
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,

@@ -4,6 +4,7 @@ use crate::func::HostCallback;
 use crate::store::StoreInner;
 use crate::{
     AsContext, AsContextMut, Caller, Engine, Extern, Func, Instance, IntoFunc, Module, Val,
+    WasmParams, WasmRet,
 };
 use anyhow::{Result, bail};
 use fxtime_environ::FuncType;
@@ -91,6 +92,39 @@ impl<T: Send + 'static> Linker<T> {
         func: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self> {
         let (ty, callback) = func.into_func();
+        self.insert(module, name, Definition::HostFunc(Arc::new((ty, callback))))?;
+        Ok(self)
+    }
+
+    /// Defines `module::name` as an async host function: `func` returns a
+    /// future, which the calling wasm waits for without blocking its thread
+    /// (the call's future is pending meanwhile). Needs
+    /// `Config::async_support`, and a call made with
+    /// [`Func::call_async`](crate::Func::call_async) or the like; called
+    /// otherwise, the function fails with an error.
+    pub fn func_wrap_async<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl for<'a> Fn(Caller<'a, T>, Params) -> Box<dyn Future<Output = Results> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self>
+    where
+        Params: WasmParams + 'static,
+        Results: WasmRet + 'static,
+    {
+        if !self.engine.async_support() {
+            bail!("async host functions need an engine with Config::async_support");
+        }
+        let ty = FuncType::new(Params::types(), Results::types());
+        let callback: HostCallback<T> = Arc::new(
+            move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+                let future = func(caller, Params::from_vals(params));
+                crate::async_call::block_on(Box::into_pin(future).as_mut())?.into_results(results)
+            },
+        );
         self.insert(module, name, Definition::HostFunc(Arc::new((ty, callback))))?;
         Ok(self)
     }

@@ -23,13 +23,21 @@ pub(crate) enum EpochDeadline<T> {
     Trap,
     /// Ask the callback.
     Callback(DeadlineCallback<T>),
+    /// Yield to the executor, then go on with the deadline this many
+    /// epochs later.
+    Yield(u64),
 }
 
 /// What an epoch deadline callback decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateDeadline {
-    /// Go on running, with the deadline this many epochs from now.
+    /// Go on running, with the deadline this many epochs after the one at
+    /// which the deadline was reached.
     Continue(u64),
+    /// Suspend an async call (see [`crate::Func::call_async`]) to let the
+    /// executor run other tasks, then go on, with the deadline set as for
+    /// `Continue`. Outside an async call this traps.
+    Yield(u64),
 }
 
 impl<T> Store<T> {
@@ -64,6 +72,20 @@ impl<T> Store<T> {
     /// Reaching the deadline traps "interrupt" (the default).
     pub fn epoch_deadline_trap(&mut self) {
         self.inner_mut().epoch_deadline = EpochDeadline::Trap;
+    }
+}
+
+impl<T: 'static> Store<T> {
+    /// Reaching the deadline in an async call yields to the executor (the
+    /// call's future returns `Pending` once, its task woken at once), then
+    /// wasm goes on with the deadline `delta` epochs after the one at which
+    /// it yielded: long-running
+    /// wasm shares its thread with other tasks instead of trapping.
+    /// Outside an async call, reaching it traps.
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        let inner = self.inner_mut();
+        inner.epoch_deadline = EpochDeadline::Yield(delta);
+        inner.install_hooks();
     }
 }
 
@@ -218,15 +240,26 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
 
     fn epoch_deadline(&mut self) -> EpochVerdict {
         let mut behaviour = std::mem::replace(&mut self.epoch_deadline, EpochDeadline::Trap);
-        let verdict = match &mut behaviour {
-            EpochDeadline::Trap => EpochVerdict::Trap,
-            EpochDeadline::Callback(callback) => match callback(StoreContextMut(self)) {
-                Ok(UpdateDeadline::Continue(delta)) => EpochVerdict::Continue(delta),
-                Err(error) => {
-                    self.host.pending_error = Some(error);
-                    EpochVerdict::Error
-                }
-            },
+        let decision = match &mut behaviour {
+            EpochDeadline::Trap => Ok(None),
+            EpochDeadline::Callback(callback) => callback(StoreContextMut(self)).map(Some),
+            EpochDeadline::Yield(delta) => Ok(Some(UpdateDeadline::Yield(*delta))),
+        };
+        let decision = decision.and_then(|update| match update {
+            Some(UpdateDeadline::Yield(delta)) => {
+                crate::async_call::yield_now().map(|()| Some(UpdateDeadline::Continue(delta)))
+            }
+            other => Ok(other),
+        });
+        let verdict = match decision {
+            Ok(None) => EpochVerdict::Trap,
+            Ok(Some(UpdateDeadline::Continue(delta) | UpdateDeadline::Yield(delta))) => {
+                EpochVerdict::Continue(delta)
+            }
+            Err(error) => {
+                self.host.pending_error = Some(error);
+                EpochVerdict::Error
+            }
         };
         self.epoch_deadline = behaviour;
         verdict

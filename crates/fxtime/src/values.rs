@@ -60,7 +60,7 @@ pub struct ContRef {
 impl ContRef {
     /// Its raw form, checking that it belongs to `store` (`opaque`) and is
     /// still rooted.
-    fn raw_in(&self, store: StoreId, opaque: &StoreOpaque) -> Result<u128> {
+    pub(crate) fn raw_in(&self, store: StoreId, opaque: &StoreOpaque) -> Result<u128> {
         if self.store != store {
             bail!("continuation reference used with another store");
         }

@@ -9,6 +9,9 @@
 //!   of, laid out for generated code by `fxtime_environ::VMOffsets`.
 //! - [`libcalls`]: builtins generated code calls for bulk operations and
 //!   growth.
+//! - [`fiber`]: host code on a pooled stack that suspends midway (async
+//!   calls).
+//! - [`host_resume`]: the host as a handler, resuming continuations.
 //! - [`store`]: ownership of everything a store's instances create.
 //! - [`types`]: engine-wide canonical function types.
 //!
@@ -23,13 +26,16 @@ pub mod code;
 pub mod continuations;
 pub mod epoch;
 pub mod exceptions;
+pub mod fiber;
 mod frames;
 pub mod gc;
 pub mod gdb_jit;
+pub mod host_resume;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub use fxtime_fibre::mmap;
+pub use fxtime_fibre::{FiberStack, StackPool};
 pub mod store;
 pub mod table;
 pub mod traps;

@@ -277,13 +277,17 @@ impl StoreOpaque {
             self.set_epoch_deadline_at(self.epoch.deadline());
             return EpochVerdict::Continue(0);
         }
+        // A new deadline counts from the epoch at which this one was
+        // reached, however long the embedder's callback (or an async
+        // call's yield to its executor) takes.
+        let reached = self.epoch();
         let verdict = match self.hooks {
             // SAFETY: as in `growing`.
             Some(hooks) => unsafe { (*hooks).epoch_deadline() },
             None => EpochVerdict::Trap,
         };
         if let EpochVerdict::Continue(delta) = verdict {
-            self.set_epoch_deadline(delta);
+            self.set_epoch_deadline_at(reached.saturating_add(delta));
         }
         verdict
     }
@@ -434,6 +438,22 @@ impl StoreOpaque {
         match self.host_roots.borrow().get(root.index) {
             Some(&(traced, serial)) if serial == root.serial => Some(traced),
             _ => None,
+        }
+    }
+
+    /// Makes host root `root`, which holds continuation reference `old`,
+    /// hold `new` instead; false (and nothing changed) when it holds
+    /// something else or has ended.
+    pub fn replace_rooted_cont(&self, root: HostRoot, old: u128, new: u128) -> bool {
+        let mut roots = self.host_roots.borrow_mut();
+        match roots.get_mut(root.index) {
+            Some((traced @ Traced::Cont(_), serial))
+                if *serial == root.serial && *traced == Traced::Cont(old) =>
+            {
+                *traced = Traced::Cont(new);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -51,7 +51,9 @@ pub enum Unwound {
 /// One host-to-wasm entry on this thread's stack.
 struct Activation {
     catch_point: CatchPoint,
-    previous: *const Activation,
+    /// The activation this one was entered from; a fiber's first
+    /// activation is linked again to whichever activation resumes it.
+    previous: Cell<*const Activation>,
     store: *mut VMStoreContext,
     /// The store's `last_wasm_exit_fp` when this activation began: where
     /// the wasm frames of the enclosing activation continue.
@@ -71,10 +73,78 @@ thread_local! {
     static ACTIVATION: Cell<*const Activation> = const { Cell::new(std::ptr::null()) };
 }
 
+// A fiber (`crate::fiber`) may leave a thread in one of its calls and
+// continue on another, so the address of a thread-local must not be
+// reused across such a call: every access goes through a function that
+// is never inlined, which computes it afresh.
+
+/// This thread's innermost activation.
+#[inline(never)]
+fn innermost_activation() -> *const Activation {
+    ACTIVATION.with(Cell::get)
+}
+
+#[inline(never)]
+fn set_innermost_activation(activation: *const Activation) {
+    ACTIVATION.with(|a| a.set(activation));
+}
+
 /// Whether this thread is running wasm called from the host (so a host
 /// function is being called from wasm).
 pub fn in_wasm() -> bool {
-    !ACTIVATION.with(Cell::get).is_null()
+    !innermost_activation().is_null()
+}
+
+/// The activations a fiber's run left on this thread, from the innermost
+/// down to the one whose `previous` is where the fiber was resumed from.
+/// They are taken off the thread while the fiber is suspended, and put
+/// back on whichever thread resumes it.
+pub(crate) struct DetachedActivations {
+    innermost: *const Activation,
+    outermost: *const Activation,
+}
+
+/// This thread's innermost activation, as an opaque mark (see
+/// [`detach_activations_above`]).
+pub(crate) fn activation_mark() -> usize {
+    innermost_activation() as usize
+}
+
+/// Takes the activations above `mark` off this thread (none if it has no
+/// others).
+///
+/// # Safety
+///
+/// `mark` must be an activation of this thread's chain, or null.
+pub(crate) unsafe fn detach_activations_above(mark: usize) -> Option<DetachedActivations> {
+    let mark = mark as *const Activation;
+    let innermost = innermost_activation();
+    if innermost == mark {
+        return None;
+    }
+    let mut outermost = innermost;
+    // SAFETY: installed activations are alive, and `mark` is below them.
+    unsafe {
+        while (*outermost).previous.get() != mark {
+            outermost = (*outermost).previous.get();
+        }
+    }
+    set_innermost_activation(mark);
+    Some(DetachedActivations {
+        innermost,
+        outermost,
+    })
+}
+
+/// Puts detached activations back on this thread, above its innermost.
+///
+/// # Safety
+///
+/// The activations must still be alive: their fiber is suspended.
+pub(crate) unsafe fn attach_activations(detached: DetachedActivations) {
+    // SAFETY: per the contract.
+    unsafe { (*detached.outermost).previous.set(innermost_activation()) };
+    set_innermost_activation(detached.innermost);
 }
 
 /// Calls `f`, which enters wasm code, catching its traps.
@@ -97,13 +167,17 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     install_signal_handlers();
     // SAFETY: the caller guarantees `store` is valid.
     let context = unsafe { &mut *store };
-    let previous = ACTIVATION.with(Cell::get);
-    let stack_limit = if previous.is_null() {
+    let previous = innermost_activation();
+    // The first entry on a thread's stack or a fiber's.
+    let fiber_floor = crate::fiber::first_entry_floor(previous as usize);
+    let outermost = previous.is_null() || fiber_floor.is_some();
+    let stack_limit = if outermost {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
-        // Never below the thread's real stack, whatever the budget: leave
-        // room for host functions and the trap landing.
-        let floor = thread_stack_low().saturating_add(HOST_STACK_HEADROOM);
+        // Never below the real stack, whatever the budget: leave room for
+        // host functions and the trap landing.
+        let floor =
+            fiber_floor.unwrap_or_else(|| thread_stack_low().saturating_add(HOST_STACK_HEADROOM));
         sp.saturating_sub(max_wasm_stack).max(floor)
     } else if context.stack_limit == 0 {
         // Entered from a host function of another store's wasm: this runs
@@ -115,7 +189,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         context.stack_limit
     };
     // The depth of the continuation the host was called from, if any.
-    let depth = if previous.is_null() {
+    let depth = if outermost {
         0
     } else {
         // SAFETY: the previous activation and its store are alive, and
@@ -125,7 +199,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     };
     let activation = Activation {
         catch_point: CatchPoint::default(),
-        previous,
+        previous: Cell::new(previous),
         store,
         saved_exit_fp: context.last_wasm_exit_fp,
         saved_stack_limit: context.stack_limit,
@@ -135,7 +209,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     };
     context.stack_limit = stack_limit;
     context.current_continuation = activation.host.get();
-    ACTIVATION.with(|a| a.set(&activation));
+    set_innermost_activation(&activation);
 
     let mut f = Some(f);
     extern "C" fn call<F: FnOnce()>(data: *mut u8) {
@@ -151,7 +225,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     let trapped =
         unsafe { fxtime_catch(catch_point, call::<F>, (&mut f as *mut Option<F>).cast()) };
 
-    ACTIVATION.with(|a| a.set(activation.previous));
+    set_innermost_activation(activation.previous.get());
     // SAFETY: `store` is still valid (caller's guarantee).
     let context = unsafe { &mut *store };
     context.last_wasm_exit_fp = activation.saved_exit_fp;
@@ -277,7 +351,7 @@ unsafe extern "C" fn fxtime_unwind(catch_point: *const CatchPoint) -> ! {
 /// Where a trapping thread continues after the signal handler: records the
 /// trap and its backtrace, then unwinds to the innermost catch point.
 extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
-    let activation = ACTIVATION.with(Cell::get);
+    let activation = innermost_activation();
     let kind = TrapKind::from_u8(kind).unwrap_or(TrapKind::HostError);
     // SAFETY: the handler only redirects here while an activation is
     // active, and the frame pointers come from generated code.
@@ -296,7 +370,7 @@ extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
 /// no values with destructors (everything down to the catch point is
 /// skipped).
 pub(crate) unsafe fn unwind_with_exception(exception: usize) -> ! {
-    let activation = ACTIVATION.with(Cell::get);
+    let activation = innermost_activation();
     // SAFETY: per the contract the activation is live.
     unsafe {
         *(*activation).unwound.get() = Some(Unwound::Exception(exception));
@@ -326,11 +400,11 @@ unsafe fn capture_pcs(pc: usize, fp: usize, activation: *const Activation) -> Ve
         let mut activation = activation;
         while !activation.is_null() {
             let exit_fp = (*activation).saved_exit_fp;
-            if (*activation).previous.is_null() || exit_fp == 0 {
+            if (*activation).previous.get().is_null() || exit_fp == 0 {
                 break;
             }
             walk_from_exit(exit_fp, &mut pcs);
-            activation = (*activation).previous;
+            activation = (*activation).previous.get();
         }
     }
     pcs
@@ -339,7 +413,7 @@ unsafe fn capture_pcs(pc: usize, fp: usize, activation: *const Activation) -> Ve
 /// Program counters of the wasm frames below the host function that is
 /// running now (called from wasm on this thread), through every activation.
 pub fn current_wasm_pcs() -> Vec<usize> {
-    let activation = ACTIVATION.with(Cell::get);
+    let activation = innermost_activation();
     let mut pcs = Vec::new();
     if activation.is_null() {
         return pcs;
@@ -353,9 +427,9 @@ pub fn current_wasm_pcs() -> Vec<usize> {
         }
         walk_from_exit(exit_fp, &mut pcs);
         let mut activation = activation;
-        while !(*activation).previous.is_null() && (*activation).saved_exit_fp != 0 {
+        while !(*activation).previous.get().is_null() && (*activation).saved_exit_fp != 0 {
             walk_from_exit((*activation).saved_exit_fp, &mut pcs);
-            activation = (*activation).previous;
+            activation = (*activation).previous.get();
         }
     }
     pcs
@@ -373,7 +447,7 @@ pub unsafe fn store_exits(store: *mut VMStoreContext) -> Vec<usize> {
     // SAFETY: the caller's promise; installed activations are alive.
     unsafe {
         let mut exit = (*store).last_wasm_exit_fp;
-        let mut activation = ACTIVATION.with(Cell::get);
+        let mut activation = innermost_activation();
         while !activation.is_null() {
             if (*activation).store == store {
                 if exit != 0 {
@@ -381,7 +455,7 @@ pub unsafe fn store_exits(store: *mut VMStoreContext) -> Vec<usize> {
                 }
                 exit = (*activation).saved_exit_fp;
             }
-            activation = (*activation).previous;
+            activation = (*activation).previous.get();
         }
     }
     exits

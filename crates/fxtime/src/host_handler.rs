@@ -1,0 +1,188 @@
+//! The host as a handler: [`ContRef::resume`] runs a continuation from
+//! Rust and hands back its results, or its suspension to one of the tags
+//! the host handles (see `fxtime_runtime::host_resume`).
+
+use crate::store::StoreInner;
+use crate::values::check_types;
+use crate::{AsContextMut, ContRef, Tag, Trap, Val};
+use anyhow::{Result, bail};
+use fxtime_environ::vm::{VMContRef, VMTagDefinition};
+use fxtime_environ::{CompositeType, FuncType, SubType, TrapKind, TypeRef};
+use fxtime_runtime::continuations::Continuations;
+use fxtime_runtime::host_resume::{self, HostHandlers, HostResumeError, HostResumed};
+
+/// How a continuation the host resumed came back.
+#[derive(Debug)]
+pub enum ContResumed {
+    /// It returned these results.
+    Returned(Vec<Val>),
+    /// It suspended to one of the host's tags.
+    Suspended(Suspension),
+}
+
+/// A continuation suspended to a tag the host handles: the tag, its
+/// payload, and the rest of the computation, which takes the tag's
+/// results as its arguments.
+#[derive(Debug)]
+pub struct Suspension {
+    tag: Tag,
+    payload: Vec<Val>,
+    continuation: ContRef,
+}
+
+impl Suspension {
+    /// The tag it suspended to.
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The tag's payload.
+    pub fn payload(&self) -> &[Val] {
+        &self.payload
+    }
+
+    /// The suspended continuation: resume it (once) with the tag's
+    /// results, hand it to wasm, or drop it (the collector takes its stacks
+    /// back once nothing reaches it).
+    pub fn continuation(&self) -> ContRef {
+        self.continuation
+    }
+}
+
+impl ContRef {
+    /// Resumes the continuation with `args`, handling suspensions to the
+    /// tags of `handled` here: returns its results, or the suspension. A
+    /// suspension to a tag neither wasm nor the host handles traps
+    /// "unhandled tag"; a trap or an exception that leaves the
+    /// continuation is the error, as for [`Func::call`](crate::Func::call).
+    ///
+    /// Like wasm's `resume`, it consumes the reference (one-shot): using
+    /// it, or a copy, again fails with "continuation already consumed".
+    /// The continuation of a suspension takes over this reference's root,
+    /// so a host that resumes one continuation after another keeps no
+    /// more roots than it started with.
+    ///
+    /// The continuation's type must be known: the reference came out of
+    /// wasm with a concrete continuation type, or from a suspension.
+    pub fn resume(
+        &self,
+        mut store: impl AsContextMut,
+        args: &[Val],
+        handled: &[Tag],
+    ) -> Result<ContResumed> {
+        let store = store.as_context_mut().0;
+        let raw = self.raw_in(store.id, &store.opaque)?;
+        if raw != self.raw {
+            return Err(consumed());
+        }
+        let ty = self.func_type(store)?;
+        check_types(store.engine.types(), "arguments", args, &ty.params)?;
+        if handled.iter().any(|tag| tag.store != store.id) {
+            bail!("a tag of another store is handled");
+        }
+        let tags: Vec<*const VMTagDefinition> =
+            handled.iter().map(|tag| tag.ptr as *const _).collect();
+        let handlers = HostHandlers::new(&tags);
+        let args = args
+            .iter()
+            .map(|arg| arg.to_raw(store.id, &store.opaque))
+            .collect::<Result<Vec<_>>>()?;
+        let object = raw as u64 as usize as *mut VMContRef;
+        // SAFETY: the reference is this store's (checked), the context is
+        // the store's own, and the arguments match the continuation's
+        // parameter types (checked).
+        let resumed = unsafe {
+            host_resume::resume(
+                store.opaque.context(),
+                store.engine.max_wasm_stack(),
+                object,
+                (raw >> 64) as u64,
+                &args,
+                &handlers,
+            )
+        };
+        match resumed {
+            Err(HostResumeError::Consumed) => Err(consumed()),
+            Err(HostResumeError::Unwound(unwound)) => {
+                Err(crate::func::unwound_error(store, unwound))
+            }
+            Ok(HostResumed::Returned(root)) => {
+                let results = take(store, root, ty.results());
+                // SAFETY: the chain returned; nothing runs on its stack.
+                unsafe { continuations(store).release(root) };
+                Ok(ContResumed::Returned(results))
+            }
+            Ok(HostResumed::Suspended { clause, root }) => {
+                let tag = handled[clause];
+                let tag_ty = tag.ty(crate::StoreContext(store));
+                let payload = take(store, root, tag_ty.params());
+                // SAFETY: a suspended root of this store.
+                let revision = unsafe { (*root).revision };
+                let reference = (root as usize as u128) | (u128::from(revision) << 64);
+                let rest = FuncType::new(tag_ty.results(), ty.results());
+                let type_id = cont_type_id(store, &rest)?;
+                store.opaque.replace_rooted_cont(self.root, raw, reference);
+                Ok(ContResumed::Suspended(Suspension {
+                    tag,
+                    payload,
+                    continuation: ContRef {
+                        store: store.id,
+                        raw: reference,
+                        type_id: Some(type_id),
+                        root: self.root,
+                    },
+                }))
+            }
+        }
+    }
+
+    /// The type of the function the continuation stands for.
+    fn func_type<T>(&self, store: &StoreInner<T>) -> Result<FuncType> {
+        let types = store.engine.types();
+        let function = self
+            .type_id
+            .and_then(|id| match types.sub_type(id)?.composite {
+                CompositeType::Cont(TypeRef::Engine(func)) => types.func_type(func),
+                _ => None,
+            });
+        match function {
+            Some(ty) => Ok(ty),
+            None => bail!(
+                "the host cannot resume a continuation of unknown type \
+                 (it came out of wasm as an abstract contref)"
+            ),
+        }
+    }
+}
+
+fn consumed() -> anyhow::Error {
+    anyhow::Error::new(Trap::new(TrapKind::ContinuationAlreadyConsumed, &[]))
+}
+
+fn continuations<T>(store: &mut StoreInner<T>) -> &mut Continuations {
+    store.opaque.continuations()
+}
+
+/// The values of `types` in the buffer of `cont`.
+fn take<T>(
+    store: &StoreInner<T>,
+    cont: *mut VMContRef,
+    types: impl ExactSizeIterator<Item = fxtime_environ::WasmValType>,
+) -> Vec<Val> {
+    // SAFETY: the chain of `cont` left these values in its buffer.
+    let raw = unsafe { host_resume::take_values(cont, types.len()) };
+    raw.into_iter()
+        .zip(types)
+        .map(|(raw, ty)| Val::from_raw(raw, ty, store.id, &store.opaque))
+        .collect()
+}
+
+/// The canonical id of the continuation type of functions of type `ty`.
+fn cont_type_id<T>(store: &StoreInner<T>, ty: &FuncType) -> Result<u32> {
+    let func = store.engine.register_type(ty)?;
+    Ok(store.engine.types().register_single(SubType {
+        is_final: true,
+        supertype: None,
+        composite: CompositeType::Cont(TypeRef::Engine(func)),
+    }))
+}
