@@ -38,6 +38,7 @@ impl Future for Gate {
 /// (for epoch deadlines). `trap` traps after waiting.
 const MODULE: &str = r#"(module
   (import "host" "wait" (func $wait (result i32)))
+  (import "host" "boom" (func $boom))
   (type $f (func (param i32) (result i32)))
   (type $k (cont $f))
   (func $level3 (param $x i32) (result i32)
@@ -49,6 +50,13 @@ const MODULE: &str = r#"(module
   (elem declare func $level1 $level2 $level3)
   (func (export "run") (param $x i32) (result i32)
     (i32.add (resume $k (local.get $x) (cont.new $k (ref.func $level1))) (i32.const 100)))
+  (func $boom_inside
+    (call $boom))
+  (type $v (func))
+  (type $vk (cont $v))
+  (elem declare func $boom_inside)
+  (func (export "boom")
+    (resume $vk (cont.new $vk (ref.func $boom_inside))))
   (func (export "trap") (result i32)
     (drop (call $wait))
     (unreachable))
@@ -67,12 +75,10 @@ struct Setup {
     value: Arc<AtomicU32>,
 }
 
-fn setup(epochs: bool) -> Result<Setup> {
+fn setup(configure: impl FnOnce(&mut Config)) -> Result<Setup> {
     let mut config = Config::new();
-    config
-        .wasm_stack_switching(true)
-        .async_support(true)
-        .epoch_interruption(epochs);
+    config.wasm_stack_switching(true).async_support(true);
+    configure(&mut config);
     let engine = Engine::new(&config)?;
     let module = Module::new(&engine, MODULE)?;
     let open = Arc::new(AtomicBool::new(false));
@@ -83,6 +89,13 @@ fn setup(epochs: bool) -> Result<Setup> {
         Box::new(Gate {
             open: gate_open.clone(),
             value: gate_value.clone(),
+        })
+    })?;
+    linker.func_wrap_async("host", "boom", |_: Caller<'_, ()>, (): ()| {
+        Box::new(async {
+            if std::hint::black_box(true) {
+                panic!("boom from the host");
+            }
         })
     })?;
     let mut store = Store::new(&engine, ());
@@ -115,7 +128,7 @@ fn trap_of(error: &anyhow::Error) -> Option<TrapKind> {
 
 #[test]
 fn a_pending_host_future_suspends_a_chain_of_three_continuations() -> Result<()> {
-    let mut s = setup(false)?;
+    let mut s = setup(|_| ())?;
     let run = s.instance.get_typed_func::<i32, i32>(&s.store, "run")?;
     let mut call = Box::pin(run.call_async(&mut s.store, 5));
     for _ in 0..3 {
@@ -136,7 +149,7 @@ fn a_pending_host_future_suspends_a_chain_of_three_continuations() -> Result<()>
 
 #[test]
 fn a_trap_or_a_dropped_future_gives_back_every_stack() -> Result<()> {
-    let mut s = setup(false)?;
+    let mut s = setup(|_| ())?;
     let run = s.instance.get_typed_func::<i32, i32>(&s.store, "run")?;
     // Dropped while the innermost of three continuations waits.
     for _ in 0..100 {
@@ -177,8 +190,25 @@ fn a_trap_or_a_dropped_future_gives_back_every_stack() -> Result<()> {
 }
 
 #[test]
+fn a_panic_in_an_async_host_function_reaches_the_poller() -> Result<()> {
+    let mut s = setup(|_| ())?;
+    let boom = s.instance.get_typed_func::<(), ()>(&s.store, "boom")?;
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_to_end(boom.call_async(&mut s.store, ()))
+    }))
+    .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom from the host"));
+    assert_eq!(s.engine.async_stacks_in_use(), 0);
+    assert_eq!(s.store.live_continuations(), 0);
+    s.open.store(true, Ordering::SeqCst);
+    let run = s.instance.get_typed_func::<i32, i32>(&s.store, "run")?;
+    assert_eq!(poll_to_end(run.call_async(&mut s.store, 1))?, 301);
+    Ok(())
+}
+
+#[test]
 fn the_store_moves_to_another_thread_between_polls() -> Result<()> {
-    let s = setup(false)?;
+    let s = setup(|_| ())?;
     let run = s.instance.get_typed_func::<i32, i32>(&s.store, "run")?;
     let trap = s.instance.get_typed_func::<(), i32>(&s.store, "trap")?;
     let (open, value) = (s.open.clone(), s.value.clone());
@@ -228,7 +258,9 @@ fn the_store_moves_to_another_thread_between_polls() -> Result<()> {
 
 #[test]
 fn epoch_deadlines_yield_to_the_executor() -> Result<()> {
-    let mut s = setup(true)?;
+    let mut s = setup(|c| {
+        c.epoch_interruption(true);
+    })?;
     s.store.epoch_deadline_async_yield_and_update(1);
     s.store.set_epoch_deadline(1);
     let spin = s.instance.get_typed_func::<i64, i64>(&s.store, "spin")?;
@@ -255,8 +287,68 @@ fn epoch_deadlines_yield_to_the_executor() -> Result<()> {
 }
 
 #[test]
+fn fuel_yields_every_interval_and_runs_out_as_without() -> Result<()> {
+    let mut s = setup(|c| {
+        c.consume_fuel(true);
+    })?;
+    let spin = s.instance.get_typed_func::<i64, i64>(&s.store, "spin")?;
+    let n = 10_000i64;
+    // What a synchronous run leaves, and where it runs out.
+    s.store.set_fuel(u64::MAX / 2)?;
+    spin.call(&mut s.store, n)?;
+    let used = u64::MAX / 2 - s.store.get_fuel()?;
+    assert!(used > 10 * n as u64, "{used}");
+
+    s.store.set_fuel(1_000_000)?;
+    s.store.fuel_async_yield_interval(Some(1_000))?;
+    assert_eq!(s.store.get_fuel()?, 1_000_000);
+    let mut call = Box::pin(spin.call_async(&mut s.store, n));
+    let mut pending = 0u64;
+    let sum = loop {
+        match poll_once(call.as_mut()) {
+            Poll::Pending => pending += 1,
+            Poll::Ready(sum) => break sum?,
+        }
+    };
+    drop(call);
+    assert_eq!(sum, n * (n + 1) / 2);
+    // A yield per 1,000 units of fuel (at the first check past each; the
+    // last may be used up with no check left), and the same fuel used.
+    assert!(
+        (used / 1_000 - 1..=used / 1_000).contains(&pending),
+        "{pending} yields"
+    );
+    assert_eq!(s.store.get_fuel()?, 1_000_000 - used);
+
+    // Half the fuel: it yields, then traps as a synchronous call does.
+    let half = used / 2;
+    s.store.fuel_async_yield_interval(None)?;
+    s.store.set_fuel(half)?;
+    let error = spin.call(&mut s.store, n).unwrap_err();
+    assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
+    s.store.fuel_async_yield_interval(Some(1_000))?;
+    s.store.set_fuel(half)?;
+    let mut call = Box::pin(spin.call_async(&mut s.store, n));
+    let mut pending = 0u64;
+    let error = loop {
+        match poll_once(call.as_mut()) {
+            Poll::Pending => pending += 1,
+            Poll::Ready(outcome) => break outcome.unwrap_err(),
+        }
+    };
+    drop(call);
+    assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
+    assert!(
+        (half / 1_000 - 1..=half / 1_000).contains(&pending),
+        "{pending} yields"
+    );
+    assert_eq!(s.store.get_fuel()?, 0);
+    Ok(())
+}
+
+#[test]
 fn async_host_functions_need_an_async_call() -> Result<()> {
-    let s = setup(false)?;
+    let s = setup(|_| ())?;
     s.open.store(true, Ordering::SeqCst);
     let mut store = s.store;
     let run = s.instance.get_func(&store, "run").unwrap();

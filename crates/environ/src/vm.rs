@@ -627,10 +627,14 @@ builtins! {
     ContNew(Pointer, I32) -> Pointer;
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
-    /// The epoch reached the store's deadline: () -> [`EPOCH_CONTINUE`]
-    /// (with a new deadline set), [`EPOCH_TRAP`] (trap "interrupt") or
-    /// [`EPOCH_ERROR`] (trap with the error the store keeps).
+    /// The epoch reached the store's deadline: () -> [`CHECK_CONTINUE`]
+    /// (with a new deadline set), [`CHECK_TRAP`] (trap "interrupt") or
+    /// [`CHECK_ERROR`] (trap with the error the store keeps).
     EpochInterrupt() -> I32;
+    /// The fuel ran out: () -> [`CHECK_CONTINUE`] (refuelled from the
+    /// store's reserve, see `Store::fuel_async_yield_interval`),
+    /// [`CHECK_TRAP`] (trap "all fuel consumed") or [`CHECK_ERROR`].
+    OutOfFuel() -> I32;
     /// Allocates a GC object when generated code finds no free cell:
     /// (header: type id in the low half, kind in the high, size) -> the
     /// object with its header written, or null when the heap is full.
@@ -676,12 +680,12 @@ pub const CONT_LIMIT_COUNT: usize = 1;
 /// `ContNew`'s result past the store's limit on continuation stack bytes.
 pub const CONT_LIMIT_BYTES: usize = 2;
 
-/// `EpochInterrupt`: go on running.
-pub const EPOCH_CONTINUE: u32 = 1;
-/// `EpochInterrupt`: trap "interrupt".
-pub const EPOCH_TRAP: u32 = 0;
-/// `EpochInterrupt`: trap with the store's pending error.
-pub const EPOCH_ERROR: u32 = 2;
+/// `EpochInterrupt`, `OutOfFuel`: go on running.
+pub const CHECK_CONTINUE: u32 = 1;
+/// `EpochInterrupt`, `OutOfFuel`: trap ("interrupt", "all fuel consumed").
+pub const CHECK_TRAP: u32 = 0;
+/// `EpochInterrupt`, `OutOfFuel`: trap with the store's pending error.
+pub const CHECK_ERROR: u32 = 2;
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,21 @@ use fxtime_environ::vm::{VMContRef, VMTagDefinition};
 use fxtime_environ::{CompositeType, FuncType, SubType, TrapKind, TypeRef};
 use fxtime_runtime::continuations::Continuations;
 use fxtime_runtime::host_resume::{self, HostHandlers, HostResumeError, HostResumed};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The types host resumes need, looked up once per store instead of in
+/// the engine's registry (behind a lock) on every resume.
+#[derive(Default)]
+pub(crate) struct ResumeTypes {
+    /// A continuation type's id to the type of its function.
+    conts: HashMap<u32, Arc<FuncType>>,
+    /// A tag's type id to its type.
+    tags: HashMap<u32, Arc<FuncType>>,
+    /// (a tag's type id, a continuation type's id) to the type of the
+    /// continuation of a suspension to that tag.
+    rests: HashMap<(u32, u32), u32>,
+}
 
 /// How a continuation the host resumed came back.
 #[derive(Debug)]
@@ -75,7 +90,7 @@ impl ContRef {
         if raw != self.raw {
             return Err(consumed());
         }
-        let ty = self.func_type(store)?;
+        let (type_id, ty) = self.func_type(store)?;
         check_types(store.engine.types(), "arguments", args, &ty.params)?;
         if handled.iter().any(|tag| tag.store != store.id) {
             bail!("a tag of another store is handled");
@@ -114,13 +129,14 @@ impl ContRef {
             }
             Ok(HostResumed::Suspended { clause, root }) => {
                 let tag = handled[clause];
-                let tag_ty = tag.ty(crate::StoreContext(store));
+                // SAFETY: the tag belongs to this store (checked).
+                let tag_type = unsafe { (*(tag.ptr as *const VMTagDefinition)).type_id };
+                let tag_ty = tag_type_of(store, tag_type);
                 let payload = take(store, root, tag_ty.params());
                 // SAFETY: a suspended root of this store.
                 let revision = unsafe { (*root).revision };
                 let reference = (root as usize as u128) | (u128::from(revision) << 64);
-                let rest = FuncType::new(tag_ty.results(), ty.results());
-                let type_id = cont_type_id(store, &rest)?;
+                let type_id = rest_type_id(store, tag_type, &tag_ty, type_id, &ty)?;
                 store.opaque.replace_rooted_cont(self.root, raw, reference);
                 Ok(ContResumed::Suspended(Suspension {
                     tag,
@@ -136,22 +152,28 @@ impl ContRef {
         }
     }
 
-    /// The type of the function the continuation stands for.
-    fn func_type<T>(&self, store: &StoreInner<T>) -> Result<FuncType> {
-        let types = store.engine.types();
-        let function = self
-            .type_id
-            .and_then(|id| match types.sub_type(id)?.composite {
-                CompositeType::Cont(TypeRef::Engine(func)) => types.func_type(func),
-                _ => None,
-            });
-        match function {
-            Some(ty) => Ok(ty),
-            None => bail!(
+    /// The continuation's type id, and the type of the function it
+    /// stands for.
+    fn func_type<T>(&self, store: &mut StoreInner<T>) -> Result<(u32, Arc<FuncType>)> {
+        let Some(id) = self.type_id else {
+            bail!(
                 "the host cannot resume a continuation of unknown type \
                  (it came out of wasm as an abstract contref)"
-            ),
+            );
+        };
+        if let Some(ty) = store.host.resume_types.conts.get(&id) {
+            return Ok((id, ty.clone()));
         }
+        let types = store.engine.types();
+        let Some(ty) = (match types.sub_type(id).map(|t| t.composite) {
+            Some(CompositeType::Cont(TypeRef::Engine(func))) => types.func_type(func),
+            _ => None,
+        }) else {
+            bail!("not a continuation type");
+        };
+        let ty = Arc::new(ty);
+        store.host.resume_types.conts.insert(id, ty.clone());
+        Ok((id, ty))
     }
 }
 
@@ -177,12 +199,35 @@ fn take<T>(
         .collect()
 }
 
-/// The canonical id of the continuation type of functions of type `ty`.
-fn cont_type_id<T>(store: &StoreInner<T>, ty: &FuncType) -> Result<u32> {
-    let func = store.engine.register_type(ty)?;
-    Ok(store.engine.types().register_single(SubType {
+/// The type of the tag with type id `id`.
+fn tag_type_of<T>(store: &mut StoreInner<T>, id: u32) -> Arc<FuncType> {
+    let types = &mut store.host.resume_types.tags;
+    types
+        .entry(id)
+        .or_insert_with(|| Arc::new(store.engine.types().func_type(id).unwrap_or_default()))
+        .clone()
+}
+
+/// The type id of the continuation of a suspension to a tag of type
+/// `tag` (id `tag_id`) from a continuation of type `cont` (id `cont_id`):
+/// it takes the tag's results and ends with the continuation's results.
+fn rest_type_id<T>(
+    store: &mut StoreInner<T>,
+    tag_id: u32,
+    tag: &FuncType,
+    cont_id: u32,
+    cont: &FuncType,
+) -> Result<u32> {
+    if let Some(id) = store.host.resume_types.rests.get(&(tag_id, cont_id)) {
+        return Ok(*id);
+    }
+    let rest = FuncType::new(tag.results(), cont.results());
+    let func = store.engine.register_type(&rest)?;
+    let id = store.engine.types().register_single(SubType {
         is_final: true,
         supertype: None,
         composite: CompositeType::Cont(TypeRef::Engine(func)),
-    }))
+    });
+    store.host.resume_types.rests.insert((tag_id, cont_id), id);
+    Ok(id)
 }

@@ -53,6 +53,8 @@ pub(crate) struct HostState {
     pub(crate) pending_error: Option<anyhow::Error>,
     /// The panic of a host function, resumed once wasm is left.
     pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
+    /// Types of host resumes (`ContRef::resume`).
+    pub(crate) resume_types: crate::host_handler::ResumeTypes,
 }
 
 impl<T> Store<T> {

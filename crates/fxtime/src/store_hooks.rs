@@ -76,6 +76,22 @@ impl<T> Store<T> {
 }
 
 impl<T: 'static> Store<T> {
+    /// Makes an async call yield to the executor every `interval` units of
+    /// fuel (with `Config::consume_fuel`; `None` or 0: never): wasm gets
+    /// that much at a time and is refuelled from the rest of the store's
+    /// fuel, yielding each time, until all of it is consumed. Outside an
+    /// async call it just goes on. [`Store::get_fuel`] still counts all of
+    /// it, and [`Store::set_fuel`] sets all of it.
+    pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
+        let inner = self.inner_mut();
+        if !inner.engine.codegen().consume_fuel {
+            bail!("fuel is not configured in this store (Config::consume_fuel)");
+        }
+        inner.opaque.set_fuel_yield_interval(interval.unwrap_or(0));
+        inner.install_hooks();
+        Ok(())
+    }
+
     /// Reaching the deadline in an async call yields to the executor (the
     /// call's future returns `Pending` once, its task woken at once), then
     /// wasm goes on with the deadline `delta` epochs after the one at which
@@ -263,5 +279,18 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
         };
         self.epoch_deadline = behaviour;
         verdict
+    }
+
+    fn refuelled(&mut self) -> bool {
+        if !fxtime_runtime::fiber::on_fiber() {
+            return true;
+        }
+        match crate::async_call::yield_now() {
+            Ok(()) => true,
+            Err(error) => {
+                self.host.pending_error = Some(error);
+                false
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::instance::Instance;
 use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
 use fxtime_environ::gc::NO_TYPE_ID;
 use fxtime_environ::vm::{
-    Builtin, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, EPOCH_CONTINUE, EPOCH_ERROR, EPOCH_TRAP,
+    Builtin, CHECK_CONTINUE, CHECK_ERROR, CHECK_TRAP, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT,
     GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
 };
 use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex};
@@ -40,6 +40,7 @@ pub fn builtins() -> *const usize {
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
                 Builtin::EpochInterrupt => epoch_interrupt_shim as *const () as usize,
+                Builtin::OutOfFuel => out_of_fuel_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
                 // where wasm left (see `arrays::exit_recording_shim`).
                 Builtin::GcAlloc => arrays::gc_alloc_shim as *const () as usize,
@@ -353,9 +354,23 @@ crate::gc::arrays::exit_recording_shim!(
 unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
     // SAFETY: called by generated code with its vmctx.
     match unsafe { instance(vmctx) }.store().epoch_deadline_reached() {
-        EpochVerdict::Continue(_) => EPOCH_CONTINUE,
-        EpochVerdict::Trap => EPOCH_TRAP,
-        EpochVerdict::Error => EPOCH_ERROR,
+        EpochVerdict::Continue(_) => CHECK_CONTINUE,
+        EpochVerdict::Trap => CHECK_TRAP,
+        EpochVerdict::Error => CHECK_ERROR,
+    }
+}
+
+crate::gc::arrays::exit_recording_shim!(
+    /// `OutOfFuel`, where an async call may yield.
+    out_of_fuel_shim => out_of_fuel
+);
+
+unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its vmctx.
+    match unsafe { instance(vmctx) }.store().fuel_exhausted() {
+        EpochVerdict::Continue(_) => CHECK_CONTINUE,
+        EpochVerdict::Trap => CHECK_TRAP,
+        EpochVerdict::Error => CHECK_ERROR,
     }
 }
 

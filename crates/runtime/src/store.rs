@@ -54,6 +54,10 @@ pub struct StoreOpaque {
     epoch: Arc<EpochState>,
     /// The engine's epoch (null until set).
     epoch_counter: *const AtomicU64,
+    /// Fuel not yet handed to generated code (see `set_fuel_yield_interval`).
+    fuel_reserve: u64,
+    /// How much fuel generated code gets at a time (0: all of it).
+    fuel_yield_interval: u64,
     /// Per host global: its value type (for the collector).
     global_types: Vec<WasmValType>,
     /// The engine's types, which the collector reads object layouts from.
@@ -144,6 +148,11 @@ pub trait StoreHooks {
 
     /// The epoch reached the deadline.
     fn epoch_deadline(&mut self) -> EpochVerdict;
+
+    /// Generated code was refuelled from the reserve (see
+    /// [`StoreOpaque::set_fuel_yield_interval`]): the moment for an async
+    /// call to yield. False to trap with the error the embedder keeps.
+    fn refuelled(&mut self) -> bool;
 }
 
 // SAFETY: the context's raw pointers point into this store's own objects
@@ -172,6 +181,8 @@ impl StoreOpaque {
             hooks: None,
             epoch: Arc::default(),
             epoch_counter: std::ptr::null(),
+            fuel_reserve: 0,
+            fuel_yield_interval: 0,
             global_types: Vec::new(),
             types: None,
             host_roots: RefCell::default(),
@@ -333,14 +344,54 @@ impl StoreOpaque {
         self.epoch.set_words(self.epoch() >= deadline);
     }
 
-    /// Fuel left (negative once generated code overran it).
+    /// Fuel left: what generated code holds (negative once it overran it)
+    /// and the reserve.
     pub fn fuel(&self) -> i64 {
-        self.context.fuel
+        let reserve = i64::try_from(self.fuel_reserve).unwrap_or(i64::MAX);
+        self.context.fuel.saturating_add(reserve)
     }
 
-    /// Sets the fuel left.
+    /// Sets the fuel left: generated code gets at most the yield interval
+    /// of it at a time, the rest waits in the reserve.
     pub fn set_fuel(&mut self, fuel: i64) {
-        self.context.fuel = fuel;
+        let fuel = fuel.max(0);
+        let interval = i64::try_from(self.fuel_yield_interval).unwrap_or(i64::MAX);
+        let handed = if interval == 0 {
+            fuel
+        } else {
+            fuel.min(interval)
+        };
+        self.context.fuel = handed;
+        self.fuel_reserve = (fuel - handed) as u64;
+    }
+
+    /// Makes generated code get `interval` fuel at a time (0: all): each
+    /// time it uses that up, the store refuels it from the rest and asks
+    /// the embedder whether to go on ([`StoreHooks::refuelled`]), which is
+    /// where an async call yields. The fuel left stays the same.
+    pub fn set_fuel_yield_interval(&mut self, interval: u64) {
+        let fuel = self.fuel();
+        self.fuel_yield_interval = interval;
+        self.set_fuel(fuel);
+    }
+
+    /// Generated code ran out of fuel (`OutOfFuel`): refuels it from the
+    /// reserve, or says to trap.
+    pub fn fuel_exhausted(&mut self) -> EpochVerdict {
+        let interval = self.fuel_yield_interval.max(1);
+        while self.context.fuel < 0 && self.fuel_reserve > 0 {
+            let take = self.fuel_reserve.min(interval);
+            self.fuel_reserve -= take;
+            self.context.fuel = self.context.fuel.saturating_add(take as i64);
+        }
+        if self.context.fuel < 0 {
+            return EpochVerdict::Trap;
+        }
+        match self.hooks {
+            // SAFETY: as in `growing`.
+            Some(hooks) if !unsafe { (*hooks).refuelled() } => EpochVerdict::Error,
+            _ => EpochVerdict::Continue(0),
+        }
     }
 
     /// The context generated code reads (stack limit, exit frame).

@@ -13,8 +13,10 @@
 //! translator adds up the costs of straight-line code and subtracts the sum
 //! in one update before the operator that leaves it (a branch, a call, a
 //! switch, the end of a block), so every path pays for exactly what it ran.
-//! A check traps "all fuel consumed" when the fuel is negative: the same
-//! module with the same fuel stops at the same check. A function that
+//! A check calls `OutOfFuel` when the fuel is negative, which traps "all
+//! fuel consumed" (the same module with the same fuel stops at the same
+//! check) unless the store refuels from its reserve (an async call
+//! yielding every so much fuel). A function that
 //! control enters only at its start and leaves only by calls, returns and
 //! throws (no `try_table`, `resume`, `suspend` or `switch`) keeps its fuel
 //! in a variable, a register through its loops: in memory before each of
@@ -34,7 +36,7 @@ use super::env::trusted;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types::*};
 use fxtime_environ::TrapKind;
-use fxtime_environ::vm::{Builtin, EPOCH_ERROR, offsets};
+use fxtime_environ::vm::{Builtin, CHECK_ERROR, offsets};
 use wasmparser::Operator;
 
 /// The fuel an operator costs.
@@ -258,16 +260,34 @@ impl FuncTranslator<'_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
-        if self.fuel_var.is_none() {
-            self.trap_if(exhausted, TrapKind::OutOfFuel);
-            return;
-        }
-        // The variable goes to memory before the trap, so that the store
-        // tells how much is left.
+        // `OutOfFuel` refuels from the store's reserve or says to trap. A
+        // variable goes to memory first, so that the store tells how much
+        // is left, and comes back refuelled.
+        let fuel_var = self.fuel_var;
         self.cold_path(exhausted, |t| {
-            t.store_fuel(fuel);
-            t.trap_if(exhausted, TrapKind::OutOfFuel);
+            if fuel_var.is_some() {
+                t.store_fuel(fuel);
+            }
+            t.call_check(Builtin::OutOfFuel, TrapKind::OutOfFuel);
+            if let Some(var) = fuel_var {
+                let fuel = t.load_fuel();
+                t.builder.def_var(var, fuel);
+            }
         });
+    }
+
+    /// Calls `builtin`, a check's slow path, and acts on its status: go on,
+    /// trap with `kind`, or trap with the store's pending error.
+    fn call_check(&mut self, builtin: Builtin, kind: TrapKind) {
+        let status = self
+            .call_builtin_cold(builtin, &[])
+            .expect("a check's builtin returns a status");
+        self.trap_if_zero(status, kind);
+        let failed = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, status, i64::from(CHECK_ERROR));
+        self.trap_if(failed, TrapKind::HostError);
     }
 
     /// Emits `emit` in a cold block entered when `condition` is non-zero,
@@ -292,15 +312,7 @@ impl FuncTranslator<'_> {
                 .load(I64, trusted(), vmctx, offsets::VMCTX_INTERRUPT as i32);
         let reached = self.builder.ins().icmp_imm_u(IntCC::NotEqual, interrupt, 0);
         self.cold_path(reached, |t| {
-            let status = t
-                .call_builtin_cold(Builtin::EpochInterrupt, &[])
-                .expect("EpochInterrupt returns a status");
-            t.trap_if_zero(status, TrapKind::Interrupt);
-            let failed = t
-                .builder
-                .ins()
-                .icmp_imm_u(IntCC::Equal, status, i64::from(EPOCH_ERROR));
-            t.trap_if(failed, TrapKind::HostError);
+            t.call_check(Builtin::EpochInterrupt, TrapKind::Interrupt)
         });
     }
 }
