@@ -29,6 +29,9 @@
 //! - [`Func`], [`TypedFunc`], [`Caller`]: calls in both directions.
 //! - [`Memory`], [`Table`], [`Global`], [`Val`]: the rest of the objects.
 //! - [`Trap`], [`WasmBacktrace`]: how traps reach the host.
+//! - [`ContRef::resume`]: the host as a handler of stack switching.
+//! - [`Func::call_async`], [`Linker::func_wrap_async`]: async calls (with
+//!   [`Config::async_support`]), wasm waiting on host futures.
 
 #![deny(missing_docs)]
 

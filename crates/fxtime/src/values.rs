@@ -39,8 +39,9 @@ pub enum Val {
 }
 
 /// A reference to a suspended or fresh continuation (`contref`), as wasm
-/// handed it out. The host can only hand it back to wasm, which may use it
-/// once: any use after the first traps "continuation already consumed".
+/// handed it out. The host hands it back to wasm or resumes it itself
+/// ([`ContRef::resume`]), once: any use after the first traps
+/// "continuation already consumed".
 ///
 /// Like an [`AnyRef`], it keeps its continuation alive while the innermost
 /// [`RootScope`](crate::RootScope) it was made in lasts; used after that,
