@@ -114,10 +114,19 @@ fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
 }
 
 fn poll_to_end<F: Future>(future: F) -> F::Output {
+    poll_counting(future, || ()).0
+}
+
+/// Polls `future` to its end, running `before` before each poll; returns
+/// its output and how many polls were pending.
+fn poll_counting<F: Future>(future: F, mut before: impl FnMut()) -> (F::Output, u64) {
     let mut future = std::pin::pin!(future);
+    let mut pending = 0;
     loop {
-        if let Poll::Ready(output) = poll_once(future.as_mut()) {
-            return output;
+        before();
+        match poll_once(future.as_mut()) {
+            Poll::Ready(output) => return (output, pending),
+            Poll::Pending => pending += 1,
         }
     }
 }
@@ -265,19 +274,14 @@ fn epoch_deadlines_yield_to_the_executor() -> Result<()> {
     s.store.set_epoch_deadline(1);
     let spin = s.instance.get_typed_func::<i64, i64>(&s.store, "spin")?;
     let n = 100_000i64;
-    let mut call = Box::pin(spin.call_async(&mut s.store, n));
-    let mut pending = 0;
-    let sum = loop {
-        s.engine.increment_epoch();
-        match poll_once(call.as_mut()) {
-            Poll::Pending => pending += 1,
-            Poll::Ready(sum) => break sum?,
-        }
-    };
+    let engine = s.engine.clone();
+    let (sum, pending) = poll_counting(spin.call_async(&mut s.store, n), || {
+        engine.increment_epoch()
+    });
+    let sum = sum?;
     assert_eq!(sum, n * (n + 1) / 2);
     // A new epoch before every poll: the loop yields at each header.
-    assert!(pending >= n / 2, "yielded {pending} times");
-    drop(call);
+    assert!(pending >= n as u64 / 2, "yielded {pending} times");
     // Outside an async call, the same deadline traps.
     s.engine.increment_epoch();
     s.engine.increment_epoch();
@@ -302,15 +306,8 @@ fn fuel_yields_every_interval_and_runs_out_as_without() -> Result<()> {
     s.store.set_fuel(1_000_000)?;
     s.store.fuel_async_yield_interval(Some(1_000))?;
     assert_eq!(s.store.get_fuel()?, 1_000_000);
-    let mut call = Box::pin(spin.call_async(&mut s.store, n));
-    let mut pending = 0u64;
-    let sum = loop {
-        match poll_once(call.as_mut()) {
-            Poll::Pending => pending += 1,
-            Poll::Ready(sum) => break sum?,
-        }
-    };
-    drop(call);
+    let (sum, pending) = poll_counting(spin.call_async(&mut s.store, n), || ());
+    let sum = sum?;
     assert_eq!(sum, n * (n + 1) / 2);
     // A yield per 1,000 units of fuel (at the first check past each; the
     // last may be used up with no check left), and the same fuel used.
@@ -328,15 +325,8 @@ fn fuel_yields_every_interval_and_runs_out_as_without() -> Result<()> {
     assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
     s.store.fuel_async_yield_interval(Some(1_000))?;
     s.store.set_fuel(half)?;
-    let mut call = Box::pin(spin.call_async(&mut s.store, n));
-    let mut pending = 0u64;
-    let error = loop {
-        match poll_once(call.as_mut()) {
-            Poll::Pending => pending += 1,
-            Poll::Ready(outcome) => break outcome.unwrap_err(),
-        }
-    };
-    drop(call);
+    let (outcome, pending) = poll_counting(spin.call_async(&mut s.store, n), || ());
+    let error = outcome.unwrap_err();
     assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
     assert!(
         (half / 1_000 - 1..=half / 1_000).contains(&pending),

@@ -8,7 +8,7 @@ use crate::limits::ResourceLimiter;
 use crate::store::{StoreContextMut, StoreInner};
 use anyhow::{Result, bail};
 use fxtime_runtime::continuations::ContinuationLimits;
-use fxtime_runtime::store::{EpochVerdict, GrowVerdict, Growable, StoreHooks, limiter_size};
+use fxtime_runtime::store::{CheckVerdict, GrowVerdict, Growable, StoreHooks, limiter_size};
 
 /// Gives the limiter out of the host data.
 pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
@@ -254,7 +254,7 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
         }
     }
 
-    fn epoch_deadline(&mut self) -> EpochVerdict {
+    fn epoch_deadline(&mut self) -> CheckVerdict {
         let mut behaviour = std::mem::replace(&mut self.epoch_deadline, EpochDeadline::Trap);
         let decision = match &mut behaviour {
             EpochDeadline::Trap => Ok(None),
@@ -268,13 +268,13 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
             other => Ok(other),
         });
         let verdict = match decision {
-            Ok(None) => EpochVerdict::Trap,
+            Ok(None) => CheckVerdict::Trap,
             Ok(Some(UpdateDeadline::Continue(delta) | UpdateDeadline::Yield(delta))) => {
-                EpochVerdict::Continue(delta)
+                CheckVerdict::Continue(delta)
             }
             Err(error) => {
                 self.host.pending_error = Some(error);
-                EpochVerdict::Error
+                CheckVerdict::Error
             }
         };
         self.epoch_deadline = behaviour;

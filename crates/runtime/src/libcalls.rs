@@ -7,7 +7,7 @@ use crate::continuations::AllocationError;
 use crate::exceptions::fxtime_throw;
 use crate::gc::arrays;
 use crate::instance::Instance;
-use crate::store::{EpochVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
+use crate::store::{CheckVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
 use fxtime_environ::gc::NO_TYPE_ID;
 use fxtime_environ::vm::{
     Builtin, CHECK_CONTINUE, CHECK_ERROR, CHECK_TRAP, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT,
@@ -353,10 +353,15 @@ crate::gc::arrays::exit_recording_shim!(
 
 unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
     // SAFETY: called by generated code with its vmctx.
-    match unsafe { instance(vmctx) }.store().epoch_deadline_reached() {
-        EpochVerdict::Continue(_) => CHECK_CONTINUE,
-        EpochVerdict::Trap => CHECK_TRAP,
-        EpochVerdict::Error => CHECK_ERROR,
+    check_status(unsafe { instance(vmctx) }.store().epoch_deadline_reached())
+}
+
+/// The status a check's builtin returns to generated code.
+fn check_status(verdict: CheckVerdict) -> u32 {
+    match verdict {
+        CheckVerdict::Continue(_) => CHECK_CONTINUE,
+        CheckVerdict::Trap => CHECK_TRAP,
+        CheckVerdict::Error => CHECK_ERROR,
     }
 }
 
@@ -367,11 +372,7 @@ crate::gc::arrays::exit_recording_shim!(
 
 unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
     // SAFETY: called by generated code with its vmctx.
-    match unsafe { instance(vmctx) }.store().fuel_exhausted() {
-        EpochVerdict::Continue(_) => CHECK_CONTINUE,
-        EpochVerdict::Trap => CHECK_TRAP,
-        EpochVerdict::Error => CHECK_ERROR,
-    }
+    check_status(unsafe { instance(vmctx) }.store().fuel_exhausted())
 }
 
 /// Never collects: it runs between the consumption of a continuation's

@@ -117,12 +117,13 @@ pub enum GrowVerdict {
     Trap,
 }
 
-/// What happens when the epoch reaches the store's deadline.
+/// What happens when a check of generated code finds the epoch at the
+/// store's deadline, or the fuel used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EpochVerdict {
-    /// Go on, with the deadline this many epochs from now.
+pub enum CheckVerdict {
+    /// Go on; at a deadline, with the next this many epochs later.
     Continue(u64),
-    /// Trap "interrupt".
+    /// Trap ("interrupt", "all fuel consumed").
     Trap,
     /// Trap with the error the embedder keeps for the call.
     Error,
@@ -147,7 +148,7 @@ pub trait StoreHooks {
     fn grow_failed(&mut self, what: Growable) -> bool;
 
     /// The epoch reached the deadline.
-    fn epoch_deadline(&mut self) -> EpochVerdict;
+    fn epoch_deadline(&mut self) -> CheckVerdict;
 
     /// Generated code was refuelled from the reserve (see
     /// [`StoreOpaque::set_fuel_yield_interval`]): the moment for an async
@@ -282,11 +283,11 @@ impl StoreOpaque {
     /// Generated code found the interrupt word raised: asks the embedder
     /// (if the deadline is really reached) and sets the new deadline if it
     /// lets wasm go on. Without hooks, wasm traps.
-    pub fn epoch_deadline_reached(&mut self) -> EpochVerdict {
+    pub fn epoch_deadline_reached(&mut self) -> CheckVerdict {
         if self.epoch() < self.epoch.deadline() {
             // Raised for an earlier deadline, since moved.
             self.set_epoch_deadline_at(self.epoch.deadline());
-            return EpochVerdict::Continue(0);
+            return CheckVerdict::Continue(0);
         }
         // A new deadline counts from the epoch at which this one was
         // reached, however long the embedder's callback (or an async
@@ -295,9 +296,9 @@ impl StoreOpaque {
         let verdict = match self.hooks {
             // SAFETY: as in `growing`.
             Some(hooks) => unsafe { (*hooks).epoch_deadline() },
-            None => EpochVerdict::Trap,
+            None => CheckVerdict::Trap,
         };
-        if let EpochVerdict::Continue(delta) = verdict {
+        if let CheckVerdict::Continue(delta) = verdict {
             self.set_epoch_deadline_at(reached.saturating_add(delta));
         }
         verdict
@@ -377,7 +378,7 @@ impl StoreOpaque {
 
     /// Generated code ran out of fuel (`OutOfFuel`): refuels it from the
     /// reserve, or says to trap.
-    pub fn fuel_exhausted(&mut self) -> EpochVerdict {
+    pub fn fuel_exhausted(&mut self) -> CheckVerdict {
         let interval = self.fuel_yield_interval.max(1);
         while self.context.fuel < 0 && self.fuel_reserve > 0 {
             let take = self.fuel_reserve.min(interval);
@@ -385,12 +386,12 @@ impl StoreOpaque {
             self.context.fuel = self.context.fuel.saturating_add(take as i64);
         }
         if self.context.fuel < 0 {
-            return EpochVerdict::Trap;
+            return CheckVerdict::Trap;
         }
         match self.hooks {
             // SAFETY: as in `growing`.
-            Some(hooks) if !unsafe { (*hooks).refuelled() } => EpochVerdict::Error,
-            _ => EpochVerdict::Continue(0),
+            Some(hooks) if !unsafe { (*hooks).refuelled() } => CheckVerdict::Error,
+            _ => CheckVerdict::Continue(0),
         }
     }
 
