@@ -69,6 +69,8 @@ pub(crate) fn builtin_signature(builtin: Builtin) -> Signature {
     };
     let call_conv = if builtin.uses_tail_convention() {
         CallConv::Tail
+    } else if builtin.preserves_registers() {
+        CallConv::PreserveAll
     } else {
         CallConv::SystemV
     };

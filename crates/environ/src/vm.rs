@@ -566,6 +566,16 @@ macro_rules! builtins {
                 matches!(self, Builtin::Throw)
             }
 
+            /// Whether generated code calls this builtin with a convention
+            /// that clobbers no register (`EpochInterrupt`, `OutOfFuel`):
+            /// called from the cold path of a check at a loop header, it
+            /// then makes regalloc spill nothing on the hot path. Such a
+            /// builtin returns nothing: it returns to go on, or traps by
+            /// unwinding to the host itself.
+            pub fn preserves_registers(self) -> bool {
+                matches!(self, Builtin::EpochInterrupt | Builtin::OutOfFuel)
+            }
+
             /// Every builtin, in table order.
             pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
 
@@ -627,14 +637,15 @@ builtins! {
     ContNew(Pointer, I32) -> Pointer;
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
-    /// The epoch reached the store's deadline: () -> [`CHECK_CONTINUE`]
-    /// (with a new deadline set), [`CHECK_TRAP`] (trap "interrupt") or
-    /// [`CHECK_ERROR`] (trap with the error the store keeps).
-    EpochInterrupt() -> I32;
-    /// The fuel ran out: () -> [`CHECK_CONTINUE`] (refuelled from the
-    /// store's reserve, see `Store::fuel_async_yield_interval`),
-    /// [`CHECK_TRAP`] (trap "all fuel consumed") or [`CHECK_ERROR`].
-    OutOfFuel() -> I32;
+    /// The epoch reached the store's deadline: returns with a new deadline
+    /// set, or traps "interrupt" (or with the error the store keeps). See
+    /// `Builtin::preserves_registers`.
+    EpochInterrupt();
+    /// The fuel ran out: returns refuelled from the store's reserve (see
+    /// `Store::fuel_async_yield_interval`), or traps "all fuel consumed"
+    /// (or with the error the store keeps). See
+    /// `Builtin::preserves_registers`.
+    OutOfFuel();
     /// Allocates a GC object when generated code finds no free cell:
     /// (header: type id in the low half, kind in the high, size) -> the
     /// object with its header written, or null when the heap is full.
@@ -679,13 +690,6 @@ pub const CONT_LIMIT_COUNT: usize = 1;
 
 /// `ContNew`'s result past the store's limit on continuation stack bytes.
 pub const CONT_LIMIT_BYTES: usize = 2;
-
-/// `EpochInterrupt`, `OutOfFuel`: go on running.
-pub const CHECK_CONTINUE: u32 = 1;
-/// `EpochInterrupt`, `OutOfFuel`: trap ("interrupt", "all fuel consumed").
-pub const CHECK_TRAP: u32 = 0;
-/// `EpochInterrupt`, `OutOfFuel`: trap with the store's pending error.
-pub const CHECK_ERROR: u32 = 2;
 
 #[cfg(test)]
 mod tests {

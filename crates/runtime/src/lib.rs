@@ -22,6 +22,7 @@
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 compile_error!("fxtime runs on x86-64 Linux only");
 
+mod checks;
 pub mod code;
 pub mod continuations;
 pub mod epoch;

@@ -1,17 +1,18 @@
 //! The builtins generated code calls (see `fxtime_environ::vm::Builtin`).
 //!
-//! Each takes the calling instance's vmctx first. None of them unwinds:
-//! those that can fail return 0 and the generated code raises the trap.
+//! Each takes the calling instance's vmctx first. Those that can fail
+//! return 0 and the generated code raises the trap; only the checks' slow
+//! paths (`crate::checks`) and `Throw` unwind.
 
+use crate::checks;
 use crate::continuations::AllocationError;
 use crate::exceptions::fxtime_throw;
 use crate::gc::arrays;
 use crate::instance::Instance;
-use crate::store::{CheckVerdict, GrowVerdict, Growable, StoreOpaque, limiter_size};
+use crate::store::{GrowVerdict, Growable, StoreOpaque, limiter_size};
 use fxtime_environ::gc::NO_TYPE_ID;
 use fxtime_environ::vm::{
-    Builtin, CHECK_CONTINUE, CHECK_ERROR, CHECK_TRAP, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT,
-    GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
+    Builtin, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, GROW_TRAP, VMContRef, VMFuncRef, WASM_PAGE_SIZE,
 };
 use fxtime_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex};
 use std::sync::LazyLock;
@@ -39,8 +40,8 @@ pub fn builtins() -> *const usize {
                 Builtin::ContNew => cont_new_shim as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
-                Builtin::EpochInterrupt => epoch_interrupt_shim as *const () as usize,
-                Builtin::OutOfFuel => out_of_fuel_shim as *const () as usize,
+                Builtin::EpochInterrupt => checks::epoch_interrupt_shim as *const () as usize,
+                Builtin::OutOfFuel => checks::out_of_fuel_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
                 // where wasm left (see `arrays::exit_recording_shim`).
                 Builtin::GcAlloc => arrays::gc_alloc_shim as *const () as usize,
@@ -344,35 +345,6 @@ unsafe extern "C" fn cont_new(
         Err(AllocationError::TooMany) => CONT_LIMIT_COUNT as *mut VMContRef,
         Err(AllocationError::TooManyBytes) => CONT_LIMIT_BYTES as *mut VMContRef,
     }
-}
-
-crate::gc::arrays::exit_recording_shim!(
-    /// `EpochInterrupt`, whose callback may collect.
-    epoch_interrupt_shim => epoch_interrupt
-);
-
-unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) -> u32 {
-    // SAFETY: called by generated code with its vmctx.
-    check_status(unsafe { instance(vmctx) }.store().epoch_deadline_reached())
-}
-
-/// The status a check's builtin returns to generated code.
-fn check_status(verdict: CheckVerdict) -> u32 {
-    match verdict {
-        CheckVerdict::Continue(_) => CHECK_CONTINUE,
-        CheckVerdict::Trap => CHECK_TRAP,
-        CheckVerdict::Error => CHECK_ERROR,
-    }
-}
-
-crate::gc::arrays::exit_recording_shim!(
-    /// `OutOfFuel`, where an async call may yield.
-    out_of_fuel_shim => out_of_fuel
-);
-
-unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
-    // SAFETY: called by generated code with its vmctx.
-    check_status(unsafe { instance(vmctx) }.store().fuel_exhausted())
 }
 
 /// Never collects: it runs between the consumption of a continuation's

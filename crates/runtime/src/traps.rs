@@ -362,6 +362,24 @@ extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
     }
 }
 
+/// Ends the innermost call into wasm with trap `kind`, from a builtin that
+/// recorded where wasm left (`VMStoreContext::last_wasm_exit_fp`).
+///
+/// # Safety
+///
+/// Must be called while wasm runs on this thread, from a builtin called by
+/// generated code, in a frame that holds no values with destructors
+/// (everything down to the catch point is skipped).
+pub(crate) unsafe fn raise_trap(kind: TrapKind) -> ! {
+    let pcs = current_wasm_pcs();
+    let activation = innermost_activation();
+    // SAFETY: per the contract the activation is live.
+    unsafe {
+        *(*activation).unwound.get() = Some(Unwound::Trap(TrapRecord { kind, pcs }));
+        fxtime_unwind(&(*activation).catch_point)
+    }
+}
+
 /// Ends the innermost call into wasm with an uncaught exception.
 ///
 /// # Safety

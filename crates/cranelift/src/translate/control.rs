@@ -108,7 +108,7 @@ impl FuncTranslator<'_> {
                 self.stack.truncate(at);
                 self.stack
                     .extend_from_slice(self.builder.block_params(header));
-                self.interruption_point();
+                self.loop_interruption_point();
                 let destination = self.block_with_params(&results);
                 self.push_frame(
                     FrameKind::Loop { header },

@@ -29,14 +29,16 @@
 //! header, which the engine raises in every instance of a store when it
 //! advances the epoch to the store's deadline: a compare of memory at a
 //! fixed offset from the vmctx with zero, and a branch. The slow path
-//! calls `EpochInterrupt`, which traps or sets a new deadline.
+//! calls `EpochInterrupt`, which traps or sets a new deadline. Both slow
+//! paths are calls that clobber no register (`Builtin::preserves_registers`):
+//! with an ordinary call in the cold block, regalloc spilled the loop's
+//! values around the header, on the hot path.
 
 use super::FuncTranslator;
 use super::env::trusted;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types::*};
-use fxtime_environ::TrapKind;
-use fxtime_environ::vm::{Builtin, CHECK_ERROR, offsets};
+use fxtime_environ::vm::{Builtin, offsets};
 use wasmparser::Operator;
 
 /// The fuel an operator costs.
@@ -116,6 +118,60 @@ pub(super) struct BodySummary {
     /// return (a `try_table`'s catch, a `resume`'s handler, a suspended
     /// `suspend` or `switch` woken up): then its fuel stays in memory.
     pub(super) reentered: bool,
+    /// The offsets of the `loop`s whose every iteration suspends: their
+    /// headers need no epoch check (see [`LoopScan`]).
+    pub(super) suspending_loops: Vec<u32>,
+}
+
+/// Finds the loops whose every iteration suspends before it can branch:
+/// a `suspend` in the loop's own body, before any operator that branches,
+/// nests or leaves. Such a loop needs no epoch check at its header: to run
+/// again it must be resumed, by a `resume` in a checked function (resuming
+/// starts an activation) or a loop of the resumer, which is checked unless
+/// it suspends every iteration too, and so on out to a resumer that is
+/// checked or the host. (`switch` is no such suspension: two loops
+/// switching to each other would run unchecked. Fuel keeps its checks, so
+/// that where it runs out does not change.)
+#[derive(Default)]
+struct LoopScan {
+    /// The offset of the loop being scanned.
+    scanning: Option<u32>,
+    found: Vec<u32>,
+}
+
+impl LoopScan {
+    fn op(&mut self, offset: u32, op: &Operator<'_>) {
+        use Operator as O;
+        if let O::Loop { .. } = op {
+            self.scanning = Some(offset);
+            return;
+        }
+        let Some(loop_offset) = self.scanning else {
+            return;
+        };
+        match op {
+            O::Suspend { .. } => {
+                self.found.push(loop_offset);
+                self.scanning = None;
+            }
+            _ if ends_straight_line(op) && !is_call(op)
+                || matches!(
+                    op,
+                    O::Block { .. }
+                        | O::TryTable { .. }
+                        | O::Try { .. }
+                        | O::Catch { .. }
+                        | O::CatchAll
+                        | O::Delegate { .. }
+                        | O::Rethrow { .. }
+                        | O::Unreachable
+                ) =>
+            {
+                self.scanning = None;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Scans a body's operators. Invalid bodies count as calling and
@@ -125,20 +181,23 @@ pub(super) fn summarize(body: &wasmparser::FunctionBody<'_>) -> BodySummary {
     let mut summary = BodySummary {
         starts_activations: false,
         reentered: false,
+        suspending_loops: Vec::new(),
+    };
+    let invalid = BodySummary {
+        starts_activations: true,
+        reentered: true,
+        suspending_loops: Vec::new(),
     };
     let Ok(mut reader) = body.get_operators_reader() else {
-        return BodySummary {
-            starts_activations: true,
-            reentered: true,
-        };
+        return invalid;
     };
+    let mut loops = LoopScan::default();
     while !reader.eof() {
+        let offset = u32::try_from(reader.original_position()).unwrap_or(u32::MAX);
         let Ok(op) = reader.read() else {
-            return BodySummary {
-                starts_activations: true,
-                reentered: true,
-            };
+            return invalid;
         };
+        loops.op(offset, &op);
         if is_call(&op) {
             summary.starts_activations = true;
         } else if is_resume_or_switch(&op) {
@@ -148,6 +207,7 @@ pub(super) fn summarize(body: &wasmparser::FunctionBody<'_>) -> BodySummary {
             summary.reentered = true;
         }
     }
+    summary.suspending_loops = loops.found;
     summary
 }
 
@@ -166,6 +226,7 @@ impl FuncTranslator<'_> {
             return;
         }
         let summary = summarize(body);
+        self.suspending_loops = summary.suspending_loops;
         if self.options.consume_fuel && !summary.reentered {
             let var = self.builder.declare_var(I64);
             let fuel = self.load_fuel();
@@ -204,13 +265,26 @@ impl FuncTranslator<'_> {
         }
     }
 
-    /// At a function's entry and at each loop header: the fuel and epoch
-    /// checks the configuration asks for.
+    /// At a function's entry: the fuel and epoch checks the configuration
+    /// asks for.
     pub(super) fn interruption_point(&mut self) {
         if self.options.consume_fuel {
             self.check_fuel();
         }
         if self.options.epoch_interruption {
+            self.check_epoch();
+        }
+    }
+
+    /// At the header of the loop at the current source offset: as at an
+    /// entry, but no epoch check where every iteration suspends (see
+    /// `LoopScan`).
+    pub(super) fn loop_interruption_point(&mut self) {
+        if self.options.consume_fuel {
+            self.check_fuel();
+        }
+        let offset = self.builder.srcloc().bits();
+        if self.options.epoch_interruption && !self.suspending_loops.contains(&offset) {
             self.check_epoch();
         }
     }
@@ -268,7 +342,7 @@ impl FuncTranslator<'_> {
             if fuel_var.is_some() {
                 t.store_fuel(fuel);
             }
-            t.call_check(Builtin::OutOfFuel, TrapKind::OutOfFuel);
+            t.call_check(Builtin::OutOfFuel);
             if let Some(var) = fuel_var {
                 let fuel = t.load_fuel();
                 t.builder.def_var(var, fuel);
@@ -276,18 +350,12 @@ impl FuncTranslator<'_> {
         });
     }
 
-    /// Calls `builtin`, a check's slow path, and acts on its status: go on,
-    /// trap with `kind`, or trap with the store's pending error.
-    fn call_check(&mut self, builtin: Builtin, kind: TrapKind) {
-        let status = self
-            .call_builtin_cold(builtin, &[])
-            .expect("a check's builtin returns a status");
-        self.trap_if_zero(status, kind);
-        let failed = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::Equal, status, i64::from(CHECK_ERROR));
-        self.trap_if(failed, TrapKind::HostError);
+    /// Calls `builtin`, a check's slow path, which returns only to go on
+    /// (it traps by itself) and clobbers no register, so that the hot path
+    /// keeps its values in registers through the check.
+    fn call_check(&mut self, builtin: Builtin) {
+        debug_assert!(builtin.preserves_registers());
+        self.call_builtin_cold(builtin, &[]);
     }
 
     /// Emits `emit` in a cold block entered when `condition` is non-zero,
@@ -311,8 +379,63 @@ impl FuncTranslator<'_> {
                 .ins()
                 .load(I64, trusted(), vmctx, offsets::VMCTX_INTERRUPT as i32);
         let reached = self.builder.ins().icmp_imm_u(IntCC::NotEqual, interrupt, 0);
-        self.cold_path(reached, |t| {
-            t.call_check(Builtin::EpochInterrupt, TrapKind::Interrupt)
-        });
+        self.cold_path(reached, |t| t.call_check(Builtin::EpochInterrupt));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bodies of the module's functions, summarized.
+    fn summaries(wat: &str) -> Vec<BodySummary> {
+        let wasm = wat::parse_str(wat).unwrap();
+        let mut summaries = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+                summaries.push(summarize(&body));
+            }
+        }
+        summaries
+    }
+
+    #[test]
+    fn only_loops_that_suspend_before_they_can_branch_go_unchecked() {
+        let found = summaries(
+            r#"(module
+              (type $f (func))
+              (type $k (cont $f))
+              (tag $t)
+              (func $suspends (local $i i32)
+                (loop $a
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (suspend $t)
+                  (br_if $a (local.get $i))))
+              (func $branches_first (local $i i32)
+                (loop $b
+                  (br_if $b (local.get $i))
+                  (suspend $t)
+                  (br $b)))
+              (func $nested (local $i i32)
+                (loop $c
+                  (block (br_if $c (local.get $i)))
+                  (suspend $t)
+                  (br $c)))
+              (func $resumes_first (param $k (ref $k))
+                (loop $d
+                  (resume $k (local.get $k))
+                  (suspend $t)
+                  (br $d)))
+              (func $inner_only (local $i i32)
+                (loop $e
+                  (br_if 1 (local.get $i))
+                  (loop $f
+                    (suspend $t)
+                    (br $e)))))"#,
+        )
+        .into_iter()
+        .map(|s| s.suspending_loops.len())
+        .collect::<Vec<_>>();
+        assert_eq!(found, [1, 0, 0, 0, 1]);
     }
 }

@@ -96,6 +96,7 @@ pub(crate) fn translate_function(
         options,
         fuel_pending: 0,
         fuel_var: None,
+        suspending_loops: Vec::new(),
         host,
         declared_stack: Vec::new(),
     };
@@ -147,6 +148,9 @@ pub(crate) struct FuncTranslator<'a> {
     /// The variable holding the fuel, in a function that keeps it out of
     /// memory (see `interrupts`).
     fuel_var: Option<Variable>,
+    /// The offsets of the loops whose headers need no epoch check (see
+    /// `interrupts`).
+    suspending_loops: Vec<u32>,
     /// The target, for the operators whose best lowering depends on it.
     host: Host<'a>,
     /// The operand stack as `declare_gc_values` last saw it.
