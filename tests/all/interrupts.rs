@@ -260,6 +260,101 @@ fn a_deadline_callback_extends_the_deadline_or_fails() -> Result<()> {
     Ok(())
 }
 
+/// A loop that keeps integers, floats and vectors in registers through
+/// its header, where an epoch check sits, and a recursion whose every
+/// activation passes one at its entry.
+const MIXER: &str = r#"(module
+    (func $deep (param $n i32) (param $x f64) (result f64)
+      (if (result f64) (i32.eqz (local.get $n))
+        (then (local.get $x))
+        (else (f64.add (call $deep (i32.sub (local.get $n) (i32.const 1))
+                                   (f64.mul (local.get $x) (f64.const 1.0000001)))
+                       (f64.convert_i32_s (local.get $n))))))
+    (func (export "mix") (param $n i32) (result i64)
+      (local $a i64) (local $b i64) (local $c i32) (local $x f64) (local $y f32)
+      (local $v v128) (local $w v128)
+      (local $k0 i64) (local $k1 i64) (local $k2 i64) (local $k3 i64) (local $k4 i64)
+      (local $k5 i64) (local $k6 i64) (local $k7 i64) (local $k8 i64) (local $k9 i64)
+      (local.set $a (i64.const 0x0123456789abcdef))
+      (local.set $x (f64.const 1.5))
+      (local.set $v (v128.const i32x4 1 2 3 4))
+      (local.set $w (v128.const f64x2 0.5 0.25))
+      (loop $again
+        (local.set $a (i64.rotl (i64.xor (local.get $a) (i64.extend_i32_u (local.get $c))) (i64.const 7)))
+        (local.set $b (i64.add (local.get $b) (local.get $a)))
+        ;; Ten more integers live through the header: every register.
+        (local.set $k0 (i64.add (local.get $k0) (i64.const 1)))
+        (local.set $k1 (i64.add (local.get $k1) (local.get $k0)))
+        (local.set $k2 (i64.xor (local.get $k2) (local.get $k1)))
+        (local.set $k3 (i64.add (local.get $k3) (local.get $k2)))
+        (local.set $k4 (i64.sub (local.get $k4) (local.get $k3)))
+        (local.set $k5 (i64.xor (local.get $k5) (local.get $k4)))
+        (local.set $k6 (i64.add (local.get $k6) (local.get $k5)))
+        (local.set $k7 (i64.rotl (local.get $k7) (local.get $k6)))
+        (local.set $k8 (i64.add (local.get $k8) (local.get $k7)))
+        (local.set $k9 (i64.xor (local.get $k9) (i64.add (local.get $k8) (i64.const 3))))
+        (local.set $x (f64.add (f64.mul (local.get $x) (f64.const 0.999)) (f64.const 1)))
+        (local.set $y (f32.add (local.get $y) (f32.const 0.5)))
+        (local.set $v (i32x4.add (local.get $v) (i32x4.splat (local.get $c))))
+        (local.set $w (f64x2.add (local.get $w) (f64x2.splat (local.get $x))))
+        (if (i32.eqz (i32.and (local.get $c) (i32.const 1023)))
+          (then (local.set $x (call $deep (i32.const 50) (local.get $x)))))
+        (local.tee $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $again (i32.lt_u (local.get $n))))
+      (local.set $b (i64.add (local.get $b)
+        (i64.add (i64.add (i64.add (local.get $k0) (local.get $k1)) (i64.add (local.get $k2) (local.get $k3)))
+          (i64.add (i64.add (i64.add (local.get $k4) (local.get $k5)) (i64.add (local.get $k6) (local.get $k7)))
+                   (i64.add (local.get $k8) (local.get $k9))))))
+      (i64.add (i64.add (local.get $b) (i64.reinterpret_f64 (local.get $x)))
+        (i64.add (i64.extend_i32_u (i32.reinterpret_f32 (local.get $y)))
+          (i64.add (i64x2.extract_lane 0 (local.get $v))
+            (i64.add (i64x2.extract_lane 1 (local.get $v))
+              (i64.add (i64x2.extract_lane 0 (local.get $w))
+                       (i64x2.extract_lane 1 (local.get $w)))))))))"#;
+
+#[test]
+fn wasm_interrupted_at_a_check_goes_on_with_every_register_intact() -> Result<()> {
+    const N: i32 = 3_000_000;
+    let expected = {
+        let engine = engine(|_| ())?;
+        let mut store = Store::new(&engine, ());
+        let instance = instantiate(&mut store, MIXER)?;
+        instance
+            .get_typed_func::<i32, i64>(&store, "mix")?
+            .call(&mut store, N)?
+    };
+    let engine = engine(|c| {
+        c.epoch_interruption(true);
+    })?;
+    let mut store = Store::new(&engine, 0u64);
+    let instance = instantiate(&mut store, MIXER)?;
+    let mix = instance.get_typed_func::<i32, i64>(&store, "mix")?;
+    store.epoch_deadline_callback(|mut cx| {
+        *cx.data_mut() += 1;
+        Ok(UpdateDeadline::Continue(1))
+    });
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let timer = std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            ticker.increment_epoch();
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    });
+    let mut interrupts = 0;
+    for _ in 0..5 {
+        assert_eq!(mix.call(&mut store, N)?, expected);
+        interrupts = *store.data();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    timer.join().unwrap();
+    // Interrupted often, at loop headers and function entries alike.
+    assert!(interrupts >= 20, "{interrupts} interrupts");
+    Ok(())
+}
+
 /// A limiter that counts what it was asked.
 struct Counting {
     limits: StoreLimits,

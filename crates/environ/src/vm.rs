@@ -150,6 +150,11 @@ pub struct VMStoreContext {
     /// bumping its class's cursor, and calls `GcAlloc` only when the
     /// region is used up.
     pub gc_bump: [VMGcBump; crate::gc::SIZE_CLASSES.len()],
+    /// The runtime's store that owns this context (opaque to generated
+    /// code), for code that finds the store from the thread's activation
+    /// alone: the landing of an epoch interrupt. Null until the store has
+    /// its final address.
+    pub owner: *mut u8,
 }
 
 impl Default for VMStoreContext {
@@ -162,6 +167,7 @@ impl Default for VMStoreContext {
             continuations: std::ptr::null_mut(),
             fuel: 0,
             gc_bump: [VMGcBump::EMPTY; crate::gc::SIZE_CLASSES.len()],
+            owner: std::ptr::null_mut(),
         }
     }
 }
@@ -402,9 +408,11 @@ pub struct VMContextHeader {
     pub builtins: *const usize,
     /// Non-zero once the store's epoch deadline is reached: the engine
     /// raises the word of every instance of the store (see the runtime's
-    /// `epoch`); with `Config::epoch_interruption`, generated code calls
-    /// `EpochInterrupt` at a function entry or loop header when it finds
-    /// its own raised. Unused in host function contexts.
+    /// `epoch`); with `Config::epoch_interruption`, generated code traps
+    /// with the "interrupt" code at a function entry or loop header when it
+    /// finds its own raised, a trap the runtime resumes after unless the
+    /// deadline says to stop (the runtime's `checks`). Unused in host
+    /// function contexts.
     pub interrupt: AtomicU64,
 }
 
@@ -567,13 +575,13 @@ macro_rules! builtins {
             }
 
             /// Whether generated code calls this builtin with a convention
-            /// that clobbers no register (`EpochInterrupt`, `OutOfFuel`):
+            /// that clobbers no register (`OutOfFuel`):
             /// called from the cold path of a check at a loop header, it
             /// then makes regalloc spill nothing on the hot path. Such a
             /// builtin returns nothing: it returns to go on, or traps by
             /// unwinding to the host itself.
             pub fn preserves_registers(self) -> bool {
-                matches!(self, Builtin::EpochInterrupt | Builtin::OutOfFuel)
+                matches!(self, Builtin::OutOfFuel)
             }
 
             /// Every builtin, in table order.
@@ -637,10 +645,6 @@ builtins! {
     ContNew(Pointer, I32) -> Pointer;
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
-    /// The epoch reached the store's deadline: returns with a new deadline
-    /// set, or traps "interrupt" (or with the error the store keeps). See
-    /// `Builtin::preserves_registers`.
-    EpochInterrupt();
     /// The fuel ran out: returns refuelled from the store's reserve (see
     /// `Store::fuel_async_yield_interval`), or traps "all fuel consumed"
     /// (or with the error the store keeps). See

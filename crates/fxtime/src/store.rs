@@ -69,17 +69,18 @@ impl<T> Store<T> {
         // SAFETY: the store keeps its engine, and so the counter, alive.
         unsafe { opaque.set_epoch_counter(engine.epoch_counter()) };
         engine.watch_epoch(opaque.epoch_state());
-        Store {
-            inner: Box::new(StoreInner {
-                opaque,
-                engine: engine.clone(),
-                id: StoreId::fresh(),
-                host: HostState::default(),
-                data,
-                limiter: None,
-                epoch_deadline: crate::store_hooks::EpochDeadline::Trap,
-            }),
-        }
+        let mut inner = Box::new(StoreInner {
+            opaque,
+            engine: engine.clone(),
+            id: StoreId::fresh(),
+            host: HostState::default(),
+            data,
+            limiter: None,
+            epoch_deadline: crate::store_hooks::EpochDeadline::Trap,
+        });
+        // Boxed: the store keeps this address for good.
+        inner.opaque.pin_owner();
+        Store { inner }
     }
 
     /// Runs a garbage collection now: every GC object (struct, array,

@@ -1,21 +1,32 @@
-//! The slow paths of the epoch and fuel checks (`EpochInterrupt`,
-//! `OutOfFuel`): builtins that clobber no register.
+//! The slow paths of the epoch and fuel checks, which generated code
+//! reaches without spilling anything on its hot path.
 //!
-//! Generated code calls them from the cold block of a check at a loop
-//! header or function entry, with Cranelift's `preserve_all` convention, so
-//! that regalloc keeps the loop's values in registers through the check
-//! instead of spilling them around it on the hot path. Each builtin is a
-//! shim that saves every register a Rust function may clobber (the
-//! System V caller-saved ones and all sixteen vector registers, whole),
-//! records where wasm left for the collector and backtraces, and calls the
-//! Rust side. That either returns, to go on, or raises the trap itself by
-//! unwinding to the host's catch point: a `preserve_all` call returns no
-//! status for generated code to test.
+//! **Epoch.** The check is a load of the instance's interrupt word and a
+//! conditional branch to a trap (`trapnz`, trap code "interrupt"): no call,
+//! so no register is clobbered and nothing is kept for a collector on the
+//! hot path. When the word is raised, the `ud2` it branches to traps; the
+//! signal handler sees the interrupt trap code and, instead of unwinding,
+//! saves the whole register state on the interrupted stack and continues
+//! in [`interrupt_landing`], ordinary code. That asks the store what the
+//! deadline means (trap, or a callback, which may set a new deadline or
+//! yield an async call) and then either raises the trap or restores every
+//! register and continues after the check's branch. There are no stack
+//! maps at a check, so collections are held off meanwhile.
+//!
+//! **Fuel.** `OutOfFuel` is a call from the check's cold block with
+//! Cranelift's `preserve_all` convention, so regalloc keeps the loop's
+//! values in registers through the check. Its shim saves every register a
+//! Rust function may clobber (the System V caller-saved ones and all
+//! sixteen vector registers, whole), records where wasm left, and calls
+//! the Rust side, which returns to go on or raises the trap itself: a
+//! `preserve_all` call returns no status.
 
 use crate::libcalls::instance;
 use crate::store::CheckVerdict;
-use crate::traps::raise_trap;
+use crate::store::StoreOpaque;
+use crate::traps::{raise_trap, trap_landing};
 use fxtime_environ::TrapKind;
+use std::mem::{offset_of, size_of};
 
 /// A builtin `$name` that saves the registers generated code may hold
 /// through the call, records the exit frame (as `exit_recording_shim`),
@@ -102,11 +113,6 @@ macro_rules! register_preserving_shim {
 }
 
 register_preserving_shim!(
-    /// `EpochInterrupt`, whose callback may collect or yield.
-    epoch_interrupt_shim => epoch_interrupt
-);
-
-register_preserving_shim!(
     /// `OutOfFuel`, where an async call may yield.
     out_of_fuel_shim => out_of_fuel
 );
@@ -127,19 +133,199 @@ unsafe fn act_on(verdict: CheckVerdict, kind: TrapKind) {
     }
 }
 
-unsafe extern "C" fn epoch_interrupt(vmctx: *mut u8) {
-    // SAFETY: called by the shim with generated code's vmctx; the verdict
-    // is all that lives on.
-    unsafe {
-        let verdict = instance(vmctx).store().epoch_deadline_reached();
-        act_on(verdict, TrapKind::Interrupt);
-    }
-}
-
 unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) {
     // SAFETY: as above.
     unsafe {
         let verdict = instance(vmctx).store().fuel_exhausted();
         act_on(verdict, TrapKind::OutOfFuel);
     }
+}
+
+/// The state of wasm interrupted at an epoch check, saved by the signal
+/// handler: the legacy `fxsave` area of the floating-point and vector
+/// state, then the general registers in the kernel's `gregs` order (r8 to
+/// r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, rflags).
+#[repr(C, align(64))]
+pub(crate) struct Interrupted {
+    fp_state: [u8; FXSAVE_SIZE],
+    gregs: [u64; GREGS],
+}
+
+const FXSAVE_SIZE: usize = 512;
+const GREGS: usize = 18;
+
+impl Interrupted {
+    fn pc(&self) -> usize {
+        self.gregs[libc::REG_RIP as usize] as usize
+    }
+
+    fn fp(&self) -> usize {
+        self.gregs[libc::REG_RBP as usize] as usize
+    }
+}
+
+/// Continues the thread interrupted at `context` (an interrupt trap of
+/// generated code) in [`interrupt_landing`], with its state saved below
+/// its stack pointer.
+///
+/// # Safety
+///
+/// Called from the signal handler, for a trap of generated code with the
+/// "interrupt" code, whose stack has room below the stack pointer (host
+/// headroom, as for any trap landing).
+pub(crate) unsafe fn land_interrupt(context: &mut libc::ucontext_t) {
+    let registers = &mut context.uc_mcontext.gregs;
+    let sp = registers[libc::REG_RSP as usize] as usize;
+    // Below the red zone, aligned for `fxrstor`.
+    let state = (sp - 256 - size_of::<Interrupted>()) & !63;
+    // SAFETY: the kernel's frame holds the interrupted registers, and its
+    // floating-point state starts with the legacy `fxsave` area; `state`
+    // lies on the interrupted stack below everything in use.
+    unsafe {
+        let saved = &mut *(state as *mut Interrupted);
+        for (slot, value) in saved.gregs.iter_mut().zip(registers.iter()) {
+            *slot = *value as u64;
+        }
+        std::ptr::copy_nonoverlapping(
+            context.uc_mcontext.fpregs.cast::<u8>(),
+            saved.fp_state.as_mut_ptr(),
+            FXSAVE_SIZE,
+        );
+        // A call's alignment at the landing's entry, with a null return
+        // address: it never returns.
+        let new_sp = state - 8;
+        *(new_sp as *mut usize) = 0;
+        registers[libc::REG_RSP as usize] = new_sp as i64;
+        registers[libc::REG_RDI as usize] = state as i64;
+    }
+    registers[libc::REG_RIP as usize] = interrupt_landing as *const () as usize as i64;
+}
+
+/// Where wasm interrupted at an epoch check continues (see the module
+/// docs), on its own stack.
+unsafe extern "C" fn interrupt_landing(state: *mut Interrupted) -> ! {
+    // SAFETY: `land_interrupt` saved the state here, below the interrupted
+    // frames; this thread runs wasm, so its innermost activation and store
+    // are alive.
+    unsafe {
+        let (pc, fp) = ((*state).pc(), (*state).fp());
+        let context = crate::traps::innermost_store_context();
+        let owner = (*context).owner.cast::<StoreOpaque>();
+        let verdict = match resume_point(pc) {
+            Some(resume) if !owner.is_null() => {
+                // A frame record leading to the interrupted frame, so that
+                // backtraces taken meanwhile find it.
+                let frame = [fp, pc];
+                let exit_fp =
+                    std::mem::replace(&mut (*context).last_wasm_exit_fp, frame.as_ptr() as usize);
+                let verdict = (*owner).without_collections(|store| store.epoch_deadline_reached());
+                (*context).last_wasm_exit_fp = exit_fp;
+                if let CheckVerdict::Continue(_) = verdict {
+                    (*state).gregs[libc::REG_RIP as usize] = resume as u64;
+                    resume_interrupted(state);
+                }
+                verdict
+            }
+            _ => CheckVerdict::Trap,
+        };
+        let kind = match verdict {
+            CheckVerdict::Error => TrapKind::HostError,
+            _ => TrapKind::Interrupt,
+        };
+        trap_landing(pc, fp, kind as u8)
+    }
+}
+
+/// Where the check whose trap is at `trap` continues when it does not trap:
+/// after the conditional branch to it. Each trap site of Cranelift has its
+/// own `ud2`, which one branch of the function targets; that branch is
+/// found in the function's code (`jcc rel32`, or `jcc rel8`). `None` if no
+/// branch, or more than one, targets it.
+fn resume_point(trap: usize) -> Option<usize> {
+    let start = crate::code::lookup_function_start(trap)?;
+    // SAFETY: registered code is mapped readable from its function's start
+    // to past the trap.
+    let code = unsafe { std::slice::from_raw_parts(start as *const u8, trap - start) };
+    let mut found = None;
+    for i in 0..code.len() {
+        let next = match code[i] {
+            0x0f if code.get(i + 1).is_some_and(|b| (0x80..=0x8f).contains(b)) => {
+                let Some(rel) = code.get(i + 2..i + 6) else {
+                    continue;
+                };
+                let rel = i32::from_le_bytes(rel.try_into().expect("four bytes"));
+                let next = start + i + 6;
+                (next.wrapping_add_signed(rel as isize) == trap).then_some(next)
+            }
+            0x70..=0x7f => {
+                let Some(rel) = code.get(i + 1) else {
+                    continue;
+                };
+                let next = start + i + 2;
+                (next.wrapping_add_signed(*rel as i8 as isize) == trap).then_some(next)
+            }
+            _ => None,
+        };
+        if let Some(next) = next {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(next);
+        }
+    }
+    found
+}
+
+// The state's layout, as `resume_interrupted` reads it.
+const GREG: usize = offset_of!(Interrupted, gregs);
+const _: () = assert!(GREG == FXSAVE_SIZE);
+
+/// Restores the state saved at `state` (in `rdi`) and continues there:
+/// every register, the flags and the floating-point state.
+#[unsafe(naked)]
+unsafe extern "C" fn resume_interrupted(state: *mut Interrupted) -> ! {
+    std::arch::naked_asm!(
+        "fxrstor64 [rdi]",
+        // Back on the interrupted stack (the state lies below its red
+        // zone), with the resume address and the flags pushed for `ret`.
+        "mov rsp, [rdi + {greg} + 8 * {rsp}]",
+        "push qword ptr [rdi + {greg} + 8 * {rip}]",
+        "push qword ptr [rdi + {greg} + 8 * {efl}]",
+        "mov r8, [rdi + {greg} + 8 * {r8}]",
+        "mov r9, [rdi + {greg} + 8 * {r9}]",
+        "mov r10, [rdi + {greg} + 8 * {r10}]",
+        "mov r11, [rdi + {greg} + 8 * {r11}]",
+        "mov r12, [rdi + {greg} + 8 * {r12}]",
+        "mov r13, [rdi + {greg} + 8 * {r13}]",
+        "mov r14, [rdi + {greg} + 8 * {r14}]",
+        "mov r15, [rdi + {greg} + 8 * {r15}]",
+        "mov rsi, [rdi + {greg} + 8 * {rsi}]",
+        "mov rbp, [rdi + {greg} + 8 * {rbp}]",
+        "mov rbx, [rdi + {greg} + 8 * {rbx}]",
+        "mov rdx, [rdi + {greg} + 8 * {rdx}]",
+        "mov rax, [rdi + {greg} + 8 * {rax}]",
+        "mov rcx, [rdi + {greg} + 8 * {rcx}]",
+        "popfq",
+        "mov rdi, [rdi + {greg} + 8 * {rdi}]",
+        "ret",
+        greg = const GREG,
+        rsp = const libc::REG_RSP,
+        rip = const libc::REG_RIP,
+        efl = const libc::REG_EFL,
+        r8 = const libc::REG_R8,
+        r9 = const libc::REG_R9,
+        r10 = const libc::REG_R10,
+        r11 = const libc::REG_R11,
+        r12 = const libc::REG_R12,
+        r13 = const libc::REG_R13,
+        r14 = const libc::REG_R14,
+        r15 = const libc::REG_R15,
+        rsi = const libc::REG_RSI,
+        rbp = const libc::REG_RBP,
+        rbx = const libc::REG_RBX,
+        rdx = const libc::REG_RDX,
+        rax = const libc::REG_RAX,
+        rcx = const libc::REG_RCX,
+        rdi = const libc::REG_RDI,
+    )
 }

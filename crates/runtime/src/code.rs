@@ -301,6 +301,18 @@ impl CodeObject {
         Some(&self.tables.switch_maps[i.checked_sub(1)?])
     }
 
+    /// The start address of the function `pc` lies in.
+    fn function_start(&self, pc: usize) -> Option<usize> {
+        let base = self.mmap.as_ptr() as usize;
+        let offset = pc - base;
+        let index = self
+            .tables
+            .functions
+            .partition_point(|range| range.end <= offset);
+        let range = self.tables.functions.get(index)?;
+        range.contains(&offset).then_some(base + range.start)
+    }
+
     fn frame_kind(&self, pc: usize) -> Option<FrameKind> {
         let offset = pc - self.mmap.as_ptr() as usize;
         let index = self
@@ -453,6 +465,12 @@ pub fn with_stack_map(pc: usize, at_switch: bool, f: impl FnOnce(&StackMap)) {
 /// instruction of registered code.
 pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
     with_code(pc, |code| code.trap_at(pc))
+}
+
+/// The start address of the function of registered code that `pc` lies
+/// in.
+pub fn lookup_function_start(pc: usize) -> Option<usize> {
+    with_code(pc, |code| code.function_start(pc))
 }
 
 /// What registered code `pc` is in.

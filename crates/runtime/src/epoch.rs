@@ -24,7 +24,7 @@ pub struct EpochState {
 #[derive(Debug, Default)]
 struct Words {
     /// What every word says: the deadline was reached (possibly
-    /// spuriously: the `EpochInterrupt` builtin checks again).
+    /// spuriously: the interrupt's landing checks again).
     raised: bool,
     /// Addresses of the registered words.
     addresses: Vec<usize>,
@@ -49,7 +49,7 @@ impl EpochState {
         self.deadline.store(deadline, Ordering::SeqCst);
     }
 
-    /// Raises every word: wasm calls `EpochInterrupt` at its next check.
+    /// Raises every word: wasm is interrupted at its next check.
     pub fn raise(&self) {
         self.set_words(true);
     }

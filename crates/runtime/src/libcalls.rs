@@ -40,7 +40,6 @@ pub fn builtins() -> *const usize {
                 Builtin::ContNew => cont_new_shim as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
-                Builtin::EpochInterrupt => checks::epoch_interrupt_shim as *const () as usize,
                 Builtin::OutOfFuel => checks::out_of_fuel_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
                 // where wasm left (see `arrays::exit_recording_shim`).

@@ -395,6 +395,13 @@ impl StoreOpaque {
         }
     }
 
+    /// Tells the context where this store lives (`VMStoreContext::owner`),
+    /// for the landing of epoch interrupts. Call it once the store has its
+    /// final address; until then, reaching an epoch deadline traps.
+    pub fn pin_owner(&mut self) {
+        self.context.owner = (self as *mut StoreOpaque).cast();
+    }
+
     /// The context generated code reads (stack limit, exit frame).
     pub fn context(&mut self) -> *mut VMStoreContext {
         &mut *self.context

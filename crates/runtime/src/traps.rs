@@ -350,7 +350,7 @@ unsafe extern "C" fn fxtime_unwind(catch_point: *const CatchPoint) -> ! {
 
 /// Where a trapping thread continues after the signal handler: records the
 /// trap and its backtrace, then unwinds to the innermost catch point.
-extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
+pub(crate) extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
     let activation = innermost_activation();
     let kind = TrapKind::from_u8(kind).unwrap_or(TrapKind::HostError);
     // SAFETY: the handler only redirects here while an activation is
@@ -360,6 +360,17 @@ extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
         *(*activation).unwound.get() = Some(Unwound::Trap(TrapRecord { kind, pcs }));
         fxtime_unwind(&(*activation).catch_point)
     }
+}
+
+/// The store context of this thread's innermost activation (null when
+/// wasm does not run here).
+pub(crate) fn innermost_store_context() -> *mut VMStoreContext {
+    let activation = innermost_activation();
+    if activation.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: installed activations are alive.
+    unsafe { (*activation).store }
 }
 
 /// Ends the innermost call into wasm with trap `kind`, from a builtin that
@@ -550,6 +561,11 @@ unsafe extern "C" fn handle_signal(
     if in_wasm()
         && let Some(kind) = lookup_trap(pc)
     {
+        if kind == TrapKind::Interrupt {
+            // SAFETY: an interrupt trap of generated code, on its stack.
+            unsafe { crate::checks::land_interrupt(context) };
+            return;
+        }
         // Continue in `trap_landing(pc, fp, kind)` on this stack, below the
         // red zone, with the alignment of a function entry.
         let sp = registers[libc::REG_RSP as usize] as usize;

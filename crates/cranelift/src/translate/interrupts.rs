@@ -28,16 +28,19 @@
 //! The epoch check tests the instance's interrupt word, in its vmctx
 //! header, which the engine raises in every instance of a store when it
 //! advances the epoch to the store's deadline: a compare of memory at a
-//! fixed offset from the vmctx with zero, and a branch. The slow path
-//! calls `EpochInterrupt`, which traps or sets a new deadline. Both slow
-//! paths are calls that clobber no register (`Builtin::preserves_registers`):
-//! with an ordinary call in the cold block, regalloc spilled the loop's
-//! values around the header, on the hot path.
+//! fixed offset from the vmctx with zero, and a branch to a trap, which
+//! the runtime turns into a call of the deadline logic and resumes after
+//! (`fxtime_runtime::checks`). Fuel's slow path is a call that clobbers no
+//! register (`Builtin::preserves_registers`). With an ordinary call in a
+//! cold block, regalloc spilled the loop's values around the header, on
+//! the hot path, and a call is a safepoint, before which the frontend
+//! spills every live reference.
 
 use super::FuncTranslator;
 use super::env::trusted;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types::*};
+use fxtime_environ::TrapKind;
 use fxtime_environ::vm::{Builtin, offsets};
 use wasmparser::Operator;
 
@@ -378,8 +381,9 @@ impl FuncTranslator<'_> {
             self.builder
                 .ins()
                 .load(I64, trusted(), vmctx, offsets::VMCTX_INTERRUPT as i32);
-        let reached = self.builder.ins().icmp_imm_u(IntCC::NotEqual, interrupt, 0);
-        self.cold_path(reached, |t| t.call_check(Builtin::EpochInterrupt));
+        // A trap the runtime resumes after (see `fxtime_runtime::checks`):
+        // no call, so nothing is spilled or moved on the hot path.
+        self.trap_if(interrupt, TrapKind::Interrupt);
     }
 }
 

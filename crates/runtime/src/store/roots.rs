@@ -24,6 +24,11 @@ impl StoreOpaque {
     /// (unless a full one is due). Called from the host, from a host
     /// function, or from a builtin (whose shim recorded where wasm left).
     pub fn collect_garbage(&mut self, full: bool) {
+        // Held off (`without_collections`): some frame's references are
+        // not where stack maps say, e.g. at an interrupted epoch check.
+        if self.gc_inhibited > 0 {
+            return;
+        }
         let Some(types) = self.types.clone() else {
             return;
         };
