@@ -166,14 +166,18 @@ impl Interrupted {
 
 /// Continues the thread interrupted at `context` (an interrupt trap of
 /// generated code) in [`interrupt_landing`], with its state saved below
-/// its stack pointer.
+/// its stack pointer. False, with nothing changed, when the kernel gave no
+/// floating-point state to save (then the interrupt is an ordinary trap).
 ///
 /// # Safety
 ///
 /// Called from the signal handler, for a trap of generated code with the
 /// "interrupt" code, whose stack has room below the stack pointer (host
 /// headroom, as for any trap landing).
-pub(crate) unsafe fn land_interrupt(context: &mut libc::ucontext_t) {
+pub(crate) unsafe fn land_interrupt(context: &mut libc::ucontext_t) -> bool {
+    if context.uc_mcontext.fpregs.is_null() {
+        return false;
+    }
     let registers = &mut context.uc_mcontext.gregs;
     let sp = registers[libc::REG_RSP as usize] as usize;
     // Below the red zone, aligned for `fxrstor`.
@@ -199,6 +203,7 @@ pub(crate) unsafe fn land_interrupt(context: &mut libc::ucontext_t) {
         registers[libc::REG_RDI as usize] = state as i64;
     }
     registers[libc::REG_RIP as usize] = interrupt_landing as *const () as usize as i64;
+    true
 }
 
 /// Where wasm interrupted at an epoch check continues (see the module

@@ -556,16 +556,15 @@ unsafe extern "C" fn handle_signal(
 ) {
     // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
     let context = unsafe { &mut *context.cast::<libc::ucontext_t>() };
-    let registers = &mut context.uc_mcontext.gregs;
-    let pc = registers[libc::REG_RIP as usize] as usize;
+    let pc = context.uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
     if in_wasm()
         && let Some(kind) = lookup_trap(pc)
     {
-        if kind == TrapKind::Interrupt {
-            // SAFETY: an interrupt trap of generated code, on its stack.
-            unsafe { crate::checks::land_interrupt(context) };
+        // SAFETY: an interrupt trap of generated code, on its stack.
+        if kind == TrapKind::Interrupt && unsafe { crate::checks::land_interrupt(context) } {
             return;
         }
+        let registers = &mut context.uc_mcontext.gregs;
         // Continue in `trap_landing(pc, fp, kind)` on this stack, below the
         // red zone, with the alignment of a function entry.
         let sp = registers[libc::REG_RSP as usize] as usize;
