@@ -38,13 +38,16 @@ fn name(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// How modules reach the scripts.
+/// How modules reach the scripts, and how they run.
 #[derive(Clone, Copy)]
 enum Loading {
     /// Compiled in the process.
     Compiled,
     /// Compiled, serialized and deserialized (`WastRunner::precompiled`).
     Precompiled,
+    /// Compiled in the process, and interrupted at their checks all the
+    /// time (`WastRunner::interrupted`, a thread advancing the epoch).
+    Interrupted,
 }
 
 /// Runs `files` on two threads; returns each file's outcome.
@@ -61,7 +64,23 @@ fn run_all(files: &[PathBuf], config: &Config, loading: Loading) -> Vec<(PathBuf
                     let outcome = with_big_stack(|| {
                         let mut runner = WastRunner::new(config).expect("runner");
                         runner.precompiled(matches!(loading, Loading::Precompiled));
-                        runner.run_file(file)
+                        if !matches!(loading, Loading::Interrupted) {
+                            return runner.run_file(file);
+                        }
+                        runner.interrupted(true);
+                        let engine = runner.engine().clone();
+                        let done = std::sync::atomic::AtomicBool::new(false);
+                        std::thread::scope(|ticking| {
+                            ticking.spawn(|| {
+                                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                                    engine.increment_epoch();
+                                    std::thread::sleep(std::time::Duration::from_micros(100));
+                                }
+                            });
+                            let outcome = runner.run_file(file);
+                            done.store(true, std::sync::atomic::Ordering::Relaxed);
+                            outcome
+                        })
                     });
                     results.lock().unwrap().push((file.clone(), outcome));
                 }
@@ -82,9 +101,12 @@ fn failures(files: &[PathBuf], config: &Config, loading: Loading) -> String {
         .collect()
 }
 
-/// The suite again with fuel and epoch checks compiled in (unlimited fuel,
-/// no deadline): the checks change every function's control flow, and
-/// must change no result.
+/// The suite again with fuel and epoch checks compiled in, and firing all
+/// the time: a thread advances the epoch every 100 us, each deadline's
+/// callback lets wasm go on, and fuel (unlimited) is handed to wasm 1,000
+/// units at a time. The checks change every function's control flow, and
+/// their slow paths save and restore whatever wasm holds in registers
+/// (vectors included); none of it may change a result.
 #[test]
 fn core_suite_with_fuel_and_epoch_checks() {
     let skip = skip_list();
@@ -94,7 +116,7 @@ fn core_suite_with_fuel_and_epoch_checks() {
         .collect();
     let mut config = Config::new();
     config.consume_fuel(true).epoch_interruption(true);
-    let report = failures(&files, &config, Loading::Compiled);
+    let report = failures(&files, &config, Loading::Interrupted);
     assert!(report.is_empty(), "failures with the checks:\n{report}");
 }
 

@@ -243,35 +243,25 @@ unsafe extern "C" fn interrupt_landing(state: *mut Interrupted) -> ! {
 
 /// Where the check whose trap is at `trap` continues when it does not trap:
 /// after the conditional branch to it. Each trap site of Cranelift has its
-/// own `ud2`, which one branch of the function targets; that branch is
-/// found in the function's code (`jcc rel32`, or `jcc rel8`). `None` if no
-/// branch, or more than one, targets it.
+/// own `ud2`, which one branch of the function targets; Cranelift's x64
+/// conditional branches are all `jcc rel32` (`0f 8x` and a displacement),
+/// so the branch is found by scanning the function's code for one that
+/// lands on the trap. (Short `jcc rel8` forms would match too many bytes
+/// of other instructions: `74 24` is also the tail of `mov r14, [rsp+8]`.)
+/// `None` if no branch, or more than one, targets it.
 fn resume_point(trap: usize) -> Option<usize> {
     let start = crate::code::lookup_function_start(trap)?;
     // SAFETY: registered code is mapped readable from its function's start
-    // to past the trap.
+    // to the trap.
     let code = unsafe { std::slice::from_raw_parts(start as *const u8, trap - start) };
     let mut found = None;
-    for i in 0..code.len() {
-        let next = match code[i] {
-            0x0f if code.get(i + 1).is_some_and(|b| (0x80..=0x8f).contains(b)) => {
-                let Some(rel) = code.get(i + 2..i + 6) else {
-                    continue;
-                };
-                let rel = i32::from_le_bytes(rel.try_into().expect("four bytes"));
-                let next = start + i + 6;
-                (next.wrapping_add_signed(rel as isize) == trap).then_some(next)
-            }
-            0x70..=0x7f => {
-                let Some(rel) = code.get(i + 1) else {
-                    continue;
-                };
-                let next = start + i + 2;
-                (next.wrapping_add_signed(*rel as i8 as isize) == trap).then_some(next)
-            }
-            _ => None,
-        };
-        if let Some(next) = next {
+    for (i, window) in code.windows(6).enumerate() {
+        if window[0] != 0x0f || !(0x80..=0x8f).contains(&window[1]) {
+            continue;
+        }
+        let rel = i32::from_le_bytes([window[2], window[3], window[4], window[5]]);
+        let next = start + i + 6;
+        if next.wrapping_add_signed(rel as isize) == trap {
             if found.is_some() {
                 return None;
             }

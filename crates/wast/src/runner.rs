@@ -49,6 +49,9 @@ pub struct WastRunner {
     /// Whether each module goes through `Module::serialize` and
     /// `Module::deserialize` before it is used.
     precompiled: bool,
+    /// Whether stores reach an epoch deadline at every epoch (and run out
+    /// of handed-out fuel every so often), each time going on.
+    interrupted: bool,
 }
 
 impl WastRunner {
@@ -70,7 +73,22 @@ impl WastRunner {
             last_definition: None,
             printed,
             precompiled: false,
+            interrupted: false,
         })
+    }
+
+    /// Makes every store reach its epoch deadline at every epoch, with a
+    /// callback that lets wasm go on (with `Config::epoch_interruption`),
+    /// and hand its fuel to wasm 1,000 units at a time (with
+    /// `Config::consume_fuel`). With a thread advancing the engine's epoch,
+    /// wasm is then interrupted at its checks and continued all the time,
+    /// which must change no result.
+    pub fn interrupted(&mut self, enable: bool) -> &mut Self {
+        self.interrupted = enable;
+        if enable {
+            interrupt_often(&mut self.store);
+        }
+        self
     }
 
     /// Makes every module the scripts define go through its precompiled
@@ -154,7 +172,10 @@ impl WastRunner {
 
     /// Replaces the store, linker and all bindings with fresh ones.
     fn reset(&mut self) -> Result<()> {
-        let (store, linker) = fresh_store(&self.engine, &self.printed)?;
+        let (mut store, linker) = fresh_store(&self.engine, &self.printed)?;
+        if self.interrupted {
+            interrupt_often(&mut store);
+        }
         self.store = store;
         self.linker = linker;
         self.current = None;
@@ -499,6 +520,14 @@ impl WastRunner {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// See [`WastRunner::interrupted`].
+fn interrupt_often(store: &mut Store<()>) {
+    store.epoch_deadline_callback(|_| Ok(fxtime::UpdateDeadline::Continue(1)));
+    store.set_epoch_deadline(1);
+    // Without fuel configured, there is nothing to hand out.
+    let _ = store.fuel_async_yield_interval(Some(1_000));
 }
 
 /// A store and a linker with the `spectest` module defined. With
