@@ -2,7 +2,7 @@
 //! `fxtime wast`, minus the scripts in `tests/spec/skip.txt`.
 
 use fxtime::Config;
-use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
+use fxtime_tests::{shared_dir, tests_dir, with_big_stack, with_ticking_epoch};
 use fxtime_wast::{Outcome, WastRunner};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -69,18 +69,7 @@ fn run_all(files: &[PathBuf], config: &Config, loading: Loading) -> Vec<(PathBuf
                         }
                         runner.interrupted(true);
                         let engine = runner.engine().clone();
-                        let done = std::sync::atomic::AtomicBool::new(false);
-                        std::thread::scope(|ticking| {
-                            ticking.spawn(|| {
-                                while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                                    engine.increment_epoch();
-                                    std::thread::sleep(std::time::Duration::from_micros(100));
-                                }
-                            });
-                            let outcome = runner.run_file(file);
-                            done.store(true, std::sync::atomic::Ordering::Relaxed);
-                            outcome
-                        })
+                        with_ticking_epoch(&engine, || runner.run_file(file))
                     });
                     results.lock().unwrap().push((file.clone(), outcome));
                 }

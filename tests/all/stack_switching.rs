@@ -7,7 +7,7 @@ use anyhow::Result;
 use fxtime::{
     Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Trap, TrapKind, Val,
 };
-use fxtime_tests::{shared_dir, tests_dir, with_big_stack};
+use fxtime_tests::{shared_dir, tests_dir, with_big_stack, with_ticking_epoch};
 use fxtime_wast::WastRunner;
 
 use crate::traps::trap_of;
@@ -19,8 +19,9 @@ fn config() -> Config {
 }
 
 /// The proposal's scripts: plain, with fuel and epoch checks compiled in
-/// (unlimited fuel, no deadline), which must change no result, and with
-/// every module loaded from its precompiled form.
+/// and firing all the time (`WastRunner::interrupted`, the epoch advanced
+/// every 100 us), which must change no result, and with every module
+/// loaded from its precompiled form.
 #[test]
 fn proposal_scripts_pass() {
     let dir = shared_dir().join("spec/stack-switching");
@@ -36,8 +37,9 @@ fn proposal_scripts_pass() {
             let path = dir.join(format!("{name}.wast"));
             let outcome = with_big_stack(|| {
                 let mut runner = WastRunner::new(&config).unwrap();
-                runner.precompiled(precompiled);
-                runner.run_file(&path)
+                runner.precompiled(precompiled).interrupted(checks);
+                let engine = runner.engine().clone();
+                with_ticking_epoch(&engine, || runner.run_file(&path))
             });
             assert!(outcome.total() > 0, "{name} ran nothing");
             for failure in outcome.failures {
@@ -48,9 +50,10 @@ fn proposal_scripts_pass() {
     assert!(report.is_empty(), "failures:\n{report}");
 }
 
-/// Each example runs to completion and prints what it should, compiled
-/// and precompiled: the transcripts in tests/stack-switching/examples are
-/// what Wasmtime 48 prints for the same programs.
+/// Each example runs to completion and prints what it should, compiled,
+/// precompiled, and interrupted at its checks all the time: the
+/// transcripts in tests/stack-switching/examples are what Wasmtime 48
+/// prints for the same programs.
 #[test]
 fn proposal_examples_print_their_expected_output() {
     let dir = shared_dir().join("spec/stack-switching/examples");
@@ -61,28 +64,42 @@ fn proposal_examples_print_their_expected_output() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 17);
-    for (path, precompiled) in names.iter().flat_map(|p| [(p, false), (p, true)]) {
+    let mut checks = config();
+    checks.consume_fuel(true).epoch_interruption(true);
+    let modes = [
+        ("compiled", false),
+        ("precompiled", true),
+        ("interrupted", false),
+    ];
+    for (path, (mode, precompiled)) in names
+        .iter()
+        .flat_map(|p| modes.iter().map(move |mode| (p, *mode)))
+    {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let expected = std::fs::read_to_string(
             tests_dir().join(format!("stack-switching/examples/{stem}.out")),
         )
         .unwrap_or_else(|e| panic!("{stem}: no transcript: {e}"));
+        let interrupted = mode == "interrupted";
         let (outcome, printed) = with_big_stack(|| {
-            let mut runner = WastRunner::new(&config()).unwrap();
-            runner.precompiled(precompiled);
-            let outcome = runner.run_file(path);
+            let config = if interrupted {
+                checks.clone()
+            } else {
+                config()
+            };
+            let mut runner = WastRunner::new(&config).unwrap();
+            runner.precompiled(precompiled).interrupted(interrupted);
+            let engine = runner.engine().clone();
+            let outcome = with_ticking_epoch(&engine, || runner.run_file(path));
             (outcome, runner.take_printed())
         });
         assert!(
             outcome.is_success(),
-            "{stem} (precompiled: {precompiled}): {:?}",
+            "{stem} ({mode}): {:?}",
             outcome.failures
         );
         let expected: Vec<_> = expected.lines().map(str::to_string).collect();
-        assert_eq!(
-            printed, expected,
-            "{stem} (precompiled: {precompiled}) printed something else"
-        );
+        assert_eq!(printed, expected, "{stem} ({mode}) printed something else");
     }
 }
 

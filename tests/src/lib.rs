@@ -28,3 +28,22 @@ pub fn with_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
+
+/// Runs `f` while another thread advances `engine`'s epoch every 100 us,
+/// so that wasm with epoch deadlines is interrupted at its checks all the
+/// time (see `WastRunner::interrupted`).
+pub fn with_ticking_epoch<R>(engine: &fxtime::Engine, f: impl FnOnce() -> R) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                engine.increment_epoch();
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+        });
+        let result = f();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
