@@ -74,6 +74,16 @@ fn on_fiber<'a, T: Send + 'a, R: Send + 'a>(
     async move { prepared?.await }
 }
 
+impl<R> OnFiber<R> {
+    /// Ends the fiber (cancelling it if it is suspended) and gives its
+    /// stack back.
+    fn release(&mut self) {
+        if let Some(stack) = self.fiber.take().and_then(Fiber::into_stack) {
+            self.engine.give_back_async_stack(stack);
+        }
+    }
+}
+
 impl<R> Future for OnFiber<R> {
     type Output = Result<R>;
 
@@ -86,10 +96,7 @@ impl<R> Future for OnFiber<R> {
         match fiber.resume(cx.cast()) {
             Resumed::Suspended => Poll::Pending,
             Resumed::Finished => {
-                let fiber = this.fiber.take().expect("the fiber just finished");
-                if let Some(stack) = fiber.into_stack() {
-                    this.engine.give_back_async_stack(stack);
-                }
+                this.release();
                 Poll::Ready(
                     this.result
                         .take()
@@ -102,13 +109,25 @@ impl<R> Future for OnFiber<R> {
 
 impl<R> Drop for OnFiber<R> {
     fn drop(&mut self) {
-        if let Some(mut fiber) = self.fiber.take() {
-            fiber.cancel();
-            if let Some(stack) = fiber.into_stack() {
-                self.engine.give_back_async_stack(stack);
-            }
-        }
+        self.release();
     }
+}
+
+/// The `Context` of the poll that runs the current async call; `what`
+/// names what needed it, in the error off an async call.
+fn poll_context(what: &str) -> Result<*mut Context<'static>> {
+    if fiber::cancelled() {
+        bail!(DROPPED);
+    }
+    match fiber::current_data() {
+        Some(cx) if !cx.is_null() => Ok(cx.cast()),
+        _ => bail!("{what} outside an async call (use Func::call_async or TypedFunc::call_async)"),
+    }
+}
+
+/// Suspends the current async call until its future is polled again.
+fn suspend() -> Result<()> {
+    fiber::suspend().map_err(|_| anyhow::anyhow!(DROPPED))
 }
 
 /// Runs `future` to completion from a host function called by wasm on an
@@ -116,46 +135,23 @@ impl<R> Drop for OnFiber<R> {
 /// fiber while it is pending.
 pub(crate) fn block_on<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Result<F::Output> {
     loop {
-        if fiber::cancelled() {
-            bail!(DROPPED);
-        }
-        let Some(cx) = fiber::current_data().filter(|cx| !cx.is_null()) else {
-            bail!(
-                "an async host function was called outside an async call \
-                 (use Func::call_async or TypedFunc::call_async)"
-            );
-        };
+        let cx = poll_context("an async host function was called")?;
         // SAFETY: the fiber's resumer, `OnFiber::poll`, passed its
         // `Context`, alive until the fiber suspends or finishes.
-        let cx = unsafe { &mut *cx.cast::<Context<'_>>() };
-        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+        if let Poll::Ready(value) = future.as_mut().poll(unsafe { &mut *cx }) {
             return Ok(value);
         }
-        if fiber::suspend().is_err() {
-            bail!(DROPPED);
-        }
+        suspend()?;
     }
 }
 
 /// Suspends the running async call once, to let the executor run other
 /// tasks: wakes the call's task at once, so that it is polled again soon.
 pub(crate) fn yield_now() -> Result<()> {
-    let Some(cx) = fiber::current_data().filter(|cx| !cx.is_null()) else {
-        bail!("wasm can yield only in an async call (Func::call_async)");
-    };
+    let cx = poll_context("wasm yielded")?;
     // SAFETY: as in `block_on`.
-    unsafe { (*cx.cast::<Context<'_>>()).waker().wake_by_ref() };
-    if fiber::suspend().is_err() {
-        bail!(DROPPED);
-    }
-    Ok(())
-}
-
-fn check_async_support(engine: &Engine) -> Result<()> {
-    if !engine.async_support() {
-        bail!("async calls need an engine with Config::async_support");
-    }
-    Ok(())
+    unsafe { (*cx).waker().wake_by_ref() };
+    suspend()
 }
 
 impl Func {
@@ -171,7 +167,6 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let store = store.as_context_mut().0;
-        check_async_support(&store.engine)?;
         let func = *self;
         on_fiber(store, move |store| {
             func.call(StoreContextMut(store), params, results)
@@ -188,7 +183,6 @@ impl<P: WasmParams + Send, R: WasmResults + Send> TypedFunc<P, R> {
         params: P,
     ) -> Result<R> {
         let store = store.as_context_mut().0;
-        check_async_support(&store.engine)?;
         let func = self.func();
         let params = params.into_vals();
         on_fiber(store, move |store| {
@@ -209,7 +203,6 @@ impl<T: Send + 'static> Linker<T> {
         module: &Module,
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
-        check_async_support(&store.engine)?;
         on_fiber(store, move |store| {
             self.instantiate(StoreContextMut(store), module)
         })

@@ -201,7 +201,7 @@ impl Engine {
     /// A stack for an async call.
     pub(crate) fn take_async_stack(&self) -> Result<FiberStack> {
         let Some(stacks) = &self.inner.async_stacks else {
-            anyhow::bail!("async calls need Config::async_support");
+            anyhow::bail!("async calls need an engine with Config::async_support");
         };
         let mut stacks = stacks.lock().unwrap_or_else(|p| p.into_inner());
         let stack = match stacks.free.pop() {

@@ -452,12 +452,13 @@ impl<R: WasmTy> WasmParams for R {
     }
 }
 
-impl<R: WasmTy> WasmResults for R {
+/// Result lists are the same lists as parameter lists.
+impl<R: WasmParams> WasmResults for R {
     fn types() -> impl Iterator<Item = fxtime_environ::WasmValType> {
-        std::iter::once(R::valtype())
+        R::types()
     }
     fn from_vals(values: &[Val]) -> Self {
-        R::from_val(&values[0])
+        R::from_vals(values)
     }
 }
 
@@ -489,16 +490,6 @@ macro_rules! tuples {
             #[allow(clippy::unused_unit, reason = "the empty tuple")]
             fn into_vals(self) -> Vec<Val> {
                 vec![$(self.$i.into_val()),*]
-            }
-            #[allow(clippy::unused_unit, unused_variables, reason = "the empty tuple")]
-            fn from_vals(values: &[Val]) -> Self {
-                ($($t::from_val(&values[$i]),)*)
-            }
-        }
-
-        impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
-            fn types() -> impl Iterator<Item = fxtime_environ::WasmValType> {
-                [$($t::valtype()),*].into_iter()
             }
             #[allow(clippy::unused_unit, unused_variables, reason = "the empty tuple")]
             fn from_vals(values: &[Val]) -> Self {

@@ -8,7 +8,6 @@ use crate::{AsContextMut, ContRef, Tag, Trap, Val};
 use anyhow::{Result, bail};
 use fxtime_environ::vm::{VMContRef, VMTagDefinition};
 use fxtime_environ::{CompositeType, FuncType, SubType, TrapKind, TypeRef};
-use fxtime_runtime::continuations::Continuations;
 use fxtime_runtime::host_resume::{self, HostHandlers, HostResumeError, HostResumed};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -86,10 +85,9 @@ impl ContRef {
         handled: &[Tag],
     ) -> Result<ContResumed> {
         let store = store.as_context_mut().0;
-        let raw = self.raw_in(store.id, &store.opaque)?;
-        if raw != self.raw {
-            return Err(consumed());
-        }
+        // Still rooted; whether it is still unconsumed, its revision says.
+        self.raw_in(store.id, &store.opaque)?;
+        let raw = self.raw;
         let (type_id, ty) = self.func_type(store)?;
         check_types(store.engine.types(), "arguments", args, &ty.params)?;
         if handled.iter().any(|tag| tag.store != store.id) {
@@ -113,6 +111,7 @@ impl ContRef {
                 object,
                 (raw >> 64) as u64,
                 &args,
+                ty.results.len(),
                 &handlers,
             )
         };
@@ -121,18 +120,18 @@ impl ContRef {
             Err(HostResumeError::Unwound(unwound)) => {
                 Err(crate::func::unwound_error(store, unwound))
             }
-            Ok(HostResumed::Returned(root)) => {
-                let results = take(store, root, ty.results());
-                // SAFETY: the chain returned; nothing runs on its stack.
-                unsafe { continuations(store).release(root) };
-                Ok(ContResumed::Returned(results))
+            Ok(HostResumed::Returned(results)) => {
+                Ok(ContResumed::Returned(vals(store, results, ty.results())))
             }
             Ok(HostResumed::Suspended { clause, root }) => {
                 let tag = handled[clause];
                 // SAFETY: the tag belongs to this store (checked).
                 let tag_type = unsafe { (*(tag.ptr as *const VMTagDefinition)).type_id };
                 let tag_ty = tag_type_of(store, tag_type);
-                let payload = take(store, root, tag_ty.params());
+                // SAFETY: the suspended chain left the payload in its root's
+                // buffer.
+                let payload = unsafe { host_resume::take_values(root, tag_ty.params.len()) };
+                let payload = vals(store, payload, tag_ty.params());
                 // SAFETY: a suspended root of this store.
                 let revision = unsafe { (*root).revision };
                 let reference = (root as usize as u128) | (u128::from(revision) << 64);
@@ -181,18 +180,12 @@ fn consumed() -> anyhow::Error {
     anyhow::Error::new(Trap::new(TrapKind::ContinuationAlreadyConsumed, &[]))
 }
 
-fn continuations<T>(store: &mut StoreInner<T>) -> &mut Continuations {
-    store.opaque.continuations()
-}
-
-/// The values of `types` in the buffer of `cont`.
-fn take<T>(
+/// Values of `types` from their raw forms.
+fn vals<T>(
     store: &StoreInner<T>,
-    cont: *mut VMContRef,
-    types: impl ExactSizeIterator<Item = fxtime_environ::WasmValType>,
+    raw: Vec<u128>,
+    types: impl Iterator<Item = fxtime_environ::WasmValType>,
 ) -> Vec<Val> {
-    // SAFETY: the chain of `cont` left these values in its buffer.
-    let raw = unsafe { host_resume::take_values(cont, types.len()) };
     raw.into_iter()
         .zip(types)
         .map(|(raw, ty)| Val::from_raw(raw, ty, store.id, &store.opaque))

@@ -95,17 +95,14 @@ impl<T: 'static> Store<T> {
     /// Reaching the deadline in an async call yields to the executor (the
     /// call's future returns `Pending` once, its task woken at once), then
     /// wasm goes on with the deadline `delta` epochs after the one at which
-    /// it yielded: long-running
-    /// wasm shares its thread with other tasks instead of trapping.
-    /// Outside an async call, reaching it traps.
+    /// it yielded: long-running wasm shares its thread with other tasks
+    /// instead of trapping. Outside an async call, reaching it traps.
     pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
         let inner = self.inner_mut();
         inner.epoch_deadline = EpochDeadline::Yield(delta);
         inner.install_hooks();
     }
-}
 
-impl<T: 'static> Store<T> {
     /// Reaching the deadline runs `callback`, which either lets wasm go on
     /// with a new deadline or fails, trapping with its error.
     pub fn epoch_deadline_callback(
@@ -261,13 +258,12 @@ impl<T: 'static> StoreHooks for StoreInner<T> {
             EpochDeadline::Callback(callback) => callback(StoreContextMut(self)).map(Some),
             EpochDeadline::Yield(delta) => Ok(Some(UpdateDeadline::Yield(*delta))),
         };
-        let decision = decision.and_then(|update| match update {
-            Some(UpdateDeadline::Yield(delta)) => {
-                crate::async_call::yield_now().map(|()| Some(UpdateDeadline::Continue(delta)))
+        let verdict = match decision.and_then(|update| {
+            if let Some(UpdateDeadline::Yield(_)) = update {
+                crate::async_call::yield_now()?;
             }
-            other => Ok(other),
-        });
-        let verdict = match decision {
+            Ok(update)
+        }) {
             Ok(None) => CheckVerdict::Trap,
             Ok(Some(UpdateDeadline::Continue(delta) | UpdateDeadline::Yield(delta))) => {
                 CheckVerdict::Continue(delta)

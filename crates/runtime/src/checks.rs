@@ -23,7 +23,7 @@
 
 use crate::libcalls::instance;
 use crate::store::{CheckVerdict, StoreOpaque};
-use crate::traps::{raise_trap, trap_landing};
+use crate::traps::{continue_in, raise_trap, trap_landing};
 use fxtime_environ::TrapKind;
 use std::mem::{offset_of, size_of};
 
@@ -185,14 +185,13 @@ pub(crate) unsafe fn land_interrupt(context: &mut libc::ucontext_t) -> bool {
             saved.fp_state.as_mut_ptr(),
             FXSAVE_SIZE,
         );
-        // A call's alignment at the landing's entry, with a null return
-        // address: it never returns.
-        let new_sp = state - 8;
-        *(new_sp as *mut usize) = 0;
-        registers[libc::REG_RSP as usize] = new_sp as i64;
-        registers[libc::REG_RDI as usize] = state as i64;
+        continue_in(
+            registers,
+            state,
+            interrupt_landing as *const () as usize,
+            &[state as i64],
+        );
     }
-    registers[libc::REG_RIP as usize] = interrupt_landing as *const () as usize as i64;
     true
 }
 

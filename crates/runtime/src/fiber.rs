@@ -154,15 +154,15 @@ impl Fiber {
         }
     }
 
-    /// Whether the fiber's code has returned.
-    pub fn is_finished(&self) -> bool {
-        self.state.finished
-    }
-
-    /// Makes a suspended fiber wind up: its [`suspend`] returns
-    /// [`Cancelled`] and is not to be called again; resumes it until it
-    /// finishes. A panic of its code while winding up is dropped.
+    /// Makes the fiber wind up: a fiber never resumed is finished at once,
+    /// without running; a suspended one's [`suspend`] returns
+    /// [`Cancelled`] (and is not to be called again), and it is resumed
+    /// until it finishes. A panic of its code while winding up is dropped.
     pub fn cancel(&mut self) {
+        if self.state.body.take().is_some() {
+            self.state.finished = true;
+            return;
+        }
         self.state.cancelled = true;
         while !self.state.finished {
             let resumed = catch_unwind(AssertUnwindSafe(|| self.resume(std::ptr::null_mut())));
@@ -172,8 +172,9 @@ impl Fiber {
         }
     }
 
-    /// The stack, once the fiber is finished.
-    pub fn into_stack(self) -> Option<FiberStack> {
+    /// The stack, once the fiber is finished (or cancelled).
+    pub fn into_stack(mut self) -> Option<FiberStack> {
+        self.cancel();
         self.state.finished.then_some(self.stack)
     }
 }
@@ -256,9 +257,48 @@ pub(crate) fn first_entry_floor(activation: usize) -> Option<usize> {
 
 impl Drop for Fiber {
     fn drop(&mut self) {
-        if !self.state.finished && self.state.body.is_none() {
-            // Started and suspended: its frames hold what it borrowed.
-            self.cancel();
-        }
+        // A suspended fiber's frames hold what its body borrowed.
+        self.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn a_fiber_runs_to_its_suspensions_and_a_cancelled_one_winds_up() {
+        let mut pool = fxtime_fibre::StackPool::new(256 * 1024);
+        let steps = AtomicU32::new(0);
+        let body = || {
+            steps.fetch_add(1, Ordering::SeqCst);
+            while suspend().is_ok() {
+                steps.fetch_add(1, Ordering::SeqCst);
+            }
+            // Cancelled: winds up without suspending again.
+            steps.fetch_add(100, Ordering::SeqCst);
+        };
+        // SAFETY: a fresh stack; `steps` outlives the fiber.
+        let mut fiber = unsafe { Fiber::new(pool.allocate().unwrap(), Box::new(body)) };
+        assert_eq!(fiber.resume(std::ptr::null_mut()), Resumed::Suspended);
+        assert_eq!(fiber.resume(std::ptr::null_mut()), Resumed::Suspended);
+        assert_eq!(steps.load(Ordering::SeqCst), 2);
+        assert!(fiber.into_stack().is_some());
+        assert_eq!(steps.load(Ordering::SeqCst), 102);
+
+        // Never resumed: cancelled without running at all.
+        let ran = AtomicU32::new(0);
+        // SAFETY: as above.
+        let fiber = unsafe {
+            Fiber::new(
+                pool.allocate().unwrap(),
+                Box::new(|| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
+        };
+        assert!(fiber.into_stack().is_some());
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 }

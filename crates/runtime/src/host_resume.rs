@@ -55,10 +55,9 @@ const _: () = assert!(size_of::<VMHandlerList>() == (LEADING_SUSPEND_CLAUSES + 3
 /// How a host resume came back.
 #[derive(Debug)]
 pub enum HostResumed {
-    /// The chain returned: its results are in the values of
-    /// [`take_values`] of this object, which the caller gives back with
-    /// [`Continuations::release`] once it has them.
-    Returned(*mut VMContRef),
+    /// The chain returned these results; its object went back to the
+    /// store's free list.
+    Returned(Vec<u128>),
     /// The chain suspended to the host's clause `clause`: the payload is in
     /// the values of `root`, the suspended chain's root, which the host
     /// may resume later (at its current revision).
@@ -80,7 +79,7 @@ pub enum HostResumeError {
 }
 
 /// Resumes the continuation `cont` (a reference at `revision`) with
-/// `args`, its arguments, under `handlers`.
+/// `args`, its arguments, under `handlers`; it returns `results` values.
 ///
 /// # Safety
 ///
@@ -93,6 +92,7 @@ pub unsafe fn resume(
     cont: *mut VMContRef,
     revision: u64,
     args: &[u128],
+    results: usize,
     handlers: &HostHandlers,
 ) -> Result<HostResumed, HostResumeError> {
     // SAFETY: per the contract, `cont` is an object of the store's
@@ -131,22 +131,24 @@ pub unsafe fn resume(
     };
     entered.map_err(HostResumeError::Unwound)?;
     // SAFETY: `root` is the object of the chain that came back, whose
-    // `transfer` says why.
+    // `transfer` says why; a chain that ended runs no more on its stack.
     unsafe {
         let transfer = (*root).transfer;
-        if transfer == TRANSFER_RETURN {
-            return Ok(HostResumed::Returned(root));
+        if transfer >= TRANSFER_SUSPEND {
+            return Ok(HostResumed::Suspended {
+                clause: (transfer - TRANSFER_SUSPEND) as usize,
+                root,
+            });
         }
-        if transfer == TRANSFER_THROW {
-            let exception = *(*root).values as usize;
-            let continuations = &mut *(*store).continuations.cast::<Continuations>();
-            continuations.release(root);
-            return Err(HostResumeError::Unwound(Unwound::Exception(exception)));
-        }
-        Ok(HostResumed::Suspended {
-            clause: (transfer - TRANSFER_SUSPEND) as usize,
-            root,
-        })
+        let ended = if transfer == TRANSFER_THROW {
+            let exception = take_values(root, 1)[0] as usize;
+            Err(HostResumeError::Unwound(Unwound::Exception(exception)))
+        } else {
+            debug_assert_eq!(transfer, TRANSFER_RETURN);
+            Ok(HostResumed::Returned(take_values(root, results)))
+        };
+        (*(*store).continuations.cast::<Continuations>()).release(root);
+        ended
     }
 }
 

@@ -354,11 +354,11 @@ pub(crate) extern "C" fn trap_landing(pc: usize, fp: usize, kind: u8) -> ! {
     let activation = innermost_activation();
     let kind = TrapKind::from_u8(kind).unwrap_or(TrapKind::HostError);
     // SAFETY: the handler only redirects here while an activation is
-    // active, and the frame pointers come from generated code.
+    // active, and the frame pointers come from generated code; the
+    // landing's frame holds nothing with a destructor.
     unsafe {
         let pcs = capture_pcs(pc, fp, activation);
-        *(*activation).unwound.get() = Some(Unwound::Trap(TrapRecord { kind, pcs }));
-        fxtime_unwind(&(*activation).catch_point)
+        unwind(Unwound::Trap(TrapRecord { kind, pcs }))
     }
 }
 
@@ -373,8 +373,9 @@ pub(crate) fn innermost_store_context() -> *mut VMStoreContext {
     unsafe { (*activation).store }
 }
 
-/// Ends the innermost call into wasm with trap `kind`, from a builtin that
-/// recorded where wasm left (`VMStoreContext::last_wasm_exit_fp`).
+/// Ends the innermost call into wasm with trap `kind`, from a builtin whose
+/// shim recorded where wasm left (`VMStoreContext::last_wasm_exit_fp`): as
+/// if the wasm frame that called it had trapped.
 ///
 /// # Safety
 ///
@@ -382,13 +383,10 @@ pub(crate) fn innermost_store_context() -> *mut VMStoreContext {
 /// generated code, in a frame that holds no values with destructors
 /// (everything down to the catch point is skipped).
 pub(crate) unsafe fn raise_trap(kind: TrapKind) -> ! {
-    let pcs = current_wasm_pcs();
-    let activation = innermost_activation();
-    // SAFETY: per the contract the activation is live.
-    unsafe {
-        *(*activation).unwound.get() = Some(Unwound::Trap(TrapRecord { kind, pcs }));
-        fxtime_unwind(&(*activation).catch_point)
-    }
+    // SAFETY: per the contract the exit frame is a live shim frame whose
+    // caller is wasm.
+    let caller = unsafe { PausedFrame::caller_of((*innermost_store_context()).last_wasm_exit_fp) };
+    trap_landing(caller.pc, caller.fp, kind as u8)
 }
 
 /// Ends the innermost call into wasm with an uncaught exception.
@@ -399,12 +397,51 @@ pub(crate) unsafe fn raise_trap(kind: TrapKind) -> ! {
 /// no values with destructors (everything down to the catch point is
 /// skipped).
 pub(crate) unsafe fn unwind_with_exception(exception: usize) -> ! {
+    // SAFETY: per the contract.
+    unsafe { unwind(Unwound::Exception(exception)) }
+}
+
+/// Ends the innermost call into wasm as `unwound` says: records it in the
+/// activation and jumps to its catch point.
+///
+/// # Safety
+///
+/// As for [`unwind_with_exception`].
+unsafe fn unwind(unwound: Unwound) -> ! {
     let activation = innermost_activation();
     // SAFETY: per the contract the activation is live.
     unsafe {
-        *(*activation).unwound.get() = Some(Unwound::Exception(exception));
+        *(*activation).unwound.get() = Some(unwound);
         fxtime_unwind(&(*activation).catch_point)
     }
+}
+
+/// Makes the thread a signal interrupted at `registers` continue, once the
+/// handler returns, in `landing` with `args` in rdi, rsi and rdx, on its
+/// own stack with its top below `below`: aligned as at a function's entry,
+/// with a null return address (a landing never returns).
+///
+/// # Safety
+///
+/// The stack below `below` must be free, on the interrupted thread's stack.
+pub(crate) unsafe fn continue_in(
+    registers: &mut [libc::greg_t; 23],
+    below: usize,
+    landing: usize,
+    args: &[i64],
+) {
+    let new_sp = (below & !15) - 8;
+    // SAFETY: per the contract; the slot becomes the landing's (never
+    // used) return address.
+    unsafe { *(new_sp as *mut usize) = 0 };
+    registers[libc::REG_RSP as usize] = new_sp as i64;
+    for (register, arg) in [libc::REG_RDI, libc::REG_RSI, libc::REG_RDX]
+        .iter()
+        .zip(args)
+    {
+        registers[*register as usize] = *arg;
+    }
+    registers[libc::REG_RIP as usize] = landing as i64;
 }
 
 /// Program counters of the wasm frames from (`pc`, `fp`) outwards, through
@@ -564,20 +601,21 @@ unsafe extern "C" fn handle_signal(
         if kind == TrapKind::Interrupt && unsafe { crate::checks::land_interrupt(context) } {
             return;
         }
-        let registers = &mut context.uc_mcontext.gregs;
         // Continue in `trap_landing(pc, fp, kind)` on this stack, below the
-        // red zone, with the alignment of a function entry.
+        // red zone.
+        let registers = &mut context.uc_mcontext.gregs;
         let sp = registers[libc::REG_RSP as usize] as usize;
-        let new_sp = ((sp - 256) & !15) - 8;
-        // SAFETY: `new_sp` is on the interrupted thread's stack, below
-        // everything in use; the slot becomes the landing's (never used)
-        // return address.
-        unsafe { *(new_sp as *mut usize) = 0 };
-        registers[libc::REG_RSP as usize] = new_sp as i64;
-        registers[libc::REG_RDI as usize] = pc as i64;
-        registers[libc::REG_RSI as usize] = registers[libc::REG_RBP as usize];
-        registers[libc::REG_RDX as usize] = kind as u8 as i64;
-        registers[libc::REG_RIP as usize] = trap_landing as *const () as usize as i64;
+        let fp = registers[libc::REG_RBP as usize];
+        // SAFETY: below the red zone of the interrupted stack, everything
+        // is free.
+        unsafe {
+            continue_in(
+                registers,
+                sp - 256,
+                trap_landing as *const () as usize,
+                &[pc as i64, fp, kind as u8 as i64],
+            )
+        };
         return;
     }
     // Not ours: hand it to whoever handled it before us.

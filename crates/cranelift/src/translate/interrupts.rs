@@ -237,7 +237,7 @@ impl FuncTranslator<'_> {
             self.fuel_var = Some(var);
         }
         if summary.starts_activations {
-            self.interruption_point();
+            self.interruption_point(true);
         }
     }
 
@@ -268,28 +268,23 @@ impl FuncTranslator<'_> {
         }
     }
 
-    /// At a function's entry: the fuel and epoch checks the configuration
-    /// asks for.
-    pub(super) fn interruption_point(&mut self) {
+    /// At a function's entry, and at a loop header with `epoch` false where
+    /// every iteration suspends (see `LoopScan`): the fuel and epoch checks
+    /// the configuration asks for.
+    fn interruption_point(&mut self, epoch: bool) {
         if self.options.consume_fuel {
             self.check_fuel();
         }
-        if self.options.epoch_interruption {
+        if self.options.epoch_interruption && epoch {
             self.check_epoch();
         }
     }
 
-    /// At the header of the loop at the current source offset: as at an
-    /// entry, but no epoch check where every iteration suspends (see
-    /// `LoopScan`).
+    /// At the header of the loop at the current source offset.
     pub(super) fn loop_interruption_point(&mut self) {
-        if self.options.consume_fuel {
-            self.check_fuel();
-        }
         let offset = self.builder.srcloc().bits();
-        if self.options.epoch_interruption && !self.suspending_loops.contains(&offset) {
-            self.check_epoch();
-        }
+        let suspends = self.suspending_loops.contains(&offset);
+        self.interruption_point(!suspends);
     }
 
     /// Before translating `op`: adds its cost, and pays what straight-line
@@ -337,28 +332,21 @@ impl FuncTranslator<'_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
-        // `OutOfFuel` refuels from the store's reserve or says to trap. A
-        // variable goes to memory first, so that the store tells how much
-        // is left, and comes back refuelled.
+        // `OutOfFuel` refuels from the store's reserve or traps by itself; it
+        // clobbers no register (`Builtin::preserves_registers`). A variable
+        // goes to memory first, so that the store tells how much is left,
+        // and comes back refuelled.
         let fuel_var = self.fuel_var;
         self.cold_path(exhausted, |t| {
             if fuel_var.is_some() {
                 t.store_fuel(fuel);
             }
-            t.call_check(Builtin::OutOfFuel);
+            t.call_builtin_cold(Builtin::OutOfFuel, &[]);
             if let Some(var) = fuel_var {
                 let fuel = t.load_fuel();
                 t.builder.def_var(var, fuel);
             }
         });
-    }
-
-    /// Calls `builtin`, a check's slow path, which returns only to go on
-    /// (it traps by itself) and clobbers no register, so that the hot path
-    /// keeps its values in registers through the check.
-    fn call_check(&mut self, builtin: Builtin) {
-        debug_assert!(builtin.preserves_registers());
-        self.call_builtin_cold(builtin, &[]);
     }
 
     /// Emits `emit` in a cold block entered when `condition` is non-zero,
