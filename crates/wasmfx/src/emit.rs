@@ -153,8 +153,15 @@ pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
 }
 
 /// Checks `reference` (not null, not consumed) and consumes it: bumps the
-/// revision so that no copy of it is valid any more. Returns the object.
-pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> Value {
+/// revision so that no copy of it is valid any more. Returns the object
+/// and a reference to it with the new revision (for `cont.bind`).
+///
+/// The new revision is computed from the reference's, equal to the
+/// object's once checked: a chain of uses of one continuation (`cont.bind`
+/// then `resume`, resume after resume) then waits for no load of what the
+/// last use stored, only for the compare that checks it, which the
+/// processor predicts.
+pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> (Value, Value) {
     let (cont, revision) = b.ins().isplit(reference);
     // A null object faults on this load (the first pages are never
     // mapped): the null check costs no instruction.
@@ -163,9 +170,9 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> V
         .load(I64, faulting(traps.null), cont, o::CONT_REVISION as i32);
     let stale = b.ins().icmp(IntCC::NotEqual, current, revision);
     b.ins().trapnz(stale, traps.consumed);
-    let next = b.ins().iadd_imm_s(current, 1);
+    let next = b.ins().iadd_imm_s(revision, 1);
     store(b, next, cont, o::CONT_REVISION);
-    cont
+    (cont, b.ins().iconcat(cont, next))
 }
 
 /// Flags for a load through a pointer that may be null, which traps with

@@ -154,7 +154,7 @@ impl FuncTranslator<'_> {
         let bound = params - self.module.cont_func_type(to).params.len();
         let reference = self.pop();
         let args = self.pop_values(bound);
-        let cont = emit::consume(&mut self.builder, reference, traps());
+        let (cont, bound_reference) = emit::consume(&mut self.builder, reference, traps());
         // The first arguments of `from`; a later use stores the rest.
         self.store_arguments(cont, &args, params);
         // Argument i lies in slot params - 1 - i; the collector must see
@@ -186,8 +186,7 @@ impl FuncTranslator<'_> {
         if cont_mask != 0 {
             emit::add_bound(&mut self.builder, cont, offsets::CONT_CONT_BOUND, cont_mask);
         }
-        let reference = emit::reference(&mut self.builder, cont);
-        self.stack.push(reference);
+        self.stack.push(bound_reference);
         Ok(())
     }
 
@@ -211,7 +210,7 @@ impl FuncTranslator<'_> {
                 (vec![exception], TRANSFER_THROW)
             }
         };
-        let cont = emit::consume(&mut self.builder, reference, traps());
+        let (cont, _) = emit::consume(&mut self.builder, reference, traps());
         self.store_arguments(cont, &values, values.len());
 
         let mut suspend_tags = Vec::new();
@@ -359,7 +358,7 @@ impl FuncTranslator<'_> {
             .any(|t| t.is_traced());
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
-        let target = emit::consume(&mut self.builder, target, traps());
+        let (target, _) = emit::consume(&mut self.builder, target, traps());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
         let mut at_handler = |b: &mut FunctionBuilder<'_>, handler: emit::Handler| {

@@ -3,8 +3,9 @@
 
 use super::FuncTranslator;
 use crate::abi::{ir_type, value_flags};
-use cranelift_codegen::ir::{InstBuilder, Value};
-use fxtime_environ::{GlobalIndex, WasmResult};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{InstBuilder, Value, types::*};
+use fxtime_environ::{ConstOp, GlobalIndex, WasmResult, WasmValType};
 use wasmparser::Operator;
 
 impl FuncTranslator<'_> {
@@ -25,10 +26,7 @@ impl FuncTranslator<'_> {
                     .def_var(self.locals[*local_index as usize], value);
             }
             Operator::GlobalGet { global_index } => {
-                let global = GlobalIndex(*global_index);
-                let ty = ir_type(self.module.globals[global.index()].ty.content);
-                let (base, offset) = self.global_address(global);
-                let value = self.builder.ins().load(ty, value_flags(), base, offset);
+                let value = self.global_get(GlobalIndex(*global_index));
                 self.stack.push(value);
             }
             Operator::GlobalSet { global_index } => {
@@ -39,6 +37,34 @@ impl FuncTranslator<'_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The value of a global. An immutable one defined by a numeric
+    /// constant is that constant; other immutable numbers are loads that
+    /// may move out of loops (written only at instantiation). References
+    /// are always loaded where they are read.
+    fn global_get(&mut self, global: GlobalIndex) -> Value {
+        let ty = &self.module.globals[global.index()].ty;
+        let immutable_number = !ty.mutable && !matches!(ty.content, WasmValType::Ref(_));
+        let init = self.module.globals[global.index()].init.as_ref();
+        if immutable_number && let Some([op]) = init.map(|init| init.ops.as_slice()) {
+            let ins = self.builder.ins();
+            match *op {
+                ConstOp::I32Const(value) => return ins.iconst(I32, i64::from(value)),
+                ConstOp::I64Const(value) => return ins.iconst(I64, value),
+                ConstOp::F32Const(bits) => return ins.f32const(Ieee32::with_bits(bits)),
+                ConstOp::F64Const(bits) => return ins.f64const(Ieee64::with_bits(bits)),
+                _ => {}
+            }
+        }
+        let flags = if immutable_number {
+            value_flags().with_readonly().with_can_move()
+        } else {
+            value_flags()
+        };
+        let ir_ty = ir_type(ty.content);
+        let (base, offset) = self.global_address(global);
+        self.builder.ins().load(ir_ty, flags, base, offset)
     }
 
     /// Base and offset of a global's storage: inline in the `VMContext` for
