@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 use fxtime::{Caller, Config, Engine, Instance, Linker, Module, Store, TrapKind, Val};
+use fxtime_tests::trap_kind;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -131,10 +132,6 @@ fn poll_counting<F: Future>(future: F, mut before: impl FnMut()) -> (F::Output, 
     }
 }
 
-fn trap_of(error: &anyhow::Error) -> Option<TrapKind> {
-    error.downcast_ref::<fxtime::Trap>().map(|trap| trap.kind())
-}
-
 #[test]
 fn a_pending_host_future_suspends_a_chain_of_three_continuations() -> Result<()> {
     let mut s = setup(|_| ())?;
@@ -190,7 +187,7 @@ fn a_trap_or_a_dropped_future_gives_back_every_stack() -> Result<()> {
     s.value.store(1, Ordering::SeqCst);
     let trap = s.instance.get_typed_func::<(), i32>(&s.store, "trap")?;
     let error = poll_to_end(trap.call_async(&mut s.store, ())).unwrap_err();
-    assert_eq!(trap_of(&error), Some(TrapKind::Unreachable));
+    assert_eq!(trap_kind(&error), Some(TrapKind::Unreachable));
     // The store is usable: a whole call again.
     assert_eq!(poll_to_end(run.call_async(&mut s.store, 2))?, 1 + 2 + 300);
     assert_eq!(s.engine.async_stacks_in_use(), 0);
@@ -255,7 +252,7 @@ fn the_store_moves_to_another_thread_between_polls() -> Result<()> {
                 .unwrap()
         })
         .unwrap_err();
-        assert_eq!(trap_of(&error), Some(TrapKind::Unreachable));
+        assert_eq!(trap_kind(&error), Some(TrapKind::Unreachable));
         drop(call);
         Ok(store)
     });
@@ -322,12 +319,12 @@ fn fuel_yields_every_interval_and_runs_out_as_without() -> Result<()> {
     s.store.fuel_async_yield_interval(None)?;
     s.store.set_fuel(half)?;
     let error = spin.call(&mut s.store, n).unwrap_err();
-    assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
+    assert_eq!(trap_kind(&error), Some(TrapKind::OutOfFuel));
     s.store.fuel_async_yield_interval(Some(1_000))?;
     s.store.set_fuel(half)?;
     let (outcome, pending) = poll_counting(spin.call_async(&mut s.store, n), || ());
     let error = outcome.unwrap_err();
-    assert_eq!(trap_of(&error), Some(TrapKind::OutOfFuel));
+    assert_eq!(trap_kind(&error), Some(TrapKind::OutOfFuel));
     assert!(
         (half / 1_000 - 1..=half / 1_000).contains(&pending),
         "{pending} yields"

@@ -3,11 +3,7 @@
 
 use anyhow::Result;
 use fxtime::{Config, ContRef, ContResumed, Engine, Instance, Module, Store, Tag, TrapKind, Val};
-
-/// The kind of the trap an error is, if it is one.
-fn trap_of(error: &anyhow::Error) -> Option<TrapKind> {
-    error.downcast_ref::<fxtime::Trap>().map(|trap| trap.kind())
-}
+use fxtime_tests::trap_kind;
 
 /// `asker` suspends to `$ask` twice with its argument, then with the sum
 /// of the answers, and returns the last answer times 10; it also reaches
@@ -126,7 +122,10 @@ fn references_are_one_shot_and_checked() -> Result<()> {
     let first = suspended(k.resume(&mut s.store, &[Val::I32(1)], &tags)?);
     // The consumed reference, and a wrong argument list.
     let again = k.resume(&mut s.store, &[Val::I32(1)], &tags).unwrap_err();
-    assert_eq!(trap_of(&again), Some(TrapKind::ContinuationAlreadyConsumed));
+    assert_eq!(
+        trap_kind(&again),
+        Some(TrapKind::ContinuationAlreadyConsumed)
+    );
     let wrong = first
         .continuation()
         .resume(&mut s.store, &[Val::I64(1)], &tags)
@@ -179,12 +178,12 @@ fn dropped_suspensions_are_reclaimed_and_unhandled_tags_trap() -> Result<()> {
         .continuation()
         .resume(&mut s.store, &[Val::I32(1)], &tags)
         .unwrap_err();
-    assert_eq!(trap_of(&error), Some(TrapKind::UnhandledTag));
+    assert_eq!(trap_kind(&error), Some(TrapKind::UnhandledTag));
     assert_eq!(s.store.live_continuations(), live);
     // The store goes on.
     let k = new_asker(&mut s)?;
     let error = k.resume(&mut s.store, &[Val::I32(-1)], &tags).unwrap_err();
-    assert_eq!(trap_of(&error), Some(TrapKind::UnhandledTag));
+    assert_eq!(trap_kind(&error), Some(TrapKind::UnhandledTag));
     suspended(new_asker(&mut s)?.resume(&mut s.store, &[Val::I32(1)], &tags)?);
     Ok(())
 }

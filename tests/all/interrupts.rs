@@ -6,11 +6,8 @@ use fxtime::{
     Config, Engine, Instance, Linker, Memory, MemoryType, Module, RefType, ResourceLimiter, Store,
     StoreLimits, StoreLimitsBuilder, Table, TableType, Trap, TrapKind, UpdateDeadline, Val,
 };
+use fxtime_tests::trap_kind;
 use std::time::{Duration, Instant};
-
-fn trap_kind(error: &anyhow::Error) -> Option<TrapKind> {
-    error.downcast_ref::<Trap>().map(Trap::kind)
-}
 
 fn instantiate<T: Send + 'static>(store: &mut Store<T>, wat: &str) -> Result<Instance> {
     let module = Module::new(store.engine(), wat)?;

@@ -4,9 +4,10 @@
 
 use anyhow::Result;
 use fxtime::{
-    Engine, Instance, Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType, Trap,
+    Engine, Instance, Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType,
     TrapKind, Val,
 };
+use fxtime_tests::trap_kind;
 
 /// A module importing `host.memory` as a 64-bit memory, with byte loads
 /// and stores at i64 addresses.
@@ -21,10 +22,6 @@ fn with_memory(store: &mut Store<()>, memory: Memory) -> Result<Instance> {
     linker.define(&*store, "host", "memory", memory)?;
     let module = Module::new(store.engine(), BYTE_ACCESS)?;
     linker.instantiate(store, &module)
-}
-
-fn trap_kind(error: &anyhow::Error) -> Option<TrapKind> {
-    error.downcast_ref::<Trap>().map(Trap::kind)
 }
 
 #[test]

@@ -47,3 +47,8 @@ pub fn with_ticking_epoch<R>(engine: &fxtime::Engine, f: impl FnOnce() -> R) -> 
         result
     })
 }
+
+/// The kind of the wasm trap `error` is, if it is one.
+pub fn trap_kind(error: &anyhow::Error) -> Option<fxtime::TrapKind> {
+    error.downcast_ref::<fxtime::Trap>().map(fxtime::Trap::kind)
+}

@@ -154,7 +154,7 @@ pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
 
 /// Checks `reference` (not null, not consumed) and consumes it: bumps the
 /// revision so that no copy of it is valid any more. Returns the object
-/// and a reference to it with the new revision (for `cont.bind`).
+/// and its new revision (`cont.bind` makes its reference of them).
 ///
 /// The new revision is computed from the reference's, equal to the
 /// object's once checked: a chain of uses of one continuation (`cont.bind`
@@ -172,7 +172,7 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> (
     b.ins().trapnz(stale, traps.consumed);
     let next = b.ins().iadd_imm_s(revision, 1);
     store(b, next, cont, o::CONT_REVISION);
-    (cont, b.ins().iconcat(cont, next))
+    (cont, next)
 }
 
 /// Flags for a load through a pointer that may be null, which traps with

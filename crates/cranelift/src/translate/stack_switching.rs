@@ -154,7 +154,7 @@ impl FuncTranslator<'_> {
         let bound = params - self.module.cont_func_type(to).params.len();
         let reference = self.pop();
         let args = self.pop_values(bound);
-        let (cont, bound_reference) = emit::consume(&mut self.builder, reference, traps());
+        let (cont, revision) = emit::consume(&mut self.builder, reference, traps());
         // The first arguments of `from`; a later use stores the rest.
         self.store_arguments(cont, &args, params);
         // Argument i lies in slot params - 1 - i; the collector must see
@@ -186,7 +186,8 @@ impl FuncTranslator<'_> {
         if cont_mask != 0 {
             emit::add_bound(&mut self.builder, cont, offsets::CONT_CONT_BOUND, cont_mask);
         }
-        self.stack.push(bound_reference);
+        let reference = self.builder.ins().iconcat(cont, revision);
+        self.stack.push(reference);
         Ok(())
     }
 

@@ -44,10 +44,10 @@ impl FuncTranslator<'_> {
     /// may move out of loops (written only at instantiation). References
     /// are always loaded where they are read.
     fn global_get(&mut self, global: GlobalIndex) -> Value {
-        let ty = &self.module.globals[global.index()].ty;
+        let info = &self.module.globals[global.index()];
+        let ty = info.ty;
         let immutable_number = !ty.mutable && !matches!(ty.content, WasmValType::Ref(_));
-        let init = self.module.globals[global.index()].init.as_ref();
-        if immutable_number && let Some([op]) = init.map(|init| init.ops.as_slice()) {
+        if immutable_number && let Some([op]) = info.init.as_ref().map(|init| init.ops.as_slice()) {
             let ins = self.builder.ins();
             match *op {
                 ConstOp::I32Const(value) => return ins.iconst(I32, i64::from(value)),
