@@ -20,13 +20,19 @@
 //!   pass the count and the root's reference through the target's buffer,
 //!   switch; the woken side reads its values back.
 //!
+//! - many live: the same resume and suspension over 10,000 suspended
+//!   continuations resumed in turn (as benchfx's `c10m` keeps them), so
+//!   that every resume finds its object and frame cold; for the runtime's
+//!   pool and for two denser layouts of the stacks.
+//!
 //! As in generated code, nothing is kept in a register across a switch
 //! (`stack_switch` clobbers them all): the store context, the tag and the
 //! count live in the frame. No compiler, no spills beyond those: what is
 //! left is what any implementation of this design pays. The program prints
 //! nanoseconds per operation; compare with `fxtime run` of
 //! benches/stack-switching/{suspend_resume,switch}.wat, which do the same
-//! loops (20 M pairs, 10 M switches).
+//! loops (20 M pairs, 10 M switches), and for the many-live loop with
+//! the cold visits of benchfx's `c10m`.
 
 use fxtime_environ::vm::{
     LEADING_SUSPEND_CLAUSES, VMContRef, VMHandlerList, VMStoreContext, VMTagDefinition, offsets,
@@ -238,6 +244,64 @@ global_asm!(
     "add rsp, 24",
     "ret",
 
+    // extern "C" fn floor_round_robin(table: *mut [u64; 2], n: u64,
+    // handlers: *const VMHandlerList, visits: u64) -> u64: resumes the
+    // continuations of the `n` references in `table` (object, revision) in
+    // turn, `visits` resumes in all, each until it suspends; the table
+    // keeps each one's new reference, as a wasm table would. Returns the
+    // visits left (0 unless one did not suspend).
+    // Frame: [rsp] store, [rsp + 8] table, [rsp + 16] n, [rsp + 24]
+    // handlers, [rsp + 32] visits left, [rsp + 40] index.
+    ".globl floor_round_robin",
+    "floor_round_robin:",
+    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    "sub rsp, 56",
+    "mov rax, [rip + {setup} + 0]",
+    "mov [rsp], rax",
+    "mov [rsp + 8], rdi",
+    "mov [rsp + 16], rsi",
+    "mov [rsp + 24], rdx",
+    "mov [rsp + 32], rcx",
+    "mov qword ptr [rsp + 40], 0",
+    "12:",
+    "mov r8, [rsp + 40]",
+    "shl r8, 4",
+    "add r8, [rsp + 8]",
+    "mov rdi, [r8]",
+    "mov rax, [r8 + 8]",
+    "cmp rax, [rdi + {revision}]",
+    "jne 18f",
+    "inc rax",
+    "mov [rdi + {revision}], rax",
+    "mov [r8 + 8], rax",
+    "mov rcx, [rsp + 24]",
+    "mov [rdi + {handlers}], rcx",
+    "mov r9, [rsp]",
+    "mov rdx, [r9 + {current}]",
+    "mov [rdi + {parent}], rdx",
+    "mov r10, [rdi + {innermost}]",
+    "mov [r9 + {current}], r10",
+    "mov r11, [r10 + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    stack_switch!("rdi + {resumer}", "rdi + {context}", "13f"),
+    "13:",
+    "cmp qword ptr [rdi + {transfer}], 2",
+    "jne 18f",
+    "mov rax, [rsp + 40]",
+    "inc rax",
+    "cmp rax, [rsp + 16]",
+    "jb 14f",
+    "xor eax, eax",
+    "14:",
+    "mov [rsp + 40], rax",
+    "dec qword ptr [rsp + 32]",
+    "jnz 12b",
+    "18:",
+    "mov rax, [rsp + 32]",
+    "add rsp, 56",
+    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
+    "ret",
+
     setup = sym SETUP,
     switches = sym SWITCHES,
     revision = const offsets::CONT_REVISION,
@@ -259,6 +323,12 @@ unsafe extern "C" {
     fn floor_resume_loop(cont: *mut VMContRef, handlers: *const VMHandlerList) -> u64;
     fn floor_suspend_loop(cont: *mut VMContRef);
     fn floor_switch_player(me: *mut VMContRef);
+    fn floor_round_robin(
+        table: *mut [u64; 2],
+        n: u64,
+        handlers: *const VMHandlerList,
+        visits: u64,
+    ) -> u64;
 }
 
 /// A fresh continuation object in the header of `stack` that runs `entry`.
@@ -356,4 +426,78 @@ fn main() {
         "switch: {:.2} ns",
         elapsed.as_nanos() as f64 / switches as f64
     );
+
+    many_live(&mut store, tag, no_handlers);
+}
+
+/// Continuations alive at once in the many-live loop, as in benchfx's
+/// `c10m`.
+const LIVE: usize = 10_000;
+
+/// The same suspend/resume pair, but over `LIVE` suspended continuations
+/// resumed in turn, so that each resume finds its continuation cold (its
+/// object and the frame it wakes up in): the floor of a visit to one of
+/// many live continuations, for three layouts of their stacks.
+fn many_live(
+    store: &mut VMStoreContext,
+    tag: *const VMTagDefinition,
+    no_handlers: &'static VMHandlerList,
+) {
+    let visits: u64 = 10_000_000;
+    let header = size_of::<VMContRef>();
+    let layouts = [
+        (
+            "the runtime's pool, 1 MiB stacks",
+            StackPool::with_header(1 << 20, header),
+        ),
+        (
+            "16 KiB stacks back to back",
+            StackPool::dense(16 << 10, header, false),
+        ),
+        (
+            "16 KiB stacks back to back, huge pages",
+            StackPool::dense(16 << 10, header, true),
+        ),
+    ];
+    let mut list = VMHandlerList::EMPTY;
+    list.leading_suspend_tags = [tag; LEADING_SUSPEND_CLAUSES];
+    let setup = std::ptr::addr_of_mut!(SETUP);
+    // SAFETY: single-threaded; the loops only read it. The continuations
+    // never reach this count, so they stay suspended.
+    unsafe {
+        setup.write(Setup {
+            store,
+            tag,
+            count: u64::MAX,
+        })
+    };
+    for (name, mut pool) in layouts {
+        let mut table: Vec<[u64; 2]> = (0..LIVE)
+            .map(|_| {
+                let cont = fresh(
+                    pool.allocate().expect("a stack"),
+                    floor_suspend_loop,
+                    no_handlers,
+                );
+                // SAFETY: a fresh object of ours.
+                [cont as u64, unsafe { (*cont).revision }]
+            })
+            .collect();
+        // SAFETY: the table holds the current references of continuations
+        // of this store that only suspend; the clause list outlives the
+        // calls. The first round starts them, the timed rounds wake them.
+        let left = unsafe {
+            floor_round_robin(table.as_mut_ptr(), LIVE as u64, &list, LIVE as u64);
+            let start = Instant::now();
+            let left = floor_round_robin(table.as_mut_ptr(), LIVE as u64, &list, visits);
+            let elapsed = start.elapsed();
+            println!(
+                "resume of one of {LIVE} suspended continuations, {name}: {:.1} ns",
+                elapsed.as_nanos() as f64 / visits as f64
+            );
+            left
+        };
+        assert_eq!(left, 0, "a continuation did not suspend");
+        // The continuations stay suspended: their stacks go with the pool.
+    }
 }

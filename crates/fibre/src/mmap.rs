@@ -166,6 +166,23 @@ impl Mmap {
     }
 }
 
+impl Mmap {
+    /// Asks the kernel to back the mapping with transparent huge pages
+    /// where it can (`MADV_HUGEPAGE`): fewer TLB entries for memory touched
+    /// densely, at the cost of a 2 MiB page for any touch of its range.
+    pub fn advise_huge_pages(&self) -> io::Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range is this mapping; the advice changes no contents.
+        let rc = unsafe { libc::madvise(self.as_ptr().cast(), self.len, libc::MADV_HUGEPAGE) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Mmap {
     fn drop(&mut self) {
         if self.len == 0 {

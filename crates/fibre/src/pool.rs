@@ -133,6 +133,13 @@ pub struct StackPool {
     stride: usize,
     guard_size: usize,
     header_size: usize,
+    /// Bytes between a stack's base and its limit (`HOST_HEADROOM`, or a
+    /// page for a [dense](StackPool::dense) pool).
+    headroom: usize,
+    /// Page colors in use (`PAGE_COLORS`, or 1: none).
+    page_colors: usize,
+    /// Whether chunks ask for transparent huge pages.
+    huge_pages: bool,
     chunks: Vec<Mmap>,
     /// Stacks made so far, in all chunks: colors continue across chunks.
     made: usize,
@@ -170,10 +177,28 @@ impl StackPool {
             stride: stack_size + PAGE_COLORS * page,
             guard_size: page,
             header_size: header_size.next_multiple_of(CACHE_LINE),
+            headroom: HOST_HEADROOM,
+            page_colors: PAGE_COLORS,
+            huge_pages: false,
             chunks: Vec::new(),
             made: 0,
             fresh: Vec::new(),
         }
+    }
+
+    /// A pool for measuring layouts (`switch-floor`), not for the runtime:
+    /// stacks of `stack_size` bytes back to back with no page colors, a
+    /// one-page headroom (so no host code may run on them), and, with
+    /// `huge_pages`, transparent huge pages asked for.
+    pub fn dense(stack_size: usize, header_size: usize, huge_pages: bool) -> StackPool {
+        let mut pool = StackPool::with_header(stack_size, header_size);
+        let page = page_size();
+        pool.stack_size = stack_size.max(2 * page).next_multiple_of(page);
+        pool.stride = pool.stack_size;
+        pool.headroom = page;
+        pool.page_colors = 1;
+        pool.huge_pages = huge_pages;
+        pool
     }
 
     /// Usable bytes per stack.
@@ -219,14 +244,17 @@ impl StackPool {
         // prologue checks it), and host code gets the headroom below it.
         let chunk = Mmap::reserve(self.guard_size + self.stride * count)?;
         chunk.protect(self.guard_size, self.stride * count, Protection::ReadWrite)?;
+        if self.huge_pages {
+            chunk.advise_huge_pages()?;
+        }
         for i in 0..count {
             let base = chunk.as_ptr() as usize + self.guard_size + i * self.stride;
             let n = self.made + i;
             let color = (n * LINE_COLOR_STEP % LINE_COLORS) * CACHE_LINE
-                + (n / LINE_COLORS % PAGE_COLORS) * page_size();
+                + (n / LINE_COLORS % self.page_colors) * page_size();
             self.fresh.push(FiberStack {
                 top: base + self.stride,
-                limit: base + HOST_HEADROOM,
+                limit: base + self.headroom,
                 color,
                 header_size: self.header_size,
             });
@@ -242,6 +270,24 @@ impl StackPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_stacks_lie_back_to_back_with_a_page_of_headroom() {
+        let mut pool = StackPool::dense(16 * 1024, size_of::<StackTop>(), true);
+        let stacks: Vec<_> = (0..20).map(|_| pool.allocate().unwrap()).collect();
+        for pair in stacks.windows(2) {
+            // Chunks hand out low addresses first; the first chunk holds 16.
+            if pair[1].top() > pair[0].top() {
+                assert_eq!(pair[1].top() - pair[0].top(), 16 * 1024);
+            }
+        }
+        for stack in &stacks {
+            assert_eq!(stack.top() - stack.limit(), 16 * 1024 - page_size());
+            assert!(stack.limit() < stack.initial_stack_pointer());
+            // SAFETY: the lowest word lies inside the stack's read-write range.
+            unsafe { ((stack.top() - pool.stack_size()) as *mut usize).write(1) };
+        }
+    }
 
     #[test]
     fn stacks_are_disjoint_aligned_and_writable() {

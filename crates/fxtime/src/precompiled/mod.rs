@@ -180,6 +180,10 @@ fn check_trailer(bytes: &[u8]) -> Result<&[u8]> {
     let checksum = u32::from_le_bytes(field(0..4).try_into().expect("4 bytes"));
     let len = u64::from_le_bytes(field(8..16).try_into().expect("8 bytes"));
     ensure!(
+        field(4..8) == [0; 4],
+        "a damaged precompiled module: its trailer's reserved word is not zero"
+    );
+    ensure!(
         len == bytes.len() as u64,
         "a truncated or damaged precompiled module: {} bytes where its trailer says {len}",
         bytes.len()
