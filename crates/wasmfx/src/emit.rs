@@ -12,7 +12,7 @@
 use cranelift_codegen::cursor::FuncCursor;
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I8, I32, I64};
+use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
@@ -173,29 +173,6 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> (
     let next = b.ins().iadd_imm_s(revision, 1);
     store(b, next, cont, o::CONT_REVISION);
     (cont, next)
-}
-
-/// Lines of the frames a resumed continuation wakes up in that `resume`
-/// starts fetching (see `touch_frames`).
-const TOUCHED_FRAME_LINES: i32 = 3;
-
-/// Starts fetching the first lines above the stack pointer where
-/// continuation object `cont` continues: the frame of its suspension
-/// (what the woken code reloads), and above it the callee-saved registers
-/// its function restores when it returns; for a fresh continuation, the
-/// object itself, which its start reads. With thousands of live
-/// continuations a resume finds all of them cold, and without this waits
-/// for them one after the other: the object, then the woken frame, then
-/// the saved registers (benchfx `c10m`: about 0.9 of the time; a warm
-/// suspend/resume loop 1.03). One byte each, so that each forwards from
-/// any store to its word. Cranelift has no prefetch and drops an unused
-/// load that cannot trap, hence the trap code; these lie in the stack's
-/// own frames and header, mapped for as long as the store lives.
-pub fn touch_frames(b: &mut FunctionBuilder<'_>, cont: Value, traps: Traps) {
-    let sp = load(b, I64, cont, o::CONT_CONTEXT + o::CONTROL_STACK_POINTER);
-    for line in 0..TOUCHED_FRAME_LINES {
-        b.ins().load(I8, faulting(traps.null), sp, 64 * line);
-    }
 }
 
 /// Flags for a load through a pointer that may be null, which traps with

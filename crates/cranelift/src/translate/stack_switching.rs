@@ -212,7 +212,6 @@ impl FuncTranslator<'_> {
             }
         };
         let (cont, _) = emit::consume(&mut self.builder, reference, traps());
-        emit::touch_frames(&mut self.builder, cont, traps());
         self.store_arguments(cont, &values, values.len());
 
         let mut suspend_tags = Vec::new();
