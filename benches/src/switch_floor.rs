@@ -20,6 +20,11 @@
 //!   pass the count and the root's reference through the target's buffer,
 //!   switch; the woken side reads its values back.
 //!
+//! - spawn: `cont.new` from a warm free list (pop, the start context,
+//!   function, parent, innermost, `transfer`, `live`), a resume passing
+//!   one argument, the start trampoline and a continuation entry (depth,
+//!   a call of the function, its result into the buffer, the parent made
+//!   current), and the object given back to the free list;
 //! - many live: the same resume and suspension over 10,000 suspended
 //!   continuations resumed in turn (as benchfx's `c10m` keeps them), so
 //!   that every resume finds its object and frame cold; for the runtime's
@@ -31,13 +36,15 @@
 //! left is what any implementation of this design pays. The program prints
 //! nanoseconds per operation; compare with `fxtime run` of
 //! benches/stack-switching/{suspend_resume,switch}.wat, which do the same
-//! loops (20 M pairs, 10 M switches), and for the many-live loop with
+//! loops (20 M pairs, 10 M switches), spawn.wat (10 M spawns), and for
+//! the many-live loop with
 //! the cold visits of benchfx's `c10m`.
 
 use fxtime_environ::vm::{
-    LEADING_SUSPEND_CLAUSES, VMContRef, VMHandlerList, VMStoreContext, VMTagDefinition, offsets,
+    LEADING_SUSPEND_CLAUSES, VMContRef, VMContinuationFreeList, VMHandlerList, VMStoreContext,
+    VMTagDefinition, offsets,
 };
-use fxtime_fibre::{FiberStack, StackPool};
+use fxtime_fibre::{FiberStack, StackPool, StackTop};
 use std::arch::global_asm;
 use std::mem::size_of;
 use std::time::Instant;
@@ -302,6 +309,127 @@ global_asm!(
     "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
     "ret",
 
+    // extern "C" fn floor_spawn_loop(list: *mut VMContinuationFreeList,
+    // entry: usize, func: usize, count: u64, handlers: *const
+    // VMHandlerList) -> u64: `count` times, `cont.new` from the free list
+    // (as `emit::reuse_free` does), a resume passing the count left, run to
+    // completion, the result added up, the object given back (as
+    // `emit::release` does). Returns the sum, or -1 if a step failed.
+    // Frame: [rsp] store, [rsp + 8] list, [rsp + 16] entry, [rsp + 24]
+    // func, [rsp + 32] count left, [rsp + 40] sum, [rsp + 48] handlers.
+    ".globl floor_spawn_loop",
+    "floor_spawn_loop:",
+    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    "sub rsp, 56",
+    "mov rax, [rip + {setup} + 0]",
+    "mov [rsp], rax",
+    "mov [rsp + 8], rdi",
+    "mov [rsp + 16], rsi",
+    "mov [rsp + 24], rdx",
+    "mov [rsp + 32], rcx",
+    "mov qword ptr [rsp + 40], 0",
+    "mov [rsp + 48], r8",
+    "20:",
+    // cont.new: pop the first free object and make it fresh.
+    "mov r8, [rsp + 8]",
+    "mov rdi, [r8 + {list_head}]",
+    "test rdi, rdi",
+    "jz 28f",
+    "mov rax, [rdi + {parent}]",
+    "mov [r8 + {list_head}], rax",
+    "inc qword ptr [r8 + {list_live}]",
+    "mov rax, [r8 + {list_start}]",
+    "mov [rdi + {context} + 16], rax",
+    "mov [rdi + {context}], rdi",
+    "mov rax, [rsp + 16]",
+    "mov [rdi + {context} + 8], rax",
+    "mov rax, [rsp + 24]",
+    "mov [rdi + {func}], rax",
+    "mov qword ptr [rdi + {parent}], 0",
+    "mov [rdi + {innermost}], rdi",
+    "mov qword ptr [rdi + {transfer}], 0",
+    "mov qword ptr [rdi + {live}], 1",
+    // resume with one argument: the reference is the fresh one.
+    "mov rcx, [rdi + {values}]",
+    "mov rax, [rsp + 32]",
+    "mov [rcx], rax",
+    "mov rax, [rdi + {revision}]",
+    "inc rax",
+    "mov [rdi + {revision}], rax",
+    "mov rcx, [rsp + 48]",
+    "mov [rdi + {handlers}], rcx",
+    "mov r9, [rsp]",
+    "mov rdx, [r9 + {current}]",
+    "mov [rdi + {parent}], rdx",
+    "mov r10, [rdi + {innermost}]",
+    "mov [r9 + {current}], r10",
+    "mov r11, [r10 + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    stack_switch!("rdi + {resumer}", "rdi + {context}", "21f"),
+    "21:",
+    "cmp qword ptr [rdi + {transfer}], 0",
+    "jne 28f",
+    "mov rcx, [rdi + {values}]",
+    "mov rax, [rcx]",
+    "add [rsp + 40], rax",
+    // Release: back to the free list.
+    "mov qword ptr [rdi + {live}], 0",
+    "inc qword ptr [rdi + {revision}]",
+    "mov r8, [rsp + 8]",
+    "mov rax, [r8 + {list_head}]",
+    "mov [rdi + {parent}], rax",
+    "mov [r8 + {list_head}], rdi",
+    "dec qword ptr [r8 + {list_live}]",
+    "dec qword ptr [rsp + 32]",
+    "jnz 20b",
+    "mov rax, [rsp + 40]",
+    "jmp 29f",
+    "28:",
+    "mov rax, -1",
+    "29:",
+    "add rsp, 56",
+    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
+    "ret",
+
+    // extern "C" fn floor_spawn_entry(cont: *mut VMContRef) -> *mut
+    // VMContRef: a continuation entry, called by the start trampoline:
+    // its depth, its function called with the argument in its buffer, the
+    // result stored back, `transfer` "returned", the parent made current
+    // with its stack limit.
+    ".globl floor_spawn_entry",
+    "floor_spawn_entry:",
+    "push rbp",
+    "mov rbp, rsp",
+    "push rbx",
+    "sub rsp, 8",
+    "mov rbx, rdi",
+    "mov rax, [rdi + {parent}]",
+    "mov rax, [rax + {depth}]",
+    "inc rax",
+    "mov [rdi + {depth}], rax",
+    "mov rcx, [rdi + {values}]",
+    "mov rdi, [rcx]",
+    "call [rbx + {func}]",
+    "mov rcx, [rbx + {values}]",
+    "mov [rcx], rax",
+    "mov qword ptr [rbx + {transfer}], 0",
+    "mov r9, [rip + {setup} + 0]",
+    "mov rdx, [rbx + {parent}]",
+    "mov [r9 + {current}], rdx",
+    "mov r11, [rdx + {cont_limit}]",
+    "mov [r9 + {store_limit}], r11",
+    "mov rax, rbx",
+    "add rsp, 8",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+
+    // The continuations' function: its argument plus one.
+    ".globl floor_spawn_body",
+    "floor_spawn_body:",
+    "lea rax, [rdi + 1]",
+    "ret",
+
     setup = sym SETUP,
     switches = sym SWITCHES,
     revision = const offsets::CONT_REVISION,
@@ -317,12 +445,27 @@ global_asm!(
     store_limit = const offsets::STORE_STACK_LIMIT,
     leading_suspend = const offsets::HANDLERS_LEADING_SUSPEND_TAGS,
     leading_switch = const offsets::HANDLERS_LEADING_SWITCH_TAG,
+    func = const offsets::CONT_FUNC,
+    live = const offsets::CONT_LIVE,
+    depth = const offsets::CONT_DEPTH,
+    list_head = const offsets::FREE_LIST_HEAD,
+    list_live = const offsets::FREE_LIST_LIVE,
+    list_start = const offsets::FREE_LIST_START,
 );
 
 unsafe extern "C" {
     fn floor_resume_loop(cont: *mut VMContRef, handlers: *const VMHandlerList) -> u64;
     fn floor_suspend_loop(cont: *mut VMContRef);
     fn floor_switch_player(me: *mut VMContRef);
+    fn floor_spawn_loop(
+        list: *mut VMContinuationFreeList,
+        entry: usize,
+        func: usize,
+        count: u64,
+        handlers: *const VMHandlerList,
+    ) -> u64;
+    fn floor_spawn_entry(cont: *mut VMContRef) -> *mut VMContRef;
+    fn floor_spawn_body(n: u64) -> u64;
     fn floor_round_robin(
         table: *mut [u64; 2],
         n: u64,
@@ -427,7 +570,51 @@ fn main() {
         elapsed.as_nanos() as f64 / switches as f64
     );
 
+    spawn(&mut store, &mut pool, no_handlers);
     many_live(&mut store, tag, no_handlers);
+}
+
+/// `cont.new`, a resume that runs the continuation to completion, and the
+/// object given back, as benches/stack-switching/spawn.wat does 10 M times,
+/// with a warm free list.
+fn spawn(store: &mut VMStoreContext, pool: &mut StackPool, no_handlers: &'static VMHandlerList) {
+    let spawns: u64 = 10_000_000;
+    // The entry is what a fresh object's context carries in its
+    // frame-pointer word; the free list's `start` the trampoline.
+    let start = StackTop::start_context(0, 0).instruction_pointer as *const u8;
+    // Each `cont.new` of the loop gives the object its start context anew.
+    let object = fresh(
+        pool.allocate().expect("a stack"),
+        floor_suspend_loop,
+        no_handlers,
+    );
+    let mut list = VMContinuationFreeList {
+        head: object,
+        live: 0,
+        start,
+    };
+    let setup = std::ptr::addr_of_mut!(SETUP);
+    // SAFETY: single-threaded; the loops only read it.
+    unsafe { (*setup).store = store };
+    let begin = Instant::now();
+    // SAFETY: the free list holds one free object of this store, whose
+    // stack nothing runs on; the clause list outlives the call.
+    let sum = unsafe {
+        floor_spawn_loop(
+            &mut list,
+            floor_spawn_entry as *const () as usize,
+            floor_spawn_body as *const () as usize,
+            spawns,
+            no_handlers,
+        )
+    };
+    let elapsed = begin.elapsed();
+    assert_eq!(sum, spawns * (spawns + 1) / 2 + spawns, "a spawn failed");
+    assert_eq!(list.live, 0);
+    println!(
+        "cont.new + resume to completion: {:.2} ns",
+        elapsed.as_nanos() as f64 / spawns as f64
+    );
 }
 
 /// Continuations alive at once in the many-live loop, as in benchfx's
