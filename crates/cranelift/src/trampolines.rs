@@ -161,8 +161,15 @@ pub(crate) fn host(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Functio
 /// continuation again before it returns. On the first run, it also sets
 /// the continuation's nesting depth.
 pub(crate) fn continuation_entry(ty: &FuncType, frontend: TargetFrontendConfig) -> ir::Function {
-    let mut func =
-        ir::Function::with_name_signature(UserFuncName::user(1, 2), c_signature(1, Some(POINTER)));
+    // Cranelift's `winch` convention keeps no register for its caller: the
+    // start trampoline keeps nothing across the call, and switches to a
+    // resumer whose code expects every register clobbered. A fresh start
+    // thus saves and restores no callee-saved registers (a cache line of
+    // stores into a stack that may be cold; see ARCHITECTURE.md). Its
+    // argument and result registers are System V's.
+    let mut signature = c_signature(1, Some(POINTER));
+    signature.call_conv = CallConv::Winch;
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 2), signature);
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let [cont] = enter_function(&mut b)[..] else {
