@@ -83,6 +83,40 @@ macro_rules! stack_switch {
     };
 }
 
+/// The resume sequence after the reference is consumed: with the
+/// continuation in rdi and the clause list in rcx, and the store context
+/// at [rsp]: the clause list and the parent into the continuation, its
+/// innermost continuation made current with its stack limit.
+macro_rules! run_under_clauses {
+    () => {
+        concat!(
+            "mov [rdi + {handlers}], rcx\n",
+            "mov r9, [rsp]\n",
+            "mov rdx, [r9 + {current}]\n",
+            "mov [rdi + {parent}], rdx\n",
+            "mov r10, [rdi + {innermost}]\n",
+            "mov [r9 + {current}], r10\n",
+            "mov r11, [r10 + {cont_limit}]\n",
+            "mov [r9 + {store_limit}], r11\n",
+        )
+    };
+}
+
+/// Saves the registers a System V function must keep for its caller: the
+/// loops switch stacks, which clobbers them all.
+macro_rules! save_callee_saved {
+    () => {
+        "push rbp\npush rbx\npush r12\npush r13\npush r14\npush r15\n"
+    };
+}
+
+/// Restores what `save_callee_saved` saved, and returns.
+macro_rules! restore_callee_saved_and_return {
+    () => {
+        "pop r15\npop r14\npop r13\npop r12\npop rbx\npop rbp\nret\n"
+    };
+}
+
 /// Parameters the loops read into their frames when they start.
 #[repr(C)]
 struct Setup {
@@ -108,7 +142,7 @@ global_asm!(
     // [rsp + 24] suspensions left.
     ".globl floor_resume_loop",
     "floor_resume_loop:",
-    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    save_callee_saved!(),
     "sub rsp, 40",
     "mov rax, [rip + {setup} + 0]",
     "mov [rsp], rax",
@@ -124,14 +158,7 @@ global_asm!(
     "inc rax",
     "mov [rdi + {revision}], rax",
     "mov rcx, [rsp + 16]",
-    "mov [rdi + {handlers}], rcx",
-    "mov r9, [rsp]",
-    "mov rdx, [r9 + {current}]",
-    "mov [rdi + {parent}], rdx",
-    "mov r10, [rdi + {innermost}]",
-    "mov [r9 + {current}], r10",
-    "mov r11, [r10 + {cont_limit}]",
-    "mov [r9 + {store_limit}], r11",
+    run_under_clauses!(),
     stack_switch!("rdi + {resumer}", "rdi + {context}", "3f"),
     "3:",
     "cmp qword ptr [rdi + {transfer}], 2",
@@ -142,8 +169,7 @@ global_asm!(
     "8:",
     "mov rax, [rsp + 24]",
     "add rsp, 40",
-    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
-    "ret",
+    restore_callee_saved_and_return!(),
 
     // extern "C" fn floor_suspend_loop(cont: *mut VMContRef): the
     // continuation's function, started by the trampoline; suspends with
@@ -261,7 +287,7 @@ global_asm!(
     // handlers, [rsp + 32] visits left, [rsp + 40] index.
     ".globl floor_round_robin",
     "floor_round_robin:",
-    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    save_callee_saved!(),
     "sub rsp, 56",
     "mov rax, [rip + {setup} + 0]",
     "mov [rsp], rax",
@@ -282,14 +308,7 @@ global_asm!(
     "mov [rdi + {revision}], rax",
     "mov [r8 + 8], rax",
     "mov rcx, [rsp + 24]",
-    "mov [rdi + {handlers}], rcx",
-    "mov r9, [rsp]",
-    "mov rdx, [r9 + {current}]",
-    "mov [rdi + {parent}], rdx",
-    "mov r10, [rdi + {innermost}]",
-    "mov [r9 + {current}], r10",
-    "mov r11, [r10 + {cont_limit}]",
-    "mov [r9 + {store_limit}], r11",
+    run_under_clauses!(),
     stack_switch!("rdi + {resumer}", "rdi + {context}", "13f"),
     "13:",
     "cmp qword ptr [rdi + {transfer}], 2",
@@ -306,8 +325,7 @@ global_asm!(
     "18:",
     "mov rax, [rsp + 32]",
     "add rsp, 56",
-    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
-    "ret",
+    restore_callee_saved_and_return!(),
 
     // extern "C" fn floor_spawn_loop(list: *mut VMContinuationFreeList,
     // entry: usize, func: usize, count: u64, handlers: *const
@@ -319,7 +337,7 @@ global_asm!(
     // func, [rsp + 32] count left, [rsp + 40] sum, [rsp + 48] handlers.
     ".globl floor_spawn_loop",
     "floor_spawn_loop:",
-    "push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15",
+    save_callee_saved!(),
     "sub rsp, 56",
     "mov rax, [rip + {setup} + 0]",
     "mov [rsp], rax",
@@ -357,14 +375,7 @@ global_asm!(
     "inc rax",
     "mov [rdi + {revision}], rax",
     "mov rcx, [rsp + 48]",
-    "mov [rdi + {handlers}], rcx",
-    "mov r9, [rsp]",
-    "mov rdx, [r9 + {current}]",
-    "mov [rdi + {parent}], rdx",
-    "mov r10, [rdi + {innermost}]",
-    "mov [r9 + {current}], r10",
-    "mov r11, [r10 + {cont_limit}]",
-    "mov [r9 + {store_limit}], r11",
+    run_under_clauses!(),
     stack_switch!("rdi + {resumer}", "rdi + {context}", "21f"),
     "21:",
     "cmp qword ptr [rdi + {transfer}], 0",
@@ -388,8 +399,7 @@ global_asm!(
     "mov rax, -1",
     "29:",
     "add rsp, 56",
-    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
-    "ret",
+    restore_callee_saved_and_return!(),
 
     // extern "C" fn floor_spawn_entry(cont: *mut VMContRef) -> *mut
     // VMContRef: a continuation entry, called by the start trampoline:
