@@ -117,6 +117,25 @@ macro_rules! restore_callee_saved_and_return {
     };
 }
 
+/// The frame of a loop taking four arguments: the callee-saved registers
+/// saved, then 56 bytes: [rsp] the store context, [rsp + 8] to [rsp + 32]
+/// the arguments, [rsp + 40] zero.
+macro_rules! enter_loop_frame {
+    () => {
+        concat!(
+            save_callee_saved!(),
+            "sub rsp, 56\n",
+            "mov rax, [rip + {setup} + 0]\n",
+            "mov [rsp], rax\n",
+            "mov [rsp + 8], rdi\n",
+            "mov [rsp + 16], rsi\n",
+            "mov [rsp + 24], rdx\n",
+            "mov [rsp + 32], rcx\n",
+            "mov qword ptr [rsp + 40], 0\n",
+        )
+    };
+}
+
 /// Parameters the loops read into their frames when they start.
 #[repr(C)]
 struct Setup {
@@ -287,15 +306,7 @@ global_asm!(
     // handlers, [rsp + 32] visits left, [rsp + 40] index.
     ".globl floor_round_robin",
     "floor_round_robin:",
-    save_callee_saved!(),
-    "sub rsp, 56",
-    "mov rax, [rip + {setup} + 0]",
-    "mov [rsp], rax",
-    "mov [rsp + 8], rdi",
-    "mov [rsp + 16], rsi",
-    "mov [rsp + 24], rdx",
-    "mov [rsp + 32], rcx",
-    "mov qword ptr [rsp + 40], 0",
+    enter_loop_frame!(),
     "12:",
     "mov r8, [rsp + 40]",
     "shl r8, 4",
@@ -337,15 +348,7 @@ global_asm!(
     // func, [rsp + 32] count left, [rsp + 40] sum, [rsp + 48] handlers.
     ".globl floor_spawn_loop",
     "floor_spawn_loop:",
-    save_callee_saved!(),
-    "sub rsp, 56",
-    "mov rax, [rip + {setup} + 0]",
-    "mov [rsp], rax",
-    "mov [rsp + 8], rdi",
-    "mov [rsp + 16], rsi",
-    "mov [rsp + 24], rdx",
-    "mov [rsp + 32], rcx",
-    "mov qword ptr [rsp + 40], 0",
+    enter_loop_frame!(),
     "mov [rsp + 48], r8",
     "20:",
     // cont.new: pop the first free object and make it fresh.
