@@ -18,8 +18,7 @@
 //!   root's parent, clause list and resumer context to the target, make
 //!   the target's innermost continuation current with its stack limit,
 //!   pass the count and the root's reference through the target's buffer,
-//!   switch; the woken side reads its values back.
-//!
+//!   switch; the woken side reads its values back;
 //! - spawn: `cont.new` from a warm free list (pop, the start context,
 //!   function, parent, innermost, `transfer`, `live`), a resume passing
 //!   one argument, the start trampoline and a continuation entry (depth,
@@ -36,9 +35,8 @@
 //! left is what any implementation of this design pays. The program prints
 //! nanoseconds per operation; compare with `fxtime run` of
 //! benches/stack-switching/{suspend_resume,switch}.wat, which do the same
-//! loops (20 M pairs, 10 M switches), spawn.wat (10 M spawns), and for
-//! the many-live loop with
-//! the cold visits of benchfx's `c10m`.
+//! loops (20 M pairs, 10 M switches) and spawn.wat (10 M spawns), and
+//! the many-live loop with the cold visits of benchfx's `c10m`.
 
 use fxtime_environ::vm::{
     LEADING_SUSPEND_CLAUSES, VMContRef, VMContinuationFreeList, VMHandlerList, VMStoreContext,

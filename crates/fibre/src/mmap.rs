@@ -152,30 +152,26 @@ impl Mmap {
     /// keep their protection.
     pub fn discard(&self, offset: usize, len: usize) -> io::Result<()> {
         assert!(offset.checked_add(len).is_some_and(|end| end <= self.len));
-        if len == 0 {
-            return Ok(());
-        }
-        // SAFETY: the range lies inside this mapping; MADV_DONTNEED only
-        // drops its contents.
-        let rc =
-            unsafe { libc::madvise(self.as_ptr().add(offset).cast(), len, libc::MADV_DONTNEED) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        self.advise(offset, len, libc::MADV_DONTNEED)
     }
-}
 
-impl Mmap {
     /// Asks the kernel to back the mapping with transparent huge pages
     /// where it can (`MADV_HUGEPAGE`): fewer TLB entries for memory touched
     /// densely, at the cost of a 2 MiB page for any touch of its range.
     pub fn advise_huge_pages(&self) -> io::Result<()> {
-        if self.len == 0 {
+        self.advise(0, self.len, libc::MADV_HUGEPAGE)
+    }
+
+    /// `madvise(advice)` on `len` bytes at `offset`, which lie inside the
+    /// mapping; `advice` is one that only drops contents (they read as
+    /// zero) or changes how the kernel backs them.
+    fn advise(&self, offset: usize, len: usize, advice: libc::c_int) -> io::Result<()> {
+        if len == 0 {
             return Ok(());
         }
-        // SAFETY: the range is this mapping; the advice changes no contents.
-        let rc = unsafe { libc::madvise(self.as_ptr().cast(), self.len, libc::MADV_HUGEPAGE) };
+        // SAFETY: the range lies inside this mapping; per the contract the
+        // advice affects no memory owned by anyone else.
+        let rc = unsafe { libc::madvise(self.as_ptr().add(offset).cast(), len, advice) };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
