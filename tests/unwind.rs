@@ -103,10 +103,11 @@ fn unwind_ips() -> Vec<usize> {
 /// The names of the wasm functions among `ips`, in order.
 fn wasm_names(ips: &[usize]) -> Vec<String> {
     ips.iter()
-        .filter_map(|ip| match fxtime_runtime::code::lookup_pc(*ip) {
-            Some(fxtime_runtime::code::PcKind::Wasm(frame)) => frame.func_name,
-            _ => None,
+        .flat_map(|ip| match fxtime_runtime::code::lookup_pc(*ip) {
+            Some(fxtime_runtime::code::PcKind::Wasm(frames)) => frames,
+            _ => Vec::new(),
         })
+        .filter_map(|frame| frame.func_name)
         .collect()
 }
 

@@ -138,9 +138,46 @@
         (call $garbage (i32.const 10))
         (br $l)))
     (global.get $total))
+
+  ;; A function that only suspends is inlined into its callers
+  ;; (crates/cranelift/src/inlining.rs): the caller's references, one in a
+  ;; local and one on the operand stack, must be found at the inlined
+  ;; switch, where no frame of the helper's own is left.
+  (func $pause (suspend $yield))
+  (func $across_helper (param $n i32)
+    (local $mine (ref null $node))
+    (local.set $mine (call $list (local.get $n)))
+    (call $sum2 (call $list (i32.const 5)) (block (result i32) (call $pause) (i32.const 0)))
+    (call $sum (local.get $mine))
+    (i32.add)
+    (global.set $total (i32.add (global.get $total))))
+  (func $across_helper_thunk (call $across_helper (i32.const 6)))
+  (elem declare func $across_helper_thunk)
+
+  ;; Suspends n of them in the helper, collects many times, resumes each:
+  ;; 15 + 21 each.
+  (func (export "across-helper") (param $n i32) (result i32)
+    (local $i i32) (local $k (ref null $k))
+    (global.set $total (i32.const 0))
+    (loop $start
+      (block $on_yield (result (ref $k))
+        (resume $k (on $yield $on_yield) (cont.new $k (ref.func $across_helper_thunk)))
+        (unreachable))
+      (local.set $k)
+      (table.set $ks (local.get $i) (local.get $k))
+      (call $garbage (i32.const 20))
+      (br_if $start (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (call $garbage (i32.const 2000))
+    (local.set $i (i32.const 0))
+    (loop $finish
+      (resume $k (table.get $ks (local.get $i)))
+      (call $garbage (i32.const 5))
+      (br_if $finish (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (global.get $total))
 )
 
 (assert_return (invoke "many-suspended" (i32.const 300)) (i32.const 21300))
+(assert_return (invoke "across-helper" (i32.const 300)) (i32.const 10800))
 (assert_return (invoke "payloads") (i32.const 4495))
 
 (module

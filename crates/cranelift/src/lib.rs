@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod abi;
+mod inlining;
 mod placement;
 mod stack_maps;
 mod trampolines;
@@ -172,20 +173,28 @@ impl Compiler {
         offsets: &VMOffsets,
     ) -> WasmResult<Vec<Compiled>> {
         let module = &translation.info;
-        translation
+        let funcs = translation
             .bodies
             .into_par_iter()
             .enumerate()
             .map(|(i, body)| {
                 let index = DefinedFuncIndex(i as u32);
-                let func = translate::translate_function(
+                translate::translate_function(
                     module,
                     offsets,
                     index,
                     body,
                     self.host(),
                     self.options,
-                )?;
+                )
+            })
+            .collect::<WasmResult<Vec<_>>>()?;
+        let inlinable = inlining::Inlinable::new(&funcs, module.num_imported_funcs);
+        funcs
+            .into_par_iter()
+            .map(|mut func| {
+                inlinable.inline_into(&mut func)?;
+                stack_maps::tag_switch_sites(&mut func);
                 self.compile(func)
             })
             .collect()

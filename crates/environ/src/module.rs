@@ -148,9 +148,24 @@ pub struct ModuleInfo {
     pub name: Option<String>,
     /// Function names from the name section.
     pub func_names: HashMap<FuncIndex, String>,
+    /// Where each defined function's body lies in the module's bytes, in
+    /// order: an instruction's offset names the function it belongs to,
+    /// also where code generation inlined it into another.
+    pub body_ranges: Vec<std::ops::Range<usize>>,
 }
 
 impl ModuleInfo {
+    /// The defined function whose body holds the instruction at byte
+    /// `offset` of the module.
+    pub fn defined_func_at_offset(&self, offset: u32) -> Option<DefinedFuncIndex> {
+        let offset = offset as usize;
+        let index = self.body_ranges.partition_point(|r| r.end <= offset);
+        let range = self.body_ranges.get(index)?;
+        range
+            .contains(&offset)
+            .then_some(DefinedFuncIndex(index as u32))
+    }
+
     /// The type of function `f`.
     pub fn func_type(&self, f: FuncIndex) -> &FuncType {
         self.func_type_at(self.functions[f.index()])

@@ -48,6 +48,10 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> WasmResult<Modul
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
+                let range = body.range();
+                t.info
+                    .body_ranges
+                    .push(range.start as usize..range.end as usize);
                 t.bodies.push(FunctionBodyData { body, validator });
                 continue;
             }

@@ -60,9 +60,9 @@ impl WasmBacktrace {
                     pc - 1
                 }
             })
-            .filter_map(|pc| match lookup_pc(pc) {
-                Some(PcKind::Wasm(frame)) => Some(frame),
-                _ => None,
+            .flat_map(|pc| match lookup_pc(pc) {
+                Some(PcKind::Wasm(frames)) => frames,
+                _ => Vec::new(),
             })
             .collect();
         WasmBacktrace { frames }

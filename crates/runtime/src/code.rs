@@ -63,8 +63,9 @@ pub struct FrameInfo {
 /// What a program counter is, for a stack walk.
 #[derive(Debug)]
 pub enum PcKind {
-    /// In a wasm function.
-    Wasm(FrameInfo),
+    /// In a wasm function: its frame, after the frame of a function
+    /// inlined into it whose code the pc is in (innermost first).
+    Wasm(Vec<FrameInfo>),
     /// In a host trampoline.
     HostTrampoline,
     /// In an entry trampoline.
@@ -373,12 +374,23 @@ impl CodeObject {
                     .map(|i| self.tables.address_map[i])
                     .filter(|(code, _)| range.contains(code))
                     .map(|(_, wasm)| wasm);
-                PcKind::Wasm(FrameInfo {
+                let frame = |func_index: u32, wasm_offset| FrameInfo {
                     module_name: module.and_then(|m| m.name.clone()),
                     func_index,
                     func_name: module
                         .and_then(|m| m.func_names.get(&FuncIndex(func_index)).cloned()),
                     wasm_offset,
+                };
+                // An instruction of another function was inlined here: that
+                // function's frame, then this one's (whose call it replaced
+                // has no offset left).
+                let inlined = module.zip(wasm_offset).and_then(|(m, offset)| {
+                    let owner = m.func_index(m.defined_func_at_offset(offset)?).0;
+                    (owner != func_index).then_some(owner)
+                });
+                PcKind::Wasm(match inlined {
+                    Some(owner) => vec![frame(owner, wasm_offset), frame(func_index, None)],
+                    None => vec![frame(func_index, wasm_offset)],
                 })
             }
         })

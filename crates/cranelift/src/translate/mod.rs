@@ -107,7 +107,6 @@ pub(crate) fn translate_function(
     t.translate_body(body)?;
     t.builder.finalize(host.isa.frontend_config());
     trap_sites::attribute_merged_loads(&mut func);
-    crate::stack_maps::tag_switch_sites(&mut func);
     Ok(func)
 }
 
