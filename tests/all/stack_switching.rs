@@ -153,6 +153,32 @@ fn a_trap_in_a_chain_lists_every_continuation_and_frees_their_stacks() -> Result
     })
 }
 
+/// A small function that suspends is inlined into its caller (see
+/// fxtime-cranelift's `inlining`); a trap in it still lists the helper,
+/// at its instruction, then the caller, whose call is gone.
+#[test]
+fn a_trap_in_an_inlined_helper_lists_the_helper_then_its_caller() -> Result<()> {
+    let wasm = wat::parse_str(
+        r#"(module
+          (tag $nobody)
+          (func $pause (suspend $nobody))
+          (func $caller (export "caller") (call $pause)))"#,
+    )?;
+    let engine = Engine::new(&config())?;
+    let module = Module::new(&engine, &wasm)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let trap = trap_of(&mut store, &instance, "caller", &[]);
+    assert_eq!(trap.kind(), TrapKind::UnhandledTag);
+    let frames = trap.backtrace().frames();
+    let names: Vec<_> = frames.iter().map(|f| f.func_name.clone()).collect();
+    assert_eq!(names, [Some("pause".into()), Some("caller".into())]);
+    let suspend = frames[0].wasm_offset.expect("the helper's offset");
+    assert_eq!(wasm[suspend as usize], 0xe2, "suspend");
+    assert_eq!(frames[1].wasm_offset, None, "the call was inlined");
+    Ok(())
+}
+
 #[test]
 fn stack_overflow_in_a_nested_continuation_traps_and_the_store_goes_on() -> Result<()> {
     with_big_stack(|| {

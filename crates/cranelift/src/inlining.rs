@@ -36,6 +36,48 @@ use std::borrow::Cow;
 /// with its handler dispatch and a few table accesses.
 const MAX_INSTRUCTIONS: usize = 400;
 
+/// The largest body, in bytes, that [`may_inline`] admits: bodies of
+/// [`MAX_INSTRUCTIONS`] instructions are far smaller.
+const MAX_BODY_BYTES: u64 = 2048;
+
+/// Whether a function body may be inlined, from its operators: small, with
+/// a `resume`, `suspend` or `switch`, and no call. Those that may are
+/// translated before the others, and [`Inlinable::new`] decides from their
+/// code; the others are translated and compiled one by one, as before.
+pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>) -> bool {
+    use wasmparser::Operator as O;
+    let range = body.range();
+    if range.end - range.start > MAX_BODY_BYTES {
+        return false;
+    }
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return false;
+    };
+    let mut switches = false;
+    while !reader.eof() {
+        match reader.read() {
+            Ok(
+                O::Call { .. }
+                | O::CallIndirect { .. }
+                | O::CallRef { .. }
+                | O::ReturnCall { .. }
+                | O::ReturnCallIndirect { .. }
+                | O::ReturnCallRef { .. },
+            )
+            | Err(_) => return false,
+            Ok(
+                O::Resume { .. }
+                | O::ResumeThrow { .. }
+                | O::ResumeThrowRef { .. }
+                | O::Suspend { .. }
+                | O::Switch { .. },
+            ) => switches = true,
+            Ok(_) => {}
+        }
+    }
+    switches
+}
+
 /// The functions of a module that are inlined at their direct calls, by
 /// defined index: copies of their bodies as translated.
 pub(crate) struct Inlinable {
@@ -44,12 +86,17 @@ pub(crate) struct Inlinable {
 }
 
 impl Inlinable {
-    /// Picks the functions of `funcs` (the module's defined functions,
-    /// translated, in order) to inline.
-    pub(crate) fn new(funcs: &[ir::Function], num_imported: usize) -> Inlinable {
+    /// Picks the functions to inline among `funcs`, the module's defined
+    /// functions that [`may_inline`] admitted, translated (by defined
+    /// index, `None` for the others).
+    pub(crate) fn new(funcs: &[Option<ir::Function>], num_imported: usize) -> Inlinable {
         let bodies = funcs
             .iter()
-            .map(|func| is_small_switching_leaf(func).then(|| with_srcloc_tags(func)))
+            .map(|func| {
+                func.as_ref()
+                    .filter(|func| is_small_switching_leaf(func))
+                    .map(with_srcloc_tags)
+            })
             .collect();
         Inlinable {
             bodies,

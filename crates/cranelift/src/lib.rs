@@ -173,26 +173,33 @@ impl Compiler {
         offsets: &VMOffsets,
     ) -> WasmResult<Vec<Compiled>> {
         let module = &translation.info;
-        let funcs = translation
-            .bodies
-            .into_par_iter()
+        let translate = |i: usize, body| {
+            let index = DefinedFuncIndex(i as u32);
+            translate::translate_function(module, offsets, index, body, self.host(), self.options)
+        };
+        // Functions that may be inlined into their callers are translated
+        // first (see `inlining`).
+        let mut bodies: Vec<_> = translation.bodies.into_iter().map(Some).collect();
+        let early = bodies
+            .par_iter_mut()
             .enumerate()
-            .map(|(i, body)| {
-                let index = DefinedFuncIndex(i as u32);
-                translate::translate_function(
-                    module,
-                    offsets,
-                    index,
-                    body,
-                    self.host(),
-                    self.options,
-                )
-            })
+            .map(
+                |(i, slot)| match slot.take_if(|b| inlining::may_inline(&b.body)) {
+                    Some(body) => translate(i, body).map(Some),
+                    None => Ok(None),
+                },
+            )
             .collect::<WasmResult<Vec<_>>>()?;
-        let inlinable = inlining::Inlinable::new(&funcs, module.num_imported_funcs);
-        funcs
+        let inlinable = inlining::Inlinable::new(&early, module.num_imported_funcs);
+        bodies
             .into_par_iter()
-            .map(|mut func| {
+            .zip(early)
+            .enumerate()
+            .map(|(i, (body, early))| {
+                let mut func = match early {
+                    Some(func) => func,
+                    None => translate(i, body.ok_or(WasmError::Bug("a body lost".into()))?)?,
+                };
                 inlinable.inline_into(&mut func)?;
                 stack_maps::tag_switch_sites(&mut func);
                 self.compile(func)
