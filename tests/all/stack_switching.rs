@@ -155,14 +155,18 @@ fn a_trap_in_a_chain_lists_every_continuation_and_frees_their_stacks() -> Result
 
 /// A small function that suspends is inlined into its caller (see
 /// fxtime-cranelift's `inlining`); a trap in it still lists the helper,
-/// at its instruction, then the caller, whose call is gone.
+/// at its instruction, then the caller, whose call is gone. One that also
+/// calls a function is not inlined.
 #[test]
 fn a_trap_in_an_inlined_helper_lists_the_helper_then_its_caller() -> Result<()> {
     let wasm = wat::parse_str(
         r#"(module
           (tag $nobody)
           (func $pause (suspend $nobody))
-          (func $caller (export "caller") (call $pause)))"#,
+          (func $caller (export "caller") (call $pause))
+          (func $nop)
+          (func $pause_after_a_call (call $nop) (suspend $nobody))
+          (func (export "not_inlined") (call $pause_after_a_call)))"#,
     )?;
     let engine = Engine::new(&config())?;
     let module = Module::new(&engine, &wasm)?;
@@ -176,6 +180,13 @@ fn a_trap_in_an_inlined_helper_lists_the_helper_then_its_caller() -> Result<()> 
     let suspend = frames[0].wasm_offset.expect("the helper's offset");
     assert_eq!(wasm[suspend as usize], 0xe2, "suspend");
     assert_eq!(frames[1].wasm_offset, None, "the call was inlined");
+    // A function that calls another is not inlined: its caller's frame
+    // keeps the call's offset.
+    let trap = trap_of(&mut store, &instance, "not_inlined", &[]);
+    let frames = trap.backtrace().frames();
+    assert_eq!(frames.len(), 2, "{trap:?}");
+    let call = frames[1].wasm_offset.expect("the call's offset");
+    assert_eq!(wasm[call as usize], 0x10, "call");
     Ok(())
 }
 
