@@ -193,12 +193,7 @@ const SRCLOC: u32 = u32::from_le_bytes(*b"inSL");
 /// not its location, which traps and backtraces need.
 fn with_srcloc_tags(func: &ir::Function) -> ir::Function {
     let mut copy = func.clone();
-    let insts: Vec<ir::Inst> = copy
-        .layout
-        .blocks()
-        .flat_map(|block| copy.layout.block_insts(block))
-        .collect();
-    for inst in insts {
+    for inst in crate::instructions(&copy) {
         let loc = copy.srcloc(inst);
         if !loc.is_default() {
             let tags = [DebugTag::User(SRCLOC), DebugTag::User(loc.bits())];
@@ -211,12 +206,7 @@ fn with_srcloc_tags(func: &ir::Function) -> ir::Function {
 /// Gives the inlined instructions of `func` their source locations back
 /// from their tags (see [`with_srcloc_tags`]), and drops the tags.
 fn srclocs_from_tags(func: &mut ir::Function) {
-    let insts: Vec<ir::Inst> = func
-        .layout
-        .blocks()
-        .flat_map(|block| func.layout.block_insts(block))
-        .collect();
-    for inst in insts {
+    for inst in crate::instructions(func) {
         if let [DebugTag::User(SRCLOC), DebugTag::User(bits)] = *func.debug_tags.get(inst) {
             func.set_srcloc(inst, ir::SourceLoc::new(bits));
             func.debug_tags.set(inst, []);
@@ -226,8 +216,7 @@ fn srclocs_from_tags(func: &mut ir::Function) {
 
 /// Whether `func` contains a `stack_switch`.
 fn switches(func: &ir::Function) -> bool {
-    func.layout
-        .blocks()
-        .flat_map(|block| func.layout.block_insts(block))
+    crate::instructions(func)
+        .into_iter()
         .any(|inst| func.dfg.insts[inst].opcode() == Opcode::StackSwitch)
 }

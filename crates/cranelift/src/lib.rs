@@ -293,6 +293,15 @@ impl Compiler {
     }
 }
 
+/// Every instruction of `func` in layout order, collected so that the
+/// function can be changed while they are visited.
+pub(crate) fn instructions(func: &ir::Function) -> Vec<ir::Inst> {
+    func.layout
+        .blocks()
+        .flat_map(|block| func.layout.block_insts(block))
+        .collect()
+}
+
 fn convert_relocation(
     func: &ir::Function,
     reloc: &cranelift_codegen::FinalizedMachReloc,

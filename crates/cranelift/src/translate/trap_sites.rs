@@ -20,12 +20,7 @@ use std::collections::HashMap;
 pub(crate) fn attribute_merged_loads(func: &mut ir::Function) {
     let uses = uses(func);
     let used_once = |v: Value| uses.get(&v).filter(|(count, _)| *count == 1);
-    let insts: Vec<ir::Inst> = func
-        .layout
-        .blocks()
-        .flat_map(|b| func.layout.block_insts(b))
-        .collect();
-    for inst in insts {
+    for inst in crate::instructions(func) {
         if !absorbs_without_trapping(func, inst) {
             continue;
         }
