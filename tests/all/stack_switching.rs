@@ -190,6 +190,40 @@ fn a_trap_in_an_inlined_helper_lists_the_helper_then_its_caller() -> Result<()> 
     Ok(())
 }
 
+/// Inlining into one function stops at a budget: of 300 calls of a helper
+/// that suspends, the first is inlined and the last stays a call.
+#[test]
+fn inlining_into_one_function_is_bounded() -> Result<()> {
+    let calls: String = (0..300)
+        .map(|k| format!("(if (i32.eq (local.get 0) (i32.const {k})) (then (call $pause)))\n"))
+        .collect();
+    let wasm = wat::parse_str(format!(
+        r#"(module
+          (tag $nobody)
+          (func $pause (suspend $nobody))
+          (func (export "call") (param i32) {calls}))"#
+    ))?;
+    let engine = Engine::new(&config())?;
+    let module = Module::new(&engine, &wasm)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let caller_offset = |store: &mut Store<()>, k: i32| {
+        let trap = trap_of(store, &instance, "call", &[Val::I32(k)]);
+        assert_eq!(trap.kind(), TrapKind::UnhandledTag);
+        let frames = trap.backtrace().frames();
+        assert_eq!(frames.len(), 2, "{trap:?}");
+        frames[1].wasm_offset
+    };
+    assert_eq!(
+        caller_offset(&mut store, 0),
+        None,
+        "the first call is inlined"
+    );
+    let last = caller_offset(&mut store, 299).expect("the last call is a call");
+    assert_eq!(wasm[last as usize], 0x10, "call");
+    Ok(())
+}
+
 #[test]
 fn stack_overflow_in_a_nested_continuation_traps_and_the_store_goes_on() -> Result<()> {
     with_big_stack(|| {

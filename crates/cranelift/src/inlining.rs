@@ -18,7 +18,8 @@
 //!
 //! Inlined are defined functions that contain a `stack_switch`, have at
 //! most [`MAX_INSTRUCTIONS`] instructions and call no wasm function (so
-//! inlining never recurses), at direct `call`s. A `stack_switch` is a
+//! inlining never recurses), at direct `call`s, up to
+//! [`MAX_INLINED_PER_CALLER`] instructions into any one function. A `stack_switch` is a
 //! call to Cranelift's inliner, which gives each inlined one the stack
 //! map of the call it replaces as well as its own, so the collector still
 //! finds the caller's references in a paused frame. The inlined helper
@@ -78,11 +79,30 @@ pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>) -> bool {
     switches
 }
 
+/// The most instructions inlined into one function: past it, its further
+/// calls stay calls, so that a module with many calls of a helper grows
+/// by a bounded amount per function.
+const MAX_INLINED_PER_CALLER: usize = 4000;
+
+/// A function inlined at its direct calls.
+struct Body {
+    /// A copy of its body as translated (see [`with_srcloc_tags`]).
+    func: ir::Function,
+    /// Its size in instructions.
+    size: usize,
+}
+
 /// The functions of a module that are inlined at their direct calls, by
-/// defined index: copies of their bodies as translated.
+/// defined index.
 pub(crate) struct Inlinable {
-    bodies: Vec<Option<ir::Function>>,
+    bodies: Vec<Option<Body>>,
     num_imported: u32,
+}
+
+/// Inlines into one function, within [`MAX_INLINED_PER_CALLER`].
+struct Inliner<'a> {
+    inlinable: &'a Inlinable,
+    budget: usize,
 }
 
 impl Inlinable {
@@ -93,9 +113,12 @@ impl Inlinable {
         let bodies = funcs
             .iter()
             .map(|func| {
-                func.as_ref()
-                    .filter(|func| is_small_switching_leaf(func))
-                    .map(with_srcloc_tags)
+                let func = func.as_ref()?;
+                let size = small_switching_leaf_size(func)?;
+                Some(Body {
+                    func: with_srcloc_tags(func),
+                    size,
+                })
             })
             .collect();
         Inlinable {
@@ -112,8 +135,12 @@ impl Inlinable {
             return Ok(());
         }
         let mut context = Context::for_function(std::mem::replace(func, ir::Function::new()));
+        let inliner = Inliner {
+            inlinable: self,
+            budget: MAX_INLINED_PER_CALLER,
+        };
         context
-            .inline(self)
+            .inline(inliner)
             .map_err(|e| WasmError::Bug(format!("inlining: {e:?}")))?;
         *func = context.func;
         srclocs_from_tags(func);
@@ -121,7 +148,7 @@ impl Inlinable {
     }
 
     /// The body to inline for a call of `callee` from `caller`, if any.
-    fn body(&self, caller: &ir::Function, callee: ir::FuncRef) -> Option<&ir::Function> {
+    fn body(&self, caller: &ir::Function, callee: ir::FuncRef) -> Option<&Body> {
         let ExternalName::User(name) = &caller.dfg.ext_funcs[callee].name else {
             return None;
         };
@@ -134,7 +161,7 @@ impl Inlinable {
     }
 }
 
-impl Inline for &Inlinable {
+impl Inline for Inliner<'_> {
     fn inline(
         &mut self,
         caller: &ir::Function,
@@ -145,19 +172,22 @@ impl Inline for &Inlinable {
     ) -> InlineCommand<'_> {
         // A `try_call` would make every call in the body, the switch
         // included, a `try_call` with the caller's handlers.
-        match (opcode, self.body(caller, callee)) {
-            (Opcode::Call, Some(body)) => InlineCommand::Inline {
-                callee: Cow::Borrowed(body),
-                visit_callee: false,
-            },
-            _ => InlineCommand::KeepCall,
+        let body = match (opcode, self.inlinable.body(caller, callee)) {
+            (Opcode::Call, Some(body)) if body.size <= self.budget => body,
+            _ => return InlineCommand::KeepCall,
+        };
+        self.budget -= body.size;
+        InlineCommand::Inline {
+            callee: Cow::Borrowed(&body.func),
+            visit_callee: false,
         }
     }
 }
 
-/// Whether `func` switches stacks, is small, and neither calls nor
-/// tail-calls a wasm function (calls of the runtime's builtins are fine).
-fn is_small_switching_leaf(func: &ir::Function) -> bool {
+/// The size of `func` in instructions if it switches stacks, is small, and
+/// neither calls nor tail-calls a wasm function (calls of the runtime's
+/// builtins are fine).
+fn small_switching_leaf_size(func: &ir::Function) -> Option<usize> {
     let mut switches = false;
     let mut size = 0;
     for block in func.layout.blocks() {
@@ -165,24 +195,24 @@ fn is_small_switching_leaf(func: &ir::Function) -> bool {
             size += 1;
             match func.dfg.insts[inst].opcode() {
                 Opcode::StackSwitch => switches = true,
-                Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::TryCall => return false,
+                Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::TryCall => return None,
                 Opcode::Call => {
                     let call = func.dfg.insts[inst]
                         .analyze_call(&func.dfg.value_lists, &func.dfg.exception_tables);
                     let ir::instructions::CallInfo::Direct(callee, _) = call else {
-                        return false;
+                        return None;
                     };
                     if let ExternalName::User(name) = &func.dfg.ext_funcs[callee].name
                         && func.params.user_named_funcs()[*name].namespace == 0
                     {
-                        return false;
+                        return None;
                     }
                 }
                 _ => {}
             }
         }
     }
-    switches && size <= MAX_INSTRUCTIONS
+    (switches && size <= MAX_INSTRUCTIONS).then_some(size)
 }
 
 /// Marks an instruction's source location in a body to inline.
