@@ -46,7 +46,6 @@ const MAX_BODY_BYTES: u64 = 2048;
 /// translated before the others, and [`Inlinable::new`] decides from their
 /// code; the others are translated and compiled one by one, as before.
 pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>) -> bool {
-    use wasmparser::Operator as O;
     let range = body.range();
     if range.end - range.start > MAX_BODY_BYTES {
         return false;
@@ -56,25 +55,14 @@ pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>) -> bool {
     };
     let mut switches = false;
     while !reader.eof() {
-        match reader.read() {
-            Ok(
-                O::Call { .. }
-                | O::CallIndirect { .. }
-                | O::CallRef { .. }
-                | O::ReturnCall { .. }
-                | O::ReturnCallIndirect { .. }
-                | O::ReturnCallRef { .. },
-            )
-            | Err(_) => return false,
-            Ok(
-                O::Resume { .. }
-                | O::ResumeThrow { .. }
-                | O::ResumeThrowRef { .. }
-                | O::Suspend { .. }
-                | O::Switch { .. },
-            ) => switches = true,
-            Ok(_) => {}
+        let Ok(op) = reader.read() else {
+            return false;
+        };
+        if crate::translate::is_call(&op) {
+            return false;
         }
+        switches |= crate::translate::is_resume_or_switch(&op)
+            || matches!(op, wasmparser::Operator::Suspend { .. });
     }
     switches
 }
@@ -96,6 +84,8 @@ struct Body {
 /// defined index.
 pub(crate) struct Inlinable {
     bodies: Vec<Option<Body>>,
+    /// Whether any function is inlined at all.
+    any: bool,
     num_imported: u32,
 }
 
@@ -120,8 +110,9 @@ impl Inlinable {
                     size,
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
         Inlinable {
+            any: bodies.iter().any(Option::is_some),
             bodies,
             num_imported: num_imported as u32,
         }
@@ -131,7 +122,7 @@ impl Inlinable {
     /// switches stacks itself is left as it is: Cranelift's inliner does
     /// not expect a `stack_switch` among the calls it visits.
     pub(crate) fn inline_into(&self, func: &mut ir::Function) -> WasmResult<()> {
-        if self.bodies.iter().all(Option::is_none) || switches(func) {
+        if !self.any || switches(func) {
             return Ok(());
         }
         let mut context = Context::for_function(std::mem::replace(func, ir::Function::new()));
@@ -246,7 +237,8 @@ fn srclocs_from_tags(func: &mut ir::Function) {
 
 /// Whether `func` contains a `stack_switch`.
 fn switches(func: &ir::Function) -> bool {
-    crate::instructions(func)
-        .into_iter()
+    func.layout
+        .blocks()
+        .flat_map(|block| func.layout.block_insts(block))
         .any(|inst| func.dfg.insts[inst].opcode() == Opcode::StackSwitch)
 }

@@ -198,7 +198,9 @@ impl Compiler {
             .map(|(i, (body, early))| {
                 let mut func = match early {
                     Some(func) => func,
-                    None => translate(i, body.ok_or(WasmError::Bug("a body lost".into()))?)?,
+                    None => {
+                        translate(i, body.ok_or_else(|| WasmError::Bug("a body lost".into()))?)?
+                    }
                 };
                 inlinable.inline_into(&mut func)?;
                 stack_maps::tag_switch_sites(&mut func);

@@ -58,7 +58,7 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
 }
 
 /// Whether `op` calls a function (and returns, or tail-calls).
-fn is_call(op: &Operator<'_>) -> bool {
+pub(crate) fn is_call(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,
@@ -72,7 +72,7 @@ fn is_call(op: &Operator<'_>) -> bool {
 }
 
 /// Whether `op` runs another continuation (and may come back later).
-fn is_resume_or_switch(op: &Operator<'_>) -> bool {
+pub(crate) fn is_resume_or_switch(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,

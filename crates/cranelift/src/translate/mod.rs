@@ -37,6 +37,7 @@ mod table;
 mod trap_sites;
 mod variables;
 
+pub(crate) use interrupts::{is_call, is_resume_or_switch};
 pub(crate) use stack_switching::traps;
 
 use crate::abi::{enter_function, ir_type, wasm_signature};
