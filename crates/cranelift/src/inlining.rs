@@ -1,4 +1,5 @@
-//! Small functions that switch stacks, inlined into their callers.
+//! Small functions inlined into their callers: those that switch stacks,
+//! and tiny ones.
 //!
 //! The CPU predicts where a `ret` goes from its return stack buffer, a
 //! small stack of the addresses that `call`s pushed, and a stack switch
@@ -16,16 +17,28 @@
 //! saves the helper's call, frame and callee-saved registers (a switch
 //! clobbers every register, so a function that switches saves all five).
 //!
-//! Inlined are defined functions that contain a `stack_switch`, have at
-//! most [`MAX_INSTRUCTIONS`] instructions and call no wasm function (so
-//! inlining never recurses), at direct `call`s, up to
-//! [`MAX_INLINED_PER_CALLER`] instructions into any one function. A `stack_switch` is a
-//! call to Cranelift's inliner, which gives each inlined one the stack
-//! map of the call it replaces as well as its own, so the collector still
-//! finds the caller's references in a paused frame. The inlined helper
-//! leaves no frame of its own; its instructions keep their offsets in the
-//! module, from which backtraces name it before its caller (the runtime's
-//! `CodeObject::pc_kind`).
+//! Tiny functions (wrappers, the empty functions that linkers leave
+//! behind) cost more in their call, frame and stack check than in their
+//! body: a fiber that benchfx's skynet starts on a C function goes through
+//! an export wrapper that calls the function and then a wrapper of two
+//! empty ones, 40 of the 270 instructions each fiber took.
+//!
+//! Inlined, at direct `call`s and up to [`MAX_INLINED_PER_CALLER`]
+//! instructions into any one function, are defined functions that
+//! - contain a `stack_switch`, have at most [`MAX_INSTRUCTIONS`]
+//!   instructions and call no wasm function, or
+//! - have no `stack_switch`, cannot trap, call nothing but such
+//!   functions (directly: so inlining ends, a cycle of calls is never
+//!   inlined), and have at most [`MAX_TINY_INSTRUCTIONS`] instructions
+//!   with those inlined into them. Code that cannot trap or call never
+//!   shows in a backtrace, so inlining them changes none.
+//!
+//! A `stack_switch` is a call to Cranelift's inliner, which gives each
+//! inlined one the stack map of the call it replaces as well as its own,
+//! so the collector still finds the caller's references in a paused
+//! frame. An inlined helper that switches leaves no frame of its own; its
+//! instructions keep their offsets in the module, from which backtraces
+//! name it before its caller (the runtime's `CodeObject::pc_kind`).
 
 use cranelift_codegen::Context;
 use cranelift_codegen::inline::{Inline, InlineCommand};
@@ -33,38 +46,61 @@ use cranelift_codegen::ir::{self, DebugTag, ExternalName, Opcode};
 use fxtime_environ::{WasmError, WasmResult};
 use std::borrow::Cow;
 
-/// The largest function inlined, in Cranelift instructions: a `resume`
-/// with its handler dispatch and a few table accesses.
+/// The largest function that switches inlined, in Cranelift
+/// instructions: a `resume` with its handler dispatch and a few table
+/// accesses.
 const MAX_INSTRUCTIONS: usize = 400;
 
-/// The largest body, in bytes, that [`may_inline`] admits: bodies of
-/// [`MAX_INSTRUCTIONS`] instructions are far smaller.
+/// The largest function without a switch inlined, in Cranelift
+/// instructions with its callees inlined: about what a call, a frame and
+/// a stack check cost.
+const MAX_TINY_INSTRUCTIONS: usize = 24;
+
+/// The largest body, in bytes, that [`may_inline`] admits of a function
+/// that switches: bodies of [`MAX_INSTRUCTIONS`] instructions are far
+/// smaller.
 const MAX_BODY_BYTES: u64 = 2048;
 
-/// Whether a function body may be inlined, from its operators: small, with
-/// a `resume`, `suspend` or `switch`, and no call. Those that may are
-/// translated before the others, and [`Inlinable::new`] decides from their
-/// code; the others are translated and compiled one by one, as before.
-pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>) -> bool {
+/// The same for a function without a switch, whose limit is
+/// [`MAX_TINY_INSTRUCTIONS`].
+const MAX_TINY_BODY_BYTES: u64 = 64;
+
+/// Whether a function body may be inlined, from its operators: small,
+/// and either with a `resume`, `suspend` or `switch` and no call, or
+/// tiny with no calls but direct calls of defined functions (indices from
+/// `num_imported` on). Those that may are translated before the others,
+/// and [`Inlinable::new`] decides from their code; the others are
+/// translated and compiled one by one, as before.
+pub(crate) fn may_inline(body: &wasmparser::FunctionBody<'_>, num_imported: u32) -> bool {
     let range = body.range();
-    if range.end - range.start > MAX_BODY_BYTES {
+    let size = range.end - range.start;
+    if size > MAX_BODY_BYTES {
         return false;
     }
     let Ok(mut reader) = body.get_operators_reader() else {
         return false;
     };
     let mut switches = false;
+    let mut calls = false;
     while !reader.eof() {
         let Ok(op) = reader.read() else {
             return false;
         };
-        if crate::translate::is_call(&op) {
-            return false;
+        match op {
+            wasmparser::Operator::Call { function_index } if function_index >= num_imported => {
+                calls = true
+            }
+            op if crate::translate::is_call(&op) => return false,
+            op => {
+                switches |= crate::translate::is_resume_or_switch(&op)
+                    || matches!(op, wasmparser::Operator::Suspend { .. })
+            }
         }
-        switches |= crate::translate::is_resume_or_switch(&op)
-            || matches!(op, wasmparser::Operator::Suspend { .. });
     }
-    switches
+    match switches {
+        true => !calls,
+        false => size <= MAX_TINY_BODY_BYTES,
+    }
 }
 
 /// The most instructions inlined into one function: past it, its further
@@ -74,7 +110,8 @@ const MAX_INLINED_PER_CALLER: usize = 4000;
 
 /// A function inlined at its direct calls.
 struct Body {
-    /// A copy of its body as translated (see [`with_srcloc_tags`]).
+    /// A copy of its body as translated, its own callees inlined (see
+    /// [`with_srcloc_tags`]).
     func: ir::Function,
     /// Its size in instructions.
     size: usize,
@@ -89,66 +126,106 @@ pub(crate) struct Inlinable {
     num_imported: u32,
 }
 
-/// Inlines into one function, within [`MAX_INLINED_PER_CALLER`].
+/// Inlines into one function, within a budget of instructions.
 struct Inliner<'a> {
     inlinable: &'a Inlinable,
     budget: usize,
 }
 
+/// What a function that [`may_inline`] admitted calls.
+struct Scan {
+    switches: bool,
+    /// The defined functions it calls directly.
+    callees: Vec<usize>,
+}
+
 impl Inlinable {
     /// Picks the functions to inline among `funcs`, the module's defined
     /// functions that [`may_inline`] admitted, translated (by defined
-    /// index, `None` for the others).
-    pub(crate) fn new(funcs: &[Option<ir::Function>], num_imported: usize) -> Inlinable {
-        let bodies = funcs
+    /// index, `None` for the others). A function is decided once all it
+    /// calls are: in the first round those that call nothing, then their
+    /// callers, each with its callees inlined into it first.
+    pub(crate) fn new(
+        funcs: &[Option<ir::Function>],
+        num_imported: usize,
+    ) -> WasmResult<Inlinable> {
+        let num_imported = num_imported as u32;
+        let scans: Vec<Option<Scan>> = funcs
             .iter()
-            .map(|func| {
-                let func = func.as_ref()?;
-                let size = small_switching_leaf_size(func)?;
-                Some(Body {
-                    func: with_srcloc_tags(func),
-                    size,
-                })
-            })
-            .collect::<Vec<_>>();
-        Inlinable {
-            any: bodies.iter().any(Option::is_some),
-            bodies,
-            num_imported: num_imported as u32,
+            .map(|func| scan(func.as_ref()?, num_imported))
+            .collect();
+        let mut inlinable = Inlinable {
+            bodies: funcs.iter().map(|_| None).collect(),
+            any: false,
+            num_imported,
+        };
+        let mut decided: Vec<bool> = scans.iter().map(Option::is_none).collect();
+        loop {
+            let mut progress = false;
+            for (index, scan) in scans.iter().enumerate() {
+                let Some(scan) = scan else { continue };
+                if decided[index] || scan.callees.iter().any(|&c| !decided[c]) {
+                    continue;
+                }
+                decided[index] = true;
+                progress = true;
+                if scan.callees.iter().any(|&c| inlinable.bodies[c].is_none()) {
+                    continue;
+                }
+                let Some(func) = &funcs[index] else { continue };
+                let mut func = func.clone();
+                if !scan.callees.is_empty() {
+                    inlinable.inline(&mut func, usize::MAX)?;
+                }
+                let size = crate::instructions(&func).len();
+                let limit = match scan.switches {
+                    true => MAX_INSTRUCTIONS,
+                    false => MAX_TINY_INSTRUCTIONS,
+                };
+                if size <= limit {
+                    let func = with_srcloc_tags(&func);
+                    inlinable.bodies[index] = Some(Body { func, size });
+                    inlinable.any = true;
+                }
+            }
+            if !progress {
+                // What is left calls itself, directly or not.
+                return Ok(inlinable);
+            }
         }
     }
 
-    /// Inlines the calls of `func` to inlinable functions. A function that
-    /// switches stacks itself is left as it is: Cranelift's inliner does
-    /// not expect a `stack_switch` among the calls it visits.
+    /// Inlines the calls of `func` to inlinable functions, up to
+    /// [`MAX_INLINED_PER_CALLER`] instructions. A function that switches
+    /// stacks itself is left as it is: Cranelift's inliner does not expect
+    /// a `stack_switch` among the calls it visits.
     pub(crate) fn inline_into(&self, func: &mut ir::Function) -> WasmResult<()> {
         if !self.any || switches(func) {
             return Ok(());
         }
+        self.inline(func, MAX_INLINED_PER_CALLER)
+    }
+
+    fn inline(&self, func: &mut ir::Function, budget: usize) -> WasmResult<()> {
         let mut context = Context::for_function(std::mem::replace(func, ir::Function::new()));
         let inliner = Inliner {
             inlinable: self,
-            budget: MAX_INLINED_PER_CALLER,
+            budget,
         };
-        context
+        let inlined = context
             .inline(inliner)
             .map_err(|e| WasmError::Bug(format!("inlining: {e:?}")))?;
         *func = context.func;
-        srclocs_from_tags(func);
+        if inlined {
+            srclocs_from_tags(func);
+        }
         Ok(())
     }
 
     /// The body to inline for a call of `callee` from `caller`, if any.
     fn body(&self, caller: &ir::Function, callee: ir::FuncRef) -> Option<&Body> {
-        let ExternalName::User(name) = &caller.dfg.ext_funcs[callee].name else {
-            return None;
-        };
-        let name = &caller.params.user_named_funcs()[*name];
-        if name.namespace != 0 {
-            return None;
-        }
-        let defined = name.index.checked_sub(self.num_imported)?;
-        self.bodies.get(defined as usize)?.as_ref()
+        let defined = defined_callee(caller, callee, self.num_imported)?;
+        self.bodies.get(defined)?.as_ref()
     }
 }
 
@@ -175,35 +252,57 @@ impl Inline for Inliner<'_> {
     }
 }
 
-/// The size of `func` in instructions if it switches stacks, is small, and
-/// neither calls nor tail-calls a wasm function (calls of the runtime's
-/// builtins are fine).
-fn small_switching_leaf_size(func: &ir::Function) -> Option<usize> {
-    let mut switches = false;
-    let mut size = 0;
-    for block in func.layout.blocks() {
-        for inst in func.layout.block_insts(block) {
-            size += 1;
-            match func.dfg.insts[inst].opcode() {
-                Opcode::StackSwitch => switches = true,
-                Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::TryCall => return None,
-                Opcode::Call => {
-                    let call = func.dfg.insts[inst]
-                        .analyze_call(&func.dfg.value_lists, &func.dfg.exception_tables);
-                    let ir::instructions::CallInfo::Direct(callee, _) = call else {
-                        return None;
-                    };
-                    if let ExternalName::User(name) = &func.dfg.ext_funcs[callee].name
-                        && func.params.user_named_funcs()[*name].namespace == 0
-                    {
-                        return None;
-                    }
+/// The defined index of the wasm function that `callee` of `caller`
+/// names, if it names one (not a builtin of the runtime).
+fn defined_callee(caller: &ir::Function, callee: ir::FuncRef, num_imported: u32) -> Option<usize> {
+    let ExternalName::User(name) = &caller.dfg.ext_funcs[callee].name else {
+        return None;
+    };
+    let name = &caller.params.user_named_funcs()[*name];
+    if name.namespace != 0 {
+        return None;
+    }
+    Some(name.index.checked_sub(num_imported)? as usize)
+}
+
+/// What `func` calls, if it may be inlined once its callees are: it
+/// neither tail-calls nor calls with handlers; a function that switches
+/// stacks calls no wasm function (calls of the runtime's builtins are
+/// fine); one that does not switch cannot trap and calls nothing but
+/// defined wasm functions, so that its inlined code never shows in a
+/// backtrace.
+fn scan(func: &ir::Function, num_imported: u32) -> Option<Scan> {
+    let mut scan = Scan {
+        switches: false,
+        callees: Vec::new(),
+    };
+    let mut traps_or_calls_the_runtime = false;
+    for inst in crate::instructions(func) {
+        let data = &func.dfg.insts[inst];
+        let opcode = data.opcode();
+        traps_or_calls_the_runtime |=
+            opcode.can_trap() || data.memflags_trap_code(&func.dfg).is_some();
+        match opcode {
+            Opcode::StackSwitch => scan.switches = true,
+            Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::TryCall => return None,
+            Opcode::Call => {
+                let call = data.analyze_call(&func.dfg.value_lists, &func.dfg.exception_tables);
+                let ir::instructions::CallInfo::Direct(callee, _) = call else {
+                    return None;
+                };
+                match defined_callee(func, callee, num_imported) {
+                    Some(defined) => scan.callees.push(defined),
+                    None => traps_or_calls_the_runtime = true,
                 }
-                _ => {}
             }
+            _ => traps_or_calls_the_runtime |= opcode.is_call(),
         }
     }
-    (switches && size <= MAX_INSTRUCTIONS).then_some(size)
+    match scan.switches {
+        true => scan.callees.is_empty(),
+        false => !traps_or_calls_the_runtime,
+    }
+    .then_some(scan)
 }
 
 /// Marks an instruction's source location in a body to inline.
@@ -241,4 +340,72 @@ fn switches(func: &ir::Function) -> bool {
         .blocks()
         .flat_map(|block| func.layout.block_insts(block))
         .any(|inst| func.dfg.insts[inst].opcode() == Opcode::StackSwitch)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CodegenOptions, Compiler};
+    use fxtime_environ::{RelocTarget, VMOffsets, translate_module};
+    use wasmparser::WasmFeatures;
+
+    /// For each function of `wat`, the functions its code still calls.
+    fn calls_left(wat: &str, options: CodegenOptions) -> Vec<Vec<u32>> {
+        let wasm = wat::parse_str(wat).unwrap();
+        let translation = translate_module(&wasm, WasmFeatures::all()).unwrap();
+        let offsets = VMOffsets::new(&translation.info);
+        let compiled = Compiler::new(options)
+            .unwrap()
+            .compile_functions(translation, &offsets)
+            .unwrap();
+        compiled
+            .iter()
+            .map(|c| {
+                let relocations = &c.function.relocations;
+                relocations
+                    .iter()
+                    .filter_map(|r| match r.target {
+                        RelocTarget::Function(f) => Some(f.0),
+                        RelocTarget::LibCall(_) => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    const WRAPPERS: &str = r#"(module
+      (global $g (mut i32) (i32.const 0))
+      (func $empty)
+      (func $two_empty (call $empty) (call $empty))
+      (func $bump (global.set $g (i32.add (global.get $g) (i32.const 1))))
+      (func $divide (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
+      (func $even (param i32) (result i32)
+        (if (result i32) (local.get 0)
+          (then (call $odd (i32.sub (local.get 0) (i32.const 1))))
+          (else (i32.const 1))))
+      (func $odd (param i32) (result i32)
+        (if (result i32) (local.get 0)
+          (then (call $even (i32.sub (local.get 0) (i32.const 1))))
+          (else (i32.const 0))))
+      (func (export "main") (param i32) (result i32)
+        (call $two_empty)
+        (call $bump)
+        (i32.add (call $divide (local.get 0)) (call $even (local.get 0)))))"#;
+
+    #[test]
+    fn tiny_functions_are_inlined_unless_they_trap_call_the_runtime_or_recurse() {
+        let calls = calls_left(WRAPPERS, CodegenOptions::default());
+        assert_eq!(calls[1], [0u32; 0], "a wrapper's tiny callees are inlined");
+        // What stays: the division (it can trap) and the cycle.
+        assert_eq!(calls[6], [3, 4]);
+        assert_eq!(calls[4], [5]);
+        // With fuel, a function that calls checks the fuel first, a call of
+        // the runtime when it runs out: the wrapper stays a call, the leaf
+        // that only counts its fuel does not.
+        let fuel = CodegenOptions {
+            consume_fuel: true,
+            ..CodegenOptions::default()
+        };
+        let calls = calls_left(WRAPPERS, fuel);
+        assert_eq!(calls[6], [1, 3, 4]);
+    }
 }

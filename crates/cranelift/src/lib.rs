@@ -179,18 +179,19 @@ impl Compiler {
         };
         // Functions that may be inlined into their callers are translated
         // first (see `inlining`).
+        let num_imported = module.num_imported_funcs;
         let mut bodies: Vec<_> = translation.bodies.into_iter().map(Some).collect();
         let early = bodies
             .par_iter_mut()
             .enumerate()
-            .map(
-                |(i, slot)| match slot.take_if(|b| inlining::may_inline(&b.body)) {
+            .map(|(i, slot)| {
+                match slot.take_if(|b| inlining::may_inline(&b.body, num_imported as u32)) {
                     Some(body) => translate(i, body).map(Some),
                     None => Ok(None),
-                },
-            )
+                }
+            })
             .collect::<WasmResult<Vec<_>>>()?;
-        let inlinable = inlining::Inlinable::new(&early, module.num_imported_funcs);
+        let inlinable = inlining::Inlinable::new(&early, num_imported)?;
         bodies
             .into_par_iter()
             .zip(early)
