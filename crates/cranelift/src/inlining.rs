@@ -41,8 +41,11 @@
 //! name it before its caller (the runtime's `CodeObject::pc_kind`).
 
 use cranelift_codegen::Context;
+use cranelift_codegen::dominator_tree::DominatorTree;
+use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, DebugTag, ExternalName, Opcode};
+use cranelift_codegen::loop_analysis::LoopAnalysis;
 use fxtime_environ::{WasmError, WasmResult};
 use std::borrow::Cow;
 
@@ -203,7 +206,9 @@ impl Inlinable {
         if !self.any || switches(func) {
             return Ok(());
         }
-        self.inline(func, MAX_INLINED_PER_CALLER)
+        self.inline(func, MAX_INLINED_PER_CALLER)?;
+        hoist_handler_lists(func);
+        Ok(())
     }
 
     fn inline(&self, func: &mut ir::Function, budget: usize) -> WasmResult<()> {
@@ -303,6 +308,123 @@ fn scan(func: &ir::Function, num_imported: u32) -> Option<Scan> {
         false => !traps_or_calls_the_runtime,
     }
     .then_some(scan)
+}
+
+/// Moves the stores that build the handler lists of inlined `resume`s,
+/// with the constants and tag addresses they store, out of the loops
+/// around them: to the branch into the outermost one. They were a
+/// helper's prologue, which inlining put where its call was, and the
+/// lists are the same on every run (see
+/// `fxtime_wasmfx::emit::HANDLER_LIST_SLOT`). Not to the function's
+/// entry: a function that resumes only on some paths would build them
+/// on every call.
+fn hoist_handler_lists(func: &mut ir::Function) {
+    let stores: Vec<_> = crate::instructions(func)
+        .into_iter()
+        .filter(|&inst| builds_handler_list(func, inst))
+        .collect();
+    if stores.is_empty() {
+        return;
+    }
+    let cfg = ControlFlowGraph::with_function(func);
+    let domtree = DominatorTree::with_function(func, &cfg);
+    let mut loops = LoopAnalysis::new();
+    loops.compute(func, &cfg, &domtree);
+    for store in stores {
+        let Some(mut outermost) = func
+            .layout
+            .inst_block(store)
+            .and_then(|b| loops.innermost_loop(b))
+        else {
+            continue;
+        };
+        while let Some(parent) = loops.loop_parent(outermost) {
+            outermost = parent;
+        }
+        let header = loops.loop_header(outermost);
+        let mut entries = cfg
+            .pred_iter(header)
+            .filter(|pred| !loops.is_in_loop(pred.block, outermost));
+        let (Some(entry), None) = (entries.next(), entries.next()) else {
+            continue;
+        };
+        let mut chain = Vec::new();
+        let place = Place {
+            domtree: &domtree,
+            block: entry.block,
+        };
+        if place.can_take(func, store, &mut chain) {
+            for moved in chain {
+                func.layout.remove_inst(moved);
+                func.layout.insert_inst(moved, entry.inst);
+            }
+        }
+    }
+}
+
+/// The end of a block that code may move to.
+struct Place<'a> {
+    domtree: &'a DominatorTree,
+    block: ir::Block,
+}
+
+impl Place<'_> {
+    /// Whether `inst`, with what it uses that is not available at this
+    /// place already, can move here: constants, stack addresses, loads
+    /// that cannot trap from memory that never changes, and the store of
+    /// a handler list. Pushes what must move to `chain`, each after what
+    /// it uses.
+    fn can_take(&self, func: &ir::Function, inst: ir::Inst, chain: &mut Vec<ir::Inst>) -> bool {
+        if chain.contains(&inst) {
+            return true;
+        }
+        let data = &func.dfg.insts[inst];
+        let ok = match data.opcode() {
+            Opcode::Iconst | Opcode::StackAddr | Opcode::Store => true,
+            Opcode::Load => data
+                .memflags_data(&func.dfg)
+                .is_some_and(|flags| flags.readonly() && flags.trap_code().is_none()),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        for &arg in func.dfg.inst_args(inst) {
+            let available = match func.dfg.value_def(func.dfg.resolve_aliases(arg)) {
+                ir::ValueDef::Param(block, _) => self.domtree.block_dominates(block, self.block),
+                ir::ValueDef::Result(def, _) => {
+                    // A definition in this block comes before its end.
+                    let block = func.layout.inst_block(def);
+                    block.is_some_and(|b| self.domtree.block_dominates(b, self.block))
+                        || self.can_take(func, def, chain)
+                }
+                _ => false,
+            };
+            if !available {
+                return false;
+            }
+        }
+        chain.push(inst);
+        true
+    }
+}
+
+/// Whether `inst` stores into a handler list's slot.
+fn builds_handler_list(func: &ir::Function, inst: ir::Inst) -> bool {
+    if func.dfg.insts[inst].opcode() != Opcode::Store {
+        return false;
+    }
+    let address = func.dfg.resolve_aliases(func.dfg.inst_args(inst)[1]);
+    let ir::ValueDef::Result(def, _) = func.dfg.value_def(address) else {
+        return false;
+    };
+    let ir::InstructionData::StackAddr { stack_slot, .. } = func.dfg.insts[def] else {
+        return false;
+    };
+    let key = func.sized_stack_slots[stack_slot].key;
+    key == Some(ir::StackSlotKey::new(
+        fxtime_wasmfx::emit::HANDLER_LIST_SLOT,
+    ))
 }
 
 /// Marks an instruction's source location in a body to inline.

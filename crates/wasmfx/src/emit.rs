@@ -13,7 +13,7 @@ use cranelift_codegen::cursor::FuncCursor;
 use cranelift_codegen::ir::MemFlagsData;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKey, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
     CONT_INLINE_VALUES, LEADING_SUSPEND_CLAUSES, TRANSFER_RESUME, TRANSFER_SUSPEND, VAL_RAW_SIZE,
@@ -251,11 +251,17 @@ fn slot(count: usize, i: usize) -> u32 {
     (count - 1 - i) as u32 * VAL_RAW_SIZE
 }
 
+/// The key of the stack slots that [`handler_list`] makes. Nothing but
+/// the stores it emits writes such a slot, each once, with a constant or
+/// a tag address loaded from the vmctx: code inlined into another
+/// function may have them moved to that function's entry.
+pub const HANDLER_LIST_SLOT: u64 = u64::from_le_bytes(*b"handlers");
+
 /// Builds the handler list of a `resume` in a new slot of this frame, at
 /// `pos` (the function's prologue: the clauses of a `resume` are the same
 /// every time it runs): the tags of its `(on $tag $label)` clauses, then
 /// those of its `(on $tag switch)` clauses (tag addresses). Returns the
-/// slot; its address is the list.
+/// slot (keyed [`HANDLER_LIST_SLOT`]); its address is the list.
 pub fn handler_list(
     pos: &mut FuncCursor<'_>,
     suspend: &[Value],
@@ -263,9 +269,14 @@ pub fn handler_list(
 ) -> ir::StackSlot {
     let count = suspend.len() + switch.len();
     let size = o::HANDLERS_TAGS + 8 * count as u32;
-    let slot =
-        pos.func
-            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+    let slot = pos
+        .func
+        .create_sized_stack_slot(StackSlotData::new_with_key(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+            StackSlotKey::new(HANDLER_LIST_SLOT),
+        ));
     let list = pos.ins().stack_addr(I64, slot, 0);
     let set = |pos: &mut FuncCursor<'_>, value: Value, offset: u32| {
         pos.ins().store(flags(), value, list, offset as i32);
