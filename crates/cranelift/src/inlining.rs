@@ -466,9 +466,21 @@ fn switches(func: &ir::Function) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::{CodegenOptions, Compiler};
     use fxtime_environ::{RelocTarget, VMOffsets, translate_module};
     use wasmparser::WasmFeatures;
+
+    /// The functions of `wat`, translated and inlined into, not compiled.
+    fn translated(wat: &str) -> Vec<ir::Function> {
+        let wasm = wat::parse_str(wat).unwrap();
+        let translation = translate_module(&wasm, WasmFeatures::all()).unwrap();
+        let offsets = VMOffsets::new(&translation.info);
+        let compiler = Compiler::new(CodegenOptions::default()).unwrap();
+        compiler
+            .translate_functions(translation, &offsets, Ok)
+            .unwrap()
+    }
 
     /// For each function of `wat`, the functions its code still calls.
     fn calls_left(wat: &str, options: CodegenOptions) -> Vec<Vec<u32>> {
@@ -529,5 +541,49 @@ mod tests {
         };
         let calls = calls_left(WRAPPERS, fuel);
         assert_eq!(calls[6], [1, 3, 4]);
+    }
+
+    /// A generator's `next`, small enough to inline, called in a loop
+    /// nested in another, and once outside any loop.
+    const NEXT_IN_LOOPS: &str = r#"(module
+      (type $g (func))
+      (type $k (cont $g))
+      (tag $yield (param i32))
+      (global $k (mut (ref null $k)) (ref.null $k))
+      (func $next (result i32)
+        (block $on_yield (result i32 (ref $k))
+          (resume $k (on $yield $on_yield) (ref.as_non_null (global.get $k)))
+          (return (i32.const -1)))
+        (global.set $k))
+      (func (export "drain") (param $n i32) (result i32) (local $s i32)
+        (local.set $s (call $next))
+        (loop $outer
+          (loop $inner
+            (br_if $inner (i32.ge_s (call $next) (i32.const 0))))
+          (br_if $outer (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $s)))"#;
+
+    #[test]
+    fn handler_lists_of_inlined_resumes_are_built_outside_loops() {
+        let funcs = translated(NEXT_IN_LOOPS);
+        let drain = &funcs[1];
+        let cfg = ControlFlowGraph::with_function(drain);
+        let domtree = DominatorTree::with_function(drain, &cfg);
+        let mut loops = LoopAnalysis::new();
+        loops.compute(drain, &cfg, &domtree);
+        let stores: Vec<_> = crate::instructions(drain)
+            .into_iter()
+            .filter(|&inst| builds_handler_list(drain, inst))
+            .collect();
+        // Two lists, one per inlined `resume`, each of several words.
+        assert!(stores.len() >= 4, "{drain}");
+        for store in stores {
+            let block = drain.layout.inst_block(store).unwrap();
+            assert_eq!(
+                loops.innermost_loop(block),
+                None,
+                "{store} in a loop: {drain}"
+            );
+        }
     }
 }

@@ -172,13 +172,24 @@ impl Compiler {
         translation: ModuleTranslation<'_>,
         offsets: &VMOffsets,
     ) -> WasmResult<Vec<Compiled>> {
+        self.translate_functions(translation, offsets, |func| self.compile(func))
+    }
+
+    /// Translates every function body of `translation`, inlines into it
+    /// (see `inlining`) and hands it to `finish`, in parallel. Functions
+    /// that may be inlined into their callers are translated first; the
+    /// others are translated and finished one by one.
+    fn translate_functions<T: Send>(
+        &self,
+        translation: ModuleTranslation<'_>,
+        offsets: &VMOffsets,
+        finish: impl Fn(ir::Function) -> WasmResult<T> + Sync,
+    ) -> WasmResult<Vec<T>> {
         let module = &translation.info;
         let translate = |i: usize, body| {
             let index = DefinedFuncIndex(i as u32);
             translate::translate_function(module, offsets, index, body, self.host(), self.options)
         };
-        // Functions that may be inlined into their callers are translated
-        // first (see `inlining`).
         let num_imported = module.num_imported_funcs;
         let mut bodies: Vec<_> = translation.bodies.into_iter().map(Some).collect();
         let early = bodies
@@ -205,7 +216,7 @@ impl Compiler {
                 };
                 inlinable.inline_into(&mut func)?;
                 stack_maps::tag_switch_sites(&mut func);
-                self.compile(func)
+                finish(func)
             })
             .collect()
     }
