@@ -135,6 +135,15 @@ struct Inliner<'a> {
     budget: usize,
 }
 
+/// Where the walk of [`Inlinable::new`] is with a function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    /// Its callees are being decided.
+    Open,
+    Done,
+}
+
 /// What a function that [`may_inline`] admitted calls.
 struct Scan {
     switches: bool,
@@ -146,8 +155,7 @@ impl Inlinable {
     /// Picks the functions to inline among `funcs`, the module's defined
     /// functions that [`may_inline`] admitted, translated (by defined
     /// index, `None` for the others). A function is decided once all it
-    /// calls are: in the first round those that call nothing, then their
-    /// callers, each with its callees inlined into it first.
+    /// calls are, with its callees inlined into it first.
     pub(crate) fn new(
         funcs: &[Option<ir::Function>],
         num_imported: usize,
@@ -162,40 +170,57 @@ impl Inlinable {
             any: false,
             num_imported,
         };
-        let mut decided: Vec<bool> = scans.iter().map(Option::is_none).collect();
-        loop {
-            let mut progress = false;
-            for (index, scan) in scans.iter().enumerate() {
-                let Some(scan) = scan else { continue };
-                if decided[index] || scan.callees.iter().any(|&c| !decided[c]) {
-                    continue;
-                }
-                decided[index] = true;
-                progress = true;
-                if scan.callees.iter().any(|&c| inlinable.bodies[c].is_none()) {
-                    continue;
-                }
-                let Some(func) = &funcs[index] else { continue };
-                let mut func = func.clone();
-                if !scan.callees.is_empty() {
-                    inlinable.inline(&mut func, usize::MAX)?;
-                }
-                let size = crate::instructions(&func).len();
-                let limit = match scan.switches {
-                    true => MAX_INSTRUCTIONS,
-                    false => MAX_TINY_INSTRUCTIONS,
-                };
-                if size <= limit {
-                    let func = with_srcloc_tags(&func);
-                    inlinable.bodies[index] = Some(Body { func, size });
-                    inlinable.any = true;
-                }
+        // Depth first through the calls, each function decided once its
+        // callees are: linear in the calls, however long a chain of
+        // wrappers. A callee still open is on a cycle, and not inlined.
+        let mut visit = vec![Visit::New; funcs.len()];
+        for root in 0..funcs.len() {
+            if scans[root].is_none() || visit[root] != Visit::New {
+                continue;
             }
-            if !progress {
-                // What is left calls itself, directly or not.
-                return Ok(inlinable);
+            visit[root] = Visit::Open;
+            let mut path = vec![(root, 0)];
+            while let Some((index, next)) = path.last_mut() {
+                let (index, callees) = (*index, &scans[*index].as_ref().expect("scanned").callees);
+                if let Some(&callee) = callees.get(*next) {
+                    *next += 1;
+                    if scans[callee].is_some() && visit[callee] == Visit::New {
+                        visit[callee] = Visit::Open;
+                        path.push((callee, 0));
+                    }
+                    continue;
+                }
+                path.pop();
+                visit[index] = Visit::Done;
+                if let (Some(func), Some(scan)) = (&funcs[index], &scans[index]) {
+                    inlinable.decide(index, func, scan)?;
+                }
             }
         }
+        Ok(inlinable)
+    }
+
+    /// Makes `func`, defined function `index`, inlinable if all it calls
+    /// is and it is small enough with them inlined into it.
+    fn decide(&mut self, index: usize, func: &ir::Function, scan: &Scan) -> WasmResult<()> {
+        if scan.callees.iter().any(|&c| self.bodies[c].is_none()) {
+            return Ok(());
+        }
+        let mut func = func.clone();
+        if !scan.callees.is_empty() {
+            self.inline(&mut func, usize::MAX)?;
+        }
+        let size = crate::instructions(&func).len();
+        let limit = match scan.switches {
+            true => MAX_INSTRUCTIONS,
+            false => MAX_TINY_INSTRUCTIONS,
+        };
+        if size <= limit {
+            let func = with_srcloc_tags(&func);
+            self.bodies[index] = Some(Body { func, size });
+            self.any = true;
+        }
+        Ok(())
     }
 
     /// Inlines the calls of `func` to inlinable functions, up to
