@@ -118,6 +118,9 @@ struct Body {
     func: ir::Function,
     /// Its size in instructions.
     size: usize,
+    /// Whether it is tiny (no switch): its own code is compiled from
+    /// `func` too (see [`Inlinable::own_code`]).
+    tiny: bool,
 }
 
 /// The functions of a module that are inlined at their direct calls, by
@@ -156,8 +159,12 @@ impl Inlinable {
     /// functions that [`may_inline`] admitted, translated (by defined
     /// index, `None` for the others). A function is decided once all it
     /// calls are, with its callees inlined into it first.
+    /// Each translation is dropped once decided: the code of a tiny
+    /// function that is inlined comes from [`Inlinable::own_code`], the
+    /// others are translated again, so that a module of many small
+    /// functions never holds them all.
     pub(crate) fn new(
-        funcs: &[Option<ir::Function>],
+        mut funcs: Vec<Option<ir::Function>>,
         num_imported: usize,
     ) -> WasmResult<Inlinable> {
         let num_imported = num_imported as u32;
@@ -195,6 +202,7 @@ impl Inlinable {
                 if let (Some(func), Some(scan)) = (&funcs[index], &scans[index]) {
                     inlinable.decide(index, func, scan)?;
                 }
+                funcs[index] = None;
             }
         }
         Ok(inlinable)
@@ -206,21 +214,42 @@ impl Inlinable {
         if scan.callees.iter().any(|&c| self.bodies[c].is_none()) {
             return Ok(());
         }
-        let mut func = func.clone();
-        if !scan.callees.is_empty() {
-            self.inline(&mut func, usize::MAX)?;
-        }
-        let size = crate::instructions(&func).len();
         let limit = match scan.switches {
             true => MAX_INSTRUCTIONS,
             false => MAX_TINY_INSTRUCTIONS,
         };
+        let func = if scan.callees.is_empty() {
+            if crate::instructions(func).len() > limit {
+                return Ok(());
+            }
+            func.clone()
+        } else {
+            let mut func = func.clone();
+            self.inline(&mut func, usize::MAX)?;
+            func
+        };
+        let size = crate::instructions(&func).len();
         if size <= limit {
-            let func = with_srcloc_tags(&func);
-            self.bodies[index] = Some(Body { func, size });
+            self.bodies[index] = Some(Body {
+                func: with_srcloc_tags(func),
+                size,
+                tiny: !scan.switches,
+            });
             self.any = true;
         }
         Ok(())
+    }
+
+    /// The code to compile for defined function `index` itself when
+    /// [`Inlinable::new`] took its translation: its body as inlined, which
+    /// has its callees inlined already, without the tags.
+    pub(crate) fn own_code(&self, index: usize) -> Option<ir::Function> {
+        let body = self.bodies.get(index)?.as_ref().filter(|b| b.tiny)?;
+        let mut func = body.func.clone();
+        for inst in crate::instructions(&func) {
+            func.debug_tags.set(inst, []);
+        }
+        Some(func)
     }
 
     /// Inlines the calls of `func` to inlinable functions, up to
@@ -293,6 +322,19 @@ fn defined_callee(caller: &ir::Function, callee: ir::FuncRef, num_imported: u32)
         return None;
     }
     Some(name.index.checked_sub(num_imported)? as usize)
+}
+
+/// `func`, a translation that [`may_inline`] admitted, if it may still be
+/// inlined once its callees are decided: what cannot be, whatever it
+/// calls, is dropped before the others are translated.
+pub(crate) fn candidate(func: ir::Function, num_imported: u32) -> Option<ir::Function> {
+    let scan = scan(&func, num_imported)?;
+    let limit = match scan.switches {
+        true => MAX_INSTRUCTIONS,
+        false => MAX_TINY_INSTRUCTIONS,
+    };
+    let small = !scan.callees.is_empty() || crate::instructions(&func).len() <= limit;
+    small.then_some(func)
 }
 
 /// What `func` calls, if it may be inlined once its callees are: it
@@ -455,19 +497,18 @@ fn builds_handler_list(func: &ir::Function, inst: ir::Inst) -> bool {
 /// Marks an instruction's source location in a body to inline.
 const SRCLOC: u32 = u32::from_le_bytes(*b"inSL");
 
-/// A copy of `func` whose instructions carry their source locations as
+/// `func` with its instructions carrying their source locations as
 /// debug tags too: Cranelift's inliner copies an instruction's tags but
 /// not its location, which traps and backtraces need.
-fn with_srcloc_tags(func: &ir::Function) -> ir::Function {
-    let mut copy = func.clone();
-    for inst in crate::instructions(&copy) {
-        let loc = copy.srcloc(inst);
+fn with_srcloc_tags(mut func: ir::Function) -> ir::Function {
+    for inst in crate::instructions(&func) {
+        let loc = func.srcloc(inst);
         if !loc.is_default() {
             let tags = [DebugTag::User(SRCLOC), DebugTag::User(loc.bits())];
-            copy.debug_tags.set(inst, tags);
+            func.debug_tags.set(inst, tags);
         }
     }
-    copy
+    func
 }
 
 /// Gives the inlined instructions of `func` their source locations back

@@ -36,8 +36,8 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit};
 use fxtime_environ::{
     CallSite, CompiledFunction, CompositeKind, DefinedFuncIndex, ExceptionHandler, FuncIndex,
-    FuncType, LibCall, ModuleInfo, ModuleTranslation, RelocKind, RelocTarget, Relocation, TagIndex,
-    TrapSite, TypeIndex, VMOffsets, WasmError, WasmResult,
+    FuncType, FunctionBodyData, LibCall, ModuleInfo, ModuleTranslation, RelocKind, RelocTarget,
+    Relocation, TagIndex, TrapSite, TypeIndex, VMOffsets, WasmError, WasmResult,
 };
 use rayon::prelude::*;
 
@@ -60,6 +60,20 @@ pub(crate) struct Host<'a> {
     pub(crate) isa: &'a dyn TargetIsa,
     /// Whether the CPU has SSE4.1, which the x64 backend needs for SIMD.
     pub(crate) sse41: bool,
+}
+
+/// A second handle on a function body, for translating it twice.
+fn copy_body<'a>(body: &FunctionBodyData<'a>) -> FunctionBodyData<'a> {
+    let validator = &body.validator;
+    FunctionBodyData {
+        body: body.body.clone(),
+        validator: wasmparser::FuncToValidate {
+            resources: validator.resources.clone(),
+            index: validator.index,
+            ty: validator.ty,
+            features: validator.features,
+        },
+    }
 }
 
 /// Compiles modules and trampolines for the host.
@@ -191,28 +205,29 @@ impl Compiler {
             translate::translate_function(module, offsets, index, body, self.host(), self.options)
         };
         let num_imported = module.num_imported_funcs;
-        let mut bodies: Vec<_> = translation.bodies.into_iter().map(Some).collect();
+        let bodies = translation.bodies;
+        // Functions that may be inlined into their callers are translated
+        // first, from copies of their bodies; what cannot be inlined
+        // whatever it calls is dropped at once.
         let early = bodies
-            .par_iter_mut()
+            .par_iter()
             .enumerate()
-            .map(|(i, slot)| {
-                match slot.take_if(|b| inlining::may_inline(&b.body, num_imported as u32)) {
-                    Some(body) => translate(i, body).map(Some),
-                    None => Ok(None),
+            .map(|(i, body)| {
+                if !inlining::may_inline(&body.body, num_imported as u32) {
+                    return Ok(None);
                 }
+                let func = translate(i, copy_body(body))?;
+                Ok(inlining::candidate(func, num_imported as u32))
             })
             .collect::<WasmResult<Vec<_>>>()?;
-        let inlinable = inlining::Inlinable::new(&early, num_imported)?;
+        let inlinable = inlining::Inlinable::new(early, num_imported)?;
         bodies
             .into_par_iter()
-            .zip(early)
             .enumerate()
-            .map(|(i, (body, early))| {
-                let mut func = match early {
+            .map(|(i, body)| {
+                let mut func = match inlinable.own_code(i) {
                     Some(func) => func,
-                    None => {
-                        translate(i, body.ok_or_else(|| WasmError::Bug("a body lost".into()))?)?
-                    }
+                    None => translate(i, body)?,
                 };
                 inlinable.inline_into(&mut func)?;
                 stack_maps::tag_switch_sites(&mut func);
