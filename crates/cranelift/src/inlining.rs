@@ -152,46 +152,64 @@ struct Scan {
     switches: bool,
     /// The defined functions it calls directly.
     callees: Vec<usize>,
+    /// Its size in instructions, before its callees are inlined.
+    size: usize,
+}
+
+impl Scan {
+    /// The most instructions the function may have to be inlined.
+    fn limit(&self) -> usize {
+        match self.switches {
+            true => MAX_INSTRUCTIONS,
+            false => MAX_TINY_INSTRUCTIONS,
+        }
+    }
+}
+
+/// A translated function that may be inlined once its callees are
+/// decided (see [`candidate`]).
+pub(crate) struct Candidate {
+    func: ir::Function,
+    scan: Scan,
 }
 
 impl Inlinable {
-    /// Picks the functions to inline among `funcs`, the module's defined
-    /// functions that [`may_inline`] admitted, translated (by defined
-    /// index, `None` for the others). A function is decided once all it
-    /// calls are, with its callees inlined into it first.
+    /// Picks the functions to inline among `candidates`, by defined
+    /// index (see [`candidate`]). A function is decided once all it calls
+    /// are, with its callees inlined into it first.
+    ///
     /// Each translation is dropped once decided: the code of a tiny
     /// function that is inlined comes from [`Inlinable::own_code`], the
     /// others are translated again, so that a module of many small
     /// functions never holds them all.
     pub(crate) fn new(
-        mut funcs: Vec<Option<ir::Function>>,
+        mut candidates: Vec<Option<Candidate>>,
         num_imported: usize,
     ) -> WasmResult<Inlinable> {
-        let num_imported = num_imported as u32;
-        let scans: Vec<Option<Scan>> = funcs
-            .iter()
-            .map(|func| scan(func.as_ref()?, num_imported))
-            .collect();
         let mut inlinable = Inlinable {
-            bodies: funcs.iter().map(|_| None).collect(),
+            bodies: candidates.iter().map(|_| None).collect(),
             any: false,
-            num_imported,
+            num_imported: num_imported as u32,
         };
         // Depth first through the calls, each function decided once its
         // callees are: linear in the calls, however long a chain of
         // wrappers. A callee still open is on a cycle, and not inlined.
-        let mut visit = vec![Visit::New; funcs.len()];
-        for root in 0..funcs.len() {
-            if scans[root].is_none() || visit[root] != Visit::New {
+        let mut visit: Vec<_> = candidates
+            .iter()
+            .map(|c| if c.is_some() { Visit::New } else { Visit::Done })
+            .collect();
+        for root in 0..candidates.len() {
+            if visit[root] != Visit::New {
                 continue;
             }
             visit[root] = Visit::Open;
             let mut path = vec![(root, 0)];
             while let Some((index, next)) = path.last_mut() {
-                let (index, callees) = (*index, &scans[*index].as_ref().expect("scanned").callees);
+                let index = *index;
+                let callees = &candidates[index].as_ref().expect("open").scan.callees;
                 if let Some(&callee) = callees.get(*next) {
                     *next += 1;
-                    if scans[callee].is_some() && visit[callee] == Visit::New {
+                    if visit[callee] == Visit::New {
                         visit[callee] = Visit::Open;
                         path.push((callee, 0));
                     }
@@ -199,37 +217,28 @@ impl Inlinable {
                 }
                 path.pop();
                 visit[index] = Visit::Done;
-                if let (Some(func), Some(scan)) = (&funcs[index], &scans[index]) {
-                    inlinable.decide(index, func, scan)?;
-                }
-                funcs[index] = None;
+                let candidate = candidates[index].take().expect("open");
+                inlinable.decide(index, candidate)?;
             }
         }
         Ok(inlinable)
     }
 
-    /// Makes `func`, defined function `index`, inlinable if all it calls
-    /// is and it is small enough with them inlined into it.
-    fn decide(&mut self, index: usize, func: &ir::Function, scan: &Scan) -> WasmResult<()> {
+    /// Makes `candidate`, defined function `index`, inlinable if all it
+    /// calls is and it is small enough with them inlined into it.
+    fn decide(&mut self, index: usize, candidate: Candidate) -> WasmResult<()> {
+        let Candidate { mut func, scan } = candidate;
         if scan.callees.iter().any(|&c| self.bodies[c].is_none()) {
             return Ok(());
         }
-        let limit = match scan.switches {
-            true => MAX_INSTRUCTIONS,
-            false => MAX_TINY_INSTRUCTIONS,
-        };
-        let func = if scan.callees.is_empty() {
-            if crate::instructions(func).len() > limit {
-                return Ok(());
+        let size = match scan.callees.is_empty() {
+            true => scan.size,
+            false => {
+                self.inline(&mut func, usize::MAX)?;
+                crate::instructions(&func).len()
             }
-            func.clone()
-        } else {
-            let mut func = func.clone();
-            self.inline(&mut func, usize::MAX)?;
-            func
         };
-        let size = crate::instructions(&func).len();
-        if size <= limit {
+        if size <= scan.limit() {
             self.bodies[index] = Some(Body {
                 func: with_srcloc_tags(func),
                 size,
@@ -260,12 +269,15 @@ impl Inlinable {
         if !self.any || switches(func) {
             return Ok(());
         }
-        self.inline(func, MAX_INLINED_PER_CALLER)?;
-        hoist_handler_lists(func);
+        if self.inline(func, MAX_INLINED_PER_CALLER)? {
+            hoist_handler_lists(func);
+        }
         Ok(())
     }
 
-    fn inline(&self, func: &mut ir::Function, budget: usize) -> WasmResult<()> {
+    /// Inlines into `func` within `budget` instructions; whether anything
+    /// was.
+    fn inline(&self, func: &mut ir::Function, budget: usize) -> WasmResult<bool> {
         let mut context = Context::for_function(std::mem::replace(func, ir::Function::new()));
         let inliner = Inliner {
             inlinable: self,
@@ -278,7 +290,7 @@ impl Inlinable {
         if inlined {
             srclocs_from_tags(func);
         }
-        Ok(())
+        Ok(inlined)
     }
 
     /// The body to inline for a call of `callee` from `caller`, if any.
@@ -327,14 +339,10 @@ fn defined_callee(caller: &ir::Function, callee: ir::FuncRef, num_imported: u32)
 /// `func`, a translation that [`may_inline`] admitted, if it may still be
 /// inlined once its callees are decided: what cannot be, whatever it
 /// calls, is dropped before the others are translated.
-pub(crate) fn candidate(func: ir::Function, num_imported: u32) -> Option<ir::Function> {
+pub(crate) fn candidate(func: ir::Function, num_imported: u32) -> Option<Candidate> {
     let scan = scan(&func, num_imported)?;
-    let limit = match scan.switches {
-        true => MAX_INSTRUCTIONS,
-        false => MAX_TINY_INSTRUCTIONS,
-    };
-    let small = !scan.callees.is_empty() || crate::instructions(&func).len() <= limit;
-    small.then_some(func)
+    let small = !scan.callees.is_empty() || scan.size <= scan.limit();
+    small.then_some(Candidate { func, scan })
 }
 
 /// What `func` calls, if it may be inlined once its callees are: it
@@ -347,9 +355,11 @@ fn scan(func: &ir::Function, num_imported: u32) -> Option<Scan> {
     let mut scan = Scan {
         switches: false,
         callees: Vec::new(),
+        size: 0,
     };
     let mut traps_or_calls_the_runtime = false;
     for inst in crate::instructions(func) {
+        scan.size += 1;
         let data = &func.dfg.insts[inst];
         let opcode = data.opcode();
         traps_or_calls_the_runtime |=

@@ -254,7 +254,7 @@ fn slot(count: usize, i: usize) -> u32 {
 /// The key of the stack slots that [`handler_list`] makes. Nothing but
 /// the stores it emits writes such a slot, each once, with a constant or
 /// a tag address loaded from the vmctx: code inlined into another
-/// function may have them moved to that function's entry.
+/// function may have them moved out of the loops around them.
 pub const HANDLER_LIST_SLOT: u64 = u64::from_le_bytes(*b"handlers");
 
 /// Builds the handler list of a `resume` in a new slot of this frame, at
