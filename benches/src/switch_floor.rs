@@ -603,6 +603,7 @@ fn spawn(store: &mut VMStoreContext, pool: &mut StackPool, no_handlers: &'static
         head: object,
         live: 0,
         start,
+        pending: std::ptr::null_mut(),
     };
     let setup = std::ptr::addr_of_mut!(SETUP);
     // SAFETY: single-threaded; the loops only read it.

@@ -5,9 +5,10 @@
 
 use anyhow::Result;
 use fxtime::{
-    Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Trap, TrapKind, Val,
+    Config, ContResumed, Engine, Func, FuncType, Instance, Linker, Module, Store,
+    StoreLimitsBuilder, Trap, TrapKind, Val,
 };
-use fxtime_tests::{shared_dir, tests_dir, with_big_stack, with_ticking_epoch};
+use fxtime_tests::{shared_dir, tests_dir, trap_kind, with_big_stack, with_ticking_epoch};
 use fxtime_wast::WastRunner;
 
 use crate::traps::trap_of;
@@ -470,4 +471,65 @@ fn another_store_called_from_a_continuation_runs_on_its_stack() -> Result<()> {
         assert_eq!(outer.live_continuations(), 0);
         Ok(())
     })
+}
+
+/// Continuations made while many are live hold no stack until they first
+/// run (`misc/stack_switching_pending.wast` runs them every way): with
+/// stack bytes for 1,200 stacks, 1,100 parked continuations and then
+/// 20,000 fresh ones fit, unreached ones are collected, and the fresh ones
+/// run one after another, each on the stack the last one left. The host's
+/// resume moves one to a stack as wasm's does.
+#[test]
+fn fresh_continuations_made_while_many_live_take_a_stack_when_they_run() -> Result<()> {
+    let engine = Engine::new(&config())?;
+    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_pending.wast"))?;
+    let text =
+        &script[script.find("(module").expect("module")..script.find("(invoke").expect("invoke")];
+    let module = Module::new(&engine, text)?;
+    let stack_size = 1 << 20;
+    let limits = StoreLimitsBuilder::new()
+        .continuation_stack_bytes(1200 * stack_size)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits| limits);
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let park = instance.get_typed_func::<i32, ()>(&store, "park")?;
+    let make = instance.get_typed_func::<i32, ()>(&store, "make")?;
+    let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+    park.call(&mut store, 1100)?;
+    make.call(&mut store, 20_000)?;
+    assert_eq!(store.live_continuations(), 21_100);
+    // 20,000 more in their place: a collection gives back those before.
+    make.call(&mut store, 20_000)?;
+    store.gc();
+    assert_eq!(store.live_continuations(), 21_100);
+    assert_eq!(run.call(&mut store, 20_000)?, 800_020_000);
+    assert_eq!(store.live_continuations(), 1100);
+
+    // From the host: suspends once to `yield`, then returns 4 + 2*2 + 3.
+    let fresh = instance.get_func(&store, "fresh").expect("fresh");
+    let mut out = [Val::ContRef(None)];
+    fresh.call(&mut store, &[], &mut out)?;
+    let Val::ContRef(Some(k)) = out[0] else {
+        anyhow::bail!("no continuation")
+    };
+    let yield_tag = instance.get_tag(&store, "yield").expect("yield");
+    let args = [Val::I32(1), Val::I32(2), Val::I32(3)];
+    let ContResumed::Suspended(suspension) = k.resume(&mut store, &args, &[yield_tag])? else {
+        anyhow::bail!("returned before its suspension")
+    };
+    let ContResumed::Returned(results) =
+        suspension
+            .continuation()
+            .resume(&mut store, &[], &[yield_tag])?
+    else {
+        anyhow::bail!("suspended twice")
+    };
+    assert_eq!(results[0].i32(), Some(11));
+    let again = k.resume(&mut store, &args, &[yield_tag]).unwrap_err();
+    assert_eq!(
+        trap_kind(&again),
+        Some(TrapKind::ContinuationAlreadyConsumed)
+    );
+    Ok(())
 }

@@ -340,11 +340,37 @@ pub const CONT_INLINE_VALUES: usize = 4;
 pub struct VMContinuationFreeList {
     /// The first free object (null when none).
     pub head: *mut VMContRef,
-    /// Number of continuations holding a stack.
+    /// Number of live continuations: fresh, running or suspended, with
+    /// or without a stack yet.
     pub live: u64,
     /// The start trampoline, where a fresh continuation's stack begins.
     pub start: *const u8,
+    /// The first free *pending* object (null when none): an object with
+    /// no stack, for a fresh continuation that takes its stack when it
+    /// first runs (see [`PENDING_REVISION`]). While free, its `parent`
+    /// links to the next.
+    pub pending: *mut VMContRef,
 }
+
+/// The bit set in every revision of a pending object (a fresh
+/// continuation's, without a stack) and in no revision of a stack's
+/// object: a reference's revision tells generated code which it points
+/// to, without a load.
+///
+/// A continuation made while many are live (at least
+/// [`PENDING_FROM_LIVE`]) and run much later would find its stack's top
+/// cold: a TLB miss and a cache miss for each line its start touches.
+/// Pending objects lie densely in memory of their own and hold what
+/// `cont.new` and `cont.bind` give a continuation (function, continuation
+/// entry, bound arguments); its first `resume` or `switch` moves that into
+/// the object of the stack that ended last, which is warm.
+pub const PENDING_REVISION: u64 = 1 << 63;
+
+/// Live continuations from which `cont.new` makes pending ones (see
+/// [`PENDING_REVISION`]). Below, a new continuation takes its stack at
+/// once: with few continuations their stacks stay warm, and a first run
+/// moves nothing.
+pub const PENDING_FROM_LIVE: u64 = 1024;
 
 /// Into a continuation: continue with the values in its buffer.
 pub const TRANSFER_RESUME: u64 = 0;
@@ -525,6 +551,8 @@ pub mod offsets {
     pub const FREE_LIST_LIVE: u32 = offset_of!(VMContinuationFreeList, live) as u32;
     /// `VMContinuationFreeList::start`.
     pub const FREE_LIST_START: u32 = offset_of!(VMContinuationFreeList, start) as u32;
+    /// `VMContinuationFreeList::pending`.
+    pub const FREE_LIST_PENDING: u32 = offset_of!(VMContinuationFreeList, pending) as u32;
     /// `VMHandlerList::leading_suspend_tags`.
     pub const HANDLERS_LEADING_SUSPEND_TAGS: u32 =
         offset_of!(VMHandlerList, leading_suspend_tags) as u32;
@@ -645,6 +673,11 @@ builtins! {
     ContNew(Pointer, I32) -> Pointer;
     /// Grows a continuation's value buffer: (continuation, values needed).
     ContReserve(Pointer, I32);
+    /// Gives a pending continuation (consumed already) a stack when no
+    /// free one is left: (pending object) -> the stack's object, now
+    /// holding the continuation; null or a limit code as for `ContNew`.
+    /// Never collects.
+    ContTakeStack(Pointer) -> Pointer;
     /// The fuel ran out: returns refuelled from the store's reserve (see
     /// `Store::fuel_async_yield_interval`), or traps "all fuel consumed"
     /// (or with the error the store keeps). See
@@ -738,7 +771,8 @@ mod tests {
         assert_eq!(align_of::<VMContRef>(), 64);
         assert_eq!(size_of::<VMContRef>(), 256);
         assert_eq!(offsets::CONT_LIVE % 8, 0);
-        assert_eq!(size_of::<VMContinuationFreeList>(), 24);
+        assert_eq!(size_of::<VMContinuationFreeList>(), 32);
+        assert_eq!(offsets::FREE_LIST_PENDING % 8, 0);
         assert_eq!(offsets::CONT_TRANSFER % 8, 0);
         assert_eq!(offsets::HANDLERS_TAGS, 40);
     }

@@ -8,6 +8,7 @@ use crate::{AsContextMut, ContRef, Tag, Trap, Val};
 use anyhow::{Result, bail};
 use fxtime_environ::vm::{VMContRef, VMTagDefinition};
 use fxtime_environ::{CompositeType, FuncType, SubType, TrapKind, TypeRef};
+use fxtime_runtime::continuations::AllocationError;
 use fxtime_runtime::host_resume::{self, HostHandlers, HostResumeError, HostResumed};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -117,6 +118,7 @@ impl ContRef {
         };
         match resumed {
             Err(HostResumeError::Consumed) => Err(consumed()),
+            Err(HostResumeError::NoStack(error)) => Err(no_stack(error)),
             Err(HostResumeError::Unwound(unwound)) => {
                 Err(crate::func::unwound_error(store, unwound))
             }
@@ -178,6 +180,16 @@ impl ContRef {
 
 fn consumed() -> anyhow::Error {
     anyhow::Error::new(Trap::new(TrapKind::ContinuationAlreadyConsumed, &[]))
+}
+
+/// The trap of a `resume` whose pending continuation got no stack.
+fn no_stack(error: AllocationError) -> anyhow::Error {
+    let kind = match error {
+        AllocationError::NoMemory => TrapKind::ContinuationAllocation,
+        AllocationError::TooMany => TrapKind::TooManyContinuations,
+        AllocationError::TooManyBytes => TrapKind::ContinuationStackBytes,
+    };
+    anyhow::Error::new(Trap::new(kind, &[]))
 }
 
 /// Values of `types` from their raw forms.

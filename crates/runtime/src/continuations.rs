@@ -11,13 +11,23 @@
 //! are its slow paths (no free object, a large value buffer) and the
 //! runtime's own uses (traps, collections).
 //!
+//! A continuation made while many are live is *pending* at first (see
+//! `PENDING_REVISION`): its object lies in a dense chunk of objects without
+//! stacks, and it takes a stack, the one that ended last, when it first
+//! runs (`take_stack`, or generated code's own copy of it). Pending objects
+//! are reused through a list of their own and, like stacks' objects, never
+//! freed while the store lives.
+//!
 //! A fresh or suspended continuation that no reference with its current
 //! revision reaches any more can never run again: a full collection
 //! reclaims it, with its whole suspended chain (`reclaim_unreached`), and
 //! asks for itself when live continuations have doubled since the last
 //! one (`collection_due`).
 
-use fxtime_environ::vm::{CONT_INLINE_VALUES, VMContRef, VMContinuationFreeList, VMFuncRef};
+use fxtime_environ::vm::{
+    CONT_INLINE_VALUES, PENDING_FROM_LIVE, PENDING_REVISION, VMContRef, VMContinuationFreeList,
+    VMFuncRef,
+};
 use fxtime_fibre::{FiberStack, StackPool};
 use std::collections::HashMap;
 use std::mem::size_of;
@@ -26,12 +36,14 @@ use std::mem::size_of;
 /// header of its stack (in a page the continuation touches anyway and
 /// that nothing discards), so a continuation costs no
 /// allocation besides its stack, and the object stays at its address, its
-/// revision intact, while the store lives.
+/// revision intact, while the store lives. A pending object (no stack)
+/// lives in a chunk of them instead (`Continuations::pending_chunks`).
 #[repr(C)]
+#[derive(Debug)]
 struct Continuation {
     /// First, so that a `*mut VMContRef` is a `*mut Continuation`.
     vm: VMContRef,
-    /// The stack whose header this is.
+    /// The stack whose header this is (all zero for a pending object).
     stack: FiberStack,
     /// Whether its value buffer moved to the heap (`Continuations::spilled`).
     spilled: u64,
@@ -59,8 +71,10 @@ pub struct Continuations {
     /// stacks (`StoreLimits`): checked only when a stack is carved, never
     /// on `cont.new`'s fast path (see `carved`).
     limits: ContinuationLimits,
-    /// Every object, live or free, for the collector.
+    /// Every object, live or free, pending ones too, for the collector.
     objects: Vec<*mut VMContRef>,
+    /// Where pending objects live, [`PENDING_CHUNK`] to a chunk.
+    pending_chunks: Vec<Box<[Continuation]>>,
     /// Full collections that looked for unreached continuations so far:
     /// the number of the current one while it marks.
     collections: u64,
@@ -140,6 +154,16 @@ pub(crate) unsafe fn mark(cont: *mut VMContRef, revision: u64, collection: u64) 
     true
 }
 
+/// Pending objects per chunk: 80 KiB, about twenty pages.
+const PENDING_CHUNK: usize = 256;
+
+impl Continuation {
+    /// Whether this is a pending object, which has no stack.
+    fn is_pending(&self) -> bool {
+        self.vm.revision & PENDING_REVISION != 0
+    }
+}
+
 /// Default usable size of a continuation stack.
 pub const DEFAULT_STACK_SIZE: usize = 1 << 20;
 
@@ -157,12 +181,14 @@ impl Continuations {
                 head: std::ptr::null_mut(),
                 live: 0,
                 start: fxtime_fibre::fxtime_fibre_start as *const u8,
+                pending: std::ptr::null_mut(),
             },
             pool: StackPool::with_header(stack_size, size_of::<Continuation>()),
             spilled: HashMap::new(),
             carved: 0,
             limits: ContinuationLimits::default(),
             objects: Vec::new(),
+            pending_chunks: Vec::new(),
             collections: 0,
             live_after_collection: 0,
             growth: 2,
@@ -179,13 +205,14 @@ impl Continuations {
         self.pool.stack_size()
     }
 
-    /// Number of continuations holding a stack (fresh, running or
-    /// suspended).
+    /// Number of live continuations (fresh, running or suspended, pending
+    /// ones included).
     pub fn live(&self) -> usize {
         self.free.live as usize
     }
 
-    /// Every continuation object of the store, live or free.
+    /// Every continuation object of the store, live or free, pending
+    /// ones included.
     pub fn objects(&self) -> &[*mut VMContRef] {
         &self.objects
     }
@@ -204,7 +231,8 @@ impl Continuations {
         let threshold = (self.growth * self.live_after_collection)
             .max(MIN_COLLECTION_LIVE)
             .max(heap_live_bytes / STACK_BYTES_FOR_COLLECTION);
-        self.free.head.is_null() && self.live() >= threshold
+        let none_free = self.free.head.is_null() || self.free.pending.is_null();
+        none_free && self.live() >= threshold
     }
 
     /// Starts marking for a full collection: returns its number, which
@@ -235,7 +263,16 @@ impl Continuations {
             .collect();
         let survivors = self.live() - unreached.len();
         let warm = (2 * survivors).max(MIN_COLLECTION_LIVE);
-        let free = self.carved - self.live();
+        let live_pending = self
+            .objects
+            .iter()
+            .filter(|&&object| {
+                // SAFETY: as above.
+                let cont = unsafe { &*object.cast::<Continuation>() };
+                cont.is_pending() && cont.vm.live == 1
+            })
+            .count();
+        let free = self.carved - (self.live() - live_pending);
         // The free list is a stack: the first given back are reused last,
         // so they are the ones whose pages go.
         let mut discard = (free + unreached.len()).saturating_sub(warm);
@@ -274,9 +311,23 @@ impl Continuations {
     }
 
     /// A fresh continuation that will call `entry` with itself, which runs
-    /// `func`; its buffer holds `capacity` values. Fails when no stack can
-    /// be had or a limit is reached.
+    /// `func`; its buffer holds `capacity` values. A pending one while
+    /// many are live (see `PENDING_REVISION`). Fails when no stack can be
+    /// had or a limit is reached.
     pub fn allocate(
+        &mut self,
+        entry: *const u8,
+        func: *const VMFuncRef,
+        capacity: usize,
+    ) -> Result<*mut VMContRef, AllocationError> {
+        if self.free.live >= PENDING_FROM_LIVE && capacity <= CONT_INLINE_VALUES {
+            return self.allocate_pending(entry, func);
+        }
+        self.allocate_on_stack(entry, func, capacity)
+    }
+
+    /// [`allocate`](Self::allocate) with a stack.
+    fn allocate_on_stack(
         &mut self,
         entry: *const u8,
         func: *const VMFuncRef,
@@ -302,6 +353,98 @@ impl Continuations {
         self.ensure_capacity(object, capacity.max(1));
         self.free.live += 1;
         Ok(&mut object.vm)
+    }
+
+    /// A pending continuation (no stack yet) that will call `entry`, which
+    /// runs `func`: what generated code's `cont.new` does when the store's
+    /// pending objects are all in use.
+    fn allocate_pending(
+        &mut self,
+        entry: *const u8,
+        func: *const VMFuncRef,
+    ) -> Result<*mut VMContRef, AllocationError> {
+        let object = match self.free.pending {
+            head if !head.is_null() => {
+                // SAFETY: the list links pending objects of this store's
+                // chunks (see `give_back`), alive as long as the store.
+                self.free.pending = unsafe { (*head).parent };
+                head.cast::<Continuation>()
+            }
+            _ => self.new_pending()?,
+        };
+        // SAFETY: a pending object of this store's chunks, free or new, so
+        // nothing else uses it.
+        let object = unsafe { &mut *object };
+        object.vm.live = 1;
+        object.vm.func = func;
+        object.vm.parent = std::ptr::null_mut();
+        // What the first run moves to its stack's object (generated code's
+        // `cont.new` sets only this and the function).
+        object.vm.context.frame_pointer = entry as usize;
+        self.free.live += 1;
+        Ok(&mut object.vm)
+    }
+
+    /// A new pending object, from a new chunk when the last is full.
+    #[cold]
+    fn new_pending(&mut self) -> Result<*mut Continuation, AllocationError> {
+        if self.free.live as usize >= self.limits.count {
+            return Err(AllocationError::TooMany);
+        }
+        let made = self.pending_chunks.len() * PENDING_CHUNK;
+        if self.objects.len() >= self.carved + made {
+            let chunk = Box::<[Continuation]>::new_zeroed_slice(PENDING_CHUNK);
+            // SAFETY: every field of a `Continuation` is a plain integer or
+            // pointer, valid as zero.
+            self.pending_chunks.push(unsafe { chunk.assume_init() });
+        }
+        let used = self.objects.len() - self.carved;
+        let chunk = self.pending_chunks.last_mut().expect("a chunk with room");
+        let object = &mut chunk[used % PENDING_CHUNK];
+        // Never changed after: the pending bit (bumps keep it), a fresh
+        // continuation's resume address, innermost and buffer.
+        object.vm.revision = PENDING_REVISION;
+        object.vm.context.instruction_pointer = self.free.start as usize;
+        object.vm.innermost = &mut object.vm;
+        object.vm.values = object.vm.inline_values.as_mut_ptr();
+        object.vm.values_capacity = CONT_INLINE_VALUES as u32;
+        let object: *mut Continuation = object;
+        self.objects.push(object.cast());
+        Ok(object)
+    }
+
+    /// Moves pending continuation `pending` (its reference consumed) to a
+    /// stack: its function, continuation entry and bound arguments go to a
+    /// free stack's object, or a new one's, and the pending object goes
+    /// back to its list. Returns the object that now holds the
+    /// continuation. Fails as [`allocate`](Self::allocate) does, the
+    /// pending object then given back.
+    ///
+    /// # Safety
+    ///
+    /// `pending` must be a live pending object of this store whose
+    /// reference was consumed.
+    pub unsafe fn take_stack(
+        &mut self,
+        pending: *mut VMContRef,
+    ) -> Result<*mut VMContRef, AllocationError> {
+        // SAFETY: per the contract.
+        let from = unsafe { &mut *pending.cast::<Continuation>() };
+        let entry = from.vm.context.frame_pointer as *const u8;
+        let capacity = from.vm.values_capacity as usize;
+        let taken = self.allocate_on_stack(entry, from.vm.func, capacity);
+        if let Ok(object) = taken {
+            // SAFETY: both buffers have room for `capacity` values (the
+            // new object's was sized for them), and differ.
+            unsafe {
+                std::ptr::copy_nonoverlapping(from.vm.values, (*object).values, capacity);
+                (*object).gc_bound = from.vm.gc_bound;
+                (*object).cont_bound = from.vm.cont_bound;
+            }
+        }
+        // SAFETY: per the contract; nothing refers to it any more.
+        unsafe { self.give_back(pending, false) };
+        taken
     }
 
     /// The first free object, taken off the list.
@@ -377,13 +520,18 @@ impl Continuations {
         // Every reference issued for it was consumed, which bumped the
         // revision; a bump more keeps stale copies stale regardless.
         object.vm.revision += 1;
+        self.free.live -= 1;
+        if object.is_pending() {
+            object.vm.parent = self.free.pending;
+            self.free.pending = cont;
+            return;
+        }
         if discard {
             // Best effort: a stack that keeps its pages is still usable.
             let _ = self.pool.discard_below_header(object.stack);
         }
         object.vm.parent = self.free.head;
         self.free.head = cont;
-        self.free.live -= 1;
     }
 
     /// Grows the value buffer of `cont` to at least `needed` values, for a
@@ -526,6 +674,49 @@ mod tests {
         }
         assert_eq!(continuations.pool.mappings(), mappings);
         assert_eq!(continuations.live(), 0);
+    }
+
+    #[test]
+    fn pending_continuations_take_the_last_ended_stack_when_they_run() {
+        let mut continuations = Continuations::new(64 * 1024);
+        let null = std::ptr::null();
+        let stacks: Vec<_> = (0..PENDING_FROM_LIVE)
+            .map(|_| continuations.allocate(null, std::ptr::null(), 1).unwrap())
+            .collect();
+        let entry = 0x1000 as *const u8;
+        let pending = continuations.allocate(entry, std::ptr::null(), 2).unwrap();
+        // SAFETY: live continuation objects of this store, unused; their
+        // buffers have room for the values written (here and below).
+        let issued = unsafe { (*pending).revision };
+        assert_ne!(issued & PENDING_REVISION, 0);
+        assert!(!stacks.contains(&pending));
+        unsafe {
+            // What `cont.bind` leaves: a bound reference in slot 1.
+            *(*pending).values.add(1) = 77;
+            (*pending).gc_bound = 0b10;
+            continuations.release(stacks[5]);
+            // Consumed by its resume.
+            (*pending).revision += 1;
+        }
+        // SAFETY: as above.
+        let object = unsafe { continuations.take_stack(pending) }.unwrap();
+        assert_eq!(object, stacks[5], "the stack that ended last");
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!((*object).context.frame_pointer, entry as usize);
+            assert_eq!(*(*object).values.add(1), 77);
+            assert_eq!((*object).gc_bound, 0b10);
+            assert_eq!((*object).revision & PENDING_REVISION, 0);
+        }
+        assert_eq!(continuations.live(), PENDING_FROM_LIVE as usize);
+        // The pending object comes back with a revision no reference has.
+        let again = continuations.allocate(entry, std::ptr::null(), 1).unwrap();
+        assert_eq!(again, pending);
+        // SAFETY: as above.
+        unsafe {
+            assert!((*again).revision > issued + 1);
+            assert_eq!((*again).gc_bound, 0);
+        }
     }
 
     #[test]

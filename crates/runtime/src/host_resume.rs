@@ -8,11 +8,11 @@
 //! tags. A suspension to another tag finds no handler at the stand-in and
 //! traps "unhandled tag", as it does for any host entry.
 
-use crate::continuations::Continuations;
+use crate::continuations::{AllocationError, Continuations};
 use crate::traps::{Unwound, catch_traps};
 use fxtime_environ::vm::{
-    LEADING_SUSPEND_CLAUSES, TRANSFER_RETURN, TRANSFER_SUSPEND, TRANSFER_THROW, VMContRef,
-    VMHandlerList, VMStoreContext, VMTagDefinition,
+    LEADING_SUSPEND_CLAUSES, PENDING_REVISION, TRANSFER_RETURN, TRANSFER_SUSPEND, TRANSFER_THROW,
+    VMContRef, VMHandlerList, VMStoreContext, VMTagDefinition,
 };
 use std::mem::size_of;
 
@@ -76,6 +76,8 @@ pub enum HostResumeError {
     Consumed,
     /// The chain trapped or threw out; its stacks went back to the store.
     Unwound(Unwound),
+    /// A pending continuation got no stack.
+    NoStack(AllocationError),
 }
 
 /// Resumes the continuation `cont` (a reference at `revision`) with
@@ -89,7 +91,7 @@ pub enum HostResumeError {
 pub unsafe fn resume(
     store: *mut VMStoreContext,
     max_wasm_stack: usize,
-    cont: *mut VMContRef,
+    mut cont: *mut VMContRef,
     revision: u64,
     args: &[u128],
     results: usize,
@@ -103,6 +105,11 @@ pub unsafe fn resume(
         }
         (*cont).revision += 1;
         let continuations = &mut *(*store).continuations.cast::<Continuations>();
+        if revision & PENDING_REVISION != 0 {
+            cont = continuations
+                .take_stack(cont)
+                .map_err(HostResumeError::NoStack)?;
+        }
         continuations.reserve(cont, args.len());
         store_values(cont, args);
     }

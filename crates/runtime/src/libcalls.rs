@@ -39,6 +39,7 @@ pub fn builtins() -> *const usize {
                 // It may collect, for continuations.
                 Builtin::ContNew => cont_new_shim as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
+                Builtin::ContTakeStack => cont_take_stack as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
                 Builtin::OutOfFuel => checks::out_of_fuel_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
@@ -338,7 +339,20 @@ unsafe extern "C" fn cont_new(
     let Some((entry, capacity)) = instance.module().continuation_entry(TypeIndex(cont_type)) else {
         return std::ptr::null_mut();
     };
-    match instance.store().new_continuation(entry, func, capacity) {
+    allocation_result(instance.store().new_continuation(entry, func, capacity))
+}
+
+/// Never collects, as `cont_reserve`.
+unsafe extern "C" fn cont_take_stack(vmctx: *mut u8, pending: *mut VMContRef) -> *mut VMContRef {
+    // SAFETY: called by generated code with its vmctx, for a pending
+    // continuation of its store whose reference it consumed.
+    let taken = unsafe { instance(vmctx).store().continuations().take_stack(pending) };
+    allocation_result(taken)
+}
+
+/// What `ContNew` and `ContTakeStack` return for an allocation.
+fn allocation_result(allocated: Result<*mut VMContRef, AllocationError>) -> *mut VMContRef {
+    match allocated {
         Ok(cont) => cont,
         Err(AllocationError::NoMemory) => std::ptr::null_mut(),
         Err(AllocationError::TooMany) => CONT_LIMIT_COUNT as *mut VMContRef,

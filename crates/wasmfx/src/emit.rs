@@ -107,6 +107,76 @@ pub fn reuse_free(
     store(b, zero, object, o::CONT_TRANSFER);
 }
 
+/// Makes `pending`, the first free pending object of `free_list` (see
+/// `PENDING_REVISION`), a fresh continuation that will run `func` through
+/// the continuation entry `entry` once it has a stack: takes it off the
+/// list and sets those two. What a free pending object keeps is already
+/// right: its revision, its buffer, no bound references, and what the
+/// runtime set once (a fresh continuation's resume address, itself as
+/// innermost).
+pub fn reuse_pending(
+    b: &mut FunctionBuilder<'_>,
+    free_list: Value,
+    pending: Value,
+    entry: Value,
+    func: Value,
+) {
+    let next = load(b, I64, pending, o::CONT_PARENT);
+    store(b, next, free_list, o::FREE_LIST_PENDING);
+    add_to(b, free_list, o::FREE_LIST_LIVE, 1);
+    // Where a stack's object keeps it (`reuse_free`); the move copies it.
+    let context = context(b, pending);
+    store(b, entry, context, o::CONTROL_FRAME_POINTER);
+    let one = b.ins().iconst(I64, 1);
+    store(b, one, pending, o::CONT_LIVE);
+    store(b, func, pending, o::CONT_FUNC);
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, pending, o::CONT_PARENT);
+}
+
+/// Moves pending continuation `pending` (consumed) to `object`, the first
+/// free object of `free_list`, and gives `pending` back to its list: what
+/// the runtime's `Continuations::take_stack` does, without the call.
+/// `first_unbound` is the first buffer slot `cont.bind` may have written
+/// (the slots below are for what the caller stores next).
+pub fn take_free_stack(
+    b: &mut FunctionBuilder<'_>,
+    free_list: Value,
+    object: Value,
+    pending: Value,
+    first_unbound: usize,
+) {
+    let context = context(b, pending);
+    let entry = load(b, I64, context, o::CONTROL_FRAME_POINTER);
+    let func = load(b, I64, pending, o::CONT_FUNC);
+    reuse_free(b, free_list, object, entry, func);
+    // Bound arguments: a pending continuation's type has at most
+    // CONT_INLINE_VALUES values, so they lie in that many slots.
+    let (from, to) = (
+        load(b, I64, pending, o::CONT_VALUES),
+        load(b, I64, object, o::CONT_VALUES),
+    );
+    let slot_words = (VAL_RAW_SIZE / 8) as usize;
+    for word in first_unbound * slot_words..CONT_INLINE_VALUES * slot_words {
+        let offset = word as u32 * 8;
+        let value = load(b, I64, from, offset);
+        store(b, value, to, offset);
+    }
+    let zero = b.ins().iconst(I64, 0);
+    for field in [o::CONT_GC_BOUND, o::CONT_CONT_BOUND] {
+        let mask = load(b, I64, pending, field);
+        store(b, mask, object, field);
+        store(b, zero, pending, field);
+    }
+    // The pending object goes back; it was counted live as the object is
+    // now.
+    store(b, zero, pending, o::CONT_LIVE);
+    let head = load(b, I64, free_list, o::FREE_LIST_PENDING);
+    store(b, head, pending, o::CONT_PARENT);
+    store(b, pending, free_list, o::FREE_LIST_PENDING);
+    add_to(b, free_list, o::FREE_LIST_LIVE, -1);
+}
+
 /// Records that `cont.bind` stored references in the slots of `mask` of
 /// `cont`'s buffer, in the mask at `field`: `CONT_GC_BOUND` for GC
 /// references, `CONT_CONT_BOUND` for continuation references (see

@@ -17,12 +17,12 @@ use super::FuncTranslator;
 use super::env::{trusted, trusted_readonly};
 use crate::abi::{self, POINTER, ir_type, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::I32;
+use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData, Value};
 use cranelift_frontend::FunctionBuilder;
 use fxtime_environ::vm::{
-    Builtin, CONT_INLINE_VALUES, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, TRANSFER_RESUME,
-    TRANSFER_SUSPEND, TRANSFER_THROW, offsets,
+    Builtin, CONT_INLINE_VALUES, CONT_LIMIT_BYTES, CONT_LIMIT_COUNT, PENDING_FROM_LIVE,
+    TRANSFER_RESUME, TRANSFER_SUSPEND, TRANSFER_THROW, offsets,
 };
 use fxtime_environ::{
     HeapType, TagIndex, TrapKind, TypeIndex, TypeRef, WasmError, WasmResult, WasmValType,
@@ -88,21 +88,42 @@ impl FuncTranslator<'_> {
         let done = self.builder.create_block();
         let cont = self.builder.append_block_param(done, POINTER);
         if values <= CONT_INLINE_VALUES {
-            // A free object if there is one: no call.
+            // A free object if there is one: no call. A pending one (no
+            // stack yet) while many continuations are live.
             let free_list = self.free_list();
-            let head = self.builder.ins().load(
-                POINTER,
-                trusted(),
-                free_list,
-                offsets::FREE_LIST_HEAD as i32,
+            let live =
+                self.builder
+                    .ins()
+                    .load(I64, trusted(), free_list, offsets::FREE_LIST_LIVE as i32);
+            let many = self.builder.ins().icmp_imm_u(
+                IntCC::UnsignedGreaterThanOrEqual,
+                live,
+                PENDING_FROM_LIVE as i64,
             );
-            let reuse = self.builder.create_block();
+            let with_stack = self.builder.create_block();
+            let pending = self.builder.create_block();
+            self.builder.ins().brif(many, pending, &[], with_stack, &[]);
             let allocate = self.builder.create_block();
-            self.builder.ins().brif(head, reuse, &[], allocate, &[]);
-            self.enter_block(reuse);
-            let entry = self.vmctx_field(self.offsets.continuation_entry(cont_type));
-            emit::reuse_free(&mut self.builder, free_list, head, entry, func);
-            self.builder.ins().jump(done, &[head.into()]);
+            for (block, list, reuse) in [
+                (
+                    with_stack,
+                    offsets::FREE_LIST_HEAD,
+                    emit::reuse_free as ReuseFree,
+                ),
+                (pending, offsets::FREE_LIST_PENDING, emit::reuse_pending),
+            ] {
+                self.enter_block(block);
+                let head = self
+                    .builder
+                    .ins()
+                    .load(POINTER, trusted(), free_list, list as i32);
+                let take = self.builder.create_block();
+                self.builder.ins().brif(head, take, &[], allocate, &[]);
+                self.enter_block(take);
+                let entry = self.vmctx_field(self.offsets.continuation_entry(cont_type));
+                reuse(&mut self.builder, free_list, head, entry, func);
+                self.builder.ins().jump(done, &[head.into()]);
+            }
             self.builder.set_cold_block(allocate);
             self.enter_block(allocate);
         }
@@ -110,17 +131,7 @@ impl FuncTranslator<'_> {
         let allocated = self
             .call_builtin(Builtin::ContNew, &[func, index])
             .expect("ContNew returns the continuation");
-        self.trap_if_zero(allocated, TrapKind::ContinuationAllocation);
-        for (code, kind) in [
-            (CONT_LIMIT_COUNT, TrapKind::TooManyContinuations),
-            (CONT_LIMIT_BYTES, TrapKind::ContinuationStackBytes),
-        ] {
-            let limited = self
-                .builder
-                .ins()
-                .icmp_imm_u(IntCC::Equal, allocated, code as i64);
-            self.trap_if(limited, kind);
-        }
+        check_allocated(&mut self.builder, allocated);
         self.builder.ins().jump(done, &[allocated.into()]);
         self.enter_block(done);
         let reference = emit::reference(&mut self.builder, cont);
@@ -129,24 +140,7 @@ impl FuncTranslator<'_> {
 
     /// The store's `VMContinuationFreeList`.
     fn free_list(&mut self) -> Value {
-        // Plain loads, not read-only ones, so that Cranelift neither hoists
-        // them nor merges them with an earlier one: a free-list pointer
-        // shared by a `cont.new` before a resume loop and the release after
-        // it would live across every switch of the loop, and regalloc
-        // reloads and spills it again on each iteration.
-        let vmctx = self.vmctx;
-        let store_context = self.builder.ins().load(
-            POINTER,
-            trusted(),
-            vmctx,
-            offsets::VMCTX_STORE_CONTEXT as i32,
-        );
-        self.builder.ins().load(
-            POINTER,
-            trusted(),
-            store_context,
-            offsets::STORE_CONTINUATIONS as i32,
-        )
+        free_list(&mut self.builder, self.vmctx)
     }
 
     fn cont_bind(&mut self, from: TypeIndex, to: TypeIndex) -> WasmResult<()> {
@@ -211,8 +205,7 @@ impl FuncTranslator<'_> {
                 (vec![exception], TRANSFER_THROW)
             }
         };
-        let (cont, _) = emit::consume(&mut self.builder, reference, traps());
-        self.store_arguments(cont, &values, values.len());
+        let (cont, revision) = emit::consume(&mut self.builder, reference, traps());
 
         let mut suspend_tags = Vec::new();
         let mut switch_tags = Vec::new();
@@ -227,9 +220,20 @@ impl FuncTranslator<'_> {
             }
         }
         let slot = self.handler_list(&suspend_tags, &switch_tags);
-        let handlers = self.builder.ins().stack_addr(POINTER, slot, 0);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
-        let root = emit::resume(&mut self.builder, store_context, cont, handlers, transfer);
+        let take = self.builtin_sig(Builtin::ContTakeStack);
+        let root = on_stack(
+            &mut self.builder,
+            (self.vmctx, take),
+            cont,
+            revision,
+            values.len(),
+            &mut |b, cont| {
+                emit::store_values(b, cont, &values, values.len(), None);
+                let handlers = b.ins().stack_addr(POINTER, slot, 0);
+                emit::resume(b, store_context, cont, handlers, transfer)
+            },
+        );
 
         // Dispatch on why control came back: a suspension first (the
         // frequent case), then a return or an exception.
@@ -359,16 +363,20 @@ impl FuncTranslator<'_> {
             .any(|t| t.is_traced());
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
-        let (target, _) = emit::consume(&mut self.builder, target, traps());
+        let (target, revision) = emit::consume(&mut self.builder, target, traps());
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
+        let take = (self.vmctx, self.builtin_sig(Builtin::ContTakeStack));
+        let params = ty.params.len();
         let mut at_handler = |b: &mut FunctionBuilder<'_>, handler: emit::Handler| {
-            // The switcher's continuation goes last (always room: see
-            // `store_arguments`).
-            let mut args = args.clone();
-            args.push(emit::reference(b, handler.root));
-            emit::store_values(b, target, &args, args.len(), None);
-            emit::switch(b, store_context, handler, target)
+            on_stack(b, take, target, revision, params, &mut |b, target| {
+                // The switcher's continuation goes last (always room: see
+                // `store_arguments`).
+                let mut args = args.clone();
+                args.push(emit::reference(b, handler.root));
+                emit::store_values(b, target, &args, args.len(), None);
+                emit::switch(b, store_context, handler, target)
+            })
         };
         let root = emit::find_handler(
             &mut self.builder,
@@ -454,6 +462,133 @@ impl FuncTranslator<'_> {
 /// Up to this many `(on $tag $label)` clauses, a `resume` dispatches with
 /// a compare per clause; beyond, with a jump table.
 const MAX_COMPARED_CLAUSES: usize = 4;
+
+/// The store's `VMContinuationFreeList`.
+fn free_list(b: &mut FunctionBuilder<'_>, vmctx: Value) -> Value {
+    // Plain loads, not read-only ones, so that Cranelift neither hoists
+    // them nor merges them with an earlier one: a free-list pointer
+    // shared by a `cont.new` before a resume loop and the release after
+    // it would live across every switch of the loop, and regalloc
+    // reloads and spills it again on each iteration.
+    let store_context = b.ins().load(
+        POINTER,
+        trusted(),
+        vmctx,
+        offsets::VMCTX_STORE_CONTEXT as i32,
+    );
+    b.ins().load(
+        POINTER,
+        trusted(),
+        store_context,
+        offsets::STORE_CONTINUATIONS as i32,
+    )
+}
+
+/// Traps unless `allocated`, what `ContNew` or `ContTakeStack` returned,
+/// is an object.
+fn check_allocated(b: &mut FunctionBuilder<'_>, allocated: Value) {
+    b.ins()
+        .trapz(allocated, trap_code(TrapKind::ContinuationAllocation));
+    for (code, kind) in [
+        (CONT_LIMIT_COUNT, TrapKind::TooManyContinuations),
+        (CONT_LIMIT_BYTES, TrapKind::ContinuationStackBytes),
+    ] {
+        let limited = b.ins().icmp_imm_u(IntCC::Equal, allocated, code as i64);
+        b.ins().trapnz(limited, trap_code(kind));
+    }
+}
+
+/// The vmctx and the signature of `ContTakeStack`: what moving a pending
+/// continuation to a stack needs.
+type TakeStack = (Value, ir::SigRef);
+
+/// What a `resume` or `switch` of consumed continuation `cont` (of new
+/// revision `revision`) emits with `run`, given the object that runs it:
+/// `cont` itself or, for a pending continuation (see `PENDING_REVISION`),
+/// the object of the stack it takes first. `run` stores values into buffer
+/// slots below `first_unbound` and switches. It is emitted twice, once off
+/// the path of every continuation that has a stack, so that path pays a
+/// test of the revision and nothing else (merging the two objects before
+/// the switch cost suspend/resume loops a few moves and a spill).
+/// Returns what `run` returned: the root of the chain that comes back.
+fn on_stack(
+    b: &mut FunctionBuilder<'_>,
+    take: TakeStack,
+    cont: Value,
+    revision: Value,
+    first_unbound: usize,
+    run: &mut dyn FnMut(&mut FunctionBuilder<'_>, Value) -> Value,
+) -> Value {
+    let is_pending = b.ins().icmp_imm_s(IntCC::SignedLessThan, revision, 0);
+    let with_stack = b.create_block();
+    let pending = b.create_block();
+    let back = b.create_block();
+    let root = b.append_block_param(back, POINTER);
+    b.ins().brif(is_pending, pending, &[], with_stack, &[]);
+    enter(b, with_stack);
+    let came_back = run(b, cont);
+    b.ins().jump(back, &[came_back.into()]);
+    b.set_cold_block(pending);
+    enter(b, pending);
+    let object = take_stack(b, take, cont, first_unbound);
+    let came_back = run(b, object);
+    b.ins().jump(back, &[came_back.into()]);
+    enter(b, back);
+    root
+}
+
+/// Continues emitting in `block`, whose predecessors are all known.
+fn enter(b: &mut FunctionBuilder<'_>, block: ir::Block) {
+    b.switch_to_block(block);
+    b.seal_block(block);
+}
+
+/// Moves pending continuation `cont` (consumed) to a stack: the first free
+/// one, or one `ContTakeStack` finds. Returns the stack's object. Buffer
+/// slots below `first_unbound` are not moved (the caller stores into them
+/// next).
+fn take_stack(
+    b: &mut FunctionBuilder<'_>,
+    (vmctx, sig): TakeStack,
+    cont: Value,
+    first_unbound: usize,
+) -> Value {
+    let free_list = free_list(b, vmctx);
+    let head = b.ins().load(
+        POINTER,
+        trusted(),
+        free_list,
+        offsets::FREE_LIST_HEAD as i32,
+    );
+    let reuse = b.create_block();
+    let allocate = b.create_block();
+    let ready = b.create_block();
+    let object = b.append_block_param(ready, POINTER);
+    b.ins().brif(head, reuse, &[], allocate, &[]);
+    b.set_cold_block(reuse);
+    enter(b, reuse);
+    emit::take_free_stack(b, free_list, head, cont, first_unbound);
+    b.ins().jump(ready, &[head.into()]);
+    b.set_cold_block(allocate);
+    enter(b, allocate);
+    let allocated = abi::call_builtin_with(
+        b,
+        sig,
+        vmctx,
+        Builtin::ContTakeStack,
+        &[cont],
+        abi::Placement::AtCall,
+    )
+    .expect("ContTakeStack returns the object");
+    check_allocated(b, allocated);
+    b.ins().jump(ready, &[allocated.into()]);
+    b.set_cold_block(ready);
+    enter(b, ready);
+    object
+}
+
+/// `emit::reuse_free` or `emit::reuse_pending`.
+type ReuseFree = fn(&mut FunctionBuilder<'_>, Value, Value, Value, Value);
 
 /// How a `resume` starts the continuation.
 enum Throw {
