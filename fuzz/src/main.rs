@@ -104,12 +104,17 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The program, start value and mode of `seed`.
-fn case(seed: u64) -> (Program, i32, bool) {
+/// The program, start value and mode of `seed`: a quarter of the seeds
+/// run with the GC stress mode, another quarter crowded.
+fn case(seed: u64) -> (Program, i32, run::Mode) {
     let mut rng = Rng::new(seed);
     let program = Program::generate(&mut rng);
     let acc = rng.below(1 << 16) as i32;
-    (program, acc, seed.is_multiple_of(4))
+    let mode = run::Mode {
+        stress: seed % 4 == 0,
+        crowded: seed % 4 == 2,
+    };
+    (program, acc, mode)
 }
 
 /// Why fxtime's run of `program` diverges from its model, if it does.
@@ -117,11 +122,11 @@ fn fxtime_divergence(
     engines: &Runners,
     program: &Program,
     acc: i32,
-    stress: bool,
+    mode: run::Mode,
 ) -> Option<String> {
     let (expected, _) = model::expected(program, acc);
     let text = wat::module(program, Target::Fxtime);
-    match run::run(&engines.fxtime, &text, acc, stress) {
+    match run::run(&engines.fxtime, &text, acc, mode) {
         Ok(got) if got == expected => None,
         Ok(got) => Some(format!("expected {expected:?}\n     got {got:?}")),
         Err(err) => Some(format!("expected {expected:?}\n  failed: {err:?}")),
@@ -150,7 +155,7 @@ fn wasmtime_divergence(engines: &Runners, program: &Program, acc: i32) -> Option
         Ok(got) => format!("{got:?}"),
         Err(err) => format!("failed: {err:?}"),
     };
-    let fxtime = run::run(&engines.fxtime, &text, acc, false).map(|run| run.outcome);
+    let fxtime = run::run(&engines.fxtime, &text, acc, run::Mode::default()).map(|run| run.outcome);
     Some(format!(
         "expected {expected:?}\n wasmtime {got}\n   fxtime {fxtime:?} (same text)"
     ))
@@ -192,7 +197,7 @@ struct Stats {
 /// Reports of `seed`'s divergences (fxtime's, and Wasmtime's when it
 /// runs too), each with the smallest program found that still diverges.
 fn check_seed(engines: &Runners, seed: u64, stats: &mut Stats) -> Vec<String> {
-    let (program, acc, stress) = case(seed);
+    let (program, acc, mode) = case(seed);
     let (expected, counts) = model::expected(&program, acc);
     stats.logged += expected.log.len() as u64;
     stats.counts += counts;
@@ -206,12 +211,12 @@ fn check_seed(engines: &Runners, seed: u64, stats: &mut Stats) -> Vec<String> {
         model::Outcome::Uncaught => stats.uncaught += 1,
     }
     let mut reports = Vec::new();
-    let fxtime = |p: &Program| fxtime_divergence(engines, p, acc, stress);
+    let fxtime = |p: &Program| fxtime_divergence(engines, p, acc, mode);
     if let Some(why) = fxtime(&program) {
         stats.fxtime_divergences += 1;
         let (small, why) = shrink(program.clone(), why, fxtime);
         reports.push(format!(
-            "divergence of fxtime: seed {seed}, main({acc}), gc stress {stress}\n{why}\n{}",
+            "divergence of fxtime: seed {seed}, main({acc}), {mode:?}\n{why}\n{}",
             wat::module(&small, Target::Fxtime)
         ));
     }

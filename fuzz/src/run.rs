@@ -29,9 +29,45 @@ impl Engines {
     }
 }
 
+/// How a program runs on fxtime.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    /// With the GC stress mode: a collection before every allocation.
+    pub stress: bool,
+    /// Beside [`CROWD`] continuations parked by another instance, so that
+    /// every continuation the program makes is pending (takes its stack
+    /// only when it first runs).
+    pub crowded: bool,
+}
+
+/// Continuations parked beside a crowded run: more than fxtime-environ's
+/// `PENDING_FROM_LIVE`.
+const CROWD: usize = 1100;
+
+/// The module that parks them: `park` suspends `CROWD` continuations and
+/// keeps them, `drop` lets go of them.
+const CROWD_MODULE: &str = r#"(module
+  (type $idle (func))
+  (type $k (cont $idle))
+  (tag $wait)
+  (table $parked 1100 (ref null $k))
+  (func $idle (loop $again (suspend $wait) (br $again)))
+  (elem declare func $idle)
+  (func (export "park") (local $i i32) (local $k (ref null $k))
+    (loop $more
+      (block $parked (result (ref $k))
+        (resume $k (on $wait $parked) (cont.new $k (ref.func $idle)))
+        (unreachable))
+      (local.set $k)
+      (table.set $parked (local.get $i) (local.get $k))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (table.size $parked)))))
+  (func (export "drop")
+    (table.fill $parked (i32.const 0) (ref.null $k) (table.size $parked))))"#;
+
 /// What a run showed, in the model's terms.
-pub fn run(engines: &Engines, text: &str, acc: i32, stress: bool) -> Result<Expected> {
-    let engine = if stress {
+pub fn run(engines: &Engines, text: &str, acc: i32, mode: Mode) -> Result<Expected> {
+    let engine = if mode.stress {
         &engines.stressed
     } else {
         &engines.plain
@@ -42,6 +78,16 @@ pub fn run(engines: &Engines, text: &str, acc: i32, stress: bool) -> Result<Expe
     linker.func_wrap("env", "log", |mut caller: Caller<'_, Vec<i32>>, x: i32| {
         caller.data_mut().push(x);
     })?;
+    let crowd = if mode.crowded {
+        let module = Module::new(engine, CROWD_MODULE).context("compiling the crowd")?;
+        let crowd = linker.instantiate(&mut store, &module)?;
+        let park = crowd.get_func(&store, "park").context("park")?;
+        park.call(&mut store, &[], &mut [])?;
+        anyhow::ensure!(store.live_continuations() == CROWD, "the crowd is parked");
+        Some(crowd)
+    } else {
+        None
+    };
     let instance = linker.instantiate(&mut store, &module)?;
     let main = instance.get_func(&store, "main").context("main")?;
     let mut out = [Val::I32(0)];
@@ -53,6 +99,10 @@ pub fn run(engines: &Engines, text: &str, acc: i32, stress: bool) -> Result<Expe
     // dropped: every continuation it made must come back.
     let clear = instance.get_func(&store, "clear").context("clear")?;
     clear.call(&mut store, &[], &mut [])?;
+    if let Some(crowd) = crowd {
+        let drop = crowd.get_func(&store, "drop").context("drop")?;
+        drop.call(&mut store, &[], &mut [])?;
+    }
     store.gc();
     let live = store.live_continuations();
     anyhow::ensure!(live == 0, "{live} continuations live after the run");
