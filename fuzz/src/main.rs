@@ -111,7 +111,7 @@ fn case(seed: u64) -> (Program, i32, run::Mode) {
     let program = Program::generate(&mut rng);
     let acc = rng.below(1 << 16) as i32;
     let mode = run::Mode {
-        stress: seed % 4 == 0,
+        stress: seed.is_multiple_of(4),
         crowded: seed % 4 == 2,
     };
     (program, acc, mode)

@@ -533,3 +533,29 @@ fn fresh_continuations_made_while_many_live_take_a_stack_when_they_run() -> Resu
     );
     Ok(())
 }
+
+/// Continuations abandoned at a suspension after they started pending
+/// come back too: a pending continuation's first run asks for the
+/// collection a new stack may need, as `cont.new` does, and that
+/// collection keeps the pending continuation and the struct bound to it
+/// (each checks its struct after allocations that reuse freed cells).
+#[test]
+fn abandoned_continuations_that_started_pending_come_back() -> Result<()> {
+    let engine = Engine::new(&config())?;
+    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_pending.wast"))?;
+    let text =
+        &script[script.find("(module").expect("module")..script.find("(invoke").expect("invoke")];
+    let module = Module::new(&engine, text)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let park = instance.get_typed_func::<i32, ()>(&store, "park")?;
+    let abandon = instance.get_typed_func::<i32, ()>(&store, "abandon")?;
+    park.call(&mut store, 1100)?;
+    abandon.call(&mut store, 100_000)?;
+    // A collection comes once live continuations have doubled.
+    let live = store.live_continuations();
+    assert!(live <= 2 * 2200, "{live} live");
+    store.gc();
+    assert_eq!(store.live_continuations(), 1100);
+    Ok(())
+}

@@ -4,8 +4,10 @@
 ;; below makes a pending one, and each way into a continuation moves it to
 ;; a stack with what it holds: `resume` with its arguments, after
 ;; `cont.bind` with the bound ones too, `resume_throw`, `switch` to it, and
-;; the host's resume (tests/all/stack_switching.rs). The first to run finds
-;; no free stack (all are parked), later ones the stack the last one left.
+;; the host's resume (tests/all/stack_switching.rs, which also runs
+;; `abandon`: too many allocations for the GC stress mode this script runs
+;; in too). The first to run finds no free stack (all are parked), later
+;; ones the stack the last one left.
 
 (module
   (type $idle (func))
@@ -18,7 +20,11 @@
   (type $ak (cont $a))
   (type $b (func (param i32 (ref $ak)) (result i32)))
   (type $bk (cont $b))
+  (type $box (struct (field i32)))
+  (type $r (func (param (ref $box)) (result i32)))
+  (type $rk (cont $r))
   (tag $yield (export "yield"))
+  (tag $got (param i32))
   (tag $boom (param i32))
   (tag $sw (result i32))
   (table $parked 2000 (ref null $idle-k))
@@ -51,7 +57,7 @@
   (func $tripler (param $x i32) (param $k (ref $ak)) (result i32)
     (i32.mul (local.get $x) (i32.const 3)))
 
-  (elem declare func $idle $sum3 $switcher $tripler)
+  (elem declare func $idle $sum3 $switcher $tripler $read)
 
   ;; Parks n continuations, each suspended in $idle.
   (func (export "park") (param $n i32)
@@ -130,6 +136,35 @@
         (drop (resume_throw $fk $boom (i32.const 42)
           (cont.new $fk (ref.func $sum3)))))
       (i32.const -1)))
+
+  ;; Drops n new boxes of 0: cells a collection freed get reused.
+  (func $churn (param $n i32)
+    (loop $more
+      (drop (struct.new $box (i32.const 0)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $more (local.get $n))))
+
+  ;; Churns, then suspends with what its box holds.
+  (func $read (param $b (ref $box)) (result i32)
+    (call $churn (i32.const 300))
+    (suspend $got (struct.get $box 0 (local.get $b)))
+    (i32.const 0))
+
+  ;; n continuations of $read, box i bound to the i-th, each dropped at
+  ;; its suspension (abandoned with the stack it took) once it showed
+  ;; its box intact.
+  (func (export "abandon") (param $n i32)
+    (local $i i32)
+    (loop $more
+      (block $suspended (result i32 (ref $ak))
+        (drop (resume $ak (on $got $suspended)
+          (cont.bind $rk $ak (struct.new $box (local.get $i))
+            (cont.new $rk (ref.func $read)))))
+        (unreachable))
+      (drop)
+      (if (i32.ne (local.get $i)) (then (unreachable)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (local.get $n)))))
 
   ;; A new $sum3 continuation, for the host.
   (func (export "fresh") (result (ref $fk))

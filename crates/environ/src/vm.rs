@@ -676,7 +676,7 @@ builtins! {
     /// Gives a pending continuation (consumed already) a stack when no
     /// free one is left: (pending object) -> the stack's object, now
     /// holding the continuation; null or a limit code as for `ContNew`.
-    /// Never collects.
+    /// May collect (keeping the pending continuation), as `ContNew` may.
     ContTakeStack(Pointer) -> Pointer;
     /// The fuel ran out: returns refuelled from the store's reserve (see
     /// `Store::fuel_async_yield_interval`), or traps "all fuel consumed"

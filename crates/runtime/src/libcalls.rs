@@ -39,7 +39,7 @@ pub fn builtins() -> *const usize {
                 // It may collect, for continuations.
                 Builtin::ContNew => cont_new_shim as *const () as usize,
                 Builtin::ContReserve => cont_reserve as *const () as usize,
-                Builtin::ContTakeStack => cont_take_stack as *const () as usize,
+                Builtin::ContTakeStack => cont_take_stack_shim as *const () as usize,
                 // The embedder's callback may allocate, and so collect.
                 Builtin::OutOfFuel => checks::out_of_fuel_shim as *const () as usize,
                 // The builtins that may collect go through shims that record
@@ -342,12 +342,15 @@ unsafe extern "C" fn cont_new(
     allocation_result(instance.store().new_continuation(entry, func, capacity))
 }
 
-/// Never collects, as `cont_reserve`.
+crate::gc::arrays::exit_recording_shim!(
+    /// `ContTakeStack`, which may collect.
+    cont_take_stack_shim => cont_take_stack
+);
+
 unsafe extern "C" fn cont_take_stack(vmctx: *mut u8, pending: *mut VMContRef) -> *mut VMContRef {
     // SAFETY: called by generated code with its vmctx, for a pending
     // continuation of its store whose reference it consumed.
-    let taken = unsafe { instance(vmctx).store().continuations().take_stack(pending) };
-    allocation_result(taken)
+    allocation_result(unsafe { instance(vmctx).store().take_stack(pending) })
 }
 
 /// What `ContNew` and `ContTakeStack` return for an allocation.

@@ -214,23 +214,56 @@ impl StoreOpaque {
         (self.instances.len(), self.memories.len(), self.tables.len())
     }
 
-    /// Number of continuations holding a stack.
+    /// Number of live continuations (fresh, running or suspended).
     pub fn live_continuations(&self) -> usize {
         self.continuations.live()
     }
 
     /// A fresh continuation for `cont.new` (see
-    /// [`Continuations::allocate`]), when no free object is at hand: runs
-    /// a full collection first when continuations ask for one (in the
-    /// stress mode, a collection every time while they are few: each
-    /// walks every live continuation), so that abandoned ones come back
-    /// before a new stack is carved.
+    /// [`Continuations::allocate`]), when no free object is at hand, after
+    /// the collection continuations may ask for (`collect_for_continuations`).
     pub fn new_continuation(
         &mut self,
         entry: *const u8,
         func: *const VMFuncRef,
         capacity: usize,
     ) -> Result<*mut VMContRef, AllocationError> {
+        self.collect_for_continuations();
+        self.continuations.allocate(entry, func, capacity)
+    }
+
+    /// A stack for pending continuation `pending` (its reference consumed)
+    /// when no free one is at hand (see [`Continuations::take_stack`]):
+    /// first a collection if continuations ask for one, as for
+    /// [`new_continuation`](Self::new_continuation), which keeps
+    /// `pending` and what it holds, although no reference reaches it now.
+    /// Without this, a program whose continuations all start pending
+    /// would carve stacks for the ones it abandons, never collected.
+    ///
+    /// # Safety
+    ///
+    /// `pending` must be a live pending continuation of this store whose
+    /// reference was consumed.
+    pub unsafe fn take_stack(
+        &mut self,
+        pending: *mut VMContRef,
+    ) -> Result<*mut VMContRef, AllocationError> {
+        // SAFETY: per the contract, an object of this store.
+        let revision = unsafe { (*pending).revision };
+        let current = pending as usize as u128 | u128::from(revision) << 64;
+        self.temporary_roots.push(Traced::Cont(current));
+        self.collect_for_continuations();
+        self.temporary_roots.clear();
+        // SAFETY: per the contract.
+        unsafe { self.continuations.take_stack(pending) }
+    }
+
+    /// The collection that creating a continuation may run: a full one
+    /// when continuations ask for one (in the stress mode, a minor one
+    /// every time while they are few: each walks every live
+    /// continuation), so that abandoned ones come back before a new stack
+    /// is carved.
+    fn collect_for_continuations(&mut self) {
         if self.gc_inhibited == 0 {
             if self.gc.is_stressed() && self.continuations.live() < MIN_COLLECTION_LIVE {
                 self.collect_garbage(false);
@@ -238,7 +271,6 @@ impl StoreOpaque {
                 self.collect_garbage(true);
             }
         }
-        self.continuations.allocate(entry, func, capacity)
     }
 
     /// The store's continuations.
