@@ -473,6 +473,14 @@ fn another_store_called_from_a_continuation_runs_on_its_stack() -> Result<()> {
     })
 }
 
+/// The module of `misc/stack_switching_pending.wast`.
+fn pending_module(engine: &Engine) -> Result<Module> {
+    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_pending.wast"))?;
+    let text =
+        &script[script.find("(module").expect("module")..script.find("(invoke").expect("invoke")];
+    Module::new(engine, text)
+}
+
 /// Continuations made while many are live hold no stack until they first
 /// run (`misc/stack_switching_pending.wast` runs them every way): with
 /// stack bytes for 1,200 stacks, 1,100 parked continuations and then
@@ -482,10 +490,7 @@ fn another_store_called_from_a_continuation_runs_on_its_stack() -> Result<()> {
 #[test]
 fn fresh_continuations_made_while_many_live_take_a_stack_when_they_run() -> Result<()> {
     let engine = Engine::new(&config())?;
-    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_pending.wast"))?;
-    let text =
-        &script[script.find("(module").expect("module")..script.find("(invoke").expect("invoke")];
-    let module = Module::new(&engine, text)?;
+    let module = pending_module(&engine)?;
     let stack_size = 1 << 20;
     let limits = StoreLimitsBuilder::new()
         .continuation_stack_bytes(1200 * stack_size)
@@ -542,10 +547,7 @@ fn fresh_continuations_made_while_many_live_take_a_stack_when_they_run() -> Resu
 #[test]
 fn abandoned_continuations_that_started_pending_come_back() -> Result<()> {
     let engine = Engine::new(&config())?;
-    let script = std::fs::read_to_string(tests_dir().join("misc/stack_switching_pending.wast"))?;
-    let text =
-        &script[script.find("(module").expect("module")..script.find("(invoke").expect("invoke")];
-    let module = Module::new(&engine, text)?;
+    let module = pending_module(&engine)?;
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
     let park = instance.get_typed_func::<i32, ()>(&store, "park")?;

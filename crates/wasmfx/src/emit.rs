@@ -87,23 +87,17 @@ pub fn reuse_free(
     entry: Value,
     func: Value,
 ) {
-    let next = load(b, I64, object, o::CONT_PARENT);
-    store(b, next, free_list, o::FREE_LIST_HEAD);
-    add_to(b, free_list, o::FREE_LIST_LIVE, 1);
+    take_first(b, free_list, o::FREE_LIST_HEAD, object);
     // The stack starts in the start trampoline, its frame at the top of the
     // stack (the object), the entry in the frame-pointer word (fibre's
     // `StackTop::start_context`).
+    set_fresh(b, object, entry, func);
     let context = context(b, object);
     store(b, object, context, o::CONTROL_STACK_POINTER);
-    store(b, entry, context, o::CONTROL_FRAME_POINTER);
     let start = load(b, I64, free_list, o::FREE_LIST_START);
     store(b, start, context, o::CONTROL_INSTRUCTION_POINTER);
-    let one = b.ins().iconst(I64, 1);
-    store(b, one, object, o::CONT_LIVE);
-    store(b, func, object, o::CONT_FUNC);
-    let zero = b.ins().iconst(I64, 0);
-    store(b, zero, object, o::CONT_PARENT);
     store(b, object, object, o::CONT_INNERMOST);
+    let zero = b.ins().iconst(I64, 0);
     store(b, zero, object, o::CONT_TRANSFER);
 }
 
@@ -121,17 +115,30 @@ pub fn reuse_pending(
     entry: Value,
     func: Value,
 ) {
-    let next = load(b, I64, pending, o::CONT_PARENT);
-    store(b, next, free_list, o::FREE_LIST_PENDING);
+    take_first(b, free_list, o::FREE_LIST_PENDING, pending);
+    // Where a stack's object keeps the entry; the move copies it.
+    set_fresh(b, pending, entry, func);
+}
+
+/// Takes `object`, the first of the list of `free_list` at `list`, off
+/// that list (free objects link through `parent`) and counts it live.
+fn take_first(b: &mut FunctionBuilder<'_>, free_list: Value, list: u32, object: Value) {
+    let next = load(b, I64, object, o::CONT_PARENT);
+    store(b, next, free_list, list);
     add_to(b, free_list, o::FREE_LIST_LIVE, 1);
-    // Where a stack's object keeps it (`reuse_free`); the move copies it.
-    let context = context(b, pending);
+}
+
+/// What every fresh continuation's object holds: the continuation entry
+/// `entry` in the frame-pointer word of its context, the function `func`,
+/// live, no parent.
+fn set_fresh(b: &mut FunctionBuilder<'_>, object: Value, entry: Value, func: Value) {
+    let context = context(b, object);
     store(b, entry, context, o::CONTROL_FRAME_POINTER);
     let one = b.ins().iconst(I64, 1);
-    store(b, one, pending, o::CONT_LIVE);
-    store(b, func, pending, o::CONT_FUNC);
+    store(b, one, object, o::CONT_LIVE);
+    store(b, func, object, o::CONT_FUNC);
     let zero = b.ins().iconst(I64, 0);
-    store(b, zero, pending, o::CONT_PARENT);
+    store(b, zero, object, o::CONT_PARENT);
 }
 
 /// Moves pending continuation `pending` (consumed) to `object`, the first
