@@ -253,7 +253,7 @@ impl StoreOpaque {
         let current = pending as usize as u128 | u128::from(revision) << 64;
         self.temporary_roots.push(Traced::Cont(current));
         self.collect_for_continuations();
-        self.temporary_roots.clear();
+        self.temporary_roots.pop();
         // SAFETY: per the contract.
         unsafe { self.continuations.take_stack(pending) }
     }

@@ -452,7 +452,7 @@ fn enter(b: &mut FunctionBuilder<'_>, store_context: Value, innermost: Value) {
 }
 
 /// Continues emitting in `block`, whose predecessors are all known.
-fn enter_sealed(b: &mut FunctionBuilder<'_>, block: ir::Block) {
+pub fn enter_sealed(b: &mut FunctionBuilder<'_>, block: ir::Block) {
     b.switch_to_block(block);
     b.seal_block(block);
 }

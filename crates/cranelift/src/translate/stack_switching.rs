@@ -421,8 +421,7 @@ impl FuncTranslator<'_> {
 
     /// Switches to `block`, whose predecessors are all known.
     pub(super) fn enter_block(&mut self, block: ir::Block) {
-        self.builder.switch_to_block(block);
-        self.builder.seal_block(block);
+        emit::enter_sealed(&mut self.builder, block);
     }
 
     /// The handler list of a `resume` with these clauses, built in the
@@ -525,22 +524,16 @@ fn on_stack(
     let back = b.create_block();
     let root = b.append_block_param(back, POINTER);
     b.ins().brif(is_pending, pending, &[], with_stack, &[]);
-    enter(b, with_stack);
+    emit::enter_sealed(b, with_stack);
     let came_back = run(b, cont);
     b.ins().jump(back, &[came_back.into()]);
     b.set_cold_block(pending);
-    enter(b, pending);
+    emit::enter_sealed(b, pending);
     let object = take_stack(b, take, cont, first_unbound);
     let came_back = run(b, object);
     b.ins().jump(back, &[came_back.into()]);
-    enter(b, back);
+    emit::enter_sealed(b, back);
     root
-}
-
-/// Continues emitting in `block`, whose predecessors are all known.
-fn enter(b: &mut FunctionBuilder<'_>, block: ir::Block) {
-    b.switch_to_block(block);
-    b.seal_block(block);
 }
 
 /// Moves pending continuation `cont` (consumed) to a stack: the first free
@@ -566,11 +559,11 @@ fn take_stack(
     let object = b.append_block_param(ready, POINTER);
     b.ins().brif(head, reuse, &[], allocate, &[]);
     b.set_cold_block(reuse);
-    enter(b, reuse);
+    emit::enter_sealed(b, reuse);
     emit::take_free_stack(b, free_list, head, cont, first_unbound);
     b.ins().jump(ready, &[head.into()]);
     b.set_cold_block(allocate);
-    enter(b, allocate);
+    emit::enter_sealed(b, allocate);
     let allocated = abi::call_builtin_with(
         b,
         sig,
@@ -583,7 +576,7 @@ fn take_stack(
     check_allocated(b, allocated);
     b.ins().jump(ready, &[allocated.into()]);
     b.set_cold_block(ready);
-    enter(b, ready);
+    emit::enter_sealed(b, ready);
     object
 }
 
