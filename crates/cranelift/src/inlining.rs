@@ -129,6 +129,8 @@ struct Body {
 /// defined index.
 pub(crate) struct Inlinable {
     bodies: Vec<Option<Body>>,
+    /// Where each forwarder goes, by defined index (see `forwarding`).
+    forwards: Vec<Option<usize>>,
     /// Whether any function is inlined at all.
     any: bool,
     num_imported: u32,
@@ -213,6 +215,7 @@ impl Inlinable {
     ) -> WasmResult<Inlinable> {
         let mut inlinable = Inlinable {
             bodies: candidates.iter().map(|_| None).collect(),
+            forwards: candidates.iter().map(|_| None).collect(),
             any: false,
             num_imported: num_imported as u32,
         };
@@ -246,6 +249,7 @@ impl Inlinable {
                 inlinable.decide(index, candidate)?;
             }
         }
+        crate::forwarding::break_cycles(&mut inlinable.forwards);
         Ok(inlinable)
     }
 
@@ -253,15 +257,19 @@ impl Inlinable {
     /// calls is and it is small enough with them inlined into it.
     fn decide(&mut self, index: usize, candidate: Candidate) -> WasmResult<()> {
         let Candidate { mut func, scan } = candidate;
+        if !scan.callees.is_empty() {
+            self.inline(&mut func, usize::MAX)?;
+        }
         if scan.callees.iter().any(|&c| self.bodies[c].is_none()) {
+            // Not inlined, but perhaps a wrapper of what is not.
+            if !scan.switches {
+                self.forwards[index] = crate::forwarding::target(&func, self.num_imported);
+            }
             return Ok(());
         }
         let size = match scan.callees.is_empty() {
             true => scan.size,
-            false => {
-                self.inline(&mut func, usize::MAX)?;
-                Size::of(&func)
-            }
+            false => Size::of(&func),
         };
         if scan.fits(size) {
             self.bodies[index] = Some(Body {
@@ -272,6 +280,12 @@ impl Inlinable {
             self.any = true;
         }
         Ok(())
+    }
+
+    /// Whether defined function `index` is a forwarder that may skip its
+    /// stack check (see `forwarding`).
+    pub(crate) fn forwards(&self, index: usize) -> bool {
+        self.forwards.get(index).is_some_and(Option::is_some)
     }
 
     /// The code to compile for defined function `index` itself when

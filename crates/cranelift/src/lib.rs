@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod abi;
+mod forwarding;
 mod inlining;
 mod placement;
 mod stack_maps;
@@ -230,6 +231,9 @@ impl Compiler {
                     None => translate(i, body)?,
                 };
                 inlinable.inline_into(&mut func)?;
+                if inlinable.forwards(i) {
+                    forwarding::skip_stack_check(&mut func);
+                }
                 stack_maps::tag_switch_sites(&mut func);
                 finish(func)
             })

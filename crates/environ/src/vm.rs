@@ -432,6 +432,11 @@ pub struct VMContextHeader {
     pub store_context: *mut VMStoreContext,
     /// The table of builtin function addresses, indexed by [`Builtin`].
     pub builtins: *const usize,
+    /// The store's continuations (`VMStoreContext::continuations`), one
+    /// load nearer: `cont.new` and a continuation's release start from it,
+    /// and the loads in between wait for each other. Null in host
+    /// function contexts.
+    pub continuations: *mut VMContinuationFreeList,
     /// Non-zero once the store's epoch deadline is reached: the engine
     /// raises the word of every instance of the store (see the runtime's
     /// `epoch`); with `Config::epoch_interruption`, generated code traps
@@ -569,6 +574,8 @@ pub mod offsets {
     pub const VMCTX_STORE_CONTEXT: u32 = offset_of!(VMContextHeader, store_context) as u32;
     /// `VMContextHeader::builtins`.
     pub const VMCTX_BUILTINS: u32 = offset_of!(VMContextHeader, builtins) as u32;
+    /// `VMContextHeader::continuations`.
+    pub const VMCTX_CONTINUATIONS: u32 = offset_of!(VMContextHeader, continuations) as u32;
 }
 
 /// Scalar types in builtin signatures.
@@ -745,9 +752,10 @@ mod tests {
         assert_eq!(size_of::<VMTableDefinition>(), 16);
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
-        assert_eq!(size_of::<VMContextHeader>(), 40);
-        assert_eq!(offsets::VMCTX_INTERRUPT, 32);
+        assert_eq!(size_of::<VMContextHeader>(), 48);
+        assert_eq!(offsets::VMCTX_INTERRUPT, 40);
         assert_eq!(offsets::VMCTX_BUILTINS, 24);
+        assert_eq!(offsets::VMCTX_CONTINUATIONS, 32);
         // Generated code loads and stores every continuation field as a
         // 64-bit word except the 32-bit buffer capacity.
         // The object begins with fibre's `StackTop`: the continuation's

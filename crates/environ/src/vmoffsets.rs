@@ -184,8 +184,8 @@ mod tests {
             ..Default::default()
         };
         let o = VMOffsets::new(&m);
-        assert_eq!(o.type_id(TypeIndex(0)), 40);
-        assert_eq!(o.imported_func(FuncIndex(0)), 56);
+        assert_eq!(o.type_id(TypeIndex(0)), 48);
+        assert_eq!(o.imported_func(FuncIndex(0)), 64);
         assert_eq!(o.defined_global(GlobalIndex(1)) % 16, 0);
         assert!(o.defined_global(GlobalIndex(1)) >= o.imported_global(GlobalIndex(0)) + 8);
         assert_eq!(

@@ -85,6 +85,7 @@ impl Func {
                     instance: std::ptr::null_mut(),
                     store_context: store.opaque.context(),
                     builtins: builtins(),
+                    continuations: std::ptr::null_mut(),
                     interrupt: AtomicU64::new(0),
                 },
                 callback: host_callback::<T> as *const () as *const u8,

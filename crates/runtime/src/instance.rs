@@ -171,6 +171,7 @@ impl Instance {
                     // SAFETY: the store outlives its instances.
                     store_context: (*store).context(),
                     builtins,
+                    continuations: (*(*store).context()).continuations,
                     interrupt: AtomicU64::new(0),
                 },
             );

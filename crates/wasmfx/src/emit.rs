@@ -252,6 +252,15 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> (
     (cont, next)
 }
 
+/// [`consume`] for a reference known to be the object's current one (just
+/// made by `cont.new`): no load, no check.
+pub fn consume_fresh(b: &mut FunctionBuilder<'_>, reference: Value) -> (Value, Value) {
+    let (cont, revision) = b.ins().isplit(reference);
+    let next = b.ins().iadd_imm_s(revision, 1);
+    store(b, next, cont, o::CONT_REVISION);
+    (cont, next)
+}
+
 /// Flags for a load through a pointer that may be null, which traps with
 /// `code` when it is: the fault of reading the unmapped first page, which
 /// the signal handler turns into that trap.

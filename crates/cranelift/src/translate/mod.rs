@@ -100,6 +100,7 @@ pub(crate) fn translate_function(
         suspending_loops: Vec::new(),
         host,
         declared_stack: Vec::new(),
+        fresh_continuation: None,
     };
     for (ty, value) in ty.params.iter().zip(&params[2..]) {
         let var = t.declare_local(*ty);
@@ -109,6 +110,30 @@ pub(crate) fn translate_function(
     t.builder.finalize(host.isa.frontend_config());
     trap_sites::attribute_merged_loads(&mut func);
     Ok(func)
+}
+
+/// Whether `op` leaves a fresh continuation unconsumed (see
+/// `FuncTranslator::fresh_continuation`): it moves or makes values and
+/// runs no code that could consume one. The consuming operators take the
+/// fresh reference themselves, at most once.
+fn keeps_fresh_continuation(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::LocalGet { .. }
+            | Operator::LocalSet { .. }
+            | Operator::LocalTee { .. }
+            | Operator::I32Const { .. }
+            | Operator::I64Const { .. }
+            | Operator::F32Const { .. }
+            | Operator::F64Const { .. }
+            | Operator::RefFunc { .. }
+            | Operator::ContNew { .. }
+            | Operator::Resume { .. }
+            | Operator::ResumeThrow { .. }
+            | Operator::ResumeThrowRef { .. }
+            | Operator::Switch { .. }
+            | Operator::ContBind { .. }
+    )
 }
 
 /// State of the translation of one function.
@@ -155,6 +180,10 @@ pub(crate) struct FuncTranslator<'a> {
     host: Host<'a>,
     /// The operand stack as `declare_gc_values` last saw it.
     declared_stack: Vec<Value>,
+    /// The reference the last `cont.new` made, while only operators that
+    /// run no other code (see `keeps_fresh_continuation`) have followed:
+    /// its object's revision is still the one it holds.
+    pub(crate) fresh_continuation: Option<Value>,
 }
 
 impl FuncTranslator<'_> {
@@ -190,6 +219,9 @@ impl FuncTranslator<'_> {
             self.builder.set_srcloc(ir::SourceLoc::new(
                 u32::try_from(offset).unwrap_or(u32::MAX),
             ));
+            if !keeps_fresh_continuation(&op) {
+                self.fresh_continuation = None;
+            }
             self.translate_operator(&op).map_err(|e| match e {
                 WasmError::Unsupported(what) => {
                     WasmError::Unsupported(format!("{what} (at offset {offset:#x})"))

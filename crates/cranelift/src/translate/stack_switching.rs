@@ -81,8 +81,10 @@ impl FuncTranslator<'_> {
 
     fn cont_new(&mut self, cont_type: TypeIndex) {
         let func = self.pop();
-        let is_null = self.is_null(func);
-        self.trap_if(is_null, TrapKind::NullFunctionReference);
+        if !self.is_defined_func_ref(func) {
+            let is_null = self.is_null(func);
+            self.trap_if(is_null, TrapKind::NullFunctionReference);
+        }
         let ty = self.module.cont_func_type(cont_type);
         let values = ty.params.len().max(ty.results.len());
         let done = self.builder.create_block();
@@ -136,6 +138,18 @@ impl FuncTranslator<'_> {
         self.enter_block(done);
         let reference = emit::reference(&mut self.builder, cont);
         self.stack.push(reference);
+        self.fresh_continuation = Some(reference);
+    }
+
+    /// Consumes `reference` (see `emit::consume`): the object and its new
+    /// revision. A reference that `cont.new` made, with nothing run since
+    /// that could have consumed it, needs no check.
+    fn consume(&mut self, reference: Value) -> (Value, Value) {
+        if self.fresh_continuation.take() == Some(reference) {
+            emit::consume_fresh(&mut self.builder, reference)
+        } else {
+            emit::consume(&mut self.builder, reference, traps())
+        }
     }
 
     /// The store's `VMContinuationFreeList`.
@@ -148,7 +162,7 @@ impl FuncTranslator<'_> {
         let bound = params - self.module.cont_func_type(to).params.len();
         let reference = self.pop();
         let args = self.pop_values(bound);
-        let (cont, revision) = emit::consume(&mut self.builder, reference, traps());
+        let (cont, revision) = self.consume(reference);
         // The first arguments of `from`; a later use stores the rest.
         self.store_arguments(cont, &args, params);
         // Argument i lies in slot params - 1 - i; the collector must see
@@ -182,6 +196,7 @@ impl FuncTranslator<'_> {
         }
         let reference = self.builder.ins().iconcat(cont, revision);
         self.stack.push(reference);
+        self.fresh_continuation = Some(reference);
         Ok(())
     }
 
@@ -205,7 +220,7 @@ impl FuncTranslator<'_> {
                 (vec![exception], TRANSFER_THROW)
             }
         };
-        let (cont, revision) = emit::consume(&mut self.builder, reference, traps());
+        let (cont, revision) = self.consume(reference);
 
         let mut suspend_tags = Vec::new();
         let mut switch_tags = Vec::new();
@@ -363,7 +378,7 @@ impl FuncTranslator<'_> {
             .any(|t| t.is_traced());
         let target = self.pop();
         let args = self.pop_values(ty.params.len() - 1);
-        let (target, revision) = emit::consume(&mut self.builder, target, traps());
+        let (target, revision) = self.consume(target);
         let tag_address = self.tag_address(tag);
         let store_context = self.vmctx_field(offsets::VMCTX_STORE_CONTEXT);
         let take = (self.vmctx, self.builtin_sig(Builtin::ContTakeStack));
@@ -464,22 +479,16 @@ const MAX_COMPARED_CLAUSES: usize = 4;
 
 /// The store's `VMContinuationFreeList`.
 fn free_list(b: &mut FunctionBuilder<'_>, vmctx: Value) -> Value {
-    // Plain loads, not read-only ones, so that Cranelift neither hoists
-    // them nor merges them with an earlier one: a free-list pointer
-    // shared by a `cont.new` before a resume loop and the release after
-    // it would live across every switch of the loop, and regalloc
-    // reloads and spills it again on each iteration.
-    let store_context = b.ins().load(
-        POINTER,
-        trusted(),
-        vmctx,
-        offsets::VMCTX_STORE_CONTEXT as i32,
-    );
+    // A plain load, not a read-only one, so that Cranelift neither hoists
+    // it nor merges it with an earlier one: a free-list pointer shared by
+    // a `cont.new` before a resume loop and the release after it would
+    // live across every switch of the loop, and regalloc reloads and
+    // spills it again on each iteration.
     b.ins().load(
         POINTER,
         trusted(),
-        store_context,
-        offsets::STORE_CONTINUATIONS as i32,
+        vmctx,
+        offsets::VMCTX_CONTINUATIONS as i32,
     )
 }
 

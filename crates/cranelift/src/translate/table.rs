@@ -19,7 +19,7 @@ use super::env::trusted;
 use crate::abi::POINTER;
 use crate::abi::ir_type;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, Value, types::*};
+use cranelift_codegen::ir::{self, InstBuilder, Value, types::*};
 use fxtime_environ::vm::{Builtin, TABLE_ELEMENT_SIZE, offsets};
 use fxtime_environ::{FuncIndex, TableIndex, TrapKind, WasmError, WasmResult, WasmValType};
 use wasmparser::Operator;
@@ -183,6 +183,31 @@ impl FuncTranslator<'_> {
     }
 
     /// The `*const VMFuncRef` of function `f`.
+    /// Whether `value` is what [`Self::func_ref`] gives for a defined
+    /// function: an address in the vmctx, never null.
+    pub(crate) fn is_defined_func_ref(&self, value: Value) -> bool {
+        let dfg = &self.builder.func.dfg;
+        let defining = |value: Value| match dfg.value_def(dfg.resolve_aliases(value)) {
+            ir::ValueDef::Result(inst, _) => Some(&dfg.insts[inst]),
+            _ => None,
+        };
+        let Some(ir::InstructionData::Binary {
+            opcode: ir::Opcode::Iadd,
+            args: [base, offset],
+        }) = defining(value)
+        else {
+            return false;
+        };
+        *base == self.vmctx
+            && matches!(
+                defining(*offset),
+                Some(ir::InstructionData::UnaryImm {
+                    opcode: ir::Opcode::Iconst,
+                    ..
+                })
+            )
+    }
+
     pub(crate) fn func_ref(&mut self, f: FuncIndex) -> Value {
         match self.module.defined_func_index(f) {
             Some(defined) => {
