@@ -548,8 +548,6 @@ pub mod offsets {
     pub const CONT_GC_BOUND: u32 = offset_of!(VMContRef, gc_bound) as u32;
     /// `VMContRef::cont_bound`.
     pub const CONT_CONT_BOUND: u32 = offset_of!(VMContRef, cont_bound) as u32;
-    /// `VMStoreContext::continuations`.
-    pub const STORE_CONTINUATIONS: u32 = offset_of!(VMStoreContext, continuations) as u32;
     /// `VMContinuationFreeList::head`.
     pub const FREE_LIST_HEAD: u32 = offset_of!(VMContinuationFreeList, head) as u32;
     /// `VMContinuationFreeList::live`.

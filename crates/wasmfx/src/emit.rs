@@ -128,6 +128,17 @@ fn take_first(b: &mut FunctionBuilder<'_>, free_list: Value, list: u32, object: 
     add_to(b, free_list, o::FREE_LIST_LIVE, 1);
 }
 
+/// Puts `object`, live until now, first on the list of `free_list` at
+/// `list`: the reverse of [`take_first`].
+fn put_first(b: &mut FunctionBuilder<'_>, free_list: Value, list: u32, object: Value) {
+    let zero = b.ins().iconst(I64, 0);
+    store(b, zero, object, o::CONT_LIVE);
+    let head = load(b, I64, free_list, list);
+    store(b, head, object, o::CONT_PARENT);
+    store(b, object, free_list, list);
+    add_to(b, free_list, o::FREE_LIST_LIVE, -1);
+}
+
 /// What every fresh continuation's object holds: the continuation entry
 /// `entry` in the frame-pointer word of its context, the function `func`,
 /// live, no parent.
@@ -177,11 +188,7 @@ pub fn take_free_stack(
     }
     // The pending object goes back; it was counted live as the object is
     // now.
-    store(b, zero, pending, o::CONT_LIVE);
-    let head = load(b, I64, free_list, o::FREE_LIST_PENDING);
-    store(b, head, pending, o::CONT_PARENT);
-    store(b, pending, free_list, o::FREE_LIST_PENDING);
-    add_to(b, free_list, o::FREE_LIST_LIVE, -1);
+    put_first(b, free_list, o::FREE_LIST_PENDING, pending);
 }
 
 /// Records that `cont.bind` stored references in the slots of `mask` of
@@ -218,15 +225,10 @@ fn resumer(b: &mut FunctionBuilder<'_>, cont: Value) -> Value {
 /// buffer taken), back to `free_list` with its stack: what the runtime's
 /// `Continuations::release` does, without the call.
 pub fn release(b: &mut FunctionBuilder<'_>, free_list: Value, cont: Value) {
-    let zero = b.ins().iconst(I64, 0);
-    store(b, zero, cont, o::CONT_LIVE);
     // Every reference was consumed; a bump more keeps stale copies stale
     // regardless.
     add_to(b, cont, o::CONT_REVISION, 1);
-    let head = load(b, I64, free_list, o::FREE_LIST_HEAD);
-    store(b, head, cont, o::CONT_PARENT);
-    store(b, cont, free_list, o::FREE_LIST_HEAD);
-    add_to(b, free_list, o::FREE_LIST_LIVE, -1);
+    put_first(b, free_list, o::FREE_LIST_HEAD, cont);
 }
 
 /// Checks `reference` (not null, not consumed) and consumes it: bumps the
@@ -247,18 +249,21 @@ pub fn consume(b: &mut FunctionBuilder<'_>, reference: Value, traps: Traps) -> (
         .load(I64, faulting(traps.null), cont, o::CONT_REVISION as i32);
     let stale = b.ins().icmp(IntCC::NotEqual, current, revision);
     b.ins().trapnz(stale, traps.consumed);
-    let next = b.ins().iadd_imm_s(revision, 1);
-    store(b, next, cont, o::CONT_REVISION);
-    (cont, next)
+    (cont, bump(b, cont, revision))
 }
 
 /// [`consume`] for a reference known to be the object's current one (just
-/// made by `cont.new`): no load, no check.
+/// made by `cont.new` or `cont.bind`): no load, no check.
 pub fn consume_fresh(b: &mut FunctionBuilder<'_>, reference: Value) -> (Value, Value) {
     let (cont, revision) = b.ins().isplit(reference);
+    (cont, bump(b, cont, revision))
+}
+
+/// Gives `cont`, whose current revision is `revision`, the next one.
+fn bump(b: &mut FunctionBuilder<'_>, cont: Value, revision: Value) -> Value {
     let next = b.ins().iadd_imm_s(revision, 1);
     store(b, next, cont, o::CONT_REVISION);
-    (cont, next)
+    next
 }
 
 /// Flags for a load through a pointer that may be null, which traps with

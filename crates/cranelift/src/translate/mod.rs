@@ -180,9 +180,9 @@ pub(crate) struct FuncTranslator<'a> {
     host: Host<'a>,
     /// The operand stack as `declare_gc_values` last saw it.
     declared_stack: Vec<Value>,
-    /// The reference the last `cont.new` made, while only operators that
-    /// run no other code (see `keeps_fresh_continuation`) have followed:
-    /// its object's revision is still the one it holds.
+    /// The reference the last `cont.new` or `cont.bind` made, while only
+    /// operators that run no other code (see `keeps_fresh_continuation`)
+    /// have followed: its object's revision is still the one it holds.
     pub(crate) fresh_continuation: Option<Value>,
 }
 

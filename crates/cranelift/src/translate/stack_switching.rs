@@ -142,8 +142,8 @@ impl FuncTranslator<'_> {
     }
 
     /// Consumes `reference` (see `emit::consume`): the object and its new
-    /// revision. A reference that `cont.new` made, with nothing run since
-    /// that could have consumed it, needs no check.
+    /// revision. A reference that `cont.new` or `cont.bind` made, with
+    /// nothing run since that could have consumed it, needs no check.
     fn consume(&mut self, reference: Value) -> (Value, Value) {
         if self.fresh_continuation.take() == Some(reference) {
             emit::consume_fresh(&mut self.builder, reference)
